@@ -1,0 +1,65 @@
+/**
+ * conntop: an htop-like monitor of the Linux conntrack table.
+ *
+ * This file only parses options and dispatches to a mode; errors become one line
+ * `conntop: <message>` and the exit code their class carries.
+ *
+ * Requires `--allow-ffi --allow-read --allow-write --allow-env --allow-run --allow-sys`.
+ *
+ * @module
+ */
+
+import { parseOptions } from "./src/cli/options.ts";
+import { USAGE, versionText } from "./src/cli/usage.ts";
+import { ConntopError, ExitCode, UsageError } from "./src/errors.ts";
+import { runOnce } from "./src/app/once.ts";
+import { runStream } from "./src/app/stream.ts";
+import { runMonitor } from "./src/app/monitor.ts";
+
+const encoder = new TextEncoder();
+
+function writeAllSync(file: { writeSync(p: Uint8Array): number }, text: string): void {
+  const bytes = encoder.encode(text);
+  let off = 0;
+  while (off < bytes.length) off += file.writeSync(bytes.subarray(off));
+}
+
+const warn = (line: string) => console.error(`conntop: ${line}`);
+
+/** Runs conntop with `args`; resolves with the exit code. */
+export async function main(args: string[]): Promise<number> {
+  try {
+    const opts = parseOptions(args, { noColor: (Deno.env.get("NO_COLOR") ?? "") !== "" });
+    switch (opts.mode) {
+      case "help":
+        writeAllSync(Deno.stdout, USAGE);
+        return ExitCode.OK;
+      case "version":
+        writeAllSync(Deno.stdout, versionText());
+        return ExitCode.OK;
+      case "once":
+        return await runOnce(opts, (t) => Promise.resolve(writeAllSync(Deno.stdout, t)), warn);
+      case "stream":
+        return await runStream(opts, (t) => writeAllSync(Deno.stdout, t), warn);
+      default:
+        return await runMonitor(opts);
+    }
+  } catch (err) {
+    if (err instanceof ConntopError) {
+      console.error(`conntop: ${err.message}`);
+      if (err instanceof UsageError) console.error("Try 'conntop --help' for more information.");
+      return err.exitCode;
+    }
+    if (err instanceof Deno.errors.BrokenPipe) return ExitCode.OK;
+    if (err instanceof Deno.errors.NotCapable) {
+      console.error(`conntop: Missing Deno permission: ${err.message}`);
+      return ExitCode.USAGE;
+    }
+    console.error(`conntop: Unexpected error: ${err instanceof Error ? err.message : err}`);
+    return ExitCode.FAILURE;
+  }
+}
+
+if (import.meta.main) {
+  Deno.exit(await main(Deno.args));
+}

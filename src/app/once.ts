@@ -1,0 +1,95 @@
+/**
+ * `conntop --once`: prints the table once, like `conntrack -L`, in a format for people or
+ * scripts. With `--interval S` it samples twice, S seconds apart, so rates are filled.
+ *
+ * @module
+ */
+
+import type { Options } from "../cli/options.ts";
+import { ConnectionModel } from "../model/model.ts";
+import { isEmptyFilter, matches } from "../model/filter.ts";
+import type { Connection } from "../model/connection.ts";
+import { csvHeader, csvLine, formatJson, formatNdjsonLine, formatTable } from "../output/format.ts";
+import { runSession } from "./session.ts";
+import { emptyTableHint } from "./hints.ts";
+
+/** Runs --once, writing to `out`; resolves with the exit code. */
+export async function runOnce(
+  opts: Options,
+  out: (text: string) => Promise<void>,
+  warn: (line: string) => void,
+): Promise<number> {
+  const model = new ConnectionModel();
+  const warnings: string[] = [];
+  const note = (w: string) => {
+    warnings.push(w);
+    warn(w);
+  };
+  const wanted = opts.intervalGiven ? 2 : 1;
+  let seen = 0;
+  let flowtables = false;
+  const code = await runSession(opts, {
+    onBatch: (b, ready) => {
+      flowtables = ready.flowtables;
+      model.apply(b);
+      return ++seen >= wanted;
+    },
+    onWarning: note,
+  });
+  if (code !== 0) return code;
+  const totals = model.totals!;
+  if (totals.count === 0 && !opts.track) note(emptyTableHint(opts.netns));
+  if (totals.offloaded > 0 && !flowtables) {
+    note(
+      `${totals.offloaded} connections are offloaded to a flowtable: their counters may stand still`,
+    );
+  }
+  const now = model.timeMs;
+  const conns: Connection[] = [];
+  const empty = isEmptyFilter(opts.filter);
+  for (const s of model.slots()) {
+    if (empty || matches(opts.filter, model.view, s)) conns.push(model.connection(s, now));
+  }
+  conns.sort((a, b) => a.protonum - b.protonum || a.id - b.id);
+  switch (opts.format) {
+    case "json":
+      await out(formatJson({
+        format_version: 1,
+        time: new Date(now).toISOString(),
+        netns: opts.netns ?? null,
+        accounting: totals.accounting,
+        timestamps: totals.timestamps,
+        totals,
+        status: model.status!,
+        warnings,
+        connections: conns,
+      }));
+      break;
+    case "ndjson":
+      await writeChunked(out, conns, (c) => formatNdjsonLine(c));
+      break;
+    case "csv":
+      await out(csvHeader());
+      await writeChunked(out, conns, (c) => csvLine(c));
+      break;
+    default:
+      await out(formatTable(conns));
+  }
+  return 0;
+}
+
+async function writeChunked<T>(
+  out: (text: string) => Promise<void>,
+  items: T[],
+  fmt: (x: T) => string,
+): Promise<void> {
+  let buf = "";
+  for (const x of items) {
+    buf += fmt(x);
+    if (buf.length > 1 << 16) {
+      await out(buf);
+      buf = "";
+    }
+  }
+  if (buf !== "") await out(buf);
+}

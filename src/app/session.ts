@@ -1,0 +1,103 @@
+/**
+ * Runs a collector for the length of one command: starts it, reports its warnings, and stops
+ * it (restoring whatever it changed in the kernel) on every way out — normal end, SIGINT,
+ * SIGTERM, SIGHUP, or a fatal error.
+ *
+ * @module
+ */
+
+import { type BatchMessage, Collector, type ReadyMessage } from "../collector/client.ts";
+import type { CollectorOptions } from "../collector/messages.ts";
+import { ConntopError, EnvironmentError } from "../errors.ts";
+import { netnsPath } from "../collector/netns.ts";
+import type { Options } from "../cli/options.ts";
+
+/** What a command does with the collector's output. */
+export interface SessionHandlers {
+  /** Called with each batch; return true to end the session. */
+  onBatch(batch: BatchMessage, ready: ReadyMessage): boolean | void;
+  onWarning?(message: string): void;
+  /** Ends the session (exit code 0) when aborted, e.g. by a quit key. */
+  signal?: AbortSignal;
+}
+
+/** The collector options for `opts`. */
+export function collectorOptions(opts: Options): CollectorOptions {
+  return {
+    intervalMs: opts.intervalMs,
+    netns: opts.netns,
+    enableAcct: opts.enableAcct,
+    track: opts.track,
+    eventBufferBytes: 16 << 20,
+    events: opts.events,
+  };
+}
+
+const SIGNAL_EXIT: Record<string, number> = { SIGINT: 130, SIGTERM: 143, SIGHUP: 129 };
+
+/**
+ * Runs until a handler ends it or a signal arrives; resolves with the exit code a signal asks
+ * for (0 otherwise). Rejects with {@linkcode ConntopError} on a fatal collector error, after the
+ * collector has cleaned up.
+ */
+export async function runSession(opts: Options, handlers: SessionHandlers): Promise<number> {
+  if (opts.netns !== undefined) {
+    const path = netnsPath(opts.netns);
+    try {
+      Deno.statSync(path);
+    } catch {
+      throw new EnvironmentError(`Network namespace '${opts.netns}' not found (no ${path})`);
+    }
+  }
+  let finish!: (code: number) => void;
+  let fail!: (err: ConntopError) => void;
+  const done = new Promise<number>((resolve, reject) => {
+    finish = resolve;
+    fail = reject;
+  });
+  let ready: ReadyMessage | undefined;
+  let ended = false;
+  const end = (code: number) => {
+    if (!ended) {
+      ended = true;
+      finish(code);
+    }
+  };
+  handlers.signal?.addEventListener("abort", () => end(0), { once: true });
+  const signals: [Deno.Signal, () => void][] = [];
+  for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
+    const fn = () => end(SIGNAL_EXIT[sig]!);
+    Deno.addSignalListener(sig, fn);
+    signals.push([sig, fn]);
+  }
+  let collector: Collector | undefined;
+  try {
+    collector = await Collector.start(collectorOptions(opts), {
+      onBatch: (b) => {
+        if (ended || ready === undefined) return;
+        try {
+          if (handlers.onBatch(b, ready) === true) end(0);
+        } catch (err) {
+          ended = true;
+          fail(
+            err instanceof ConntopError ? err : new ConntopError(String(err), 1, { cause: err }),
+          );
+        }
+      },
+      onWarning: (m) => handlers.onWarning?.(m),
+      onFatal: (err) => {
+        if (!ended) {
+          ended = true;
+          fail(err);
+        }
+      },
+    });
+    ready = collector.ready;
+    for (const w of ready.warnings) handlers.onWarning?.(w);
+    return await done;
+  } finally {
+    ended = true;
+    await collector?.stop();
+    for (const [sig, fn] of signals) Deno.removeSignalListener(sig, fn);
+  }
+}

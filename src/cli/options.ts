@@ -1,0 +1,226 @@
+/**
+ * Command-line options: parsing with `node:util`'s parseArgs (JSR's @std/cli is unreachable
+ * from here) and validation into typed {@linkcode Options}. Every bad value becomes a
+ * {@linkcode UsageError} naming the option and quoting the value.
+ *
+ * @module
+ */
+
+import { parseArgs } from "node:util";
+import { parsePrefix } from "../conntrack/address.ts";
+import { ALL_STATE_NAMES, parseProto } from "../conntrack/constants.ts";
+import { UsageError } from "../errors.ts";
+import type { Filter } from "../model/filter.ts";
+
+/** Output formats of --once and --stream. */
+export type Format = "table" | "json" | "ndjson" | "csv";
+
+/** What the user asked for. */
+export interface Options {
+  mode: "help" | "version" | "once" | "stream" | "monitor";
+  format: Format;
+  /** Refresh interval in ms. */
+  intervalMs: number;
+  /** Whether --interval was given (with --once: sample twice, so rates are filled). */
+  intervalGiven: boolean;
+  filter: Filter;
+  netns?: string;
+  enableAcct: boolean;
+  track: boolean;
+  events: boolean;
+  /** Stop --stream after this many refreshes (0: never). */
+  count: number;
+  color: boolean;
+}
+
+const SPEC = {
+  help: { type: "boolean", short: "h" },
+  version: { type: "boolean", short: "V" },
+  once: { type: "boolean", short: "1" },
+  stream: { type: "boolean" },
+  format: { type: "string", short: "o" },
+  interval: { type: "string", short: "i" },
+  count: { type: "string", short: "c" },
+  proto: { type: "string", short: "p" },
+  state: { type: "string" },
+  src: { type: "string", short: "s" },
+  dst: { type: "string", short: "d" },
+  sport: { type: "string" },
+  dport: { type: "string" },
+  family: { type: "string" },
+  mark: { type: "string", short: "m" },
+  zone: { type: "string", short: "w" },
+  netns: { type: "string" },
+  "enable-acct": { type: "boolean" },
+  track: { type: "boolean" },
+  "no-events": { type: "boolean" },
+  "no-color": { type: "boolean" },
+} as const;
+
+/** Long option names, for the man page and completion checks. */
+export const LONG_OPTIONS: readonly string[] = Object.keys(SPEC);
+
+/** Parses `args` (without the program name). Throws {@linkcode UsageError}. */
+export function parseOptions(args: string[], env: { noColor?: boolean } = {}): Options {
+  let parsed;
+  try {
+    parsed = parseArgs({ args, options: SPEC, strict: true, allowPositionals: false });
+  } catch (err) {
+    throw new UsageError(parseArgsMessage(err));
+  }
+  const v = parsed.values;
+  const opts: Options = {
+    mode: v.help
+      ? "help"
+      : v.version
+      ? "version"
+      : v.once
+      ? "once"
+      : v.stream
+      ? "stream"
+      : "monitor",
+    format: "table",
+    intervalMs: 1000,
+    intervalGiven: v.interval !== undefined,
+    filter: {},
+    netns: v.netns,
+    enableAcct: v["enable-acct"] ?? false,
+    track: v.track ?? false,
+    events: !(v["no-events"] ?? false),
+    count: 0,
+    color: !(v["no-color"] ?? false) && !(env.noColor ?? false),
+  };
+  if (v.once && v.stream) throw new UsageError("Options --once and --stream cannot be combined");
+  if (v.format !== undefined) {
+    if (!["table", "json", "ndjson", "csv"].includes(v.format)) {
+      throw new UsageError(
+        `Invalid value for --format: expected table, json, ndjson or csv, got '${v.format}'`,
+      );
+    }
+    opts.format = v.format as Format;
+    if (opts.mode === "monitor") opts.mode = "once";
+  }
+  if (opts.mode === "stream" && v.format === undefined) opts.format = "ndjson";
+  if (opts.mode === "stream" && (opts.format === "table" || opts.format === "json")) {
+    throw new UsageError(
+      `Invalid value for --format with --stream: expected ndjson or csv, got '${opts.format}'`,
+    );
+  }
+  if (v.interval !== undefined) {
+    const s = Number(v.interval);
+    if (!/^\d*\.?\d+$/.test(v.interval) || !(s >= 0.05 && s <= 3600)) {
+      throw new UsageError(
+        `Invalid value for --interval: expected seconds between 0.05 and 3600, got '${v.interval}'`,
+      );
+    }
+    opts.intervalMs = Math.round(s * 1000);
+  }
+  if (v.count !== undefined) opts.count = integer("--count", v.count, 1, 2 ** 31);
+  if (v.netns !== undefined && (v.netns === "" || /[\0]/.test(v.netns))) {
+    throw new UsageError(`Invalid value for --netns: got '${v.netns}'`);
+  }
+  opts.filter = parseFilter(v);
+  return opts;
+}
+
+function parseFilter(v: Record<string, string | boolean | undefined>): Filter {
+  const f: Filter = {};
+  const str = (k: string) => v[k] as string | undefined;
+  const proto = str("proto");
+  if (proto !== undefined) {
+    f.proto = parseProto(proto);
+    if (f.proto === undefined) {
+      throw new UsageError(
+        `Invalid value for --proto: expected a protocol name (tcp, udp, udplite, sctp, dccp, icmp, icmpv6, gre) or number 0-255, got '${proto}'`,
+      );
+    }
+  }
+  const state = str("state");
+  if (state !== undefined) {
+    const names = state.split(",").map((s) => s.trim().toUpperCase());
+    for (const n of names) {
+      if (!ALL_STATE_NAMES.has(n)) {
+        throw new UsageError(
+          `Invalid value for --state: unknown state '${n}' (e.g. ESTABLISHED, SYN_SENT, TIME_WAIT)`,
+        );
+      }
+    }
+    f.states = new Set(names);
+  }
+  for (const key of ["src", "dst"] as const) {
+    const text = str(key);
+    if (text === undefined) continue;
+    const p = parsePrefix(text);
+    if (p === undefined) {
+      throw new UsageError(
+        `Invalid value for --${key}: expected an IPv4 or IPv6 address with optional /prefix, got '${text}'`,
+      );
+    }
+    f[key] = p;
+  }
+  const sport = str("sport");
+  if (sport !== undefined) f.sport = integer("--sport", sport, 0, 65535);
+  const dport = str("dport");
+  if (dport !== undefined) f.dport = integer("--dport", dport, 0, 65535);
+  const family = str("family");
+  if (family !== undefined) {
+    const m = { "4": 2, ipv4: 2, inet: 2, "6": 10, ipv6: 10, inet6: 10 }[family.toLowerCase()];
+    if (m === undefined) {
+      throw new UsageError(`Invalid value for --family: expected 4 or 6, got '${family}'`);
+    }
+    f.family = m as 2 | 10;
+  }
+  if (
+    f.family !== undefined &&
+    ((f.src !== undefined && f.src.family !== f.family) ||
+      (f.dst !== undefined && f.dst.family !== f.family))
+  ) {
+    throw new UsageError("Options --family and --src/--dst name different address families");
+  }
+  const mark = str("mark");
+  if (mark !== undefined) {
+    const [value, mask, extra] = mark.split("/");
+    if (extra !== undefined) {
+      throw new UsageError(`Invalid value for --mark: expected VALUE[/MASK], got '${mark}'`);
+    }
+    const m = mask === undefined ? 0xffffffff : integer("--mark", mask, 0, 0xffffffff, mark);
+    const val = integer("--mark", value!, 0, 0xffffffff, mark);
+    f.mark = { value: (val & m) >>> 0, mask: m };
+  }
+  const zone = str("zone");
+  if (zone !== undefined) f.zone = integer("--zone", zone, 0, 65535);
+  return f;
+}
+
+function integer(name: string, text: string, min: number, max: number, whole = text): number {
+  const n = /^0x[0-9a-f]+$/i.test(text)
+    ? parseInt(text, 16)
+    : /^\d+$/.test(text)
+    ? Number(text)
+    : NaN;
+  if (!(n >= min && n <= max)) {
+    throw new UsageError(
+      `Invalid value for ${name}: expected an integer from ${min} to ${max}, got '${whole}'`,
+    );
+  }
+  return n;
+}
+
+function parseArgsMessage(err: unknown): string {
+  const e = err as { code?: string; message?: string };
+  const msg = e.message ?? String(err);
+  const quoted = /'(-[^']*)'/.exec(msg)?.[1] ?? "";
+  const opt = /--[\w-]+/.exec(quoted)?.[0] ?? quoted;
+  switch (e.code) {
+    case "ERR_PARSE_ARGS_UNKNOWN_OPTION":
+      return `Unknown option '${opt || msg}'`;
+    case "ERR_PARSE_ARGS_INVALID_OPTION_VALUE":
+      return /argument missing/.test(msg)
+        ? `Option '${opt}' needs a value`
+        : `Option '${opt}' takes no value`;
+    case "ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL":
+      return `Unexpected argument '${/'([^']*)'/.exec(msg)?.[1] ?? msg}'`;
+    default:
+      return msg.split("\n")[0]!;
+  }
+}

@@ -1,0 +1,59 @@
+/**
+ * The text of `--help` and `--version`.
+ *
+ * @module
+ */
+
+import { VERSION } from "../version.ts";
+
+/** The --help text. */
+export const USAGE = `Usage: conntop [OPTION]...
+Monitor the Linux connection tracking table (conntrack) in real time.
+
+Modes:
+  (none)                 live monitor, refreshed every --interval
+  -1, --once             print the current table once and exit (with --interval S:
+                         sample twice, S seconds apart, so rates are filled)
+      --stream           print every change (new, update, destroy) as it is collected
+  -o, --format FORMAT    output of --once/--stream: table, json, ndjson, csv
+                         (--once: table by default; --stream: ndjson by default)
+  -c, --count N          with --stream: stop after N refreshes
+
+Collection:
+  -i, --interval SECONDS refresh interval, fractional allowed (default 1)
+      --netns NAME       monitor network namespace NAME (/run/netns/NAME) or a path
+      --enable-acct      turn on byte/packet accounting and timestamps while running,
+                         restoring the previous settings on exit
+      --track            add an nftables table that makes the kernel track
+                         connections, removed on exit
+      --no-events        read the table by dumps only (no conntrack events)
+
+Filters (as conntrack -L; all given must match):
+  -p, --proto PROTO      tcp, udp, udplite, sctp, dccp, icmp, icmpv6, gre or a number
+      --state STATE[,..] protocol state, e.g. ESTABLISHED,TIME_WAIT
+  -s, --src ADDR[/LEN]   original source address or prefix
+  -d, --dst ADDR[/LEN]   original destination address or prefix
+      --sport PORT       original source port
+      --dport PORT       original destination port
+      --family 4|6       address family
+  -m, --mark VALUE[/MASK] connection mark
+  -w, --zone ZONE        conntrack zone
+
+Other:
+      --no-color         no colours (also when NO_COLOR is set)
+  -h, --help             show this help and exit
+  -V, --version          show version information and exit
+
+Exit status: 0 ok, 1 runtime failure, 2 bad usage or missing privilege, library or
+namespace, 130/143 interrupted by SIGINT/SIGTERM (after cleaning up).
+`;
+
+/** The --version text. */
+export function versionText(): string {
+  return `conntop ${VERSION}
+Deno ${Deno.version.deno}, V8 ${Deno.version.v8}, TypeScript ${Deno.version.typescript}
+License GPL-3.0-or-later: GNU GPL version 3 or later <https://gnu.org/licenses/gpl.html>.
+This is free software: you are free to change and redistribute it.
+There is NO WARRANTY, to the extent permitted by law.
+`;
+}

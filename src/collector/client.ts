@@ -1,0 +1,159 @@
+/**
+ * The main thread's handle on the collector worker: starts it, receives its batches, asks it to
+ * stop, and makes sure whatever it changed in the kernel is restored even when it dies.
+ *
+ * The main thread never calls FFI: everything blocking happens in the worker.
+ *
+ * @module
+ */
+
+import { ConntopError, ExitCode } from "../errors.ts";
+import type { CollectorOptions, FromCollector, SysctlChange, ToCollector } from "./messages.ts";
+
+/** A batch message as received. */
+export type BatchMessage = Extract<FromCollector, { type: "batch" }>;
+/** The ready message as received. */
+export type ReadyMessage = Extract<FromCollector, { type: "ready" }>;
+
+/** Callbacks for what the collector reports. */
+export interface CollectorHandlers {
+  onBatch(batch: BatchMessage): void;
+  onWarning?(message: string): void;
+  /** A fatal error after start-up (before it, `start()` rejects instead). */
+  onFatal?(error: ConntopError): void;
+}
+
+/** A running collector worker. */
+export class Collector {
+  #worker: Worker;
+  #ready: ReadyMessage | undefined;
+  #stopped: Promise<void>;
+  #stoppedResolve!: () => void;
+  #options: CollectorOptions;
+  #stopRequested = false;
+
+  private constructor(worker: Worker, options: CollectorOptions) {
+    this.#worker = worker;
+    this.#options = options;
+    this.#stopped = new Promise((resolve) => (this.#stoppedResolve = resolve));
+  }
+
+  /**
+   * Starts the worker and resolves once it has opened its sockets; rejects with a
+   * {@linkcode ConntopError} (carrying the exit code) when it cannot start.
+   */
+  static start(options: CollectorOptions, handlers: CollectorHandlers): Promise<Collector> {
+    const worker = new Worker(new URL("./worker.ts", import.meta.url), { type: "module" });
+    const c = new Collector(worker, options);
+    return new Promise((resolve, reject) => {
+      let started = false;
+      worker.onmessage = (e: MessageEvent<FromCollector>) => {
+        const msg = e.data;
+        switch (msg.type) {
+          case "ready":
+            c.#ready = msg;
+            started = true;
+            resolve(c);
+            break;
+          case "batch":
+            handlers.onBatch(msg);
+            break;
+          case "warning":
+            handlers.onWarning?.(msg.message);
+            break;
+          case "fatal": {
+            const err = new ConntopError(msg.message, msg.exitCode);
+            if (!started) reject(err);
+            else handlers.onFatal?.(err);
+            break;
+          }
+          case "stopped":
+            c.#stoppedResolve();
+            worker.terminate();
+            if (!started) reject(new ConntopError("The collector stopped before it started"));
+            break;
+        }
+      };
+      worker.onerror = (e: ErrorEvent) => {
+        e.preventDefault();
+        const err = new ConntopError(`The collector crashed: ${e.message}`, ExitCode.FAILURE);
+        c.#stoppedResolve();
+        c.#restoreFallback();
+        worker.terminate();
+        if (!started) reject(err);
+        else handlers.onFatal?.(err);
+      };
+      const start: ToCollector = { type: "start", options };
+      worker.postMessage(start);
+    });
+  }
+
+  /** What the collector found at start-up. */
+  get ready(): ReadyMessage {
+    return this.#ready!;
+  }
+
+  /** Asks for a refresh now instead of at the next tick. */
+  collect(): void {
+    this.#post({ type: "collect" });
+  }
+
+  /**
+   * Stops the worker, which restores sysctls and removes the --track table; if it does not
+   * answer within `timeoutMs`, terminates it and restores them from here.
+   */
+  async stop(timeoutMs = 3000): Promise<void> {
+    if (!this.#stopRequested) {
+      this.#stopRequested = true;
+      this.#post({ type: "stop" });
+    }
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timedOut = await Promise.race([
+      this.#stopped.then(() => false),
+      new Promise<boolean>((r) => (timer = setTimeout(() => r(true), timeoutMs))),
+    ]);
+    clearTimeout(timer);
+    if (timedOut) {
+      this.#worker.terminate();
+      this.#restoreFallback();
+      this.#stoppedResolve();
+    }
+  }
+
+  #post(msg: ToCollector): void {
+    try {
+      this.#worker.postMessage(msg);
+    } catch {
+      // already terminated
+    }
+  }
+
+  // The worker died before restoring: put the sysctls back from this thread (through
+  // `ip netns exec` when the worker was in another namespace) and drop the --track table.
+  #restoreFallback(): void {
+    const ready = this.#ready;
+    if (ready === undefined) return;
+    const ns = this.#options.netns;
+    const run = (cmd: string[]) => {
+      try {
+        const full = ns === undefined ? cmd : ["ip", "netns", "exec", ns, ...cmd];
+        new Deno.Command(full[0]!, { args: full.slice(1), stdout: "null", stderr: "null" })
+          .outputSync();
+      } catch {
+        // best effort
+      }
+    };
+    for (const c of ready.changed as SysctlChange[]) {
+      if (ns === undefined) {
+        try {
+          Deno.writeTextFileSync(c.path, `${c.previous}\n`);
+        } catch {
+          // best effort
+        }
+      } else {
+        run(["sh", "-c", `echo '${c.previous}' > '${c.path}'`]);
+      }
+    }
+    if (ready.trackTable !== null) run(["nft", "delete", "table", "inet", ready.trackTable]);
+  }
+}

@@ -1,0 +1,104 @@
+/**
+ * The messages between the main thread and the collector worker, declared once for both sides.
+ * Bulk data (connection records) travels as a transferred ArrayBuffer, never as cloned objects.
+ *
+ * @module
+ */
+
+import type { Extra } from "../conntrack/decode.ts";
+
+/** What the collector is asked to do. */
+export interface CollectorOptions {
+  /** Milliseconds between refreshes. */
+  intervalMs: number;
+  /** Network namespace to monitor: a name under /run/netns or a path. */
+  netns?: string;
+  /** Turn accounting and timestamps on for the run, and restore them on exit. */
+  enableAcct: boolean;
+  /** Add a small nftables table that makes the kernel track connections, removed on exit. */
+  track: boolean;
+  /** Kernel receive buffer for events, in bytes. */
+  eventBufferBytes: number;
+  /** Subscribe to events (short-lived connections, final counters); dumps alone otherwise. */
+  events: boolean;
+}
+
+/** Table totals sent with every batch. */
+export interface Totals {
+  /** Connections in conntop's table. */
+  count: number;
+  /** The kernel's count (net.netfilter.nf_conntrack_count), when readable. */
+  kernelCount: number | null;
+  /** net.netfilter.nf_conntrack_max, when readable. */
+  max: number | null;
+  /** Connections by protocol name. */
+  byProto: Record<string, number>;
+  ipv4: number;
+  ipv6: number;
+  /** Byte and packet accounting (net.netfilter.nf_conntrack_acct). */
+  accounting: boolean | null;
+  /** Start timestamps (net.netfilter.nf_conntrack_timestamp). */
+  timestamps: boolean | null;
+  /** Connections offloaded to a flowtable (their counters may stand still). */
+  offloaded: number;
+}
+
+/** How the collector is doing. */
+export interface CollectorStatus {
+  /** Duration of the last dump in milliseconds. */
+  dumpMs: number;
+  /** Dumps so far. */
+  dumps: number;
+  /** Times the event socket overflowed (ENOBUFS); each is followed by a resync dump. */
+  eventOverruns: number;
+  /** Events received. */
+  events: number;
+  /** The last dump was interrupted by a table change (NLM_F_DUMP_INTR). */
+  dumpInterrupted: boolean;
+  /** Whether event subscription works. */
+  eventsEnabled: boolean;
+  /** Last non-fatal error, if any. */
+  lastError?: string;
+}
+
+/** A sysctl value the collector changed, to restore if the worker cannot. */
+export interface SysctlChange {
+  path: string;
+  previous: string;
+}
+
+/** Main thread → worker. */
+export type ToCollector =
+  | { type: "start"; options: CollectorOptions }
+  | { type: "collect" }
+  | { type: "stop" };
+
+/** Worker → main thread. */
+export type FromCollector =
+  | {
+    type: "ready";
+    /** Things the user should know about the kernel's state, one line each. */
+    warnings: string[];
+    /** Sysctls changed for this run (restored by the worker on stop). */
+    changed: SysctlChange[];
+    /** An nftables table added by --track (deleted by the worker on stop). */
+    trackTable: string | null;
+    flowtables: boolean;
+  }
+  | {
+    type: "batch";
+    seq: number;
+    /** Wall-clock time of the refresh, ms since the epoch. */
+    timeMs: number;
+    /** When this refresh began (before its dump), ms since the epoch. */
+    startedMs: number;
+    /** `count` records (layout in conntrack/record.ts), transferred. */
+    records: ArrayBuffer;
+    count: number;
+    extras: [number, Extra][];
+    totals: Totals;
+    status: CollectorStatus;
+  }
+  | { type: "warning"; message: string }
+  | { type: "fatal"; message: string; exitCode: number }
+  | { type: "stopped" };

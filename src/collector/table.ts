@@ -1,0 +1,452 @@
+/**
+ * The collector's own copy of the conntrack table: one record per connection (the layout of
+ * `conntrack/record.ts`), merged from dumps and events, and turned into a batch of changed
+ * records at every refresh.
+ *
+ * It runs in the worker. It decides what "changed" means (so that a quarter-million idle
+ * connections whose timeouts merely tick down cost nothing to hand over) and computes rates
+ * from counter deltas over the time between two samples of the same connection.
+ *
+ * No I/O and no FFI here: it is fed decoded bytes, which keeps it testable without a kernel.
+ *
+ * @module
+ */
+
+import { CtDecoder, type Extra } from "../conntrack/decode.ts";
+import { Has, Kind, OFF, RECORD_SIZE } from "../conntrack/record.ts";
+import { NO_STATE } from "../conntrack/constants.ts";
+
+const WORDS = RECORD_SIZE / 4;
+const W_TIMEOUT = OFF.TIMEOUT / 4;
+const W_USE = OFF.USE / 4;
+const W_HAS = OFF.HAS / 4; // shares its word with ZONE
+const W_RATES_FROM = OFF.TX_BPS / 4;
+const W_RATES_TO = OFF.SAMPLED_MS / 4; // exclusive
+const W_COUNTERS_FROM = OFF.ORIG_PACKETS / 4;
+const W_COUNTERS_TO = OFF.START_MS / 4; // exclusive
+/** A refreshed timeout that moves the expiry by less than this is not a change. */
+const EXPIRY_SLACK_MS = 1500;
+
+// Per-slot state bits kept beside the records.
+const S_BORN = 1; // created since the last batch
+const S_DEAD = 2; // destroyed since the last batch
+const S_DIRTY = 4; // changed since the last batch
+const S_RESET = 8; // counters went backwards: no rate this time
+const S_DEAD_BY_DUMP = 16; // destroyed because a dump no longer had it (no final counters yet)
+const S_RATED = 32; // the last batch carried non-zero rates
+
+const BORN = [Kind.NEW] as const;
+const BORN_AND_DEAD = [Kind.NEW, Kind.DESTROY] as const;
+const DEAD = [Kind.DESTROY] as const;
+const UPDATED = [Kind.UPDATE] as const;
+const RATES_IN_WORD = Has.RATES << 16; // HAS is the high half of its 32-bit word
+
+/** One refresh's worth of changes, ready to hand to the main thread. */
+export interface Batch {
+  /** `count` records; KIND says NEW, UPDATE or DESTROY. Transfer its buffer. */
+  records: Uint8Array<ArrayBuffer>;
+  /** How many records. */
+  count: number;
+  /** String attributes of records that have Has.EXTRA, by slot. */
+  extras: [number, Extra][];
+}
+
+/** Counts of connections by protocol and family, and how many are offloaded. */
+export interface TableCounts {
+  total: number;
+  byProto: Record<string, number>;
+  ipv4: number;
+  ipv6: number;
+  offloaded: number;
+}
+
+/** The collector's table. */
+export class CtTable {
+  #cap = 0;
+  #rec = new Uint8Array(0);
+  #dv = new DataView(this.#rec.buffer);
+  #w32 = new Uint32Array(0);
+  #state = new Uint8Array(0);
+  #emit = new Uint8Array(0);
+  #seen = new Uint32Array(0);
+  #next = new Int32Array(0);
+  /** Counters and sample time at the last batch: 5 per slot. */
+  #base = new Float64Array(0);
+  #byId = new Map<number, number>();
+  #free: number[] = [];
+  #used = 0;
+  #hwm = 0;
+  #gen = 0;
+  #posts = 0;
+  #extras = new Map<number, Extra>();
+  #changedExtras = new Set<number>();
+  readonly #scratch = new Uint8Array(RECORD_SIZE);
+  readonly #sdv = new DataView(this.#scratch.buffer);
+  readonly #s32 = new Uint32Array(this.#scratch.buffer);
+  readonly #decoder = new CtDecoder();
+
+  constructor(initialCapacity = 4096) {
+    this.#grow(Math.max(16, initialCapacity));
+  }
+
+  /** Connections currently alive in the table. */
+  get size(): number {
+    return this.#used;
+  }
+
+  /** Starts a dump: connections the dump does not show will count as destroyed. */
+  beginDump(): void {
+    this.#gen = (this.#gen + 1) >>> 0 || 1;
+  }
+
+  /**
+   * Merges one message of a dump (nlmsghdr at `off` in `src`), sampled at `sampledMs`.
+   * Returns false when the message was not a conntrack entry.
+   */
+  applyDump(src: DataView, off: number, sampledMs: number): boolean {
+    if (!this.#decode(src, off, sampledMs)) return false;
+    let slot = this.#find(false);
+    if (slot < 0) {
+      slot = this.#insert();
+      this.#state[slot] = S_BORN | S_DIRTY;
+    } else {
+      this.#mergeDump(slot);
+    }
+    this.#seen[slot] = this.#gen;
+    this.#saveExtra(slot);
+    return true;
+  }
+
+  /** Ends a dump; a complete dump's absentees are destroyed (an interrupted one proves nothing). */
+  endDump(complete: boolean): void {
+    if (!complete) return;
+    for (let s = 0; s < this.#hwm; s++) {
+      if (this.#rec[s * RECORD_SIZE] === 0) continue;
+      const st = this.#state[s]!;
+      if (st & S_DEAD || this.#seen[s] === this.#gen) continue;
+      this.#state[s] = st | S_DEAD | S_DEAD_BY_DUMP;
+    }
+  }
+
+  /** Merges one event message (NEW, UPDATE or DESTROY). Returns false when not conntrack. */
+  applyEvent(src: DataView, off: number, sampledMs: number): boolean {
+    const kind = this.#decode(src, off, sampledMs);
+    if (kind === 0) return false;
+    if (kind === Kind.DESTROY) {
+      let slot = this.#find(false);
+      if (slot < 0) slot = this.#find(true);
+      if (slot < 0) {
+        slot = this.#insert();
+        this.#state[slot] = S_BORN | S_DEAD | S_DIRTY;
+      } else {
+        this.#mergeEvent(slot);
+        this.#state[slot] = (this.#state[slot]! | S_DEAD) & ~S_DEAD_BY_DUMP;
+      }
+      this.#saveExtra(slot);
+      return true;
+    }
+    let slot = this.#find(false);
+    if (slot < 0) {
+      slot = this.#insert();
+      this.#state[slot] = S_BORN | S_DIRTY;
+      this.#seen[slot] = this.#gen;
+    } else {
+      this.#mergeEvent(slot);
+    }
+    this.#saveExtra(slot);
+    return true;
+  }
+
+  /**
+   * Builds the batch of everything that changed since the last one, computes rates, and frees
+   * the slots of destroyed connections.
+   */
+  takeBatch(): Batch {
+    const first = this.#posts === 0;
+    const emit = this.#emit;
+    let n = 0;
+    for (let s = 0; s < this.#hwm; s++) {
+      emit[s] = 0;
+      if (this.#rec[s * RECORD_SIZE] === 0) continue;
+      const st = this.#state[s]!;
+      const rated = this.#rate(s, st, first);
+      if ((st & (S_BORN | S_DIRTY | S_DEAD | S_RATED)) === 0 && !rated) continue;
+      emit[s] = rated ? 2 : 1;
+      n += st & S_BORN && st & S_DEAD ? 2 : 1;
+    }
+    const out = new Uint8Array(n * RECORD_SIZE);
+    const odv = new DataView(out.buffer);
+    const extras: [number, Extra][] = [];
+    let i = 0;
+    for (let s = 0; s < this.#hwm; s++) {
+      if (emit[s] === 0) continue;
+      const at = s * RECORD_SIZE;
+      const st = this.#state[s]!;
+      const kinds = st & S_BORN
+        ? (st & S_DEAD ? BORN_AND_DEAD : BORN)
+        : st & S_DEAD
+        ? DEAD
+        : UPDATED;
+      for (const kind of kinds) {
+        out.set(this.#rec.subarray(at, at + RECORD_SIZE), i * RECORD_SIZE);
+        odv.setUint8(i * RECORD_SIZE + OFF.KIND, kind);
+        i++;
+      }
+      if (st & (S_BORN | S_DEAD) || this.#changedExtras.has(s)) {
+        const ex = this.#extras.get(s);
+        if (ex !== undefined) extras.push([s, ex]);
+      }
+      if (st & S_DEAD) this.#release(s);
+      else this.#state[s] = emit[s] === 2 ? S_RATED : 0;
+    }
+    this.#changedExtras.clear();
+    this.#posts++;
+    return { records: out, count: i, extras };
+  }
+
+  /** Counts of live connections by protocol and family (for the header and totals). */
+  counts(protoName: (n: number) => string): TableCounts {
+    const byProto: Record<string, number> = {};
+    let ipv4 = 0, ipv6 = 0, offloaded = 0, total = 0;
+    for (let s = 0; s < this.#hwm; s++) {
+      const at = s * RECORD_SIZE;
+      if (this.#rec[at] === 0 || this.#state[s]! & S_DEAD) continue;
+      total++;
+      const name = protoName(this.#rec[at + OFF.L4]!);
+      byProto[name] = (byProto[name] ?? 0) + 1;
+      if (this.#rec[at + OFF.FAMILY] === 10) ipv6++;
+      else ipv4++;
+      if (this.#dv.getUint32(at + OFF.STATUS, true) & (1 << 14)) offloaded++;
+    }
+    return { total, byProto, ipv4, ipv6, offloaded };
+  }
+
+  // Decodes into the scratch record; returns the kind, or 0 when not a conntrack message.
+  #decode(src: DataView, off: number, sampledMs: number): number {
+    this.#scratch.fill(0);
+    const kind = this.#decoder.decode(src, off, this.#sdv, 0);
+    if (kind < 0) return 0;
+    this.#sdv.setFloat64(OFF.SAMPLED_MS, sampledMs, true);
+    return kind;
+  }
+
+  // Finds the live (or, with `dead`, dead-by-dump) slot holding the scratch record's connection:
+  // same id and same original tuple. Ids alone collide: the kernel's id is a 32-bit hash.
+  #find(dead: boolean): number {
+    const id = this.#s32[OFF.ID / 4]!;
+    for (let s = this.#byId.get(id) ?? -1; s >= 0; s = this.#next[s]!) {
+      const st = this.#state[s]!;
+      if (dead ? !(st & S_DEAD_BY_DUMP) : st & S_DEAD) continue;
+      if (this.#sameTuple(s)) return s;
+    }
+    return -1;
+  }
+
+  #sameTuple(s: number): boolean {
+    const base = s * WORDS;
+    const w = this.#w32, sw = this.#s32;
+    // family/l4 (word 0 minus KIND and STATE), ports (words 8-9), addresses (words 12-19)
+    if ((w[base]! & 0x00ffff00) !== (sw[0]! & 0x00ffff00)) return false;
+    for (let k = 8; k < 10; k++) if (w[base + k] !== sw[k]) return false;
+    for (let k = 12; k < 20; k++) if (w[base + k] !== sw[k]) return false;
+    // ICMP type/code of the original direction
+    return (w[base + 10]! & 0xffff) === (sw[10]! & 0xffff);
+  }
+
+  #insert(): number {
+    if (this.#free.length === 0 && this.#hwm === this.#cap) this.#grow(this.#cap * 2);
+    const s = this.#free.pop() ?? this.#hwm++;
+    this.#rec.set(this.#scratch, s * RECORD_SIZE);
+    this.#rec[s * RECORD_SIZE] = 1;
+    this.#dv.setUint32(s * RECORD_SIZE + OFF.SLOT, s, true);
+    const id = this.#s32[OFF.ID / 4]!;
+    this.#next[s] = this.#byId.get(id) ?? -1;
+    this.#byId.set(id, s);
+    this.#base.fill(0, s * 5, s * 5 + 5);
+    this.#used++;
+    return s;
+  }
+
+  #release(s: number): void {
+    const id = this.#w32[s * WORDS + OFF.ID / 4]!;
+    let prev = -1;
+    for (let x = this.#byId.get(id) ?? -1; x >= 0; prev = x, x = this.#next[x]!) {
+      if (x !== s) continue;
+      const nx = this.#next[x]!;
+      if (prev < 0) {
+        if (nx < 0) this.#byId.delete(id);
+        else this.#byId.set(id, nx);
+      } else {
+        this.#next[prev] = nx;
+      }
+      break;
+    }
+    this.#rec.fill(0, s * RECORD_SIZE, (s + 1) * RECORD_SIZE);
+    this.#state[s] = 0;
+    this.#extras.delete(s);
+    this.#free.push(s);
+    this.#used--;
+  }
+
+  // A dump brings the whole truth: copy every field but the rates, and note real changes.
+  #mergeDump(s: number): void {
+    const base = s * WORDS;
+    const w = this.#w32, sw = this.#s32;
+    sw[0] = (sw[0]! & ~0xff) | 1; // KIND byte: live
+    sw[OFF.SLOT / 4] = s;
+    sw[W_HAS] = (sw[W_HAS]! & ~RATES_IN_WORD) | (w[base + W_HAS]! & RATES_IN_WORD);
+    let changed = false;
+    let countersChanged = false;
+    for (let k = 0; k < W_RATES_FROM; k++) {
+      const a = w[base + k]!, b = sw[k]!;
+      if (a === b) continue;
+      if (k === W_TIMEOUT || k === W_USE) continue;
+      if (k >= W_COUNTERS_FROM && k < W_COUNTERS_TO) countersChanged = true;
+      changed = true;
+    }
+    if (countersChanged && this.#countersWentBack(s)) this.#state[s]! |= S_RESET;
+    if (!changed && this.#expiryMoved(s)) changed = true;
+    for (let k = 0; k < W_RATES_FROM; k++) w[base + k] = sw[k]!;
+    for (let k = W_RATES_TO; k < WORDS; k++) w[base + k] = sw[k]!;
+    if (changed) this.#state[s]! |= S_DIRTY;
+  }
+
+  // Events carry only part of a connection: merge what they have.
+  #mergeEvent(s: number): void {
+    const at = s * RECORD_SIZE;
+    const dv = this.#dv, sdv = this.#sdv;
+    const has = sdv.getUint16(OFF.HAS, true);
+    let changed = false;
+    const set32 = (off: number) => {
+      const v = sdv.getUint32(off, true);
+      if (dv.getUint32(at + off, true) !== v) {
+        dv.setUint32(at + off, v, true);
+        changed = true;
+      }
+    };
+    if (has & Has.STATUS) set32(OFF.STATUS);
+    if (has & Has.MARK) set32(OFF.MARK);
+    const state = sdv.getUint8(OFF.STATE);
+    if (state !== NO_STATE && dv.getUint8(at + OFF.STATE) !== state) {
+      dv.setUint8(at + OFF.STATE, state);
+      changed = true;
+    }
+    if (has & Has.TIMEOUT) {
+      if (this.#expiryMoved(s)) changed = true;
+      dv.setUint32(at + OFF.TIMEOUT, sdv.getUint32(OFF.TIMEOUT, true), true);
+      dv.setFloat64(at + OFF.SAMPLED_MS, sdv.getFloat64(OFF.SAMPLED_MS, true), true);
+    }
+    if (has & Has.COUNTERS) {
+      // Events may be older than the last dump: counters only move forward here.
+      for (let off = OFF.ORIG_PACKETS; off < OFF.START_MS; off += 8) {
+        const v = sdv.getFloat64(off, true);
+        if (v > dv.getFloat64(at + off, true)) {
+          dv.setFloat64(at + off, v, true);
+          changed = true;
+        }
+      }
+    }
+    if (has & Has.TIMESTAMP) {
+      dv.setFloat64(at + OFF.START_MS, sdv.getFloat64(OFF.START_MS, true), true);
+    }
+    const keep = Has.COUNTERS | Has.TIMESTAMP | Has.MARK | Has.EXTRA | Has.TIMEOUT | Has.STATUS;
+    dv.setUint16(at + OFF.HAS, dv.getUint16(at + OFF.HAS, true) | (has & keep), true);
+    if (changed) this.#state[s]! |= S_DIRTY;
+  }
+
+  #countersWentBack(s: number): boolean {
+    const at = s * RECORD_SIZE;
+    for (let off = OFF.ORIG_PACKETS; off < OFF.START_MS; off += 8) {
+      if (this.#sdv.getFloat64(off, true) < this.#dv.getFloat64(at + off, true)) return true;
+    }
+    return false;
+  }
+
+  #expiryMoved(s: number): boolean {
+    const at = s * RECORD_SIZE;
+    const before = this.#dv.getFloat64(at + OFF.SAMPLED_MS, true) +
+      this.#dv.getUint32(at + OFF.TIMEOUT, true) * 1000;
+    const after = this.#sdv.getFloat64(OFF.SAMPLED_MS, true) +
+      this.#sdv.getUint32(OFF.TIMEOUT, true) * 1000;
+    return Math.abs(after - before) > EXPIRY_SLACK_MS;
+  }
+
+  // Sets the record's rate fields for this batch; true when they are non-zero.
+  #rate(s: number, st: number, first: boolean): boolean {
+    const at = s * RECORD_SIZE;
+    const dv = this.#dv;
+    const b = s * 5;
+    const sampled = dv.getFloat64(at + OFF.SAMPLED_MS, true);
+    const txB = dv.getFloat64(at + OFF.ORIG_BYTES, true);
+    const rxB = dv.getFloat64(at + OFF.REPLY_BYTES, true);
+    const txP = dv.getFloat64(at + OFF.ORIG_PACKETS, true);
+    const rxP = dv.getFloat64(at + OFF.REPLY_PACKETS, true);
+    const has = dv.getUint16(at + OFF.HAS, true);
+    let since = this.#base[b + 4]!;
+    let ok = !first && !(st & S_RESET) && (has & Has.COUNTERS) !== 0;
+    if (st & S_BORN) {
+      // A connection born since the last refresh started from zero at its start time, when the
+      // kernel stamps it; without timestamps its first sample gives no rate.
+      since = has & Has.TIMESTAMP ? dv.getFloat64(at + OFF.START_MS, true) : NaN;
+      ok &&= since > 0;
+    }
+    const dt = (sampled - since) / 1000;
+    let tx = 0, rx = 0, txp = 0, rxp = 0;
+    if (ok && dt > 0.05) {
+      const born = (st & S_BORN) !== 0;
+      tx = (txB - (born ? 0 : this.#base[b]!)) / dt;
+      rx = (rxB - (born ? 0 : this.#base[b + 1]!)) / dt;
+      txp = (txP - (born ? 0 : this.#base[b + 2]!)) / dt;
+      rxp = (rxP - (born ? 0 : this.#base[b + 3]!)) / dt;
+    } else if (ok && sampled === since && !(st & S_BORN)) {
+      // Not sampled again since the last batch: keep the rates it had.
+      return (st & S_RATED) !== 0 && dv.getFloat32(at + OFF.TX_BPS, true) +
+              dv.getFloat32(at + OFF.RX_BPS, true) > 0;
+    }
+    dv.setFloat32(at + OFF.TX_BPS, tx, true);
+    dv.setFloat32(at + OFF.RX_BPS, rx, true);
+    dv.setFloat32(at + OFF.TX_PPS, txp, true);
+    dv.setFloat32(at + OFF.RX_PPS, rxp, true);
+    dv.setUint16(at + OFF.HAS, ok && dt > 0.05 ? has | Has.RATES : has & ~Has.RATES, true);
+    this.#base[b] = txB;
+    this.#base[b + 1] = rxB;
+    this.#base[b + 2] = txP;
+    this.#base[b + 3] = rxP;
+    this.#base[b + 4] = sampled;
+    return tx > 0 || rx > 0 || txp > 0 || rxp > 0;
+  }
+
+  #saveExtra(s: number): void {
+    const ex = this.#decoder.extra;
+    const old = this.#extras.get(s);
+    if (ex === undefined) return;
+    const merged = { ...old, ...ex };
+    if (JSON.stringify(merged) !== JSON.stringify(old)) {
+      this.#extras.set(s, merged);
+      this.#changedExtras.add(s);
+      this.#state[s]! |= S_DIRTY;
+    }
+  }
+
+  #grow(cap: number): void {
+    const rec = new Uint8Array(cap * RECORD_SIZE);
+    rec.set(this.#rec);
+    this.#rec = rec;
+    this.#dv = new DataView(rec.buffer);
+    this.#w32 = new Uint32Array(rec.buffer);
+    const state = new Uint8Array(cap);
+    state.set(this.#state);
+    this.#state = state;
+    this.#emit = new Uint8Array(cap);
+    const seen = new Uint32Array(cap);
+    seen.set(this.#seen);
+    this.#seen = seen;
+    const next = new Int32Array(cap);
+    next.set(this.#next);
+    this.#next = next;
+    const base = new Float64Array(cap * 5);
+    base.set(this.#base);
+    this.#base = base;
+    this.#cap = cap;
+  }
+}

@@ -1,0 +1,347 @@
+/**
+ * The collector: a Web Worker that owns every FFI call of conntop's monitor. It dumps the
+ * conntrack table at each refresh, listens to conntrack events in between (so connections
+ * shorter than one refresh are seen, with their final counters), merges both into its
+ * {@linkcode CtTable}, and posts one batch of changed records per refresh to the main thread.
+ *
+ * It never touches the terminal. Everything it changes in the kernel (sysctls, the --track
+ * table) it restores when told to stop, or when it fails.
+ *
+ * @module
+ */
+
+/// <reference lib="deno.worker" />
+
+import { NLM_F_DUMP_INTR, NLMSG_DONE, NLMSG_ERROR, protoName } from "../conntrack/constants.ts";
+import { enterNetns, Errno, OsError, strerror } from "../../ffi/libc.ts";
+import { LIBNFCT_SONAME, LibraryLoadError } from "../../ffi/conntrack.ts";
+import { ALL_EVENTS, CtSocket } from "./netlink.ts";
+import { CtTable } from "./table.ts";
+import {
+  addTrackTable,
+  deleteTrackTable,
+  hasCapNetAdmin,
+  hasFlowtables,
+  readSysctl,
+  readSysctlNumber,
+  restoreSysctls,
+  setSysctl,
+} from "./kernel.ts";
+import type {
+  CollectorOptions,
+  CollectorStatus,
+  FromCollector,
+  SysctlChange,
+  ToCollector,
+  Totals,
+} from "./messages.ts";
+import { ExitCode } from "../errors.ts";
+import { netnsPath } from "./netns.ts";
+
+const EXIT_USAGE = ExitCode.USAGE;
+/** Longest wait for events before looking at "collect"/"stop" requests again. */
+const POLL_SLICE_MS = 50;
+
+let stopping = false;
+let collectNow = false;
+let wake: (() => void) | undefined;
+
+function post(msg: FromCollector, transfer: Transferable[] = []): void {
+  self.postMessage(msg, transfer);
+}
+
+self.onmessage = (e: MessageEvent<ToCollector>) => {
+  const msg = e.data;
+  if (msg.type === "start") {
+    run(msg.options).finally(() => post({ type: "stopped" }));
+  } else if (msg.type === "collect") {
+    collectNow = true;
+    wake?.();
+  } else if (msg.type === "stop") {
+    stopping = true;
+    wake?.();
+  }
+};
+
+const now = (): number => performance.timeOrigin + performance.now();
+
+class Fatal extends Error {
+  constructor(message: string, readonly exitCode: number) {
+    super(message);
+  }
+}
+
+async function run(opts: CollectorOptions): Promise<void> {
+  const changed: SysctlChange[] = [];
+  let trackTable: string | null = null;
+  let dumpSock: CtSocket | undefined;
+  let evSock: CtSocket | undefined;
+  try {
+    if (opts.netns !== undefined) {
+      const path = netnsPath(opts.netns);
+      try {
+        enterNetns(path);
+      } catch (err) {
+        throw new Fatal(
+          `Cannot enter network namespace '${opts.netns}' (${path}): ${(err as Error).message}`,
+          EXIT_USAGE,
+        );
+      }
+    }
+    if (!hasCapNetAdmin()) throw privilegeError();
+    try {
+      dumpSock = CtSocket.open(0, 1 << 17);
+    } catch (err) {
+      throw classify(err);
+    }
+    const warnings: string[] = [];
+    let eventsEnabled = opts.events;
+    if (opts.events) {
+      try {
+        evSock = CtSocket.open(ALL_EVENTS, 1 << 18);
+        evSock.setReceiveBuffer(opts.eventBufferBytes);
+      } catch (err) {
+        const c = classify(err);
+        if (c.exitCode === EXIT_USAGE) throw c;
+        warnings.push(
+          `Conntrack events are unavailable (${c.message}): short-lived connections may be missed`,
+        );
+        eventsEnabled = false;
+      }
+    }
+    if (opts.enableAcct) {
+      for (const name of ["nf_conntrack_acct", "nf_conntrack_timestamp"]) {
+        try {
+          const c = setSysctl(name, "1");
+          if (c !== null) changed.push(c);
+        } catch (err) {
+          throw new Fatal((err as Error).message, ExitCode.FAILURE);
+        }
+      }
+    }
+    if (opts.track) {
+      try {
+        trackTable = addTrackTable();
+      } catch (err) {
+        throw new Fatal((err as Error).message, ExitCode.FAILURE);
+      }
+    }
+    const acct = readSysctl("nf_conntrack_acct");
+    const tstamp = readSysctl("nf_conntrack_timestamp");
+    if (acct === "0") {
+      warnings.push(
+        "Accounting is off (net.netfilter.nf_conntrack_acct = 0): packet and byte counters are not collected; use --enable-acct",
+      );
+    }
+    if (tstamp === "0") {
+      warnings.push(
+        "Timestamps are off (net.netfilter.nf_conntrack_timestamp = 0): connection ages are unknown; use --enable-acct",
+      );
+    }
+    const flowtables = hasFlowtables();
+    if (flowtables) {
+      warnings.push(
+        "A flowtable is configured: the kernel does not update counters of offloaded flows unless the flowtable has the 'counter' flag",
+      );
+    }
+    post({ type: "ready", warnings, changed, trackTable, flowtables });
+    await loop(opts, dumpSock, evSock, eventsEnabled);
+  } catch (err) {
+    const f = err instanceof Fatal ? err : classify(err);
+    post({ type: "fatal", message: f.message, exitCode: f.exitCode });
+  } finally {
+    evSock?.close();
+    dumpSock?.close();
+    const failed = restoreSysctls(changed);
+    if (failed.length > 0) {
+      post({ type: "warning", message: `Failed to restore ${failed.join(", ")}` });
+    }
+    if (trackTable !== null && !deleteTrackTable(trackTable)) {
+      post({ type: "warning", message: `Failed to delete nftables table 'inet ${trackTable}'` });
+    }
+  }
+}
+
+function privilegeError(): Fatal {
+  return new Fatal(
+    "Permission denied: reading the conntrack table needs CAP_NET_ADMIN; run with sudo, or give the binary the capability with 'setcap cap_net_admin+ep'",
+    EXIT_USAGE,
+  );
+}
+
+function classify(err: unknown): Fatal {
+  if (err instanceof Fatal) return err;
+  if (err instanceof OsError && (err.errno === Errno.EPERM || err.errno === Errno.EACCES)) {
+    return privilegeError();
+  }
+  if (err instanceof LibraryLoadError) {
+    return new Fatal(
+      `Cannot load ${
+        err.path === LIBNFCT_SONAME ? LIBNFCT_SONAME : `'${err.path}'`
+      }: install the Debian package libnetfilter-conntrack3 (or fix CONNTOP_LIBNFCT)`,
+      EXIT_USAGE,
+    );
+  }
+  return new Fatal(err instanceof Error ? err.message : String(err), ExitCode.FAILURE);
+}
+
+async function loop(
+  opts: CollectorOptions,
+  dumpSock: CtSocket,
+  evSock: CtSocket | undefined,
+  eventsEnabled: boolean,
+): Promise<void> {
+  const table = new CtTable();
+  const status: CollectorStatus = {
+    dumpMs: 0,
+    dumps: 0,
+    eventOverruns: 0,
+    events: 0,
+    dumpInterrupted: false,
+    eventsEnabled,
+  };
+  let seq = 0;
+  let next = now();
+  while (!stopping) {
+    collectNow = false;
+    const startedMs = now();
+    if (evSock !== undefined) drainEvents(evSock, table, status);
+    dump(dumpSock, table, status);
+    if (evSock !== undefined && drainEvents(evSock, table, status)) {
+      dump(dumpSock, table, status);
+    }
+    const batch = table.takeBatch();
+    const timeMs = now();
+    post({
+      type: "batch",
+      seq: seq++,
+      timeMs,
+      startedMs,
+      records: batch.records.buffer,
+      count: batch.count,
+      extras: batch.extras,
+      totals: totals(table),
+      status: { ...status },
+    }, [batch.records.buffer]);
+    status.lastError = undefined;
+    next += opts.intervalMs;
+    if (next < now()) next = now() + opts.intervalMs;
+    while (!stopping && !collectNow) {
+      const left = next - now();
+      if (left <= 0) break;
+      if (evSock === undefined) {
+        await sleep(left);
+        continue;
+      }
+      // Short slices: a poll() running off-thread cannot be woken by a "collect" or "stop".
+      if (await evSock.readable(Math.min(left, POLL_SLICE_MS))) {
+        if (drainEvents(evSock, table, status)) dump(dumpSock, table, status);
+      }
+    }
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => {
+    const t = setTimeout(() => {
+      wake = undefined;
+      resolve();
+    }, ms);
+    wake = () => {
+      clearTimeout(t);
+      wake = undefined;
+      resolve();
+    };
+  });
+}
+
+/** Runs one full dump into the table. */
+function dump(sock: CtSocket, table: CtTable, status: CollectorStatus): void {
+  const t0 = now();
+  sock.requestDump(0);
+  table.beginDump();
+  let interrupted = false;
+  const view = sock.view;
+  for (;;) {
+    const r = sock.recv(true);
+    if (r.bytes < 0) {
+      if (r.errno === Errno.EINTR) continue;
+      throw new OsError("receive the conntrack dump", r.errno);
+    }
+    const sampled = now();
+    let off = 0;
+    let done = false;
+    while (off + 16 <= r.bytes) {
+      const len = view.getUint32(off, true);
+      if (len < 16 || off + len > r.bytes) break;
+      const type = view.getUint16(off + 4, true);
+      if (view.getUint16(off + 6, true) & NLM_F_DUMP_INTR) interrupted = true;
+      if (type === NLMSG_DONE) {
+        done = true;
+        break;
+      }
+      if (type === NLMSG_ERROR) {
+        const code = -view.getInt32(off + 16, true);
+        if (code !== 0) {
+          if (code === Errno.EPERM) throw privilegeError();
+          throw new OsError("dump the conntrack table", code);
+        }
+      } else {
+        table.applyDump(view, off, sampled);
+      }
+      off += (len + 3) & ~3;
+    }
+    if (done) break;
+  }
+  table.endDump(!interrupted);
+  status.dumps++;
+  status.dumpInterrupted = interrupted;
+  status.dumpMs = now() - t0;
+}
+
+/** Reads every pending event; returns true when the socket overflowed and a resync is due. */
+function drainEvents(sock: CtSocket, table: CtTable, status: CollectorStatus): boolean {
+  const view = sock.view;
+  let overrun = false;
+  for (;;) {
+    const r = sock.recv(false);
+    if (r.bytes < 0) {
+      if (r.errno === 0) return overrun; // EAGAIN: nothing more for now
+      if (r.errno === Errno.ENOBUFS) {
+        status.eventOverruns++;
+        status.lastError = "Event socket overrun (ENOBUFS): resynchronised with a dump";
+        overrun = true;
+        continue;
+      }
+      if (r.errno === Errno.EINTR) continue;
+      status.lastError = `Failed to receive conntrack events: ${strerror(r.errno)}`;
+      return overrun;
+    }
+    if (r.bytes === 0) return overrun;
+    const sampled = now();
+    let off = 0;
+    while (off + 16 <= r.bytes) {
+      const len = view.getUint32(off, true);
+      if (len < 16 || off + len > r.bytes) break;
+      if (table.applyEvent(view, off, sampled)) status.events++;
+      off += (len + 3) & ~3;
+    }
+  }
+}
+
+function totals(table: CtTable): Totals {
+  const c = table.counts(protoName);
+  const acct = readSysctl("nf_conntrack_acct");
+  const ts = readSysctl("nf_conntrack_timestamp");
+  return {
+    count: c.total,
+    kernelCount: readSysctlNumber("nf_conntrack_count"),
+    max: readSysctlNumber("nf_conntrack_max"),
+    byProto: c.byProto,
+    ipv4: c.ipv4,
+    ipv6: c.ipv6,
+    accounting: acct === null ? null : acct !== "0",
+    timestamps: ts === null ? null : ts !== "0",
+    offloaded: c.offloaded,
+  };
+}

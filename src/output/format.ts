@@ -1,0 +1,110 @@
+/**
+ * The scripting outputs of `--once` and `--stream`: JSON, NDJSON, CSV and a plain text table.
+ * Field names are those of {@linkcode Connection} (documented in README.md and
+ * schema/connection.schema.json); they are stable.
+ *
+ * Pure functions from connections to text: no I/O.
+ *
+ * @module
+ */
+
+import { type Connection, CONNECTION_FIELDS } from "../model/connection.ts";
+import type { CollectorStatus, Totals } from "../collector/messages.ts";
+import { humanBytes, humanDuration, humanRate } from "./units.ts";
+
+/** What `--once --format json` prints besides the connections. */
+export interface Snapshot {
+  /** Version of this JSON layout. */
+  "format_version": 1;
+  /** When the table was read (ISO 8601). */
+  time: string;
+  /** Network namespace monitored, or null for the current one. */
+  netns: string | null;
+  /** Whether byte/packet accounting is on (null when unknown). */
+  accounting: boolean | null;
+  /** Whether start timestamps are on (null when unknown). */
+  timestamps: boolean | null;
+  totals: Totals;
+  status: CollectorStatus;
+  /** The same lines printed to stderr (accounting off, flowtables, …). */
+  warnings: string[];
+  connections: Connection[];
+}
+
+/** The whole snapshot as one JSON document. */
+export function formatJson(s: Snapshot): string {
+  return JSON.stringify(s, null, 2) + "\n";
+}
+
+/** One JSON object per line, optionally with extra leading fields (e.g. `event`). */
+export function formatNdjsonLine(c: Connection, lead?: Record<string, unknown>): string {
+  return JSON.stringify(lead === undefined ? c : { ...lead, ...c }) + "\n";
+}
+
+/** CSV per RFC 4180: a header line, then one line per connection; null is an empty cell. */
+export function csvHeader(lead: string[] = []): string {
+  return [...lead, ...CONNECTION_FIELDS].join(",") + "\r\n";
+}
+
+/** One CSV line. Arrays are joined with `|`. */
+export function csvLine(c: Connection, lead: unknown[] = []): string {
+  const cells = [...lead, ...CONNECTION_FIELDS.map((f) => c[f])].map(csvCell);
+  return cells.join(",") + "\r\n";
+}
+
+function csvCell(v: unknown): string {
+  if (v === null || v === undefined) return "";
+  const s = Array.isArray(v) ? v.join("|") : String(v);
+  return /[",\r\n]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s;
+}
+
+function endpoint(addr: string, port: number | null, family: string): string {
+  if (port === null) return addr;
+  return family === "ipv6" ? `[${addr}]:${port}` : `${addr}:${port}`;
+}
+
+/** A plain text table for people (the live UI arrives with the interactive issue). */
+export function formatTable(conns: Connection[]): string {
+  const head = [
+    "PROTO",
+    "STATE",
+    "SOURCE",
+    "DESTINATION",
+    "NAT",
+    "TX",
+    "RX",
+    "TX/s",
+    "RX/s",
+    "TIMEOUT",
+    "AGE",
+    "FLAGS",
+  ];
+  const rows = conns.map((c) => {
+    const nat = [
+      c.nat_src === null ? "" : `snat ${endpoint(c.nat_src, c.nat_sport, c.family)}`,
+      c.nat_dst === null ? "" : `dnat ${endpoint(c.nat_dst, c.nat_dport, c.family)}`,
+    ].filter((x) => x !== "").join(" ");
+    const detail = c.icmp_type !== null
+      ? ` type=${c.icmp_type} code=${c.icmp_code} id=${c.icmp_id}`
+      : c.gre_src_key !== null
+      ? ` key=${c.gre_src_key}/${c.gre_dst_key}`
+      : "";
+    return [
+      c.protocol === "unknown" ? `proto${c.protonum}` : c.protocol,
+      c.state ?? "",
+      endpoint(c.orig_src, c.orig_sport, c.family) + detail,
+      endpoint(c.orig_dst, c.orig_dport, c.family),
+      nat,
+      humanBytes(c.tx_bytes),
+      humanBytes(c.rx_bytes),
+      c.tx_bytes_per_s === null ? "-" : humanRate(c.tx_bytes_per_s),
+      c.rx_bytes_per_s === null ? "-" : humanRate(c.rx_bytes_per_s),
+      c.timeout === null ? "-" : String(c.timeout),
+      humanDuration(c.age_seconds),
+      c.flags.join(","),
+    ];
+  });
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (r: string[]) => r.map((x, i) => x.padEnd(widths[i]!)).join("  ").trimEnd();
+  return [line(head), ...rows.map(line)].join("\n") + "\n";
+}
