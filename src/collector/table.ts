@@ -19,7 +19,7 @@ import { NO_STATE } from "../conntrack/constants.ts";
 const WORDS = RECORD_SIZE / 4;
 const W_TIMEOUT = OFF.TIMEOUT / 4;
 const W_USE = OFF.USE / 4;
-const W_HAS = OFF.HAS / 4; // shares its word with ZONE
+const W_HAS = OFF.ZONE / 4; // ZONE (low half) and HAS (high half) share one word
 const W_RATES_FROM = OFF.TX_BPS / 4;
 const W_RATES_TO = OFF.SAMPLED_MS / 4; // exclusive
 const W_COUNTERS_FROM = OFF.ORIG_PACKETS / 4;

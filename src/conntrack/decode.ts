@@ -80,11 +80,11 @@ export class CtDecoder {
     out.setUint8(recOff + OFF.FAMILY, src.getUint8(msgOff + NLMSG_HDRLEN));
     out.setUint8(recOff + OFF.STATE, NO_STATE);
     let has = 0;
-    const end = msgOff + len;
+    const end = Math.min(msgOff + len, src.byteLength);
     let p = msgOff + NLMSG_HDRLEN + NFGENMSG_LEN;
     while (p + 4 <= end) {
       const alen = src.getUint16(p, true);
-      if (alen < 4) break;
+      if (alen < 4 || p + alen > end) break;
       const atype = src.getUint16(p + 2, true) & TYPE_MASK;
       const d = p + 4;
       const dlen = alen - 4;
@@ -158,7 +158,7 @@ export class CtDecoder {
     let has = 0;
     while (p + 4 <= end) {
       const alen = src.getUint16(p, true);
-      if (alen < 4) break;
+      if (alen < 4 || p + alen > end) break;
       const atype = src.getUint16(p + 2, true) & TYPE_MASK;
       const d = p + 4;
       if (atype === CTA_TUPLE.IP) {
@@ -177,7 +177,7 @@ export class CtDecoder {
   #ip(src: DataView, p: number, end: number, out: DataView, rec: number, orig: boolean): void {
     while (p + 4 <= end) {
       const alen = src.getUint16(p, true);
-      if (alen < 4) break;
+      if (alen < 4 || p + alen > end) break;
       const atype = src.getUint16(p + 2, true) & TYPE_MASK;
       const d = p + 4;
       const isSrc = atype === CTA_IP.V4_SRC || atype === CTA_IP.V6_SRC;
@@ -201,7 +201,7 @@ export class CtDecoder {
     let has = 0;
     while (p + 4 <= end) {
       const alen = src.getUint16(p, true);
-      if (alen < 4) break;
+      if (alen < 4 || p + alen > end) break;
       const atype = src.getUint16(p + 2, true) & TYPE_MASK;
       const d = p + 4;
       switch (atype) {
@@ -241,7 +241,7 @@ export class CtDecoder {
     // CTA_PROTOINFO_{TCP,DCCP,SCTP} each nest a *_STATE attribute of type 1 (a u8).
     while (p + 4 <= end) {
       const alen = src.getUint16(p, true);
-      if (alen < 4) break;
+      if (alen < 4 || p + alen > end) break;
       const atype = src.getUint16(p + 2, true) & TYPE_MASK;
       if (
         atype === CTA_PROTOINFO.TCP || atype === CTA_PROTOINFO.DCCP ||
@@ -251,7 +251,7 @@ export class CtDecoder {
         const qend = p + alen;
         while (q + 4 <= qend) {
           const blen = src.getUint16(q, true);
-          if (blen < 4) break;
+          if (blen < 4 || q + blen > qend) break;
           if ((src.getUint16(q + 2, true) & TYPE_MASK) === 1) {
             out.setUint8(rec + OFF.STATE, src.getUint8(q + 4));
           }
@@ -265,7 +265,7 @@ export class CtDecoder {
   #counters(src: DataView, p: number, end: number, out: DataView, at: number): void {
     while (p + 4 <= end) {
       const alen = src.getUint16(p, true);
-      if (alen < 4) break;
+      if (alen < 4 || p + alen > end) break;
       const atype = src.getUint16(p + 2, true) & TYPE_MASK;
       const d = p + 4;
       switch (atype) {
@@ -290,7 +290,7 @@ export class CtDecoder {
     let start = false;
     while (p + 4 <= end) {
       const alen = src.getUint16(p, true);
-      if (alen < 4) break;
+      if (alen < 4 || p + alen > end) break;
       const atype = src.getUint16(p + 2, true) & TYPE_MASK;
       const d = p + 4;
       const ms = (src.getUint32(d) * 4294967296 + src.getUint32(d + 4)) / 1e6;
@@ -330,7 +330,7 @@ export class CtDecoder {
 function nestedString(src: DataView, p: number, end: number, want: number): string | undefined {
   while (p + 4 <= end) {
     const alen = src.getUint16(p, true);
-    if (alen < 4) break;
+    if (alen < 4 || p + alen > end) break;
     if ((src.getUint16(p + 2, true) & TYPE_MASK) === want) {
       let n = alen - 4;
       const bytes = new Uint8Array(src.buffer, src.byteOffset + p + 4, n);

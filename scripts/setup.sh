@@ -1,0 +1,137 @@
+#!/usr/bin/env bash
+# Installs what conntop needs to run and to be tested, and nothing into the project directory:
+#   - Debian packages: libnetfilter-conntrack3 (the library conntop loads through FFI), the
+#     reference tools the tests compare against (conntrack, nftables, iproute2), and the tools the
+#     tests use to drop privileges or read the kernel (libcap2-bin, util-linux, procps, python3);
+#   - Deno, pinned to exactly DENO_VERSION, from the npm registry into a cache directory.
+#
+# Idempotent and quick: when everything is already there it prints nothing and touches nothing.
+# Progress goes to stderr; on failure the last line on stderr starts with "setup: ".
+#
+# Usage: scripts/setup.sh [--print-deno]
+#   --print-deno   print the path of the deno binary on stdout (the only line on stdout)
+#
+# Environment:
+#   CONNTOP_DENO_DIR   where Deno is installed
+#                      (default: ${XDG_CACHE_HOME:-$HOME/.cache}/conntop/deno-$DENO_VERSION)
+set -euo pipefail
+
+readonly DENO_VERSION=2.9.6
+readonly PACKAGES=(
+  libnetfilter-conntrack3
+  conntrack
+  nftables
+  iproute2
+  libcap2-bin
+  util-linux
+  procps
+  python3
+)
+
+print_deno=false
+for arg in "$@"; do
+  case "$arg" in
+    --print-deno) print_deno=true ;;
+    -h | --help)
+      sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "$0" >&2
+      exit 0
+      ;;
+    *)
+      echo "setup: unknown argument '$arg' (expected --print-deno or --help)" >&2
+      exit 2
+      ;;
+  esac
+done
+
+log() { echo "setup: $*" >&2; }
+die() {
+  echo "setup: $*" >&2
+  exit 1
+}
+
+# Runs a command with its output kept in a temporary log; on failure the log's tail is shown so
+# that the one "setup: " line that follows has its cause right above it.
+run_logged() {
+  local out rc=0
+  out=$(mktemp "${TMPDIR:-/tmp}/conntop-setup.XXXXXX")
+  "$@" >"$out" 2>&1 || rc=$?
+  if ((rc != 0)); then
+    tail -n 20 "$out" >&2
+  fi
+  rm -f "$out"
+  return "$rc"
+}
+
+# --- Debian packages ---------------------------------------------------------------------------
+
+missing_packages() {
+  local pkg status
+  for pkg in "${PACKAGES[@]}"; do
+    status=$(dpkg-query -W -f='${db:Status-Abbrev}' "$pkg" 2>/dev/null || true)
+    [[ "$status" == ii* ]] || printf '%s\n' "$pkg"
+  done
+}
+
+apt_updated=false
+apt_install() {
+  if ! $apt_updated; then
+    log "running apt-get update"
+    run_logged env DEBIAN_FRONTEND=noninteractive apt-get update -q ||
+      die "apt-get update failed (exit code $?)"
+    apt_updated=true
+  fi
+  log "installing Debian packages: $*"
+  run_logged env DEBIAN_FRONTEND=noninteractive \
+    apt-get install -y -q --no-install-recommends "$@" ||
+    die "apt-get install failed for '$*' (exit code $?)"
+}
+
+if command -v dpkg-query >/dev/null 2>&1; then
+  mapfile -t missing < <(missing_packages)
+  if ((${#missing[@]} > 0)); then
+    if [[ $(id -u) -ne 0 ]]; then
+      die "missing Debian packages '${missing[*]}': run as root to install them (sudo $0)"
+    fi
+    apt_install "${missing[@]}"
+    mapfile -t missing < <(missing_packages)
+    ((${#missing[@]} == 0)) || die "Debian packages still missing after install: '${missing[*]}'"
+  fi
+else
+  # Not Debian: we cannot install, but the tools may be there; check what conntop really calls.
+  for tool in conntrack nft ip capsh setpriv sysctl python3; do
+    command -v "$tool" >/dev/null 2>&1 ||
+      die "'$tool' not found and dpkg-query is missing: install it with your package manager"
+  done
+fi
+
+# --- Deno ----------------------------------------------------------------------------------------
+
+deno_dir=${CONNTOP_DENO_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/conntop/deno-$DENO_VERSION}
+deno_bin=$deno_dir/node_modules/.bin/deno
+
+deno_ok() {
+  local version
+  version=$("$deno_bin" --version 2>/dev/null | head -n 1) || return 1
+  [[ "$version" == "deno $DENO_VERSION" || "$version" == "deno $DENO_VERSION "* ]]
+}
+
+if ! deno_ok; then
+  if ! command -v npm >/dev/null 2>&1; then
+    if command -v dpkg-query >/dev/null 2>&1 && [[ $(id -u) -eq 0 ]]; then
+      apt_install npm
+    else
+      die "npm not found: install Node.js and npm to fetch deno@$DENO_VERSION"
+    fi
+  fi
+  mkdir -p "$deno_dir" || die "cannot create Deno directory '$deno_dir'"
+  log "installing deno@$DENO_VERSION from npm into $deno_dir"
+  # Run from inside the target so npm never picks up a package.json or .npmrc of the project.
+  (cd "$deno_dir" && run_logged npm install --no-audit --no-fund --save-exact \
+    --prefix "$deno_dir" "deno@$DENO_VERSION") ||
+    die "npm install deno@$DENO_VERSION into '$deno_dir' failed (exit code $?)"
+  deno_ok || die "deno at '$deno_bin' does not report version $DENO_VERSION after npm install"
+fi
+
+if $print_deno; then
+  printf '%s\n' "$deno_bin"
+fi

@@ -1,0 +1,37 @@
+import { assertEquals, assertThrows } from "../_helpers/assert.ts";
+import { parseOptions } from "../../src/cli/options.ts";
+import { UsageError } from "../../src/errors.ts";
+
+Deno.test("parseOptions() picks the mode and defaults", () => {
+  assertEquals(parseOptions([]).mode, "monitor");
+  assertEquals(parseOptions(["--once"]).format, "table");
+  assertEquals(parseOptions(["--stream"]).format, "ndjson");
+  assertEquals(parseOptions(["-o", "csv"]).mode, "once", "a format implies --once");
+  assertEquals(parseOptions([]).intervalMs, 1000);
+  assertEquals(parseOptions(["-i", "0.25"]).intervalMs, 250);
+  assertEquals(parseOptions(["--interval=2"]).intervalGiven, true);
+  assertEquals(parseOptions(["--no-color"]).color, false);
+  assertEquals(parseOptions([], { noColor: true }).color, false);
+});
+
+Deno.test("parseOptions() builds filters with conntrack's meaning", () => {
+  const f = parseOptions(["-p", "TCP", "--state", "established,time_wait", "-s", "10.0.0.0/8"])
+    .filter;
+  assertEquals(f.proto, 6);
+  assertEquals([...f.states!], ["ESTABLISHED", "TIME_WAIT"]);
+  assertEquals(f.src?.length, 8);
+  assertEquals(parseOptions(["-m", "0x10/0xf0"]).filter.mark, { value: 0x10, mask: 0xf0 });
+  assertEquals(parseOptions(["-m", "7"]).filter.mark, { value: 7, mask: 0xffffffff });
+  assertEquals(parseOptions(["--family", "ipv6"]).filter.family, 10);
+  assertEquals(parseOptions(["-p", "253"]).filter.proto, 253);
+});
+
+Deno.test("parseOptions() rejects contradictions and out-of-range values", () => {
+  assertThrows(() => parseOptions(["--family", "4", "--src", "::1"]), UsageError, "--family");
+  assertThrows(() => parseOptions(["--stream", "-o", "json"]), UsageError, "--stream");
+  assertThrows(() => parseOptions(["-i", "1e3"]), UsageError, "--interval");
+  assertThrows(() => parseOptions(["-i", "4000"]), UsageError, "--interval");
+  assertThrows(() => parseOptions(["-w", "-1"]), UsageError);
+  assertThrows(() => parseOptions(["-p", "256"]), UsageError, "--proto");
+  assertThrows(() => parseOptions(["--count", "0"]), UsageError, "--count");
+});

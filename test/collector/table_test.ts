@@ -1,0 +1,152 @@
+import { assert, assertAlmostEquals, assertEquals } from "../_helpers/assert.ts";
+import { CtTable } from "../../src/collector/table.ts";
+import { Has, Kind, OFF, RecordView } from "../../src/conntrack/record.ts";
+import { type MsgKind, tcp4, type Tcp4Options } from "../_helpers/nlmsg.ts";
+
+const BASE = { id: 7, src: "10.0.0.1", dst: "10.0.0.2", sport: 40000, dport: 80 };
+
+function feed(t: CtTable, kind: MsgKind, o: Tcp4Options, atMs: number): void {
+  const msg = tcp4(kind, o);
+  const dv = new DataView(msg.buffer);
+  if (kind === "dump") t.applyDump(dv, 0, atMs);
+  else t.applyEvent(dv, 0, atMs);
+}
+
+function dump(t: CtTable, conns: Tcp4Options[], atMs: number) {
+  t.beginDump();
+  for (const c of conns) feed(t, "dump", c, atMs);
+  t.endDump(true);
+  const b = t.takeBatch();
+  return { view: new RecordView(b.records.buffer), count: b.count };
+}
+
+Deno.test("CtTable reports every connection of the first dump as new, without rates", () => {
+  const t = new CtTable();
+  const { view, count } = dump(t, [{ ...BASE, counters: [1, 60, 1, 60] }], 1000);
+  assertEquals(count, 1);
+  assertEquals(view.u8At(0, OFF.KIND), Kind.NEW);
+  assertEquals(view.u32At(0, OFF.ID), 7);
+  assertEquals(view.f64At(0, OFF.ORIG_BYTES), 60);
+  assertEquals(view.has(0, Has.RATES), false);
+});
+
+Deno.test("CtTable computes rates from counter deltas over the sampling interval", () => {
+  const t = new CtTable();
+  dump(t, [{ ...BASE, counters: [10, 1000, 5, 500] }], 1000);
+  const { view, count } = dump(t, [{ ...BASE, counters: [30, 4000, 15, 2500] }], 3000);
+  assertEquals(count, 1);
+  assertEquals(view.u8At(0, OFF.KIND), Kind.UPDATE);
+  assert(view.has(0, Has.RATES));
+  assertAlmostEquals(view.f32At(0, OFF.TX_BPS), 1500); // 3000 B over 2 s
+  assertAlmostEquals(view.f32At(0, OFF.RX_BPS), 1000);
+  assertAlmostEquals(view.f32At(0, OFF.TX_PPS), 10);
+  assertAlmostEquals(view.f32At(0, OFF.RX_PPS), 5);
+});
+
+Deno.test("CtTable sends an idle connection once with zero rates, then nothing", () => {
+  const t = new CtTable();
+  dump(t, [{ ...BASE, counters: [1, 100, 0, 0], timeout: 100 }], 1000);
+  let r = dump(t, [{ ...BASE, counters: [2, 200, 0, 0], timeout: 99 }], 2000);
+  assertEquals(r.count, 1);
+  r = dump(t, [{ ...BASE, counters: [2, 200, 0, 0], timeout: 98 }], 3000);
+  assertEquals(r.count, 1, "the rate fell to zero: one update");
+  assertEquals(r.view.f32At(0, OFF.TX_BPS), 0);
+  r = dump(t, [{ ...BASE, counters: [2, 200, 0, 0], timeout: 97 }], 4000);
+  assertEquals(r.count, 0, "a timeout ticking down is not a change");
+});
+
+Deno.test("CtTable reports a refreshed timeout as a change", () => {
+  const t = new CtTable();
+  dump(t, [{ ...BASE, timeout: 100 }], 1000);
+  const r = dump(t, [{ ...BASE, timeout: 120 }], 2000);
+  assertEquals(r.count, 1);
+  assertEquals(r.view.u32At(0, OFF.TIMEOUT), 120);
+});
+
+Deno.test("CtTable treats counters going backwards as a reset, not a negative rate", () => {
+  const t = new CtTable();
+  dump(t, [{ ...BASE, counters: [100, 100000, 0, 0] }], 1000);
+  let r = dump(t, [{ ...BASE, counters: [2, 120, 0, 0] }], 2000);
+  assertEquals(r.count, 1);
+  assertEquals(r.view.has(0, Has.RATES), false, "no rate across a reset");
+  assertEquals(r.view.f64At(0, OFF.ORIG_BYTES), 120);
+  r = dump(t, [{ ...BASE, counters: [4, 320, 0, 0] }], 3000);
+  assertAlmostEquals(r.view.f32At(0, OFF.TX_BPS), 200, 1e-6, "rates resume from the reset");
+});
+
+Deno.test("CtTable keeps connections apart whose ids collide", () => {
+  const t = new CtTable();
+  const other = { ...BASE, src: "10.0.0.9" }; // same id, other tuple
+  let r = dump(t, [BASE, other], 1000);
+  assertEquals(r.count, 2);
+  assertEquals(t.size, 2);
+  r = dump(t, [other], 2000);
+  assertEquals(r.count, 1);
+  assertEquals(r.view.u8At(0, OFF.KIND), Kind.DESTROY);
+  assertEquals(r.view.addrAt(0, OFF.ORIG_SRC).subarray(0, 4), new Uint8Array([10, 0, 0, 1]));
+  assertEquals(t.size, 1);
+});
+
+Deno.test("CtTable reports an id reused by a new connection as destroy then new", () => {
+  const t = new CtTable();
+  dump(t, [{ ...BASE, counters: [10, 1000, 10, 1000] }], 1000);
+  feed(t, "destroy", { ...BASE, counters: [12, 1200, 11, 1100] }, 1500);
+  feed(t, "new", { ...BASE }, 1600);
+  t.beginDump();
+  feed(t, "dump", { ...BASE, counters: [1, 60, 0, 0] }, 2000);
+  t.endDump(true);
+  const b = t.takeBatch();
+  const v = new RecordView(b.records.buffer);
+  const kinds = Array.from({ length: b.count }, (_, i) => v.u8At(i, OFF.KIND)).sort();
+  assertEquals(kinds, [Kind.NEW, Kind.DESTROY]);
+  for (let i = 0; i < b.count; i++) {
+    if (v.u8At(i, OFF.KIND) === Kind.DESTROY) assertEquals(v.f64At(i, OFF.ORIG_BYTES), 1200);
+    else assertEquals(v.f64At(i, OFF.ORIG_BYTES), 60);
+  }
+  assertEquals(t.size, 1);
+});
+
+Deno.test("CtTable reports a connection born and gone between refreshes with final counters", () => {
+  const t = new CtTable();
+  dump(t, [], 1000);
+  feed(t, "new", { ...BASE, id: 99 }, 1100);
+  feed(t, "update", { ...BASE, id: 99, state: 3 }, 1150);
+  feed(t, "destroy", { ...BASE, id: 99, counters: [6, 400, 4, 300] }, 1200);
+  const r = dump(t, [], 2000);
+  assertEquals(r.count, 2);
+  assertEquals(r.view.u8At(0, OFF.KIND), Kind.NEW);
+  assertEquals(r.view.u8At(1, OFF.KIND), Kind.DESTROY);
+  assertEquals(r.view.f64At(1, OFF.ORIG_BYTES), 400);
+  assertEquals(r.view.f64At(1, OFF.REPLY_BYTES), 300);
+  assertEquals(r.view.u8At(1, OFF.STATE), 3);
+  assertEquals(t.size, 0);
+});
+
+Deno.test("CtTable does not let an older event move counters backwards", () => {
+  const t = new CtTable();
+  dump(t, [{ ...BASE, counters: [10, 1000, 10, 1000] }], 1000);
+  feed(t, "destroy", { ...BASE, counters: [9, 900, 9, 900] }, 1100);
+  const r = dump(t, [], 2000);
+  assertEquals(r.view.u8At(0, OFF.KIND), Kind.DESTROY);
+  assertEquals(r.view.f64At(0, OFF.ORIG_BYTES), 1000);
+});
+
+Deno.test("CtTable keeps connections an interrupted dump did not show", () => {
+  const t = new CtTable();
+  dump(t, [BASE], 1000);
+  t.beginDump();
+  t.endDump(false);
+  assertEquals(t.takeBatch().count, 0);
+  assertEquals(t.size, 1);
+});
+
+Deno.test("CtTable reuses slots and grows past its initial capacity", () => {
+  const t = new CtTable(16);
+  const many = Array.from({ length: 100 }, (_, i) => ({ ...BASE, id: i + 1, sport: 1000 + i }));
+  assertEquals(dump(t, many, 1000).count, 100);
+  assertEquals(dump(t, many.slice(50), 2000).count, 50);
+  const r = dump(t, many, 3000);
+  assertEquals(r.count, 50);
+  const slots = new Set(Array.from({ length: r.count }, (_, i) => r.view.u32At(i, OFF.SLOT)));
+  assert([...slots].every((s) => s < 100), "freed slots are reused");
+});

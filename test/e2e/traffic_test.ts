@@ -1,0 +1,240 @@
+/**
+ * conntop on real traffic between two test namespaces joined by a veth pair: NAT made
+ * visible, rates against the bytes actually sent, and connections shorter than one refresh.
+ */
+
+import { assert, assertAlmostEquals, assertEquals } from "../_helpers/assert.ts";
+import { Netns, vethPair } from "../_helpers/netns.ts";
+import { parseConntrackXml } from "../_helpers/conntrack_cli.ts";
+import { ConntopProcess, runConntop } from "./_conntop.ts";
+import type { Connection } from "../../src/model/connection.ts";
+
+/** Starts a python3 program in `ns`; resolves once it printed "ready". */
+async function startPython(ns: Netns, script: string, args: string[]) {
+  const child = new Deno.Command("ip", {
+    args: ["netns", "exec", ns.name, "python3", "-c", script, ...args],
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const reader = child.stdout.getReader();
+  const { value } = await reader.read();
+  assert(new TextDecoder().decode(value).includes("ready"), "the helper program started");
+  reader.releaseLock();
+  return child;
+}
+
+async function finish(child: Deno.ChildProcess): Promise<void> {
+  try {
+    child.kill("SIGKILL");
+  } catch {
+    // already exited
+  }
+  await child.output().catch(() => {});
+}
+
+const UDP_SINK = `
+import socket, sys, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind((sys.argv[1], int(sys.argv[2])))
+s.settimeout(30)
+print("ready", flush=True)
+end = time.time() + 30
+while time.time() < end:
+    try:
+        data, peer = s.recvfrom(65535)
+    except socket.timeout:
+        break
+    if data.startswith(b"echo"):
+        s.sendto(data, peer)
+`;
+
+const UDP_PACED_SENDER = `
+import socket, sys, time
+dst, port, rate, size, seconds = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), float(sys.argv[5])
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("0.0.0.0", 41000))
+payload = b"x" * size
+start = time.monotonic()
+n = int(rate * seconds)
+for i in range(n):
+    due = start + i / rate
+    now = time.monotonic()
+    if due > now:
+        time.sleep(due - now)
+    s.sendto(payload, (dst, port))
+print(n, flush=True)
+`;
+
+Deno.test("conntop reports rates within 10% of the bytes actually sent per second", async () => {
+  await using a = await Netns.create("rate");
+  await using b = await Netns.create("rate");
+  await a.sysctl("net.netfilter.nf_conntrack_acct", 1);
+  await a.nft(
+    "table inet t {\n chain out {\n type filter hook output priority 0;\n ct state new counter\n }\n}\n",
+  );
+  await vethPair(a, b, { aAddr: "10.8.0.1", bAddr: "10.8.0.2", prefixLen: 24 });
+  const sink = await startPython(b, UDP_SINK, ["10.8.0.2", "9999"]);
+  try {
+    await using mon = new ConntopProcess(
+      ["--stream", "--interval", "1", "-p", "udp", "--dport", "9999", "--netns", a.name],
+    );
+    await new Promise((r) => setTimeout(r, 1500)); // let the monitor take its first sample
+    const rate = 100, size = 1000, seconds = 7;
+    const sent = await a.exec([
+      "python3",
+      "-c",
+      UDP_PACED_SENDER,
+      "10.8.0.2",
+      "9999",
+      String(rate),
+      String(size),
+      String(seconds),
+    ]);
+    assertEquals(Number(sent.stdout.trim()), rate * seconds);
+    await new Promise((r) => setTimeout(r, 1200));
+    const updates = mon.json<Connection & { event: string; time: string }>()
+      .filter((u) => u.event === "update" && u.tx_bytes_per_s !== null);
+    // Refreshes fully inside the sending window (not the first and last, which straddle it).
+    const inner = updates.filter((u) => (u.tx_bytes_per_s ?? 0) > 0).slice(1, -1);
+    assert(inner.length >= 3, `got ${inner.length} refreshes with traffic`);
+    const wireBytes = rate * (size + 8 + 20); // payload + UDP header + IPv4 header
+    for (const u of inner) {
+      assertAlmostEquals(u.tx_bytes_per_s!, wireBytes, wireBytes * 0.1, `tx rate at ${u.time}`);
+      assertAlmostEquals(u.tx_packets_per_s!, rate, rate * 0.1, `packet rate at ${u.time}`);
+      assertEquals(u.rx_bytes_per_s, 0);
+    }
+    const last = updates.at(-1)!;
+    assertEquals(last.tx_packets, rate * seconds, "every datagram was counted");
+  } finally {
+    await finish(sink);
+  }
+});
+
+const UDP_ECHO_CLIENT = `
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("0.0.0.0", 42000))
+s.settimeout(3)
+for i in range(3):
+    s.sendto(b"echo" + b"y" * 96, (sys.argv[1], int(sys.argv[2])))
+    s.recvfrom(65535)
+print("done", flush=True)
+`;
+
+Deno.test("conntop reports a connection that lives shorter than one refresh", async () => {
+  await using a = await Netns.create("evt");
+  await using b = await Netns.create("evt");
+  await a.sysctl("net.netfilter.nf_conntrack_acct", 1);
+  await a.nft(
+    "table inet t {\n chain out {\n type filter hook output priority 0;\n ct state new counter\n }\n}\n",
+  );
+  await vethPair(a, b, { aAddr: "10.9.0.1", bAddr: "10.9.0.2", prefixLen: 24 });
+  await a.conntrack([
+    "-I",
+    "-p",
+    "tcp",
+    "-s",
+    "10.0.0.1",
+    "-d",
+    "10.0.0.2",
+    "--sport",
+    "1",
+    "--dport",
+    "2",
+    "--state",
+    "ESTABLISHED",
+    "-t",
+    "100",
+  ]);
+  const sink = await startPython(b, UDP_SINK, ["10.9.0.2", "9998"]);
+  try {
+    await using mon = new ConntopProcess(["--stream", "--interval", "4", "--netns", a.name]);
+    await mon.waitFor(() => mon.json().length >= 1, 10000, "the first refresh");
+    const t0 = Date.now();
+    await a.exec(["python3", "-c", UDP_ECHO_CLIENT, "10.9.0.2", "9998"]);
+    await a.conntrack(["-D", "-p", "udp", "--dport", "9998"]);
+    assert(Date.now() - t0 < 3000, "the connection lived well under one refresh");
+    const isOurs = (c: Connection) => c.protocol === "udp" && c.orig_dport === 9998;
+    await mon.waitFor(
+      () =>
+        mon.json<Connection & { event: string }>().some((c) => isOurs(c) && c.event === "destroy"),
+      10000,
+      "the destroy event",
+    );
+    const seen = mon.json<Connection & { event: string }>().filter(isOurs);
+    assertEquals(seen.map((c) => c.event), ["new", "destroy"]);
+    const gone = seen[1]!;
+    assertEquals(gone.tx_packets, 3);
+    assertEquals(gone.rx_packets, 3);
+    assertEquals(gone.tx_bytes, 3 * (100 + 8 + 20));
+    assertEquals(gone.orig_sport, 42000);
+  } finally {
+    await finish(sink);
+  }
+});
+
+const TCP_ECHO_SERVER = `
+import socket, sys
+srv = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+srv.bind((sys.argv[1], int(sys.argv[2])))
+srv.listen(1)
+srv.settimeout(10)
+print("ready", flush=True)
+conn, _ = srv.accept()
+conn.settimeout(5)
+data = conn.recv(1000)
+conn.sendall(data)
+conn.recv(10)
+conn.close()
+`;
+
+const TCP_CLIENT = `
+import socket, sys
+c = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=5)
+c.sendall(b"z" * 200)
+c.recv(1000)
+c.close()
+print("done", flush=True)
+`;
+
+Deno.test("conntop shows the translated endpoints of SNAT and DNAT", async () => {
+  await using a = await Netns.create("nat");
+  await using b = await Netns.create("nat");
+  const veth = await vethPair(a, b, { aAddr: "10.6.0.1", bAddr: "10.6.0.2", prefixLen: 24 });
+  await a.exec(["ip", "addr", "add", "10.6.0.5/24", "dev", veth.a]);
+  await a.nft([
+    "table ip nat {",
+    " chain out {",
+    "  type nat hook output priority -100;",
+    "  ip daddr 10.6.0.99 tcp dport 80 dnat to 10.6.0.2:8080",
+    " }",
+    " chain post {",
+    "  type nat hook postrouting priority 100;",
+    "  ip daddr 10.6.0.2 snat to 10.6.0.5",
+    " }",
+    "}",
+    "",
+  ].join("\n"));
+  const server = await startPython(b, TCP_ECHO_SERVER, ["10.6.0.2", "8080"]);
+  try {
+    await a.exec(["python3", "-c", TCP_CLIENT, "10.6.0.99", "80"]);
+  } finally {
+    await finish(server);
+  }
+  const ours = await runConntop(["--once", "-o", "json", "--netns", a.name, "-p", "tcp"]);
+  assertEquals(ours.code, 0, ours.stderr);
+  const conns = (JSON.parse(ours.stdout) as { connections: Connection[] }).connections;
+  assertEquals(conns.length, 1);
+  const c = conns[0]!;
+  const ref = parseConntrackXml((await a.conntrack(["-L", "-p", "tcp", "-o", "xml"])).stdout)[0]!;
+  assertEquals([c.orig_dst, c.orig_dport], ["10.6.0.99", 80]);
+  assertEquals([c.nat_dst, c.nat_dport], ["10.6.0.2", 8080], "DNAT destination");
+  assertEquals(c.nat_src, "10.6.0.5", "SNAT source");
+  assertEquals([c.reply_src, c.reply_dst], [ref.reply.src, ref.reply.dst]);
+  assertEquals([c.reply_sport, c.reply_dport], [ref.reply.sport, ref.reply.dport]);
+  assert(c.flags.includes("SRC_NAT") && c.flags.includes("DST_NAT"), c.flags.join(","));
+  const table = await runConntop(["--once", "--netns", a.name, "-p", "tcp"]);
+  assert(table.stdout.includes("snat 10.6.0.5") && table.stdout.includes("dnat 10.6.0.2:8080"));
+});
