@@ -28,7 +28,7 @@ export function collectorOptions(opts: Options): CollectorOptions {
     netns: opts.netns,
     enableAcct: opts.enableAcct,
     track: opts.track,
-    eventBufferBytes: 16 << 20,
+    eventBufferBytes: opts.eventBufferBytes,
     events: opts.events,
   };
 }
@@ -71,10 +71,17 @@ export async function runSession(opts: Options, handlers: SessionHandlers): Prom
     signals.push([sig, fn]);
   }
   let collector: Collector | undefined;
+  let overruns = 0;
   try {
     collector = await Collector.start(collectorOptions(opts), {
       onBatch: (b) => {
         if (ended || ready === undefined) return;
+        if (b.status.eventOverruns > overruns) {
+          overruns = b.status.eventOverruns;
+          handlers.onWarning?.(
+            `The event socket overflowed (ENOBUFS, ${overruns} so far): resynchronised with a dump; a larger --event-buffer avoids it`,
+          );
+        }
         try {
           if (handlers.onBatch(b, ready) === true) end(0);
         } catch (err) {

@@ -28,6 +28,8 @@ export interface Options {
   enableAcct: boolean;
   track: boolean;
   events: boolean;
+  /** Kernel receive buffer for conntrack events, in bytes. */
+  eventBufferBytes: number;
   /** Stop --stream after this many refreshes (0: never). */
   count: number;
   color: boolean;
@@ -54,6 +56,7 @@ const SPEC = {
   "enable-acct": { type: "boolean" },
   track: { type: "boolean" },
   "no-events": { type: "boolean" },
+  "event-buffer": { type: "string" },
   "no-color": { type: "boolean" },
 } as const;
 
@@ -87,6 +90,7 @@ export function parseOptions(args: string[], env: { noColor?: boolean } = {}): O
     enableAcct: v["enable-acct"] ?? false,
     track: v.track ?? false,
     events: !(v["no-events"] ?? false),
+    eventBufferBytes: 16 << 20,
     count: 0,
     color: !(v["no-color"] ?? false) && !(env.noColor ?? false),
   };
@@ -114,6 +118,9 @@ export function parseOptions(args: string[], env: { noColor?: boolean } = {}): O
       );
     }
     opts.intervalMs = Math.round(s * 1000);
+  }
+  if (v["event-buffer"] !== undefined) {
+    opts.eventBufferBytes = integer("--event-buffer", v["event-buffer"], 4096, 1 << 30);
   }
   if (v.count !== undefined) opts.count = integer("--count", v.count, 1, 2 ** 31);
   if (v.netns !== undefined && (v.netns === "" || /[\0]/.test(v.netns))) {

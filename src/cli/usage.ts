@@ -27,6 +27,7 @@ Collection:
       --track            add an nftables table that makes the kernel track
                          connections, removed on exit
       --no-events        read the table by dumps only (no conntrack events)
+      --event-buffer BYTES  kernel receive buffer for events (default 16777216)
 
 Filters (as conntrack -L; all given must match):
   -p, --proto PROTO      tcp, udp, udplite, sctp, dccp, icmp, icmpv6, gre or a number
