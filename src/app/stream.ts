@@ -35,19 +35,20 @@ export function runStream(
     onBatch: (b) => {
       // The destroyed connections' extras are dropped by apply(): read them first.
       const extras = new Map(b.extras);
-      const view = model.apply(b);
       const time = new Date(b.timeMs).toISOString();
-      let text = "";
-      for (let i = 0; i < b.count; i++) {
-        if (!empty && !matches(opts.filter, view, i)) continue;
-        const slot = view.u32At(i, OFF.SLOT);
-        const c = toConnection(view, i, extras.get(slot) ?? model.extra(slot), b.timeMs);
-        const event = EVENT_NAMES[view.u8At(i, OFF.KIND)] ?? "update";
-        text += opts.format === "csv"
-          ? csvLine(c, [event, time])
-          : formatNdjsonLine(c, { event, time });
+      for (const view of model.apply(b)) {
+        let text = "";
+        for (let i = 0; i < view.count; i++) {
+          if (!empty && !matches(opts.filter, view, i)) continue;
+          const slot = view.u32At(i, OFF.SLOT);
+          const c = toConnection(view, i, extras.get(slot) ?? model.extra(slot), b.timeMs);
+          const event = EVENT_NAMES[view.u8At(i, OFF.KIND)] ?? "update";
+          text += opts.format === "csv"
+            ? csvLine(c, [event, time])
+            : formatNdjsonLine(c, { event, time });
+        }
+        if (text !== "") out(text);
       }
-      if (text !== "") out(text);
       batches++;
       return opts.count > 0 && batches >= opts.count;
     },

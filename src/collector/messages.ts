@@ -92,8 +92,8 @@ export type FromCollector =
     timeMs: number;
     /** When this refresh began (before its dump), ms since the epoch. */
     startedMs: number;
-    /** `count` records (layout in conntrack/record.ts), transferred. */
-    records: ArrayBuffer;
+    /** `count` records (layout in conntrack/record.ts) in chunks, transferred. */
+    records: ArrayBuffer[];
     count: number;
     extras: [number, Extra][];
     totals: Totals;

@@ -41,10 +41,16 @@ const DEAD = [Kind.DESTROY] as const;
 const UPDATED = [Kind.UPDATE] as const;
 const RATES_IN_WORD = Has.RATES << 16; // HAS is the high half of its 32-bit word
 
+/** Records per chunk of a batch: bounds the memory a refresh of a huge table needs at once. */
+export const CHUNK_RECORDS = 8192;
+
 /** One refresh's worth of changes, ready to hand to the main thread. */
 export interface Batch {
-  /** `count` records; KIND says NEW, UPDATE or DESTROY. Transfer its buffer. */
-  records: Uint8Array<ArrayBuffer>;
+  /**
+   * `count` records in chunks of at most {@linkcode CHUNK_RECORDS}; KIND says NEW, UPDATE or
+   * DESTROY. Transfer their buffers.
+   */
+  chunks: Uint8Array<ArrayBuffer>[];
   /** How many records. */
   count: number;
   /** String attributes of records that have Has.EXTRA, by slot. */
@@ -174,10 +180,12 @@ export class CtTable {
       emit[s] = rated ? 2 : 1;
       n += st & S_BORN && st & S_DEAD ? 2 : 1;
     }
-    const out = new Uint8Array(n * RECORD_SIZE);
-    const odv = new DataView(out.buffer);
+    const chunks: Uint8Array<ArrayBuffer>[] = [];
+    let out = new Uint8Array(0);
+    let odv = new DataView(out.buffer);
     const extras: [number, Extra][] = [];
-    let i = 0;
+    let i = 0; // records written in all
+    let j = 0; // records written in the current chunk
     for (let s = 0; s < this.#hwm; s++) {
       if (emit[s] === 0) continue;
       const at = s * RECORD_SIZE;
@@ -188,9 +196,16 @@ export class CtTable {
         ? DEAD
         : UPDATED;
       for (const kind of kinds) {
-        out.set(this.#rec.subarray(at, at + RECORD_SIZE), i * RECORD_SIZE);
-        odv.setUint8(i * RECORD_SIZE + OFF.KIND, kind);
+        if (j * RECORD_SIZE === out.byteLength) {
+          out = new Uint8Array(Math.min(CHUNK_RECORDS, n - i) * RECORD_SIZE);
+          odv = new DataView(out.buffer);
+          chunks.push(out);
+          j = 0;
+        }
+        out.set(this.#rec.subarray(at, at + RECORD_SIZE), j * RECORD_SIZE);
+        odv.setUint8(j * RECORD_SIZE + OFF.KIND, kind);
         i++;
+        j++;
       }
       if (st & (S_BORN | S_DEAD) || this.#changedExtras.has(s)) {
         const ex = this.#extras.get(s);
@@ -201,7 +216,7 @@ export class CtTable {
     }
     this.#changedExtras.clear();
     this.#posts++;
-    return { records: out, count: i, extras };
+    return { chunks, count: i, extras };
   }
 
   /** Counts of live connections by protocol and family (for the header and totals). */
@@ -254,7 +269,7 @@ export class CtTable {
   }
 
   #insert(): number {
-    if (this.#free.length === 0 && this.#hwm === this.#cap) this.#grow(this.#cap * 2);
+    if (this.#free.length === 0 && this.#hwm === this.#cap) this.#grow(Math.ceil(this.#cap * 1.5));
     const s = this.#free.pop() ?? this.#hwm++;
     this.#rec.set(this.#scratch, s * RECORD_SIZE);
     this.#rec[s * RECORD_SIZE] = 1;

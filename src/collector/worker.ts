@@ -217,12 +217,12 @@ async function loop(
       seq: seq++,
       timeMs,
       startedMs,
-      records: batch.records.buffer,
+      records: batch.chunks.map((c) => c.buffer),
       count: batch.count,
       extras: batch.extras,
       totals: totals(table),
       status: { ...status },
-    }, [batch.records.buffer]);
+    }, batch.chunks.map((c) => c.buffer));
     status.lastError = undefined;
     next += opts.intervalMs;
     if (next < now()) next = now() + opts.intervalMs;

@@ -35,35 +35,43 @@ export class ConnectionModel {
   }
 
   /**
-   * Applies a batch and returns a view over its records (for outputs that report changes).
+   * Applies a batch and returns views over its records, one per chunk (for outputs that report
+   * changes).
    */
-  apply(batch: BatchMessage): RecordView {
-    const bv = new RecordView(batch.records, 0, batch.count * RECORD_SIZE);
+  apply(batch: BatchMessage): RecordView[] {
+    const views = batch.records.map((b) => new RecordView(b));
     for (const [slot, extra] of batch.extras) this.#extras.set(slot, extra);
-    for (let i = 0; i < batch.count; i++) {
-      const kind = bv.u8At(i, OFF.KIND);
-      const slot = bv.u32At(i, OFF.SLOT);
-      this.#ensure(slot + 1);
-      const at = slot * RECORD_SIZE;
-      const live = this.#view.u8[at] !== 0;
-      if (kind === Kind.DESTROY) {
-        if (live) {
-          this.#view.u8.fill(0, at, at + RECORD_SIZE);
-          this.#size--;
+    let maxSlot = -1;
+    for (const bv of views) {
+      for (let i = 0; i < bv.count; i++) maxSlot = Math.max(maxSlot, bv.u32At(i, OFF.SLOT));
+    }
+    this.#ensure(maxSlot + 1); // once per batch: growing record by record would churn memory
+    const u8 = this.#view.u8;
+    for (const bv of views) {
+      for (let i = 0; i < bv.count; i++) {
+        const kind = bv.u8At(i, OFF.KIND);
+        const slot = bv.u32At(i, OFF.SLOT);
+        const at = slot * RECORD_SIZE;
+        const live = u8[at] !== 0;
+        if (kind === Kind.DESTROY) {
+          if (live) {
+            u8.fill(0, at, at + RECORD_SIZE);
+            this.#size--;
+          }
+          this.#extras.delete(slot);
+          continue;
         }
-        this.#extras.delete(slot);
-        continue;
+        u8.set(bv.u8.subarray(i * RECORD_SIZE, (i + 1) * RECORD_SIZE), at);
+        u8[at] = 1;
+        if (!live) this.#size++;
+        if (slot >= this.#hwm) this.#hwm = slot + 1;
       }
-      this.#view.u8.set(bv.u8.subarray(i * RECORD_SIZE, (i + 1) * RECORD_SIZE), at);
-      this.#view.u8[at] = 1;
-      if (!live) this.#size++;
-      if (slot >= this.#hwm) this.#hwm = slot + 1;
     }
     this.totals = batch.totals;
     this.status = batch.status;
     this.seq = batch.seq;
     this.timeMs = batch.timeMs;
-    return bv;
+    return views;
   }
 
   /** The records, indexed by slot (slots whose KIND byte is 0 are empty). */
@@ -89,7 +97,7 @@ export class ConnectionModel {
 
   #ensure(slots: number): void {
     if (this.#view.u8.byteLength >= slots * RECORD_SIZE) return;
-    const cap = Math.max(slots, Math.ceil(this.#view.count * 1.5), 1024);
+    const cap = Math.max(Math.ceil(slots * 1.25), Math.ceil(this.#view.count * 1.5), 1024);
     const next = new RecordView(new ArrayBuffer(cap * RECORD_SIZE));
     next.u8.set(this.#view.u8);
     this.#view = next;

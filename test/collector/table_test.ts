@@ -1,7 +1,17 @@
 import { assert, assertAlmostEquals, assertEquals } from "../_helpers/assert.ts";
-import { CtTable } from "../../src/collector/table.ts";
-import { Has, Kind, OFF, RecordView } from "../../src/conntrack/record.ts";
+import { CHUNK_RECORDS, CtTable } from "../../src/collector/table.ts";
+import { Has, Kind, OFF, RECORD_SIZE, RecordView } from "../../src/conntrack/record.ts";
 import { type MsgKind, tcp4, type Tcp4Options } from "../_helpers/nlmsg.ts";
+
+function joined(b: { chunks: Uint8Array[] }): Uint8Array {
+  const out = new Uint8Array(b.chunks.reduce((n, c) => n + c.length, 0));
+  let off = 0;
+  for (const c of b.chunks) {
+    out.set(c, off);
+    off += c.length;
+  }
+  return out;
+}
 
 const BASE = { id: 7, src: "10.0.0.1", dst: "10.0.0.2", sport: 40000, dport: 80 };
 
@@ -17,7 +27,7 @@ function dump(t: CtTable, conns: Tcp4Options[], atMs: number) {
   for (const c of conns) feed(t, "dump", c, atMs);
   t.endDump(true);
   const b = t.takeBatch();
-  return { view: new RecordView(b.records.buffer), count: b.count };
+  return { view: new RecordView(joined(b).buffer), count: b.count };
 }
 
 Deno.test("CtTable reports every connection of the first dump as new, without rates", () => {
@@ -96,7 +106,7 @@ Deno.test("CtTable reports an id reused by a new connection as destroy then new"
   feed(t, "dump", { ...BASE, counters: [1, 60, 0, 0] }, 2000);
   t.endDump(true);
   const b = t.takeBatch();
-  const v = new RecordView(b.records.buffer);
+  const v = new RecordView(joined(b).buffer);
   const kinds = Array.from({ length: b.count }, (_, i) => v.u8At(i, OFF.KIND)).sort();
   assertEquals(kinds, [Kind.NEW, Kind.DESTROY]);
   for (let i = 0; i < b.count; i++) {
@@ -138,6 +148,25 @@ Deno.test("CtTable keeps connections an interrupted dump did not show", () => {
   t.endDump(false);
   assertEquals(t.takeBatch().count, 0);
   assertEquals(t.size, 1);
+});
+
+Deno.test("CtTable hands a large batch over in bounded chunks", () => {
+  const t = new CtTable(16);
+  const n = CHUNK_RECORDS * 2 + 5;
+  t.beginDump();
+  for (let i = 0; i < n; i++) {
+    feed(t, "dump", {
+      ...BASE,
+      id: i + 1,
+      sport: i & 0xffff,
+      src: `10.1.${i >> 16}.${(i >> 8) & 255}`,
+    }, 1000);
+  }
+  t.endDump(true);
+  const b = t.takeBatch();
+  assertEquals(b.count, n);
+  assertEquals(b.chunks.map((c) => c.length / RECORD_SIZE), [CHUNK_RECORDS, CHUNK_RECORDS, 5]);
+  assertEquals(t.size, n);
 });
 
 Deno.test("CtTable reuses slots and grows past its initial capacity", () => {
