@@ -8,7 +8,7 @@
 
 import type { Options } from "../cli/options.ts";
 import { ConnectionModel } from "../model/model.ts";
-import { isEmptyFilter, matches } from "../model/filter.ts";
+import { isEmptyFilter } from "../model/filter.ts";
 import type { Connection } from "../model/connection.ts";
 import { formatTable } from "../output/format.ts";
 import { humanRate } from "../output/units.ts";
@@ -76,7 +76,7 @@ function render(model: ConnectionModel, opts: Options, warnings: string[]): stri
   const now = model.timeMs;
   let tx = 0, rx = 0;
   for (const s of model.slots()) {
-    if (!empty && !matches(opts.filter, model.view, s)) continue;
+    if (!empty && !model.matches(opts.filter, s)) continue;
     const c = model.connection(s, now);
     tx += c.tx_bytes_per_s ?? 0;
     rx += c.rx_bytes_per_s ?? 0;

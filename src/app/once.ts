@@ -7,7 +7,7 @@
 
 import type { Options } from "../cli/options.ts";
 import { ConnectionModel } from "../model/model.ts";
-import { isEmptyFilter, matches } from "../model/filter.ts";
+import { isEmptyFilter } from "../model/filter.ts";
 import type { Connection } from "../model/connection.ts";
 import { csvHeader, csvLine, formatJson, formatNdjsonLine, formatTable } from "../output/format.ts";
 import { runSession } from "./session.ts";
@@ -48,7 +48,7 @@ export async function runOnce(
   const conns: Connection[] = [];
   const empty = isEmptyFilter(opts.filter);
   for (const s of model.slots()) {
-    if (empty || matches(opts.filter, model.view, s)) conns.push(model.connection(s, now));
+    if (empty || model.matches(opts.filter, s)) conns.push(model.connection(s, now));
   }
   conns.sort((a, b) => a.protonum - b.protonum || a.id - b.id);
   switch (opts.format) {

@@ -21,7 +21,6 @@ const W_TIMEOUT = OFF.TIMEOUT / 4;
 const W_USE = OFF.USE / 4;
 const W_HAS = OFF.ZONE / 4; // ZONE (low half) and HAS (high half) share one word
 const W_RATES_FROM = OFF.TX_BPS / 4;
-const W_RATES_TO = OFF.SAMPLED_MS / 4; // exclusive
 const W_COUNTERS_FROM = OFF.ORIG_PACKETS / 4;
 const W_COUNTERS_TO = OFF.START_MS / 4; // exclusive
 /** A refreshed timeout that moves the expiry by less than this is not a change. */
@@ -31,7 +30,7 @@ const EXPIRY_SLACK_MS = 1500;
 const S_BORN = 1; // created since the last batch
 const S_DEAD = 2; // destroyed since the last batch
 const S_DIRTY = 4; // changed since the last batch
-const S_RESET = 8; // counters went backwards: no rate this time
+const S_RATE_NZ = 8; // the last dump gave non-zero rates
 const S_DEAD_BY_DUMP = 16; // destroyed because a dump no longer had it (no final counters yet)
 const S_RATED = 32; // the last batch carried non-zero rates
 
@@ -40,6 +39,12 @@ const BORN_AND_DEAD = [Kind.NEW, Kind.DESTROY] as const;
 const DEAD = [Kind.DESTROY] as const;
 const UPDATED = [Kind.UPDATE] as const;
 const RATES_IN_WORD = Has.RATES << 16; // HAS is the high half of its 32-bit word
+
+// The kernel's ids are already hashes (siphash of the entry's address), so their bits spread
+// well; folding the high half in keeps sequential ids (tests, replays) spread too.
+function bucket(id: number, mask: number): number {
+  return (id ^ (id >>> 16)) & mask;
+}
 
 /** Records per chunk of a batch: bounds the memory a refresh of a huge table needs at once. */
 export const CHUNK_RECORDS = 8192;
@@ -74,16 +79,17 @@ export class CtTable {
   #w32 = new Uint32Array(0);
   #state = new Uint8Array(0);
   #emit = new Uint8Array(0);
-  #seen = new Uint32Array(0);
+  #seen = new Uint8Array(0);
   #next = new Int32Array(0);
-  /** Counters and sample time at the last batch: 5 per slot. */
-  #base = new Float64Array(0);
-  #byId = new Map<number, number>();
+  /** Hash buckets on the conntrack id: the first slot of each chain (-1: empty). */
+  #heads = new Int32Array(0);
+  #mask = 0;
   #free: number[] = [];
   #used = 0;
   #hwm = 0;
   #gen = 0;
   #posts = 0;
+  #dumps = 0;
   #extras = new Map<number, Extra>();
   #changedExtras = new Set<number>();
   readonly #scratch = new Uint8Array(RECORD_SIZE);
@@ -95,6 +101,11 @@ export class CtTable {
     this.#grow(Math.max(16, initialCapacity));
   }
 
+  /** Makes room for `n` connections at once (a known table size spares regrowing). */
+  reserve(n: number): void {
+    if (n > this.#cap) this.#grow(Math.ceil(n));
+  }
+
   /** Connections currently alive in the table. */
   get size(): number {
     return this.#used;
@@ -102,7 +113,7 @@ export class CtTable {
 
   /** Starts a dump: connections the dump does not show will count as destroyed. */
   beginDump(): void {
-    this.#gen = (this.#gen + 1) >>> 0 || 1;
+    this.#gen = (this.#gen + 1) & 0xff || 1; // a byte per slot: only "this dump or not" matters
   }
 
   /**
@@ -113,8 +124,9 @@ export class CtTable {
     if (!this.#decode(src, off, sampledMs)) return false;
     let slot = this.#find(false);
     if (slot < 0) {
+      this.#bornRates();
       slot = this.#insert();
-      this.#state[slot] = S_BORN | S_DIRTY;
+      this.#state[slot] = S_BORN | S_DIRTY | (this.#scratchRated() ? S_RATE_NZ : 0);
     } else {
       this.#mergeDump(slot);
     }
@@ -125,6 +137,7 @@ export class CtTable {
 
   /** Ends a dump; a complete dump's absentees are destroyed (an interrupted one proves nothing). */
   endDump(complete: boolean): void {
+    this.#dumps++;
     if (!complete) return;
     for (let s = 0; s < this.#hwm; s++) {
       if (this.#rec[s * RECORD_SIZE] === 0) continue;
@@ -164,20 +177,19 @@ export class CtTable {
   }
 
   /**
-   * Builds the batch of everything that changed since the last one, computes rates, and frees
-   * the slots of destroyed connections.
+   * Builds the batch of everything that changed since the last one and frees the slots of
+   * destroyed connections.
    */
   takeBatch(): Batch {
-    const first = this.#posts === 0;
     const emit = this.#emit;
     let n = 0;
     for (let s = 0; s < this.#hwm; s++) {
       emit[s] = 0;
       if (this.#rec[s * RECORD_SIZE] === 0) continue;
       const st = this.#state[s]!;
-      const rated = this.#rate(s, st, first);
-      if ((st & (S_BORN | S_DIRTY | S_DEAD | S_RATED)) === 0 && !rated) continue;
-      emit[s] = rated ? 2 : 1;
+      // Sent when it changed, when it moves (non-zero rates), and once more when it stops.
+      if ((st & (S_BORN | S_DIRTY | S_DEAD | S_RATED | S_RATE_NZ)) === 0) continue;
+      emit[s] = st & S_RATE_NZ ? 2 : 1;
       n += st & S_BORN && st & S_DEAD ? 2 : 1;
     }
     const chunks: Uint8Array<ArrayBuffer>[] = [];
@@ -212,7 +224,7 @@ export class CtTable {
         if (ex !== undefined) extras.push([s, ex]);
       }
       if (st & S_DEAD) this.#release(s);
-      else this.#state[s] = emit[s] === 2 ? S_RATED : 0;
+      else this.#state[s] = emit[s] === 2 ? S_RATED | S_RATE_NZ : 0;
     }
     this.#changedExtras.clear();
     this.#posts++;
@@ -249,7 +261,8 @@ export class CtTable {
   // same id and same original tuple. Ids alone collide: the kernel's id is a 32-bit hash.
   #find(dead: boolean): number {
     const id = this.#s32[OFF.ID / 4]!;
-    for (let s = this.#byId.get(id) ?? -1; s >= 0; s = this.#next[s]!) {
+    for (let s = this.#heads[bucket(id, this.#mask)]!; s >= 0; s = this.#next[s]!) {
+      if (this.#w32[s * WORDS + OFF.ID / 4] !== id) continue;
       const st = this.#state[s]!;
       if (dead ? !(st & S_DEAD_BY_DUMP) : st & S_DEAD) continue;
       if (this.#sameTuple(s)) return s;
@@ -275,25 +288,21 @@ export class CtTable {
     this.#rec[s * RECORD_SIZE] = 1;
     this.#dv.setUint32(s * RECORD_SIZE + OFF.SLOT, s, true);
     const id = this.#s32[OFF.ID / 4]!;
-    this.#next[s] = this.#byId.get(id) ?? -1;
-    this.#byId.set(id, s);
-    this.#base.fill(0, s * 5, s * 5 + 5);
+    const b = bucket(id, this.#mask);
+    this.#next[s] = this.#heads[b]!;
+    this.#heads[b] = s;
     this.#used++;
     return s;
   }
 
   #release(s: number): void {
     const id = this.#w32[s * WORDS + OFF.ID / 4]!;
+    const b = bucket(id, this.#mask);
     let prev = -1;
-    for (let x = this.#byId.get(id) ?? -1; x >= 0; prev = x, x = this.#next[x]!) {
+    for (let x = this.#heads[b]!; x >= 0; prev = x, x = this.#next[x]!) {
       if (x !== s) continue;
-      const nx = this.#next[x]!;
-      if (prev < 0) {
-        if (nx < 0) this.#byId.delete(id);
-        else this.#byId.set(id, nx);
-      } else {
-        this.#next[prev] = nx;
-      }
+      if (prev < 0) this.#heads[b] = this.#next[x]!;
+      else this.#next[prev] = this.#next[x]!;
       break;
     }
     this.#rec.fill(0, s * RECORD_SIZE, (s + 1) * RECORD_SIZE);
@@ -309,21 +318,63 @@ export class CtTable {
     const w = this.#w32, sw = this.#s32;
     sw[0] = (sw[0]! & ~0xff) | 1; // KIND byte: live
     sw[OFF.SLOT / 4] = s;
-    sw[W_HAS] = (sw[W_HAS]! & ~RATES_IN_WORD) | (w[base + W_HAS]! & RATES_IN_WORD);
     let changed = false;
     let countersChanged = false;
     for (let k = 0; k < W_RATES_FROM; k++) {
       const a = w[base + k]!, b = sw[k]!;
       if (a === b) continue;
       if (k === W_TIMEOUT || k === W_USE) continue;
+      if (k === W_HAS && ((a ^ b) & ~RATES_IN_WORD) === 0) continue;
       if (k >= W_COUNTERS_FROM && k < W_COUNTERS_TO) countersChanged = true;
       changed = true;
     }
-    if (countersChanged && this.#countersWentBack(s)) this.#state[s]! |= S_RESET;
+    this.#dumpRates(s, countersChanged && this.#countersWentBack(s));
     if (!changed && this.#expiryMoved(s)) changed = true;
-    for (let k = 0; k < W_RATES_FROM; k++) w[base + k] = sw[k]!;
-    for (let k = W_RATES_TO; k < WORDS; k++) w[base + k] = sw[k]!;
-    if (changed) this.#state[s]! |= S_DIRTY;
+    for (let k = 0; k < WORDS; k++) w[base + k] = sw[k]!;
+    const st = this.#state[s]! & ~S_RATE_NZ;
+    this.#state[s] = st | (changed ? S_DIRTY : 0) | (this.#scratchRated() ? S_RATE_NZ : 0);
+  }
+
+  // Rates of a connection seen again by a dump: counter deltas over the time between the two
+  // samples, written into the scratch record before it replaces the stored one. Computing them
+  // here, from the record about to be overwritten, spares keeping a second copy of counters.
+  #dumpRates(s: number, reset: boolean): void {
+    const at = s * RECORD_SIZE;
+    const dv = this.#dv, sdv = this.#sdv;
+    const has = sdv.getUint16(OFF.HAS, true);
+    const dt = (sdv.getFloat64(OFF.SAMPLED_MS, true) - dv.getFloat64(at + OFF.SAMPLED_MS, true)) /
+      1000;
+    const ok = !reset && (has & Has.COUNTERS) !== 0 &&
+      (dv.getUint16(at + OFF.HAS, true) & Has.COUNTERS) !== 0 && dt > 0.05;
+    const rate = (off: number) => (sdv.getFloat64(off, true) - dv.getFloat64(at + off, true)) / dt;
+    sdv.setFloat32(OFF.TX_BPS, ok ? rate(OFF.ORIG_BYTES) : 0, true);
+    sdv.setFloat32(OFF.RX_BPS, ok ? rate(OFF.REPLY_BYTES) : 0, true);
+    sdv.setFloat32(OFF.TX_PPS, ok ? rate(OFF.ORIG_PACKETS) : 0, true);
+    sdv.setFloat32(OFF.RX_PPS, ok ? rate(OFF.REPLY_PACKETS) : 0, true);
+    sdv.setUint16(OFF.HAS, ok ? has | Has.RATES : has & ~Has.RATES, true);
+  }
+
+  // Rates of a connection a dump shows for the first time: it started from zero at its start
+  // time, when the kernel stamps it. Not on the first dump, where "new" only means "not seen
+  // before" (an average over a long life is no rate), and not without a timestamp.
+  #bornRates(): void {
+    const sdv = this.#sdv;
+    const has = sdv.getUint16(OFF.HAS, true);
+    const dt = (sdv.getFloat64(OFF.SAMPLED_MS, true) - sdv.getFloat64(OFF.START_MS, true)) / 1000;
+    const ok = this.#dumps > 0 && (has & Has.COUNTERS) !== 0 && (has & Has.TIMESTAMP) !== 0 &&
+      dt > 0.05;
+    if (!ok) return;
+    sdv.setFloat32(OFF.TX_BPS, sdv.getFloat64(OFF.ORIG_BYTES, true) / dt, true);
+    sdv.setFloat32(OFF.RX_BPS, sdv.getFloat64(OFF.REPLY_BYTES, true) / dt, true);
+    sdv.setFloat32(OFF.TX_PPS, sdv.getFloat64(OFF.ORIG_PACKETS, true) / dt, true);
+    sdv.setFloat32(OFF.RX_PPS, sdv.getFloat64(OFF.REPLY_PACKETS, true) / dt, true);
+    sdv.setUint16(OFF.HAS, has | Has.RATES, true);
+  }
+
+  #scratchRated(): boolean {
+    const sdv = this.#sdv;
+    return sdv.getFloat32(OFF.TX_BPS, true) > 0 || sdv.getFloat32(OFF.RX_BPS, true) > 0 ||
+      sdv.getFloat32(OFF.TX_PPS, true) > 0 || sdv.getFloat32(OFF.RX_PPS, true) > 0;
   }
 
   // Events carry only part of a connection: merge what they have.
@@ -386,51 +437,6 @@ export class CtTable {
     return Math.abs(after - before) > EXPIRY_SLACK_MS;
   }
 
-  // Sets the record's rate fields for this batch; true when they are non-zero.
-  #rate(s: number, st: number, first: boolean): boolean {
-    const at = s * RECORD_SIZE;
-    const dv = this.#dv;
-    const b = s * 5;
-    const sampled = dv.getFloat64(at + OFF.SAMPLED_MS, true);
-    const txB = dv.getFloat64(at + OFF.ORIG_BYTES, true);
-    const rxB = dv.getFloat64(at + OFF.REPLY_BYTES, true);
-    const txP = dv.getFloat64(at + OFF.ORIG_PACKETS, true);
-    const rxP = dv.getFloat64(at + OFF.REPLY_PACKETS, true);
-    const has = dv.getUint16(at + OFF.HAS, true);
-    let since = this.#base[b + 4]!;
-    let ok = !first && !(st & S_RESET) && (has & Has.COUNTERS) !== 0;
-    if (st & S_BORN) {
-      // A connection born since the last refresh started from zero at its start time, when the
-      // kernel stamps it; without timestamps its first sample gives no rate.
-      since = has & Has.TIMESTAMP ? dv.getFloat64(at + OFF.START_MS, true) : NaN;
-      ok &&= since > 0;
-    }
-    const dt = (sampled - since) / 1000;
-    let tx = 0, rx = 0, txp = 0, rxp = 0;
-    if (ok && dt > 0.05) {
-      const born = (st & S_BORN) !== 0;
-      tx = (txB - (born ? 0 : this.#base[b]!)) / dt;
-      rx = (rxB - (born ? 0 : this.#base[b + 1]!)) / dt;
-      txp = (txP - (born ? 0 : this.#base[b + 2]!)) / dt;
-      rxp = (rxP - (born ? 0 : this.#base[b + 3]!)) / dt;
-    } else if (ok && sampled === since && !(st & S_BORN)) {
-      // Not sampled again since the last batch: keep the rates it had.
-      return (st & S_RATED) !== 0 && dv.getFloat32(at + OFF.TX_BPS, true) +
-              dv.getFloat32(at + OFF.RX_BPS, true) > 0;
-    }
-    dv.setFloat32(at + OFF.TX_BPS, tx, true);
-    dv.setFloat32(at + OFF.RX_BPS, rx, true);
-    dv.setFloat32(at + OFF.TX_PPS, txp, true);
-    dv.setFloat32(at + OFF.RX_PPS, rxp, true);
-    dv.setUint16(at + OFF.HAS, ok && dt > 0.05 ? has | Has.RATES : has & ~Has.RATES, true);
-    this.#base[b] = txB;
-    this.#base[b + 1] = rxB;
-    this.#base[b + 2] = txP;
-    this.#base[b + 3] = rxP;
-    this.#base[b + 4] = sampled;
-    return tx > 0 || rx > 0 || txp > 0 || rxp > 0;
-  }
-
   #saveExtra(s: number): void {
     const ex = this.#decoder.extra;
     const old = this.#extras.get(s);
@@ -453,15 +459,25 @@ export class CtTable {
     state.set(this.#state);
     this.#state = state;
     this.#emit = new Uint8Array(cap);
-    const seen = new Uint32Array(cap);
+    const seen = new Uint8Array(cap);
     seen.set(this.#seen);
     this.#seen = seen;
     const next = new Int32Array(cap);
     next.set(this.#next);
     this.#next = next;
-    const base = new Float64Array(cap * 5);
-    base.set(this.#base);
-    this.#base = base;
+    // Buckets: a power of two at least the capacity, rebuilt from the live slots.
+    let nb = 1024;
+    while (nb < cap) nb *= 2;
+    if (nb - 1 !== this.#mask) {
+      this.#mask = nb - 1;
+      this.#heads = new Int32Array(nb).fill(-1);
+      for (let s = 0; s < this.#hwm; s++) {
+        if (this.#rec[s * RECORD_SIZE] === 0) continue;
+        const b = bucket(this.#w32[s * WORDS + OFF.ID / 4]!, this.#mask);
+        this.#next[s] = this.#heads[b]!;
+        this.#heads[b] = s;
+      }
+    }
     this.#cap = cap;
   }
 }

@@ -90,7 +90,7 @@ async function run(opts: CollectorOptions): Promise<void> {
     }
     if (!hasCapNetAdmin()) throw privilegeError();
     try {
-      dumpSock = CtSocket.open(0, 1 << 17);
+      dumpSock = CtSocket.open(0, 1 << 16);
     } catch (err) {
       throw classify(err);
     }
@@ -98,7 +98,7 @@ async function run(opts: CollectorOptions): Promise<void> {
     let eventsEnabled = opts.events;
     if (opts.events) {
       try {
-        evSock = CtSocket.open(ALL_EVENTS, 1 << 18);
+        evSock = CtSocket.open(ALL_EVENTS, 1 << 16);
         evSock.setReceiveBuffer(opts.eventBufferBytes);
       } catch (err) {
         const c = classify(err);
@@ -202,6 +202,9 @@ async function loop(
   };
   let seq = 0;
   let next = now();
+  // Size the table for the kernel's count up front: regrowing a large table in steps would
+  // leave every intermediate copy behind as garbage.
+  table.reserve((readSysctlNumber("nf_conntrack_count") ?? 0) * 1.02);
   while (!stopping) {
     collectNow = false;
     const startedMs = now();

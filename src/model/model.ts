@@ -2,24 +2,31 @@
  * The main thread's model of the conntrack table: the latest record of every live connection,
  * indexed by the slot the collector gave it, plus the totals and status of the last refresh.
  *
- * Applying a batch copies bytes; nothing is allocated per connection. Objects for output are
- * made on demand with {@linkcode ConnectionModel.connection}.
+ * Records live in pages of {@linkcode CHUNK_RECORDS} slots. Applying a batch copies bytes and
+ * allocates nothing per connection; a full chunk of new connections in slot order (the first
+ * refresh of a large table) becomes a page as it is, without a copy, so a quarter-million
+ * connections never exist twice in this thread. Objects for output are made on demand with
+ * {@linkcode ConnectionModel.connection}.
  *
  * @module
  */
 
 import type { Extra } from "../conntrack/decode.ts";
 import { Kind, OFF, RECORD_SIZE, RecordView } from "../conntrack/record.ts";
+import { CHUNK_RECORDS } from "../collector/table.ts";
 import type { BatchMessage } from "../collector/client.ts";
 import type { CollectorStatus, Totals } from "../collector/messages.ts";
 import { type Connection, toConnection } from "./connection.ts";
+import { type Filter, matches } from "./filter.ts";
+
+const PAGE = CHUNK_RECORDS;
+const PAGE_BYTES = PAGE * RECORD_SIZE;
 
 /** The model. */
 export class ConnectionModel {
-  #view = new RecordView(new ArrayBuffer(0));
+  #pages: RecordView[] = [];
   #extras = new Map<number, Extra>();
   #size = 0;
-  #hwm = 0;
   /** Totals of the last refresh. */
   totals: Totals | undefined;
   /** Collector status of the last refresh. */
@@ -36,35 +43,30 @@ export class ConnectionModel {
 
   /**
    * Applies a batch and returns views over its records, one per chunk (for outputs that report
-   * changes).
+   * changes; read them before the next batch is applied).
    */
   apply(batch: BatchMessage): RecordView[] {
     const views = batch.records.map((b) => new RecordView(b));
     for (const [slot, extra] of batch.extras) this.#extras.set(slot, extra);
-    let maxSlot = -1;
     for (const bv of views) {
-      for (let i = 0; i < bv.count; i++) maxSlot = Math.max(maxSlot, bv.u32At(i, OFF.SLOT));
-    }
-    this.#ensure(maxSlot + 1); // once per batch: growing record by record would churn memory
-    const u8 = this.#view.u8;
-    for (const bv of views) {
+      if (this.#adopt(bv)) continue;
       for (let i = 0; i < bv.count; i++) {
         const kind = bv.u8At(i, OFF.KIND);
         const slot = bv.u32At(i, OFF.SLOT);
-        const at = slot * RECORD_SIZE;
-        const live = u8[at] !== 0;
+        const page = this.#page(slot);
+        const at = (slot % PAGE) * RECORD_SIZE;
+        const live = page.u8[at] !== 0;
         if (kind === Kind.DESTROY) {
           if (live) {
-            u8.fill(0, at, at + RECORD_SIZE);
+            page.u8.fill(0, at, at + RECORD_SIZE);
             this.#size--;
           }
           this.#extras.delete(slot);
           continue;
         }
-        u8.set(bv.u8.subarray(i * RECORD_SIZE, (i + 1) * RECORD_SIZE), at);
-        u8[at] = 1;
+        page.u8.set(bv.u8.subarray(i * RECORD_SIZE, (i + 1) * RECORD_SIZE), at);
+        page.u8[at] = 1;
         if (!live) this.#size++;
-        if (slot >= this.#hwm) this.#hwm = slot + 1;
       }
     }
     this.totals = batch.totals;
@@ -74,15 +76,23 @@ export class ConnectionModel {
     return views;
   }
 
-  /** The records, indexed by slot (slots whose KIND byte is 0 are empty). */
-  get view(): RecordView {
-    return this.#view;
-  }
-
   /** Slots in use, in slot order. */
   *slots(): IterableIterator<number> {
-    const u8 = this.#view.u8;
-    for (let s = 0; s < this.#hwm; s++) if (u8[s * RECORD_SIZE] !== 0) yield s;
+    for (let p = 0; p < this.#pages.length; p++) {
+      const u8 = this.#pages[p]?.u8;
+      if (u8 === undefined) continue;
+      for (let i = 0; i < PAGE; i++) if (u8[i * RECORD_SIZE] !== 0) yield p * PAGE + i;
+    }
+  }
+
+  /** The page holding slot `s` and the record's index in it. */
+  locate(s: number): [RecordView, number] {
+    return [this.#page(s), s % PAGE];
+  }
+
+  /** Whether the connection in slot `s` matches `filter`. */
+  matches(filter: Filter, s: number): boolean {
+    return matches(filter, this.#page(s), s % PAGE);
   }
 
   /** Extra string attributes of slot `s`. */
@@ -92,14 +102,31 @@ export class ConnectionModel {
 
   /** The connection in slot `s` as an object, with timeout and age as of `nowMs`. */
   connection(s: number, nowMs: number = Date.now()): Connection {
-    return toConnection(this.#view, s, this.#extras.get(s), nowMs);
+    return toConnection(this.#page(s), s % PAGE, this.#extras.get(s), nowMs);
   }
 
-  #ensure(slots: number): void {
-    if (this.#view.u8.byteLength >= slots * RECORD_SIZE) return;
-    const cap = Math.max(Math.ceil(slots * 1.25), Math.ceil(this.#view.count * 1.5), 1024);
-    const next = new RecordView(new ArrayBuffer(cap * RECORD_SIZE));
-    next.u8.set(this.#view.u8);
-    this.#view = next;
+  // Takes a whole chunk of new connections, in slot order from a page boundary, as a page.
+  #adopt(bv: RecordView): boolean {
+    if (bv.u8.byteLength !== PAGE_BYTES) return false;
+    const first = bv.u32At(0, OFF.SLOT);
+    const p = first / PAGE;
+    if (!Number.isInteger(p) || this.#pages[p] !== undefined) return false;
+    for (let i = 0; i < PAGE; i++) {
+      if (bv.u8At(i, OFF.KIND) !== Kind.NEW || bv.u32At(i, OFF.SLOT) !== first + i) return false;
+    }
+    // KIND is already 1 (Kind.NEW), which is also the model's "slot in use" mark.
+    this.#pages[p] = bv;
+    this.#size += PAGE;
+    return true;
+  }
+
+  #page(slot: number): RecordView {
+    const p = Math.floor(slot / PAGE);
+    let page = this.#pages[p];
+    if (page === undefined) {
+      page = new RecordView(new ArrayBuffer(PAGE_BYTES));
+      this.#pages[p] = page;
+    }
+    return page;
   }
 }
