@@ -51,6 +51,16 @@ export const SYMBOLS = {
     parameters: ["i32"],
     result: "i32",
   },
+  read: {
+    // ssize_t read(int fd, void *buf, size_t count)
+    parameters: ["i32", "buffer", "usize"],
+    result: "isize",
+  },
+  write: {
+    // ssize_t write(int fd, const void *buf, size_t count)
+    parameters: ["i32", "buffer", "usize"],
+    result: "isize",
+  },
   setns: {
     // int setns(int fd, int nstype)
     parameters: ["i32", "i32"],
@@ -66,6 +76,7 @@ export const SOL_NETLINK = 270;
 export const NETLINK_NO_ENOBUFS = 5;
 export const POLLIN = 0x1;
 export const O_RDONLY = 0;
+export const O_WRONLY = 1;
 export const O_CLOEXEC = 0x80000;
 export const CLONE_NEWNET = 0x40000000;
 
@@ -140,4 +151,44 @@ export function cString(s: string): Uint8Array<ArrayBuffer> {
   const out = new Uint8Array(bytes.length + 1);
   out.set(bytes);
   return out;
+}
+
+/**
+ * Reads a small file such as /proc/sys/net/netfilter/nf_conntrack_acct with plain open/read.
+ *
+ * Why not Deno.readTextFileSync: Deno asks for --allow-all to touch /proc/sys and
+ * /proc/thread-self, which would make conntop's minimal permissions "all". Through the C
+ * library, the permission that covers it is --allow-ffi, which the collector has anyway.
+ * Throws {@linkcode OsError}.
+ */
+export function readSmallFile(path: string): string {
+  const c = libc();
+  const fd = unwrap(c.open(cString(path), O_RDONLY | O_CLOEXEC), `open '${path}'`);
+  try {
+    const buf = new Uint8Array(8192);
+    let len = 0;
+    for (;;) {
+      const n = unwrap(c.read(fd, buf.subarray(len), BigInt(buf.length - len)), `read '${path}'`);
+      if (n === 0 || len + n >= buf.length) {
+        len += n;
+        break;
+      }
+      len += n;
+    }
+    return new TextDecoder().decode(buf.subarray(0, len));
+  } finally {
+    c.close(fd);
+  }
+}
+
+/** Writes `text` to a file such as a sysctl under /proc/sys (see {@linkcode readSmallFile}). */
+export function writeSmallFile(path: string, text: string): void {
+  const c = libc();
+  const fd = unwrap(c.open(cString(path), O_WRONLY | O_CLOEXEC), `open '${path}' for writing`);
+  try {
+    const bytes = new TextEncoder().encode(text);
+    unwrap(c.write(fd, bytes, BigInt(bytes.length)), `write '${path}'`);
+  } finally {
+    c.close(fd);
+  }
 }

@@ -5,12 +5,14 @@
  * Everything here is synchronous on purpose: the collector worker may have moved its own
  * thread into another network namespace, and /proc/sys/net and child processes follow the
  * namespace of the thread that opens or forks them. Async file I/O would run on a pool
- * thread in the wrong namespace.
+ * thread in the wrong namespace. /proc files are read through the C library (see
+ * `readSmallFile`), as Deno would want --allow-all for them.
  *
  * @module
  */
 
 import type { SysctlChange } from "./messages.ts";
+import { readSmallFile, writeSmallFile } from "../../ffi/libc.ts";
 
 const NETFILTER = "/proc/sys/net/netfilter";
 const CAP_NET_ADMIN = 12;
@@ -18,7 +20,7 @@ const CAP_NET_ADMIN = 12;
 /** Whether this process has CAP_NET_ADMIN in its effective set. */
 export function hasCapNetAdmin(): boolean {
   try {
-    const status = Deno.readTextFileSync("/proc/thread-self/status");
+    const status = readSmallFile("/proc/thread-self/status");
     const m = /^CapEff:\s*([0-9a-f]+)/m.exec(status);
     if (m === null) return true;
     return (BigInt(`0x${m[1]}`) >> BigInt(CAP_NET_ADMIN) & 1n) === 1n;
@@ -30,7 +32,7 @@ export function hasCapNetAdmin(): boolean {
 /** A conntrack sysctl's value (e.g. "nf_conntrack_acct"), or null when unreadable. */
 export function readSysctl(name: string): string | null {
   try {
-    return Deno.readTextFileSync(`${NETFILTER}/${name}`).trim();
+    return readSmallFile(`${NETFILTER}/${name}`).trim();
   } catch {
     return null;
   }
@@ -52,7 +54,7 @@ export function setSysctl(name: string, value: string): SysctlChange | null {
   if (previous === null) throw new Error(`Failed to read sysctl '${path}'`);
   if (previous === value) return null;
   try {
-    Deno.writeTextFileSync(path, `${value}\n`);
+    writeSmallFile(path, `${value}\n`);
   } catch (err) {
     throw new Error(`Failed to set sysctl '${path}' to ${value}`, { cause: err });
   }
@@ -64,7 +66,7 @@ export function restoreSysctls(changes: SysctlChange[]): string[] {
   const failed: string[] = [];
   for (const c of changes.toReversed()) {
     try {
-      Deno.writeTextFileSync(c.path, `${c.previous}\n`);
+      writeSmallFile(c.path, `${c.previous}\n`);
     } catch {
       failed.push(c.path);
     }

@@ -5,11 +5,16 @@
  * @module
  */
 
+import { CONNTOP_PERMISSIONS } from "../../scripts/build.ts";
+
 const MAIN = new URL("../../main.ts", import.meta.url).pathname;
 
-/** The command line that runs conntop with `args`. */
+/**
+ * The command line that runs conntop with `args`, with exactly the permissions the build bakes
+ * into the binary (not --allow-all), so a missing permission fails here first.
+ */
 export function conntopCommand(args: string[]): string[] {
-  return [Deno.execPath(), "run", "-A", MAIN, ...args];
+  return [Deno.execPath(), "run", ...CONNTOP_PERMISSIONS, MAIN, ...args];
 }
 
 /** What a finished conntop printed and how it exited. */
