@@ -3,11 +3,12 @@
  * its attribute getters), on real messages of a real kernel dump taken in a test namespace.
  */
 
+import { trackedPair } from "../_helpers/tracked_pair.ts";
 import { assert, assertEquals } from "../_helpers/assert.ts";
 import { CtDecoder } from "../../src/conntrack/decode.ts";
 import { Has, Kind, OFF, RECORD_SIZE, RecordView } from "../../src/conntrack/record.ts";
 import { ATTR, nfct } from "../../ffi/conntrack.ts";
-import { loadConntrack, Netns, ping, vethPair } from "../_helpers/netns.ts";
+import { loadConntrack, type Netns, ping } from "../_helpers/netns.ts";
 import { decodeBase64 } from "../_helpers/base64.ts";
 import { tcp4 } from "../_helpers/nlmsg.ts";
 
@@ -37,14 +38,8 @@ function libBytes(ct: Deno.PointerValue, attr: number, n: number): Uint8Array {
 }
 
 Deno.test("CtDecoder decodes real dump messages exactly as libnetfilter_conntrack does", async () => {
-  await using a = await Netns.create("dec");
-  await using b = await Netns.create("dec");
-  await a.sysctl("net.netfilter.nf_conntrack_acct", 1);
-  await a.sysctl("net.netfilter.nf_conntrack_timestamp", 1);
-  await a.nft(
-    "table inet t {\n chain out {\n type filter hook output priority 0;\n ct state new counter\n }\n}\n",
-  );
-  await vethPair(a, b, { aAddr: "10.7.0.1", bAddr: "10.7.0.2", prefixLen: 24 });
+  await using pair = await trackedPair("dec", 7);
+  const { a } = pair;
   await ping(a, "10.7.0.2"); // a tracked connection with real counters and a timestamp
   await loadConntrack(a, ENTRIES);
   const msgs = await captureDump(a);

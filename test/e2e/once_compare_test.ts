@@ -4,8 +4,9 @@
  * text output for protocol states, which its XML prints wrongly for SCTP).
  */
 
+import { trackedPair } from "../_helpers/tracked_pair.ts";
 import { assert, assertEquals } from "../_helpers/assert.ts";
-import { loadConntrack, Netns, ping, vethPair } from "../_helpers/netns.ts";
+import { loadConntrack, Netns, ping } from "../_helpers/netns.ts";
 import { parseConntrackExtended, parseConntrackXml } from "../_helpers/conntrack_cli.ts";
 import { runConntop } from "./_conntop.ts";
 import type { Connection } from "../../src/model/connection.ts";
@@ -29,14 +30,8 @@ const ENTRIES = [
 ];
 
 Deno.test("conntop --once reports every field as conntrack -L does, for every protocol", async () => {
-  await using a = await Netns.create("cmp");
-  await using b = await Netns.create("cmp");
-  await a.sysctl("net.netfilter.nf_conntrack_acct", 1);
-  await a.sysctl("net.netfilter.nf_conntrack_timestamp", 1);
-  await a.nft(
-    "table inet t {\n chain out {\n type filter hook output priority 0;\n ct state new counter\n }\n}\n",
-  );
-  await vethPair(a, b, { aAddr: "10.7.0.1", bAddr: "10.7.0.2", prefixLen: 24 });
+  await using pair = await trackedPair("cmp", 7);
+  const { a } = pair;
   await ping(a, "10.7.0.2");
   await loadConntrack(a, ENTRIES);
 

@@ -3,6 +3,7 @@
  * visible, rates against the bytes actually sent, and connections shorter than one refresh.
  */
 
+import { trackedPair } from "../_helpers/tracked_pair.ts";
 import { assert, assertAlmostEquals, assertEquals } from "../_helpers/assert.ts";
 import { Netns, vethPair } from "../_helpers/netns.ts";
 import { parseConntrackXml } from "../_helpers/conntrack_cli.ts";
@@ -67,13 +68,8 @@ print(n, flush=True)
 `;
 
 Deno.test("conntop reports rates within 10% of the bytes actually sent per second", async () => {
-  await using a = await Netns.create("rate");
-  await using b = await Netns.create("rate");
-  await a.sysctl("net.netfilter.nf_conntrack_acct", 1);
-  await a.nft(
-    "table inet t {\n chain out {\n type filter hook output priority 0;\n ct state new counter\n }\n}\n",
-  );
-  await vethPair(a, b, { aAddr: "10.8.0.1", bAddr: "10.8.0.2", prefixLen: 24 });
+  await using pair = await trackedPair("rate", 8);
+  const { a, b } = pair;
   const sink = await startPython(b, UDP_SINK, ["10.8.0.2", "9999"]);
   try {
     await using mon = new ConntopProcess(
@@ -123,13 +119,8 @@ print("done", flush=True)
 `;
 
 Deno.test("conntop reports a connection that lives shorter than one refresh", async () => {
-  await using a = await Netns.create("evt");
-  await using b = await Netns.create("evt");
-  await a.sysctl("net.netfilter.nf_conntrack_acct", 1);
-  await a.nft(
-    "table inet t {\n chain out {\n type filter hook output priority 0;\n ct state new counter\n }\n}\n",
-  );
-  await vethPair(a, b, { aAddr: "10.9.0.1", bAddr: "10.9.0.2", prefixLen: 24 });
+  await using pair = await trackedPair("evt", 9);
+  const { a, b } = pair;
   await a.conntrack([
     "-I",
     "-p",
