@@ -7,7 +7,9 @@
  * connection (about 25 crossings per entry, 6 million per second at 250k entries), and they
  * allocate a `struct nf_conntrack` per message. Reading the netlink attributes from the receive
  * buffer with a DataView touches each byte once and writes the record in place, without
- * allocating. The binding's getters stay available and a test checks this decoder against
+ * allocating. For the same reason each nested reader spells out the attribute walk instead of
+ * sharing an iterator or a callback: this is the hottest loop of conntop (25 attributes per
+ * connection, millions per second at a quarter-million connections). The binding's getters stay available and a test checks this decoder against
  * `nfct_nlmsg_parse()` on real kernel messages.
  *
  * Pure functions over bytes: no I/O.
