@@ -15,14 +15,7 @@ import { ConntopError, ExitCode, UsageError } from "./src/errors.ts";
 import { runOnce } from "./src/app/once.ts";
 import { runStream } from "./src/app/stream.ts";
 import { runMonitor } from "./src/app/monitor.ts";
-
-const encoder = new TextEncoder();
-
-function writeAllSync(file: { writeSync(p: Uint8Array): number }, text: string): void {
-  const bytes = encoder.encode(text);
-  let off = 0;
-  while (off < bytes.length) off += file.writeSync(bytes.subarray(off));
-}
+import { writeTextSync } from "./src/output/write.ts";
 
 const warn = (line: string) => console.error(`conntop: ${line}`);
 
@@ -32,15 +25,15 @@ export async function main(args: string[]): Promise<number> {
     const opts = parseOptions(args, { noColor: (Deno.env.get("NO_COLOR") ?? "") !== "" });
     switch (opts.mode) {
       case "help":
-        writeAllSync(Deno.stdout, USAGE);
+        writeTextSync(Deno.stdout, USAGE);
         return ExitCode.OK;
       case "version":
-        writeAllSync(Deno.stdout, versionText());
+        writeTextSync(Deno.stdout, versionText());
         return ExitCode.OK;
       case "once":
-        return await runOnce(opts, (t) => Promise.resolve(writeAllSync(Deno.stdout, t)), warn);
+        return await runOnce(opts, (t) => Promise.resolve(writeTextSync(Deno.stdout, t)), warn);
       case "stream":
-        return await runStream(opts, (t) => writeAllSync(Deno.stdout, t), warn);
+        return await runStream(opts, (t) => writeTextSync(Deno.stdout, t), warn);
       default:
         return await runMonitor(opts);
     }

@@ -15,6 +15,9 @@ import { Kind, OFF } from "../conntrack/record.ts";
 import { csvHeader, csvLine, formatNdjsonLine } from "../output/format.ts";
 import { runSession } from "./session.ts";
 
+/** Characters of output gathered before writing: keeps a huge first refresh out of memory. */
+const FLUSH_AT = 1 << 16;
+
 const EVENT_NAMES: Record<number, string> = {
   [Kind.NEW]: "new",
   [Kind.UPDATE]: "update",
@@ -46,6 +49,10 @@ export function runStream(
           text += opts.format === "csv"
             ? csvLine(c, [event, time])
             : formatNdjsonLine(c, { event, time });
+          if (text.length > FLUSH_AT) {
+            out(text);
+            text = "";
+          }
         }
         if (text !== "") out(text);
       }

@@ -1,0 +1,310 @@
+/**
+ * conntop against the reference, `conntrack -L`, on the same tables in one run, printed as a
+ * markdown table ready for README.md:
+ *
+ * 1. Full-read time at several table sizes: `conntrack -L > /dev/null` against one conntop
+ *    refresh (dump, decode, diff, hand-over, apply), alternating runs, plus conntop's start-up
+ *    read; `model.size` is checked against the table size.
+ * 2. Steady state at one size, refreshed every second: CPU and peak memory of the real
+ *    `conntop --stream` process against `conntrack -L` started once a second, and how regular
+ *    conntop's refreshes are.
+ *
+ * Every table lives in a throw-away network namespace `ctbench-<pid>-<size>`, deleted on every
+ * way out (normal end, error, SIGINT, SIGTERM, SIGHUP); the root namespace's conntrack table and
+ * firewall are never touched. Progress goes to stderr, the table to stdout.
+ *
+ * Run with `deno task bench` (as root); `deno task bench --help` lists the options.
+ *
+ * Requires root and `--allow-all` (FFI, subprocesses, /proc).
+ *
+ * @module
+ */
+
+import { clockSkewMs } from "./_bench/clock.ts";
+import { tableEntries } from "./_bench/entries.ts";
+import { InProcessConntop, type RefreshSample } from "./_bench/in_process.ts";
+import { BenchNetns, deleteAllSync, foreignEntries, run } from "./_bench/netns.ts";
+import { type BenchOptions, parseBenchOptions, USAGE } from "./_bench/options.ts";
+import {
+  type BenchResults,
+  type HostInfo,
+  renderMarkdown,
+  type SizeResult,
+  type SteadyResult,
+} from "./_bench/report.ts";
+import { measureConntop, measureReference } from "./_bench/steady.ts";
+import { summarize, type Summary } from "./_bench/stats.ts";
+
+const log = (line: string) => console.error(`bench: ${line}`);
+const prefix = () => `ctbench-${Deno.pid}-`;
+
+/** The conntop child of the steady-state run, killed by the signal handler if still running. */
+let child: Deno.ChildProcess | undefined;
+
+function cleanUpSync(): void {
+  try {
+    child?.kill("SIGKILL");
+  } catch {
+    // already gone
+  }
+  const failed = deleteAllSync();
+  if (failed.length > 0) {
+    console.error(`bench: Failed to delete network namespaces: ${failed.join(", ")}`);
+  }
+}
+
+function installSignalHandlers(): void {
+  for (const [sig, code] of [["SIGINT", 130], ["SIGTERM", 143], ["SIGHUP", 129]] as const) {
+    Deno.addSignalListener(sig, () => {
+      log(`${sig}: deleting the benchmark's namespaces and exiting`);
+      cleanUpSync();
+      Deno.exit(code);
+    });
+  }
+  // Last resort for a way out that skips the finally blocks (Deno.exit from elsewhere).
+  globalThis.addEventListener("unload", cleanUpSync);
+}
+
+async function hostInfo(): Promise<HostInfo> {
+  const cpuinfo = await Deno.readTextFile("/proc/cpuinfo").catch(() => "");
+  const cpuModel = /^model name\s*:\s*(.+)$/m.exec(cpuinfo)?.[1]?.trim() ?? "unknown CPU";
+  const ct = await run(["conntrack", "--version"]);
+  const ctVersion = /v(\d+\.\d+\.\d+)/.exec(ct.stdout + ct.stderr)?.[1] ?? "unknown";
+  const d = new Date();
+  return {
+    date: `${d.toISOString().slice(0, 10)} ${d.toISOString().slice(11, 16)} UTC`,
+    cpus: navigator.hardwareConcurrency,
+    cpuModel,
+    kernel: Deno.osRelease(),
+    deno: Deno.version.deno,
+    conntrack: `conntrack-tools ${ctVersion}`,
+  };
+}
+
+async function checkEnvironment(opts: BenchOptions): Promise<void> {
+  if (Deno.uid() !== 0) {
+    throw new Error("The benchmark needs root: it creates network namespaces (run with sudo)");
+  }
+  for (const tool of ["ip", "conntrack"]) {
+    try {
+      await run([tool, "-V"]);
+    } catch (err) {
+      if (err instanceof Deno.errors.NotFound) {
+        throw new Error(`Command '${tool}' not found: run scripts/setup.sh first`);
+      }
+      throw err;
+    }
+  }
+  const maxText = await Deno.readTextFile("/proc/sys/net/netfilter/nf_conntrack_max")
+    .catch(() => null);
+  const largest = Math.max(...opts.sizes, opts.cpuSeconds > 0 ? opts.cpuSize : 0);
+  // The churn of the steady-state run adds a few dozen entries on top.
+  if (maxText !== null && Number(maxText) < largest + 1000) {
+    throw new Error(
+      `Cannot load ${largest} entries: net.netfilter.nf_conntrack_max is ${maxText.trim()}`,
+    );
+  }
+}
+
+async function loadTable(size: number): Promise<{ ns: BenchNetns; loaded: number; ms: number }> {
+  const ns = await BenchNetns.create(`${prefix()}${size}`);
+  try {
+    const lines = tableEntries(size);
+    const t0 = performance.now();
+    const loaded = await ns.load(lines);
+    const ms = performance.now() - t0;
+    log(`${ns.name}: loaded ${loaded} entries in ${(ms / 1000).toFixed(1)} s`);
+    if (loaded !== size) log(`warning: asked for ${size} entries, the table holds ${loaded}`);
+    return { ns, loaded, ms };
+  } catch (err) {
+    await ns.delete();
+    throw err;
+  }
+}
+
+async function measureSize(size: number, runs: number): Promise<SizeResult> {
+  const { ns, loaded, ms: loadMs } = await loadTable(size);
+  try {
+    const { conntop, cold } = await InProcessConntop.start(ns.name);
+    log(
+      `conntop first read: ${cold.totalMs.toFixed(1)} ms, ${cold.records} records, ` +
+        `model.size ${cold.modelSize}`,
+    );
+    try {
+      const ref: number[] = [];
+      const shown: number[] = [];
+      const overhead: number[] = [];
+      const ours: RefreshSample[] = [];
+      // Alternate the tools so that whatever else the machine does hits both alike.
+      for (let i = 0; i < runs; i++) {
+        const r = await ns.conntrackList();
+        ref.push(r.wallMs);
+        shown.push(r.shown);
+        const o = await conntop.refresh();
+        ours.push(o);
+        overhead.push(await ns.execOverheadMs());
+        log(
+          `  ${size}: run ${i + 1}/${runs}: conntrack -L ${r.wallMs.toFixed(1)} ms ` +
+            `(${r.shown} shown), conntop ${o.totalMs.toFixed(1)} ms ` +
+            `(dump ${o.dumpMs.toFixed(1)}, ${o.records} records, model.size ${o.modelSize})`,
+        );
+      }
+      const reference = summarize(ref);
+      const mine = summarize(ours.map((o) => o.totalMs));
+      const modelSize = conntop.size;
+      if (modelSize !== size) {
+        log(`warning: model.size is ${modelSize}, the table has ${size} entries`);
+      }
+      return {
+        size,
+        loaded,
+        loadMs,
+        reference,
+        referenceShown: shown,
+        execOverhead: summarize(overhead),
+        conntop: mine,
+        conntopDump: summarize(ours.map((o) => o.dumpMs)),
+        conntopHandOver: summarize(ours.map((o) => o.handOverMs)),
+        conntopRecords: ours.map((o) => o.records),
+        cold,
+        modelSize,
+        ratio: mine.median / reference.median,
+        warnings: [...conntop.warnings],
+      };
+    } finally {
+      await conntop.stop();
+    }
+  } finally {
+    await ns.delete();
+  }
+}
+
+/** `conntrack -L` of an empty namespace: the cost of walking the shared hash table alone. */
+async function measureEmpty(runs: number): Promise<Summary> {
+  const ns = await BenchNetns.create(`${prefix()}0`);
+  try {
+    const walls: number[] = [];
+    for (let i = 0; i < runs; i++) walls.push((await ns.conntrackList()).wallMs);
+    return summarize(walls);
+  } finally {
+    await ns.delete();
+  }
+}
+
+async function measureSteady(size: number, seconds: number): Promise<SteadyResult> {
+  const { ns, loaded } = await loadTable(size);
+  try {
+    log(`steady state at ${size}: conntop --stream --interval 1 (warm-up, then ${seconds} s)`);
+    // Printing only the churn's flows (172.16/12), as the live monitor shows a screenful and
+    // not every connection; a second run prints them all, to show what output costs.
+    const mainTs = new URL("../main.ts", import.meta.url).pathname;
+    const conntop = await measureConntop(ns, {
+      mainTs,
+      seconds,
+      log,
+      track: (c) => (child = c),
+      extraArgs: ["--src", "172.16.0.0/12"],
+    });
+    log(
+      `conntop: pid ${conntop.pid} (${conntop.comm}, ${conntop.exe}, ${conntop.threads} threads): ` +
+        `CPU ${conntop.cpuPercent.toFixed(1)} % (system ${conntop.systemPercent.toFixed(1)} %; ` +
+        `rest of the machine ${conntop.otherCpuPercent.toFixed(1)} %), VmHWM ${
+          (conntop.peakRssKiB / 1024).toFixed(1)
+        } MiB, ` +
+        `${conntop.refreshes} refreshes, gaps ${conntop.gapMinMs}-${conntop.gapMaxMs} ms, ` +
+        `exit ${conntop.exitCode}`,
+    );
+    if (conntop.churnFailures > 0) log(`warning: ${conntop.churnFailures} churn ticks failed`);
+    log(`steady state at ${size}: conntop printing every connection (${seconds} s)`);
+    const conntopAll = await measureConntop(ns, {
+      mainTs,
+      seconds,
+      log,
+      track: (c) => (child = c),
+    });
+    log(
+      `conntop, all output: CPU ${conntopAll.cpuPercent.toFixed(1)} %, VmHWM ${
+        (conntopAll.peakRssKiB / 1024).toFixed(1)
+      } MiB`,
+    );
+    log(`steady state at ${size}: conntrack -L once a second for ${seconds} s`);
+    const reference = await measureReference(ns, seconds);
+    log(
+      `conntrack -L: ${reference.runs} runs, CPU ${reference.cpuPercent.toFixed(1)} % ` +
+        `(system ${reference.systemPercent.toFixed(1)} %; rest of the machine ${
+          reference.otherCpuPercent.toFixed(1)
+        } %), ` +
+        `wall ${reference.wallMedianMs.toFixed(1)} ms median, ${reference.shown} shown`,
+    );
+    return { size, loaded, conntop, conntopAll, reference };
+  } finally {
+    await ns.delete();
+  }
+}
+
+async function main(args: string[]): Promise<number> {
+  let opts: BenchOptions;
+  try {
+    opts = parseBenchOptions(args);
+  } catch (err) {
+    console.error(`bench: ${err instanceof Error ? err.message : err}`);
+    console.error("Try 'deno task bench --help' for more information.");
+    return 2;
+  }
+  if (opts.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  installSignalHandlers();
+  try {
+    await checkEnvironment(opts);
+    const host = await hostInfo();
+    log(
+      `${host.cpus} × ${host.cpuModel}, Linux ${host.kernel}, Deno ${host.deno}, ` +
+        `${host.conntrack}, ${host.date}`,
+    );
+    const skew = await clockSkewMs();
+    log(`clock skew between a worker and the main thread: ${skew.toFixed(3)} ms`);
+    const foreignStart = await foreignEntries(prefix());
+    if (foreignStart.total > 0) {
+      log(
+        `note: ${foreignStart.total} conntrack entries elsewhere on the host ` +
+          `(${JSON.stringify(foreignStart.namespaces)}, root ${foreignStart.root}) ` +
+          "share the kernel's hash table and slow every dump",
+      );
+    }
+    const emptyList = await measureEmpty(opts.runs);
+    log(`conntrack -L of an empty namespace: ${emptyList.median.toFixed(1)} ms median`);
+    const sizes: SizeResult[] = [];
+    for (const size of opts.sizes) sizes.push(await measureSize(size, opts.runs));
+    const steady = opts.cpuSeconds > 0 && opts.cpuSize > 0
+      ? await measureSteady(opts.cpuSize, opts.cpuSeconds)
+      : null;
+    const foreignEnd = await foreignEntries(prefix());
+    const results: BenchResults = {
+      host,
+      runs: opts.runs,
+      sizes,
+      steady,
+      clockSkewMs: skew,
+      foreign: { start: foreignStart, end: foreignEnd },
+      emptyList,
+    };
+    const text = renderMarkdown(results);
+    if (opts.json !== undefined) {
+      await Deno.writeTextFile(opts.json, JSON.stringify({ options: opts, ...results }, null, 2));
+      log(`results written to ${opts.json}`);
+    }
+    console.log(text.trimEnd());
+    return 0;
+  } catch (err) {
+    console.error(`bench: ${err instanceof Error ? err.message : err}`);
+    return 1;
+  } finally {
+    cleanUpSync();
+  }
+}
+
+if (import.meta.main) {
+  Deno.exit(await main(Deno.args));
+}
