@@ -86,8 +86,17 @@ export class BenchNetns {
     return ["ip", "netns", "exec", this.name, ...cmd];
   }
 
-  /** Loads `lines` (for `conntrack -R -`) and returns how many entries the table then holds. */
+  /**
+   * Loads `lines` (for `conntrack -R -`) and returns how many entries the table then holds.
+   * Accounting and timestamps are switched on first, as on a router one monitors, so every
+   * entry carries counters and a start time and the dumps are as large as real ones.
+   */
   async load(lines: readonly string[]): Promise<number> {
+    for (const key of ["net.netfilter.nf_conntrack_acct", "net.netfilter.nf_conntrack_timestamp"]) {
+      const set = this.cmd("sysctl", "-q", "-w", `${key}=1`);
+      const r = await run(set);
+      if (r.code !== 0) throw failure(`set ${key} in '${this.name}'`, set, r);
+    }
     const cmd = this.cmd("conntrack", "-R", "-");
     // Chunks keep one bad line from voiding the whole load, and its message readable.
     const chunk = 50_000;

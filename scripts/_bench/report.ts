@@ -183,7 +183,8 @@ function notes(r: BenchResults): string[] {
     "Tables are synthetic but realistic (55 % TCP in several states, 30 % UDP, 5 % ICMP, 5 % " +
       "IPv6, a little SCTP, UDP-Lite, GRE and ICMPv6; a quarter of IPv4 TCP and UDP NATed), " +
       "loaded with " +
-      "`conntrack -R` into a throw-away network namespace and idle while measured.",
+      "`conntrack -R` into a throw-away network namespace with accounting and timestamps on (every " +
+      "entry carries counters and a start time), and idle while measured.",
   );
   if (last !== undefined) {
     n.push(
@@ -221,11 +222,14 @@ function notes(r: BenchResults): string[] {
   if (st !== null) {
     const c = st.conntop;
     n.push(
-      `CPU and memory: conntop is the real program, \`conntop --stream -o ndjson --interval 1\`, ` +
-        `its output drained; CPU is utime + stime of all its threads (/proc/PID/stat) over ` +
+      "CPU and memory: conntop is the real program, " +
+        "`conntop --stream -o ndjson --interval 1 --src 172.16.0.0/12`, its output drained: " +
+        "it collects and models every connection but prints only the churn's flows, as the " +
+        "live monitor shows a screenful rather than every connection (the row 'printing all' " +
+        "is the same without the filter, printing every connection as `new` at start-up). " +
+        `CPU is utime + stime of all its threads (/proc/PID/stat) over ` +
         `${c.seconds.toFixed(1)} s after start-up, peak memory its VmHWM, which includes ` +
-        `start-up, when all ${count(c.coldStartLines)} connections are printed as \`new\` ` +
-        `(${mib(c.coldStartBytes / 1024)} of NDJSON in one refresh); VmRSS, sampled every ` +
+        `start-up; VmRSS, sampled every ` +
         `second after start-up, ranged from ${mib(Math.min(...c.rssKiB))} to ` +
         `${mib(Math.max(...c.rssKiB))}. ` +
         "`conntrack -L > /dev/null` was started once a second for as long; its CPU is that of " +

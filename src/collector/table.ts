@@ -18,6 +18,8 @@ import { NO_STATE } from "../conntrack/constants.ts";
 
 const WORDS = RECORD_SIZE / 4;
 const W_TIMEOUT = OFF.TIMEOUT / 4;
+const W_PORTS = OFF.ORIG_SPORT / 4;
+const W_ORIG_ADDRS_END = OFF.REPLY_SRC / 4; // exclusive
 const W_USE = OFF.USE / 4;
 const W_HAS = OFF.ZONE / 4; // ZONE (low half) and HAS (high half) share one word
 const W_RATES_FROM = OFF.TX_BPS / 4;
@@ -273,12 +275,11 @@ export class CtTable {
   #sameTuple(s: number): boolean {
     const base = s * WORDS;
     const w = this.#w32, sw = this.#s32;
-    // family/l4 (word 0 minus KIND and STATE), ports (words 8-9), addresses (words 12-19)
+    // family and L4 (word 0 without KIND and STATE), ports or ICMP id/type/code (words 8-9),
+    // original addresses (words 10-17)
     if ((w[base]! & 0x00ffff00) !== (sw[0]! & 0x00ffff00)) return false;
-    for (let k = 8; k < 10; k++) if (w[base + k] !== sw[k]) return false;
-    for (let k = 12; k < 20; k++) if (w[base + k] !== sw[k]) return false;
-    // ICMP type/code of the original direction
-    return (w[base + 10]! & 0xffff) === (sw[10]! & 0xffff);
+    for (let k = W_PORTS; k < W_ORIG_ADDRS_END; k++) if (w[base + k] !== sw[k]) return false;
+    return true;
   }
 
   #insert(): number {

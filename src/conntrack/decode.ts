@@ -46,6 +46,10 @@ export interface Extra {
   labels?: number[];
   /** Stop time in ms since the epoch (only in DESTROY events with timestamps on). */
   stopMs?: number;
+  /** Zone of the original direction (CTA_TUPLE_ZONE), when the kernel sends one. */
+  origZone?: number;
+  /** Zone of the reply direction. */
+  replyZone?: number;
 }
 
 const TYPE_MASK = 0x3fff; // strips NLA_F_NESTED and NLA_F_NET_BYTEORDER
@@ -168,8 +172,9 @@ export class CtDecoder {
       } else if (atype === CTA_TUPLE.PROTO) {
         has |= this.#proto(src, d, p + alen, out, rec, orig);
       } else if (atype === CTA_TUPLE.ZONE) {
-        out.setUint16(rec + (orig ? OFF.ORIG_ZONE : OFF.REPLY_ZONE), src.getUint16(d), true);
-        has |= orig ? Has.ORIG_ZONE : Has.REPLY_ZONE;
+        const zone = src.getUint16(d);
+        if (orig) (this.extra ??= {}).origZone = zone;
+        else (this.extra ??= {}).replyZone = zone;
       }
       p += (alen + 3) & ~3;
     }

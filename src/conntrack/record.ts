@@ -15,7 +15,7 @@
  */
 
 /** Size of one record in bytes (a multiple of 8, so float fields stay aligned). */
-export const RECORD_SIZE = 176;
+export const RECORD_SIZE = 168;
 
 /** Byte offsets of the fields inside a record. */
 export const OFF = {
@@ -45,36 +45,37 @@ export const OFF = {
   HAS: 30,
   /** u16: original-direction source port, ICMP id, or GRE source key. */
   ORIG_SPORT: 32,
+  /** u16: original-direction destination port or GRE key; for ICMP, type and code (below). */
   ORIG_DPORT: 34,
   REPLY_SPORT: 36,
   REPLY_DPORT: 38,
-  /** u8 ×4: ICMP(v6) type and code, original then reply. */
-  ORIG_ICMP_TYPE: 40,
-  ORIG_ICMP_CODE: 41,
-  REPLY_ICMP_TYPE: 42,
-  REPLY_ICMP_CODE: 43,
-  /** u16: per-direction zones (CTA_TUPLE_ZONE). */
-  ORIG_ZONE: 44,
-  REPLY_ZONE: 46,
+  /**
+   * u8 ×2 each: ICMP(v6) type and code. ICMP has no ports, so they share the destination
+   * port's two bytes; the tuple stays in one place for matching.
+   */
+  ORIG_ICMP_TYPE: 34,
+  ORIG_ICMP_CODE: 35,
+  REPLY_ICMP_TYPE: 38,
+  REPLY_ICMP_CODE: 39,
   /** 16 bytes each: addresses in network order. */
-  ORIG_SRC: 48,
-  ORIG_DST: 64,
-  REPLY_SRC: 80,
-  REPLY_DST: 96,
+  ORIG_SRC: 40,
+  ORIG_DST: 56,
+  REPLY_SRC: 72,
+  REPLY_DST: 88,
   /** f64: counters (exact integers up to 2^53). */
-  ORIG_PACKETS: 112,
-  ORIG_BYTES: 120,
-  REPLY_PACKETS: 128,
-  REPLY_BYTES: 136,
+  ORIG_PACKETS: 104,
+  ORIG_BYTES: 112,
+  REPLY_PACKETS: 120,
+  REPLY_BYTES: 128,
   /** f64: start time in milliseconds since the epoch (nf_conntrack_timestamp). */
-  START_MS: 144,
+  START_MS: 136,
   /** f32: rates over the last refresh, per second; tx = original direction, rx = reply. */
-  TX_BPS: 152,
-  RX_BPS: 156,
-  TX_PPS: 160,
-  RX_PPS: 164,
+  TX_BPS: 144,
+  RX_BPS: 148,
+  TX_PPS: 152,
+  RX_PPS: 156,
   /** f64: when the collector sampled this record (ms since the epoch). */
-  SAMPLED_MS: 168,
+  SAMPLED_MS: 160,
 } as const;
 
 /** Values of the KIND byte in a batch. */
@@ -92,14 +93,15 @@ export const Has = {
   COUNTERS: 1 << 0,
   TIMESTAMP: 1 << 1,
   ZONE: 1 << 2,
-  ORIG_ZONE: 1 << 3,
-  REPLY_ZONE: 1 << 4,
   MARK: 1 << 5,
   ICMP: 1 << 6,
   PORTS: 1 << 7,
   /** Rates were computed from two samples (false on the first sample of a connection). */
   RATES: 1 << 8,
-  /** Secctx, helper or labels: kept beside the record (see Extra in the messages module). */
+  /**
+   * Secctx, helper, labels or per-direction zones: rare, so kept beside the record (see Extra
+   * in the decode module) rather than in every record.
+   */
   EXTRA: 1 << 9,
   TIMEOUT: 1 << 10,
   USE: 1 << 11,

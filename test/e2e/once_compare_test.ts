@@ -163,3 +163,26 @@ Deno.test("conntop --once filters as conntrack -L does", async (t) => {
     assertEquals(n, 6);
   });
 });
+
+Deno.test("conntop reports per-direction zones as conntrack -L does", async () => {
+  await using pair = await trackedPair("zone", 4);
+  const { a } = pair;
+  // Zones per direction come only from rules (conntrack -I refuses them here).
+  await a.nft(
+    "table inet z {\n chain out {\n type filter hook output priority -300;\n ct original zone set 5\n }\n}\n",
+  );
+  await a.exec([
+    "python3",
+    "-c",
+    "import socket; socket.socket(socket.AF_INET, socket.SOCK_DGRAM).sendto(b'x', ('10.4.0.2', 9))",
+  ]);
+  const ours = await runConntop(["--once", "-o", "ndjson", "--netns", a.name, "-p", "udp"]);
+  assertEquals(ours.code, 0, ours.stderr);
+  const c = JSON.parse(ours.stdout.trim()) as Connection;
+  const ref = parseConntrackExtended(
+    (await a.conntrack(["-L", "-p", "udp", "-o", "extended"])).stdout,
+  );
+  assertEquals(ref.length, 1);
+  assertEquals(ref[0]!.orig.zone, 5);
+  assertEquals([c.orig_zone, c.reply_zone, c.zone], [5, ref[0]!.reply.zone ?? null, null]);
+});
