@@ -85,6 +85,8 @@ export async function runSession(opts: Options, handlers: SessionHandlers): Prom
         try {
           if (handlers.onBatch(b, ready) === true) end(0);
         } catch (err) {
+          // The reader went away (`conntop --stream | head`): a normal end, as for any filter.
+          if (err instanceof Deno.errors.BrokenPipe) return end(0);
           ended = true;
           fail(
             err instanceof ConntopError ? err : new ConntopError(String(err), 1, { cause: err }),

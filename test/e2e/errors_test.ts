@@ -5,7 +5,7 @@
 
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "../_helpers/assert.ts";
 import { loadConntrack, Netns } from "../_helpers/netns.ts";
-import { ConntopProcess, runConntop } from "./_conntop.ts";
+import { conntopCommand, ConntopProcess, runConntop } from "./_conntop.ts";
 
 function oneLine(stderr: string): string {
   return stderr.trim().split("\n")[0]!;
@@ -140,4 +140,27 @@ Deno.test("deno task start runs conntop with exactly the permissions the build b
   const { CONNTOP_PERMISSIONS } = await import("../../scripts/build.ts");
   const config = JSON.parse(await Deno.readTextFile(new URL("../../deno.json", import.meta.url)));
   assertEquals(config.tasks.start, `deno run ${CONNTOP_PERMISSIONS.join(" ")} main.ts`);
+});
+
+Deno.test("conntop --stream ends quietly when its reader goes away", async () => {
+  await using ns = await Netns.create("pipe");
+  await loadConntrack(
+    ns,
+    Array.from(
+      { length: 3000 },
+      (_, i) => `-I -t 100 -s 10.1.${i >> 8}.${i & 255} -d 10.2.0.1 -p udp --sport 1 --dport 2`,
+    ),
+  );
+  // 3000 lines overflow the pipe, so conntop writes after `head` has gone.
+  const cmd = conntopCommand(["--stream", "--netns", ns.name]).map((a) => `'${a}'`).join(" ");
+  const out = await new Deno.Command("bash", {
+    args: [
+      "-c",
+      `${cmd} 2>/tmp/conntop-pipe-$$.err | head -n 1 >/dev/null; echo \${PIPESTATUS[0]}; cat /tmp/conntop-pipe-$$.err; rm -f /tmp/conntop-pipe-$$.err`,
+    ],
+    env: { NO_COLOR: "1" },
+  }).output();
+  const [code, ...stderr] = new TextDecoder().decode(out.stdout).trim().split("\n");
+  assertEquals(code, "0");
+  assertEquals(stderr.filter((l) => !/ (is|are) off /.test(l)), [], "no error on stderr");
 });
