@@ -229,3 +229,43 @@ Deno.test("conntop shows the translated endpoints of SNAT and DNAT", async () =>
   const table = await runConntop(["--once", "--netns", a.name, "-p", "tcp"]);
   assert(table.stdout.includes("snat 10.6.0.5") && table.stdout.includes("dnat 10.6.0.2:8080"));
 });
+
+Deno.test("conntop --once --interval samples twice so rates are filled", async () => {
+  await using pair = await trackedPair("twice", 3);
+  const { a, b } = pair;
+  const sink = await startPython(b, UDP_SINK, ["10.3.0.2", "9997"]);
+  const sender = new Deno.Command("ip", {
+    args: [
+      "netns",
+      "exec",
+      a.name,
+      "python3",
+      "-c",
+      UDP_PACED_SENDER,
+      "10.3.0.2",
+      "9997",
+      "50",
+      "500",
+      "4",
+    ],
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+  try {
+    await new Promise((r) => setTimeout(r, 500)); // the flow exists before the first sample
+    const once = await runConntop(["--once", "-o", "json", "--netns", a.name, "--dport", "9997"]);
+    const twice = await runConntop(
+      ["--once", "-o", "json", "--interval", "1.5", "--netns", a.name, "--dport", "9997"],
+    );
+    assertEquals(twice.code, 0, twice.stderr);
+    const one = (JSON.parse(once.stdout) as { connections: Connection[] }).connections[0]!;
+    const two = (JSON.parse(twice.stdout) as { connections: Connection[] }).connections[0]!;
+    assertEquals(one.tx_bytes_per_s, null, "a single sample has no rate");
+    const wire = 50 * (500 + 8 + 20);
+    assertAlmostEquals(two.tx_bytes_per_s!, wire, wire * 0.1);
+    assertAlmostEquals(two.tx_packets_per_s!, 50, 5);
+  } finally {
+    await sender.status;
+    await finish(sink);
+  }
+});
