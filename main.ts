@@ -9,13 +9,10 @@
  * @module
  */
 
-import { parseOptions } from "./src/cli/options.ts";
-import { USAGE, versionText } from "./src/cli/usage.ts";
+import { parseOptions, USAGE, versionText } from "./src/cli/mod.ts";
 import { ConntopError, ExitCode, UsageError } from "./src/errors.ts";
-import { runOnce } from "./src/app/once.ts";
-import { runStream } from "./src/app/stream.ts";
-import { runMonitor } from "./src/app/monitor.ts";
-import { writeTextSync } from "./src/output/write.ts";
+import { runMonitor, runOnce, runStream } from "./src/app/mod.ts";
+import { writeTextSync } from "./src/output/mod.ts";
 
 const warn = (line: string) => console.error(`conntop: ${line}`);
 

@@ -10,7 +10,7 @@
  * @module
  */
 
-import { type BatchMessage, Collector } from "../../src/collector/client.ts";
+import { type BatchMessage, Collector } from "../../src/collector/mod.ts";
 import { ConnectionModel } from "../../src/model/model.ts";
 
 /** One refresh, timed. */

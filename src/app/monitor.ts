@@ -6,12 +6,10 @@
  * @module
  */
 
-import type { Options } from "../cli/options.ts";
-import { ConnectionModel } from "../model/model.ts";
-import { isEmptyFilter } from "../model/filter.ts";
-import type { Connection } from "../model/connection.ts";
-import { formatTable } from "../output/format.ts";
-import { humanRate } from "../output/units.ts";
+import type { Options } from "../cli/mod.ts";
+import { ConnectionModel, isEmptyFilter } from "../model/mod.ts";
+import type { Connection } from "../model/mod.ts";
+import { formatTable, humanRate } from "../output/mod.ts";
 import { runSession } from "./session.ts";
 import { EnvironmentError } from "../errors.ts";
 

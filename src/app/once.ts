@@ -5,11 +5,10 @@
  * @module
  */
 
-import type { Options } from "../cli/options.ts";
-import { ConnectionModel } from "../model/model.ts";
-import { isEmptyFilter } from "../model/filter.ts";
-import type { Connection } from "../model/connection.ts";
-import { csvHeader, csvLine, formatJson, formatNdjsonLine, formatTable } from "../output/format.ts";
+import type { Options } from "../cli/mod.ts";
+import { ConnectionModel, isEmptyFilter } from "../model/mod.ts";
+import type { Connection } from "../model/mod.ts";
+import { csvHeader, csvLine, formatJson, formatNdjsonLine, formatTable } from "../output/mod.ts";
 import { runSession } from "./session.ts";
 import { emptyTableHint } from "./hints.ts";
 

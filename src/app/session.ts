@@ -6,11 +6,10 @@
  * @module
  */
 
-import { type BatchMessage, Collector, type ReadyMessage } from "../collector/client.ts";
-import type { CollectorOptions } from "../collector/messages.ts";
+import { type BatchMessage, Collector, netnsPath, type ReadyMessage } from "../collector/mod.ts";
+import type { CollectorOptions } from "../collector/mod.ts";
 import { ConntopError, EnvironmentError } from "../errors.ts";
-import { netnsPath } from "../collector/netns.ts";
-import type { Options } from "../cli/options.ts";
+import type { Options } from "../cli/mod.ts";
 
 /** What a command does with the collector's output. */
 export interface SessionHandlers {

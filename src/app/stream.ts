@@ -7,12 +7,10 @@
  * @module
  */
 
-import type { Options } from "../cli/options.ts";
-import { ConnectionModel } from "../model/model.ts";
-import { isEmptyFilter, matches } from "../model/filter.ts";
-import { toConnection } from "../model/connection.ts";
-import { Kind, OFF } from "../conntrack/record.ts";
-import { csvHeader, csvLine, formatNdjsonLine } from "../output/format.ts";
+import type { Options } from "../cli/mod.ts";
+import { ConnectionModel, isEmptyFilter, matches, toConnection } from "../model/mod.ts";
+import { Kind, OFF } from "../conntrack/mod.ts";
+import { csvHeader, csvLine, formatNdjsonLine } from "../output/mod.ts";
 import { runSession } from "./session.ts";
 
 /** Characters of output gathered before writing: keeps a huge first refresh out of memory. */

@@ -7,10 +7,9 @@
  */
 
 import { parseArgs } from "node:util";
-import { parsePrefix } from "../conntrack/address.ts";
-import { ALL_STATE_NAMES, parseProto } from "../conntrack/constants.ts";
+import { ALL_STATE_NAMES, parsePrefix, parseProto } from "../conntrack/mod.ts";
 import { UsageError } from "../errors.ts";
-import type { Filter } from "../model/filter.ts";
+import type { Filter } from "../model/mod.ts";
 
 /** Output formats of --once and --stream. */
 export type Format = "table" | "json" | "ndjson" | "csv";

@@ -8,12 +8,14 @@
  */
 
 import { ConntopError, ExitCode } from "../errors.ts";
-import type { CollectorOptions, FromCollector, SysctlChange, ToCollector } from "./messages.ts";
-
-/** A batch message as received. */
-export type BatchMessage = Extract<FromCollector, { type: "batch" }>;
-/** The ready message as received. */
-export type ReadyMessage = Extract<FromCollector, { type: "ready" }>;
+import type {
+  BatchMessage,
+  CollectorOptions,
+  FromCollector,
+  ReadyMessage,
+  SysctlChange,
+  ToCollector,
+} from "./messages.ts";
 
 /** Callbacks for what the collector reports. */
 export interface CollectorHandlers {

@@ -5,7 +5,13 @@
  * @module
  */
 
-import type { Extra } from "../conntrack/decode.ts";
+import type { Extra } from "../conntrack/mod.ts";
+
+/**
+ * Records per chunk of a batch: bounds the memory a refresh of a huge table needs at once, and
+ * is the model's page size, so a chunk of new connections can become a page as it is.
+ */
+export const CHUNK_RECORDS = 8192;
 
 /** What the collector is asked to do. */
 export interface CollectorOptions {
@@ -102,3 +108,8 @@ export type FromCollector =
   | { type: "warning"; message: string }
   | { type: "fatal"; message: string; exitCode: number }
   | { type: "stopped" };
+
+/** A batch message as received. */
+export type BatchMessage = Extract<FromCollector, { type: "batch" }>;
+/** The ready message as received. */
+export type ReadyMessage = Extract<FromCollector, { type: "ready" }>;

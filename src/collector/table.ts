@@ -12,9 +12,8 @@
  * @module
  */
 
-import { CtDecoder, type Extra } from "../conntrack/decode.ts";
-import { Has, Kind, OFF, RECORD_SIZE } from "../conntrack/record.ts";
-import { NO_STATE } from "../conntrack/constants.ts";
+import { CtDecoder, type Extra, Has, Kind, NO_STATE, OFF, RECORD_SIZE } from "../conntrack/mod.ts";
+import { CHUNK_RECORDS } from "./messages.ts";
 
 const WORDS = RECORD_SIZE / 4;
 const W_TIMEOUT = OFF.TIMEOUT / 4;
@@ -47,9 +46,6 @@ const RATES_IN_WORD = Has.RATES << 16; // HAS is the high half of its 32-bit wor
 function bucket(id: number, mask: number): number {
   return (id ^ (id >>> 16)) & mask;
 }
-
-/** Records per chunk of a batch: bounds the memory a refresh of a huge table needs at once. */
-export const CHUNK_RECORDS = 8192;
 
 /** One refresh's worth of changes, ready to hand to the main thread. */
 export interface Batch {

@@ -12,7 +12,7 @@
 
 /// <reference lib="deno.worker" />
 
-import { NLM_F_DUMP_INTR, NLMSG_DONE, NLMSG_ERROR, protoName } from "../conntrack/constants.ts";
+import { NLM_F_DUMP_INTR, NLMSG_DONE, NLMSG_ERROR, protoName } from "../conntrack/mod.ts";
 import { enterNetns, Errno, OsError, strerror } from "../../ffi/libc.ts";
 import { LIBNFCT_SONAME, LibraryLoadError } from "../../ffi/conntrack.ts";
 import { ALL_EVENTS, CtSocket } from "./netlink.ts";

@@ -6,10 +6,18 @@
  * @module
  */
 
-import { formatAddress } from "../conntrack/address.ts";
-import { IPPROTO, protoName, stateName, statusFlags } from "../conntrack/constants.ts";
-import type { Extra } from "../conntrack/decode.ts";
-import { Has, OFF, RECORD_SIZE, type RecordView } from "../conntrack/record.ts";
+import {
+  formatAddress,
+  Has,
+  IPPROTO,
+  OFF,
+  protoName,
+  RECORD_SIZE,
+  type RecordView,
+  stateName,
+  statusFlags,
+} from "../conntrack/mod.ts";
+import type { Extra } from "../conntrack/mod.ts";
 
 /** A connection, flat, with snake_case fields (JSON, NDJSON and CSV use the same names). */
 export interface Connection {

@@ -8,9 +8,16 @@
  * @module
  */
 
-import { type Prefix, prefixContains } from "../conntrack/address.ts";
-import { IPPROTO, stateName } from "../conntrack/constants.ts";
-import { Has, OFF, RECORD_SIZE, type RecordView } from "../conntrack/record.ts";
+import {
+  Has,
+  IPPROTO,
+  OFF,
+  type Prefix,
+  prefixContains,
+  RECORD_SIZE,
+  type RecordView,
+  stateName,
+} from "../conntrack/mod.ts";
 
 /** Filter criteria; every one given must match. */
 export interface Filter {

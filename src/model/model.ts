@@ -11,11 +11,10 @@
  * @module
  */
 
-import type { Extra } from "../conntrack/decode.ts";
-import { Kind, OFF, RECORD_SIZE, RecordView } from "../conntrack/record.ts";
-import { CHUNK_RECORDS } from "../collector/table.ts";
-import type { BatchMessage } from "../collector/client.ts";
-import type { CollectorStatus, Totals } from "../collector/messages.ts";
+import type { Extra } from "../conntrack/mod.ts";
+import { Kind, OFF, RECORD_SIZE, RecordView } from "../conntrack/mod.ts";
+import { CHUNK_RECORDS } from "../collector/mod.ts";
+import type { BatchMessage, CollectorStatus, Totals } from "../collector/mod.ts";
 import { type Connection, toConnection } from "./connection.ts";
 import { type Filter, matches } from "./filter.ts";
 

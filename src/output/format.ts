@@ -8,8 +8,8 @@
  * @module
  */
 
-import { type Connection, CONNECTION_FIELDS } from "../model/connection.ts";
-import type { CollectorStatus, Totals } from "../collector/messages.ts";
+import { type Connection, CONNECTION_FIELDS } from "../model/mod.ts";
+import type { CollectorStatus, Totals } from "../collector/mod.ts";
 import { humanBytes, humanDuration, humanRate } from "./units.ts";
 
 /** What `--once --format json` prints besides the connections. */

@@ -1,5 +1,6 @@
 import { assert, assertAlmostEquals, assertEquals } from "../_helpers/assert.ts";
-import { CHUNK_RECORDS, CtTable } from "../../src/collector/table.ts";
+import { CtTable } from "../../src/collector/table.ts";
+import { CHUNK_RECORDS } from "../../src/collector/messages.ts";
 import { Has, Kind, OFF, RECORD_SIZE, RecordView } from "../../src/conntrack/record.ts";
 import { type MsgKind, tcp4, type Tcp4Options } from "../_helpers/nlmsg.ts";
 

@@ -1,0 +1,19 @@
+/**
+ * The collector as the rest of conntop sees it: a handle on the worker that reads the conntrack
+ * table, and the messages it sends. The worker itself (worker.ts) and everything it uses
+ * (netlink, kernel, table) are internal: only the worker calls FFI.
+ *
+ * @module
+ */
+
+export { Collector, type CollectorHandlers } from "./client.ts";
+export {
+  type BatchMessage,
+  CHUNK_RECORDS,
+  type CollectorOptions,
+  type CollectorStatus,
+  type ReadyMessage,
+  type SysctlChange,
+  type Totals,
+} from "./messages.ts";
+export { netnsPath } from "./netns.ts";

@@ -1,0 +1,9 @@
+/**
+ * The main thread's model of the table, the connection objects built from it, and filters.
+ *
+ * @module
+ */
+
+export { ConnectionModel } from "./model.ts";
+export { type Connection, CONNECTION_FIELDS, toConnection } from "./connection.ts";
+export { type Filter, isEmptyFilter, matches } from "./filter.ts";
