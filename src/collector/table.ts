@@ -12,7 +12,16 @@
  * @module
  */
 
-import { CtDecoder, type Extra, Has, Kind, NO_STATE, OFF, RECORD_SIZE } from "../conntrack/mod.ts";
+import {
+  CtDecoder,
+  type Extra,
+  Has,
+  IPS_OFFLOAD,
+  Kind,
+  NO_STATE,
+  OFF,
+  RECORD_SIZE,
+} from "../conntrack/mod.ts";
 import { CHUNK_RECORDS } from "./messages.ts";
 
 const WORDS = RECORD_SIZE / 4;
@@ -86,7 +95,6 @@ export class CtTable {
   #used = 0;
   #hwm = 0;
   #gen = 0;
-  #posts = 0;
   #dumps = 0;
   #extras = new Map<number, Extra>();
   #changedExtras = new Set<number>();
@@ -225,7 +233,6 @@ export class CtTable {
       else this.#state[s] = emit[s] === 2 ? S_RATED | S_RATE_NZ : 0;
     }
     this.#changedExtras.clear();
-    this.#posts++;
     return { chunks, count: i, extras };
   }
 
@@ -241,7 +248,7 @@ export class CtTable {
       byProto[name] = (byProto[name] ?? 0) + 1;
       if (this.#rec[at + OFF.FAMILY] === 10) ipv6++;
       else ipv4++;
-      if (this.#dv.getUint32(at + OFF.STATUS, true) & (1 << 14)) offloaded++;
+      if (this.#dv.getUint32(at + OFF.STATUS, true) & IPS_OFFLOAD) offloaded++;
     }
     return { total, byProto, ipv4, ipv6, offloaded };
   }
@@ -325,7 +332,10 @@ export class CtTable {
       if (k >= W_COUNTERS_FROM && k < W_COUNTERS_TO) countersChanged = true;
       changed = true;
     }
-    this.#dumpRates(s, countersChanged && this.#countersWentBack(s));
+    // A connection born since the last batch (first seen by an event, without counters) is
+    // rated as new: from zero at its start time.
+    if (this.#state[s]! & S_BORN) this.#bornRates();
+    else this.#dumpRates(s, countersChanged && this.#countersWentBack(s));
     if (!changed && this.#expiryMoved(s)) changed = true;
     for (let k = 0; k < WORDS; k++) w[base + k] = sw[k]!;
     const st = this.#state[s]! & ~S_RATE_NZ;
@@ -341,8 +351,17 @@ export class CtTable {
     const has = sdv.getUint16(OFF.HAS, true);
     const dt = (sdv.getFloat64(OFF.SAMPLED_MS, true) - dv.getFloat64(at + OFF.SAMPLED_MS, true)) /
       1000;
+    if (!reset && dt <= 0.05) {
+      // A resync right after a dump: too little time for a rate, so keep the one it had.
+      for (let off = OFF.TX_BPS; off < OFF.SAMPLED_MS; off += 4) {
+        sdv.setFloat32(off, dv.getFloat32(at + off, true), true);
+      }
+      const rated = dv.getUint16(at + OFF.HAS, true) & Has.RATES;
+      sdv.setUint16(OFF.HAS, (has & ~Has.RATES) | rated, true);
+      return;
+    }
     const ok = !reset && (has & Has.COUNTERS) !== 0 &&
-      (dv.getUint16(at + OFF.HAS, true) & Has.COUNTERS) !== 0 && dt > 0.05;
+      (dv.getUint16(at + OFF.HAS, true) & Has.COUNTERS) !== 0;
     const rate = (off: number) => (sdv.getFloat64(off, true) - dv.getFloat64(at + off, true)) / dt;
     sdv.setFloat32(OFF.TX_BPS, ok ? rate(OFF.ORIG_BYTES) : 0, true);
     sdv.setFloat32(OFF.RX_BPS, ok ? rate(OFF.REPLY_BYTES) : 0, true);
@@ -396,8 +415,11 @@ export class CtTable {
     }
     if (has & Has.TIMEOUT) {
       if (this.#expiryMoved(s)) changed = true;
-      dv.setUint32(at + OFF.TIMEOUT, sdv.getUint32(OFF.TIMEOUT, true), true);
-      dv.setFloat64(at + OFF.SAMPLED_MS, sdv.getFloat64(OFF.SAMPLED_MS, true), true);
+      // SAMPLED_MS stays the time the counters were read (rates divide by it): the event's
+      // timeout is restated relative to it, so the expiry is the event's.
+      const expiry = sdv.getFloat64(OFF.SAMPLED_MS, true) + sdv.getUint32(OFF.TIMEOUT, true) * 1000;
+      const since = dv.getFloat64(at + OFF.SAMPLED_MS, true);
+      dv.setUint32(at + OFF.TIMEOUT, Math.max(0, Math.round((expiry - since) / 1000)), true);
     }
     if (has & Has.COUNTERS) {
       // Events may be older than the last dump: counters only move forward here.

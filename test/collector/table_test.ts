@@ -180,3 +180,39 @@ Deno.test("CtTable reuses slots and grows past its initial capacity", () => {
   const slots = new Set(Array.from({ length: r.count }, (_, i) => r.view.u32At(i, OFF.SLOT)));
   assert([...slots].every((s) => s < 100), "freed slots are reused");
 });
+
+Deno.test("CtTable keeps rates right when an event refreshes a connection between dumps", () => {
+  const t = new CtTable();
+  dump(t, [{ ...BASE, counters: [10, 1000, 0, 0], timeout: 100 }], 1000);
+  // A state change 900 ms later carries a fresh timeout but no counters.
+  feed(t, "update", { ...BASE, state: 4, timeout: 120 }, 1900);
+  const r = dump(t, [{ ...BASE, counters: [20, 2000, 0, 0], timeout: 119 }], 2000);
+  assertEquals(r.count, 1);
+  assertAlmostEquals(r.view.f32At(0, OFF.TX_BPS), 1000, 1e-3, "1000 B over the 1 s between dumps");
+  assertEquals(r.view.u32At(0, OFF.TIMEOUT), 119);
+});
+
+Deno.test("CtTable keeps the rates of a resync dump right after a refresh", () => {
+  const t = new CtTable();
+  dump(t, [{ ...BASE, counters: [10, 1000, 0, 0] }], 1000);
+  t.beginDump();
+  feed(t, "dump", { ...BASE, counters: [20, 3000, 0, 0] }, 2000);
+  t.endDump(true);
+  t.beginDump(); // an overrun's resync, 10 ms later
+  feed(t, "dump", { ...BASE, counters: [20, 3000, 0, 0] }, 2010);
+  t.endDump(true);
+  const b = t.takeBatch();
+  const v = new RecordView(joined(b).buffer);
+  assert(v.has(0, Has.RATES));
+  assertAlmostEquals(v.f32At(0, OFF.TX_BPS), 2000, 1e-3);
+});
+
+Deno.test("CtTable rates a connection first seen by an event from its start time", () => {
+  const t = new CtTable();
+  dump(t, [], 1000);
+  feed(t, "new", { ...BASE, startNs: 1_500_000_000n }, 1500);
+  const r = dump(t, [{ ...BASE, counters: [5, 500, 5, 1000], startNs: 1_500_000_000n }], 2000);
+  assertEquals(r.view.u8At(0, OFF.KIND), Kind.NEW);
+  assertAlmostEquals(r.view.f32At(0, OFF.TX_BPS), 1000, 1e-3, "500 B in the 0.5 s since start");
+  assertAlmostEquals(r.view.f32At(0, OFF.RX_BPS), 2000, 1e-3);
+});
