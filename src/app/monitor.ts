@@ -8,7 +8,7 @@
 
 import type { Options } from "../cli/mod.ts";
 import { ConnectionModel, isEmptyFilter } from "../model/mod.ts";
-import type { Connection } from "../model/mod.ts";
+import { OFF } from "../conntrack/mod.ts";
 import { formatTable, humanRate } from "../output/mod.ts";
 import { runSession } from "./session.ts";
 import { EnvironmentError } from "../errors.ts";
@@ -70,18 +70,20 @@ function render(model: ConnectionModel, opts: Options, warnings: string[]): stri
   const { columns, rows } = Deno.consoleSize();
   const t = model.totals!;
   const empty = isEmptyFilter(opts.filter);
-  const conns: Connection[] = [];
-  const now = model.timeMs;
+  // Rank by the records' own rate fields and build objects only for the rows shown: at a
+  // quarter-million connections, an object per connection per refresh is the UI thread's whole
+  // budget.
+  const ranked: [slot: number, rate: number, bytes: number][] = [];
   let tx = 0, rx = 0;
   for (const s of model.slots()) {
     if (!empty && !model.matches(opts.filter, s)) continue;
-    const c = model.connection(s, now);
-    tx += c.tx_bytes_per_s ?? 0;
-    rx += c.rx_bytes_per_s ?? 0;
-    conns.push(c);
+    const [v, i] = model.locate(s);
+    const up = v.f32At(i, OFF.TX_BPS), down = v.f32At(i, OFF.RX_BPS);
+    tx += up;
+    rx += down;
+    ranked.push([s, up + down, v.f64At(i, OFF.ORIG_BYTES)]);
   }
-  const rate = (c: Connection) => (c.tx_bytes_per_s ?? 0) + (c.rx_bytes_per_s ?? 0);
-  conns.sort((a, b) => rate(b) - rate(a) || (b.tx_bytes ?? 0) - (a.tx_bytes ?? 0));
+  ranked.sort((a, b) => b[1] - a[1] || b[2] - a[2]);
   const protos = Object.entries(t.byProto).map(([k, v]) => `${k} ${v}`).join("  ");
   const header = [
     `conntop${opts.netns ? ` [netns ${opts.netns}]` : ""} — ${t.count} connections` +
@@ -92,7 +94,8 @@ function render(model: ConnectionModel, opts: Options, warnings: string[]): stri
     "",
   ];
   const listRows = Math.max(1, rows - header.length - 2);
-  const table = formatTable(conns.slice(0, listRows)).split("\n");
+  const shown = ranked.slice(0, listRows).map(([s]) => model.connection(s, model.timeMs));
+  const table = formatTable(shown).split("\n");
   const lines = [
     ...header,
     ...table.slice(0, listRows + 1),
