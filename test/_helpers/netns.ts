@@ -530,6 +530,9 @@ export interface TcpRoundTripOptions {
   port: number;
   /** Bytes the client sends and the server echoes (default 100). */
   size?: number;
+  /** Where the client connects, when it is not where the server listens (a DNAT rule's
+   * address and port); default `address` and `port`. */
+  connect?: { address: string; port: number };
 }
 
 /** Result of {@linkcode tcpRoundTrip}. */
@@ -639,8 +642,8 @@ export async function tcpRoundTrip(
       "python3",
       "-c",
       TCP_CLIENT_SCRIPT,
-      options.address,
-      String(options.port),
+      options.connect?.address ?? options.address,
+      String(options.connect?.port ?? options.port),
       size,
     ]);
     sport = Number(stdout.trim());

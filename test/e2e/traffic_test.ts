@@ -5,7 +5,7 @@
 
 import { trackedPair } from "../_helpers/tracked_pair.ts";
 import { assert, assertAlmostEquals, assertEquals } from "../_helpers/assert.ts";
-import { Netns, vethPair } from "../_helpers/netns.ts";
+import { Netns, tcpRoundTrip, vethPair } from "../_helpers/netns.ts";
 import { parseConntrackXml } from "../_helpers/conntrack_cli.ts";
 import { ConntopProcess, runConntop } from "./_conntop.ts";
 import type { Connection } from "../../src/model/connection.ts";
@@ -165,31 +165,6 @@ Deno.test("conntop reports a connection that lives shorter than one refresh", as
   }
 });
 
-const TCP_ECHO_SERVER = `
-import socket, sys
-srv = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-srv.bind((sys.argv[1], int(sys.argv[2])))
-srv.listen(1)
-srv.settimeout(10)
-print("ready", flush=True)
-conn, _ = srv.accept()
-conn.settimeout(5)
-data = conn.recv(1000)
-conn.sendall(data)
-conn.recv(10)
-conn.close()
-`;
-
-const TCP_CLIENT = `
-import socket, sys
-c = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=5)
-c.sendall(b"z" * 200)
-c.recv(1000)
-c.close()
-print("done", flush=True)
-`;
-
 Deno.test("conntop shows the translated endpoints of SNAT and DNAT", async () => {
   await using a = await Netns.create("nat");
   await using b = await Netns.create("nat");
@@ -208,12 +183,12 @@ Deno.test("conntop shows the translated endpoints of SNAT and DNAT", async () =>
     "}",
     "",
   ].join("\n"));
-  const server = await startPython(b, TCP_ECHO_SERVER, ["10.6.0.2", "8080"]);
-  try {
-    await a.exec(["python3", "-c", TCP_CLIENT, "10.6.0.99", "80"]);
-  } finally {
-    await finish(server);
-  }
+  await tcpRoundTrip(a, b, {
+    address: "10.6.0.2",
+    port: 8080,
+    size: 200,
+    connect: { address: "10.6.0.99", port: 80 },
+  });
   const ours = await runConntop(["--once", "-o", "json", "--netns", a.name, "-p", "tcp"]);
   assertEquals(ours.code, 0, ours.stderr);
   const conns = (JSON.parse(ours.stdout) as { connections: Connection[] }).connections;
