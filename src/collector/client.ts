@@ -13,7 +13,6 @@ import type {
   CollectorOptions,
   FromCollector,
   ReadyMessage,
-  SysctlChange,
   ToCollector,
 } from "./messages.ts";
 
@@ -146,7 +145,7 @@ export class Collector {
       }
     };
     // Through a shell rather than Deno's file API, which wants --allow-all for /proc/sys.
-    for (const c of ready.changed as SysctlChange[]) {
+    for (const c of ready.changed) {
       run(["sh", "-c", `echo '${c.previous}' > '${c.path}'`]);
     }
     if (ready.trackTable !== null) run(["nft", "delete", "table", "inet", ready.trackTable]);
