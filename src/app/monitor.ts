@@ -1,105 +1,252 @@
 /**
- * The live monitor as it stands before the interactive UI lands: a full-screen list of the
- * busiest connections, redrawn at every refresh, with a summary header. `q` or Ctrl-C quits.
- * The terminal is restored on every way out.
+ * The interactive monitor: wires a data source (the live collector, or a recording), the UI
+ * controller, the terminal and the config file together, and makes sure the terminal is
+ * restored on every way out — quit keys, SIGINT/SIGTERM/SIGHUP, an uncaught error, the
+ * collector dying — before any error is printed.
+ *
+ * The loop (as trippy's): a batch or a key arrives → the controller updates its state → a
+ * frame is rendered into a cell buffer → only the cells that differ from the last frame are
+ * written, in one write.
  *
  * @module
  */
 
 import type { Options } from "../cli/mod.ts";
-import { ConnectionModel, isEmptyFilter } from "../model/mod.ts";
-import { OFF } from "../conntrack/mod.ts";
-import { formatTable, humanRate } from "../output/mod.ts";
-import { runSession } from "./session.ts";
+import { configPath, loadConfig, saveConfig } from "../config/mod.ts";
 import { EnvironmentError } from "../errors.ts";
+import { Recorder, Replay } from "../record/mod.ts";
+import { CellBuffer, diff } from "../term/buffer.ts";
+import { detectColorDepth } from "../term/color.ts";
+import { Tty } from "../term/tty.ts";
+import {
+  defaultSettings,
+  Flag,
+  MONO_THEME,
+  type ReplayControl,
+  settingsFromJson,
+  settingsToJson,
+  UiApp,
+} from "../ui/mod.ts";
+import { runSession } from "./session.ts";
+import { FrameProbe } from "./probe.ts";
 
-const ALT_ON = "\x1b[?1049h\x1b[?25l";
-const ALT_OFF = "\x1b[?25h\x1b[?1049l";
-const HOME_CLEAR = "\x1b[H\x1b[2J";
+const SIGNAL_EXIT: Record<string, number> = { SIGINT: 130, SIGTERM: 143, SIGHUP: 129 };
 
-/** Runs the live monitor; resolves with the exit code. */
+/** Runs the interactive monitor; resolves with the exit code. */
 export async function runMonitor(opts: Options): Promise<number> {
-  if (!Deno.stdout.isTerminal()) {
+  if (!Deno.stdout.isTerminal() || !Deno.stdin.isTerminal()) {
     throw new EnvironmentError(
-      "The live monitor needs a terminal; use --once or --stream for pipes and files",
+      "The interactive monitor needs a terminal; use --once or --stream for pipes and files",
     );
   }
-  const enc = new TextEncoder();
-  const write = (s: string) => {
-    const bytes = enc.encode(s);
-    let off = 0;
-    while (off < bytes.length) off += Deno.stdout.writeSync(bytes.subarray(off));
+  const notes: string[] = []; // printed after the terminal is restored
+  const path = configPath(Deno.env);
+  let writable = path !== undefined;
+  let settings = defaultSettings();
+  if (path !== undefined) {
+    const loaded = loadConfig(path);
+    writable = loaded.writable;
+    if (loaded.warning !== undefined) notes.push(loaded.warning);
+    if (loaded.data !== undefined) {
+      const r = settingsFromJson(loaded.data);
+      settings = r.settings;
+      notes.push(...r.warnings);
+    }
+  }
+  const replay = opts.replay === undefined ? undefined : await Replay.open(opts.replay);
+  if (replay !== undefined) replay.setSpeed(opts.speed);
+  let damaged: string | undefined;
+  const control: ReplayControl | undefined = replay === undefined ? undefined : {
+    get speed() {
+      return replay.speed;
+    },
+    setSpeed: (s) => replay.setSpeed(s),
+    get paused() {
+      return replay.paused;
+    },
+    togglePause: () => replay.togglePause(),
+    get positionMs() {
+      return replay.positionMs;
+    },
+    get ended() {
+      return replay.ended;
+    },
+    get damaged() {
+      return damaged;
+    },
   };
-  const model = new ConnectionModel();
-  const warnings: string[] = [];
+  const depth = detectColorDepth(Deno.env.toObject(), !opts.color);
+  const host = replay?.header.host ?? hostname();
+  const source = replay !== undefined
+    ? `replay ${opts.replay}`
+    : opts.netns !== undefined
+    ? `netns ${opts.netns}`
+    : "live";
+  const app = new UiApp({
+    settings,
+    filter: opts.filter,
+    host,
+    source,
+    theme: depth === "none" ? MONO_THEME : undefined,
+    replay: control,
+    recording: opts.record,
+  });
+  for (const n of notes) app.onWarning(n);
+
+  const tty = new Tty();
+  const probe = FrameProbe.fromEnv();
   const quit = new AbortController();
-  const raw = Deno.stdin.isTerminal();
-  if (raw) Deno.stdin.setRaw(true);
-  write(ALT_ON);
-  const keys = raw ? readKeys(quit) : Promise.resolve();
+  let exitCode = 0;
+  let prev: CellBuffer | undefined;
+  let next = new CellBuffer(1, 1);
+  let paintTimer: ReturnType<typeof setTimeout> | undefined;
+  let messageTimer: ReturnType<typeof setTimeout> | undefined;
+  let recorder: Recorder | undefined;
+  let saveWarned = false;
+
+  const paint = (cause: string, inputAt?: number) => {
+    if (!tty.active) return;
+    const t0 = performance.now();
+    const { columns, rows } = tty.size();
+    app.resize(columns, rows);
+    next = app.frame(next);
+    const t1 = performance.now();
+    const out = diff(prev, next, depth);
+    if (out !== "") tty.write(out);
+    const t2 = performance.now();
+    [prev, next] = [next, prev ?? new CellBuffer(columns, rows)];
+    probe?.frame(cause, inputAt ?? t0, t0, app.lastRowsMs, t1 - t0, t2 - t1, t2, out.length);
+    const until = app.messageUntil;
+    clearTimeout(messageTimer);
+    if (until !== undefined) {
+      messageTimer = setTimeout(() => paint("message"), Math.max(10, until - Date.now() + 5));
+    }
+  };
+  const schedule = (cause: string) => {
+    if (paintTimer !== undefined) return;
+    paintTimer = setTimeout(() => {
+      paintTimer = undefined;
+      paint(cause);
+    }, 0);
+  };
+  const save = () => {
+    if (path === undefined || !writable) {
+      if (!saveWarned && path !== undefined) {
+        saveWarned = true;
+        app.onWarning(`Settings are not saved: ${path} could not be read, so it is left alone`);
+      }
+      return;
+    }
+    try {
+      saveConfig(path, settingsToJson(app.state.settings));
+    } catch (err) {
+      app.onWarning(err instanceof Error ? err.message : String(err));
+    }
+  };
+  const onEvents = (events: Parameters<UiApp["handle"]>[0]) => {
+    const inputAt = performance.now();
+    const flags = app.handle(events);
+    if (flags & Flag.SAVE) save();
+    if (flags & Flag.QUIT) {
+      quit.abort();
+      return;
+    }
+    if (flags & Flag.REPAINT) prev = undefined;
+    if (flags & (Flag.REDRAW | Flag.ROWS)) paint("key", inputAt);
+  };
+
+  const signals: [Deno.Signal, () => void][] = [];
+  const onSignal = (sig: Deno.Signal) => () => {
+    exitCode = SIGNAL_EXIT[sig] ?? 1;
+    quit.abort();
+  };
+  tty.enter();
+  const unresize = tty.onResize(() => {
+    prev = undefined;
+    paint("resize");
+  });
+  const reading = tty.readEvents(onEvents, quit.signal);
   try {
-    return await runSession(opts, {
+    paint("start");
+    if (replay !== undefined) {
+      for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
+        const fn = onSignal(sig);
+        Deno.addSignalListener(sig, fn);
+        signals.push([sig, fn]);
+      }
+      await replay.run({
+        onBatch: (b) => {
+          app.onBatch(b);
+          schedule("batch");
+        },
+        onWarning: (m) => {
+          app.onWarning(m);
+          schedule("warning");
+        },
+        onEnd: (r) => {
+          damaged = r.damaged;
+          if (r.damaged !== undefined) app.onWarning(r.damaged);
+          schedule("end");
+        },
+      }, quit.signal);
+      // The recording is over: the last state stays on screen until the user quits.
+      if (!quit.signal.aborted) {
+        await new Promise((resolve) => quit.signal.addEventListener("abort", resolve));
+      }
+      return exitCode;
+    }
+    const code = await runSession(opts, {
       signal: quit.signal,
-      onWarning: (w) => warnings.push(w),
+      onWarning: (w) => {
+        app.onWarning(w);
+        recorder?.writeWarning(w);
+        schedule("warning");
+      },
       onBatch: (b) => {
-        model.apply(b);
-        write(HOME_CLEAR + render(model, opts, warnings));
+        // Encoded before the model takes the buffers over.
+        recorder?.writeBatch(b);
+        app.onBatch(b);
+        schedule("batch");
+      },
+      // The recording's header carries the collector's start-up facts, so it opens here.
+      onReady: async (ready) => {
+        if (opts.record !== undefined) {
+          recorder = await Recorder.open(opts.record, {
+            intervalMs: opts.intervalMs,
+            netns: opts.netns ?? null,
+            ready: { warnings: ready.warnings, flowtables: ready.flowtables },
+          });
+        }
       },
     });
+    return exitCode !== 0 ? exitCode : code;
   } finally {
-    write(ALT_OFF);
-    if (raw) Deno.stdin.setRaw(false);
     quit.abort();
-    await Promise.race([keys, new Promise((r) => setTimeout(r, 10))]);
-    for (const w of warnings) console.error(`conntop: ${w}`);
-  }
-}
-
-async function readKeys(quit: AbortController): Promise<void> {
-  const buf = new Uint8Array(64);
-  while (!quit.signal.aborted) {
-    const n = await Deno.stdin.read(buf).catch(() => null);
-    if (n === null) return;
-    for (const b of buf.subarray(0, n)) {
-      if (b === 0x71 || b === 0x03) quit.abort(); // q, Ctrl-C
+    clearTimeout(paintTimer);
+    clearTimeout(messageTimer);
+    unresize();
+    for (const [sig, fn] of signals) Deno.removeSignalListener(sig, fn);
+    tty.restore();
+    await Promise.race([reading, new Promise((r) => setTimeout(r, 20))]);
+    let recordError: unknown;
+    try {
+      await recorder?.close();
+    } catch (err) {
+      recordError = err;
+    }
+    probe?.close();
+    for (const n of notes) console.error(`conntop: ${n}`);
+    if (damaged !== undefined) console.error(`conntop: ${damaged}`);
+    if (recordError !== undefined) {
+      console.error(`conntop: ${recordError instanceof Error ? recordError.message : recordError}`);
     }
   }
 }
 
-function render(model: ConnectionModel, opts: Options, warnings: string[]): string {
-  const { columns, rows } = Deno.consoleSize();
-  const t = model.totals!;
-  const empty = isEmptyFilter(opts.filter);
-  // Rank by the records' own rate fields and build objects only for the rows shown: at a
-  // quarter-million connections, an object per connection per refresh is the UI thread's whole
-  // budget.
-  const ranked: [slot: number, rate: number, bytes: number][] = [];
-  let tx = 0, rx = 0;
-  for (const s of model.slots()) {
-    if (!empty && !model.matches(opts.filter, s)) continue;
-    const [v, i] = model.locate(s);
-    const up = v.f32At(i, OFF.TX_BPS), down = v.f32At(i, OFF.RX_BPS);
-    tx += up;
-    rx += down;
-    ranked.push([s, up + down, v.f64At(i, OFF.ORIG_BYTES)]);
+function hostname(): string {
+  try {
+    return Deno.hostname();
+  } catch {
+    return "localhost";
   }
-  ranked.sort((a, b) => b[1] - a[1] || b[2] - a[2]);
-  const protos = Object.entries(t.byProto).map(([k, v]) => `${k} ${v}`).join("  ");
-  const header = [
-    `conntop${opts.netns ? ` [netns ${opts.netns}]` : ""} — ${t.count} connections` +
-    (t.max ? ` of ${t.max} max` : "") + `  tx ${humanRate(tx)}  rx ${humanRate(rx)}` +
-    `  accounting ${t.accounting ? "on" : "off"}  timestamps ${t.timestamps ? "on" : "off"}`,
-    protos,
-    ...warnings.slice(-2).map((w) => `! ${w}`),
-    "",
-  ];
-  const listRows = Math.max(1, rows - header.length - 2);
-  const shown = ranked.slice(0, listRows).map(([s]) => model.connection(s, model.timeMs));
-  const table = formatTable(shown).split("\n");
-  const lines = [
-    ...header,
-    ...table.slice(0, listRows + 1),
-    "q quit — full interactive UI: see README",
-  ];
-  return lines.map((l) => l.slice(0, columns)).join("\r\n");
 }

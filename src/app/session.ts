@@ -16,6 +16,8 @@ export interface SessionHandlers {
   /** Called with each batch; return true to end the session. */
   onBatch(batch: BatchMessage, ready: ReadyMessage): boolean | void;
   onWarning?(message: string): void;
+  /** Called once the collector has started, before the first batch is handed over. */
+  onReady?(ready: ReadyMessage): Promise<void> | void;
   /** Ends the session (exit code 0) when aborted, e.g. by a quit key. */
   signal?: AbortSignal;
 }
@@ -71,26 +73,31 @@ export async function runSession(opts: Options, handlers: SessionHandlers): Prom
   }
   let collector: Collector | undefined;
   let overruns = 0;
+  // Batches that arrive while onReady runs wait for it.
+  let early: BatchMessage[] | undefined = [];
+  const deliver = (b: BatchMessage) => {
+    if (ended) return;
+    if (b.status.eventOverruns > overruns) {
+      overruns = b.status.eventOverruns;
+      handlers.onWarning?.(
+        `The event socket overflowed (ENOBUFS, ${overruns} so far): resynchronised with a dump; a larger --event-buffer avoids it`,
+      );
+    }
+    try {
+      if (handlers.onBatch(b, ready!) === true) end(0);
+    } catch (err) {
+      // The reader went away (`conntop --stream | head`): a normal end, as for any filter.
+      if (err instanceof Deno.errors.BrokenPipe) return end(0);
+      ended = true;
+      fail(err instanceof ConntopError ? err : new ConntopError(String(err), 1, { cause: err }));
+    }
+  };
   try {
     collector = await Collector.start(collectorOptions(opts), {
       onBatch: (b) => {
-        if (ended || ready === undefined) return;
-        if (b.status.eventOverruns > overruns) {
-          overruns = b.status.eventOverruns;
-          handlers.onWarning?.(
-            `The event socket overflowed (ENOBUFS, ${overruns} so far): resynchronised with a dump; a larger --event-buffer avoids it`,
-          );
-        }
-        try {
-          if (handlers.onBatch(b, ready) === true) end(0);
-        } catch (err) {
-          // The reader went away (`conntop --stream | head`): a normal end, as for any filter.
-          if (err instanceof Deno.errors.BrokenPipe) return end(0);
-          ended = true;
-          fail(
-            err instanceof ConntopError ? err : new ConntopError(String(err), 1, { cause: err }),
-          );
-        }
+        if (ended) return;
+        if (early !== undefined) early.push(b);
+        else deliver(b);
       },
       onWarning: (m) => handlers.onWarning?.(m),
       onFatal: (err) => {
@@ -102,6 +109,15 @@ export async function runSession(opts: Options, handlers: SessionHandlers): Prom
     });
     ready = collector.ready;
     for (const w of ready.warnings) handlers.onWarning?.(w);
+    try {
+      await handlers.onReady?.(ready);
+    } catch (err) {
+      ended = true;
+      throw err;
+    }
+    const waiting = early;
+    early = undefined;
+    for (const b of waiting) deliver(b);
     return await done;
   } finally {
     ended = true;

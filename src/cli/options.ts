@@ -32,6 +32,12 @@ export interface Options {
   /** Stop --stream after this many refreshes (0: never). */
   count: number;
   color: boolean;
+  /** Write the stream of updates the UI receives to this file (NDJSON; gzip for .gz). */
+  record?: string;
+  /** Play a recording in the UI instead of reading the kernel's table. */
+  replay?: string;
+  /** Replay speed multiplier. */
+  speed: number;
 }
 
 const SPEC = {
@@ -57,6 +63,9 @@ const SPEC = {
   "no-events": { type: "boolean" },
   "event-buffer": { type: "string" },
   "no-color": { type: "boolean" },
+  record: { type: "string" },
+  replay: { type: "string" },
+  speed: { type: "string" },
 } as const;
 
 /** Long option names, for the man page and completion checks. */
@@ -92,6 +101,9 @@ export function parseOptions(args: string[], env: { noColor?: boolean } = {}): O
     eventBufferBytes: 16 << 20,
     count: 0,
     color: !(v["no-color"] ?? false) && !(env.noColor ?? false),
+    record: v.record,
+    replay: v.replay,
+    speed: 1,
   };
   if (v.once && v.stream) throw new UsageError("Options --once and --stream cannot be combined");
   if (v.format !== undefined) {
@@ -124,6 +136,29 @@ export function parseOptions(args: string[], env: { noColor?: boolean } = {}): O
   if (v.count !== undefined) opts.count = integer("--count", v.count, 1, 2 ** 31);
   if (v.netns !== undefined && (v.netns === "" || /[\0]/.test(v.netns))) {
     throw new UsageError(`Invalid value for --netns: got '${v.netns}'`);
+  }
+  for (const k of ["record", "replay"] as const) {
+    const path = v[k];
+    if (path === undefined) continue;
+    if (path === "") throw new UsageError(`Invalid value for --${k}: expected a file name, got ''`);
+    if (opts.mode === "once" || opts.mode === "stream") {
+      throw new UsageError(
+        `Option --${k} works with the interactive UI, not with --${opts.mode}`,
+      );
+    }
+  }
+  if (v.record !== undefined && v.replay !== undefined) {
+    throw new UsageError("Options --record and --replay cannot be combined");
+  }
+  if (v.speed !== undefined) {
+    const s = Number(v.speed);
+    if (!/^\d*\.?\d+$/.test(v.speed) || !(s >= 1 / 16 && s <= 64)) {
+      throw new UsageError(
+        `Invalid value for --speed: expected a factor between 0.0625 and 64, got '${v.speed}'`,
+      );
+    }
+    if (v.replay === undefined) throw new UsageError("Option --speed needs --replay");
+    opts.speed = s;
   }
   opts.filter = parseFilter(v);
   return opts;

@@ -18,6 +18,10 @@ Modes:
   -o, --format FORMAT    output of --once/--stream: table, json, ndjson, csv
                          (--once: table by default; --stream: ndjson by default)
   -c, --count N          with --stream: stop after N refreshes
+      --record FILE      live monitor: also write every update it receives to FILE
+                         (NDJSON, gzip-compressed when FILE ends in .gz)
+      --replay FILE      play a recording in the monitor (no root, no conntrack needed)
+      --speed FACTOR     replay speed, 0.0625 to 64 (default 1; + and - change it)
 
 Collection:
   -i, --interval SECONDS refresh interval, fractional allowed (default 1)
@@ -42,6 +46,9 @@ Filters (as conntrack -L; all given must match):
 
 Other:
       --no-color         no colours (also when NO_COLOR is set)
+
+In the monitor, F1 or ? shows the keys. Settings (columns, sort, toggles) are kept in
+$XDG_CONFIG_HOME/conntop/config.json (default ~/.config/conntop/config.json).
   -h, --help             show this help and exit
   -V, --version          show version information and exit
 

@@ -89,6 +89,27 @@ export class ConnectionModel {
     return [this.#page(s), s % PAGE];
   }
 
+  /** The page holding slot `s` (with {@linkcode ConnectionModel.index}: no tuple allocated). */
+  page(s: number): RecordView {
+    return this.#page(s);
+  }
+
+  /** The index of slot `s` in its page. */
+  index(s: number): number {
+    return s % PAGE;
+  }
+
+  /** Whether slot `s` holds a live connection. */
+  live(s: number): boolean {
+    const page = this.#pages[Math.floor(s / PAGE)];
+    return page !== undefined && page.u8[(s % PAGE) * RECORD_SIZE] !== 0;
+  }
+
+  /** The kernel's conntrack id of the connection in slot `s`. */
+  id(s: number): number {
+    return this.#page(s).u32At(s % PAGE, OFF.ID);
+  }
+
   /** Whether the connection in slot `s` matches `filter`. */
   matches(filter: Filter, s: number): boolean {
     return matches(filter, this.#page(s), s % PAGE);

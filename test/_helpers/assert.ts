@@ -63,3 +63,20 @@ export function assertThrows<E extends Error>(
   }
   return nodeAssert.fail(`Expected ${cls.name} to be thrown`);
 }
+
+/** `fn` rejects with an error of class `cls` whose message includes `includes`. */
+export async function assertRejects<E extends Error>(
+  fn: () => PromiseLike<unknown>,
+  // deno-lint-ignore no-explicit-any
+  cls: new (...args: any[]) => E,
+  includes?: string,
+): Promise<E> {
+  try {
+    await fn();
+  } catch (err) {
+    if (!(err instanceof cls)) nodeAssert.fail(`Expected ${cls.name}, got ${err}`);
+    if (includes !== undefined) assertStringIncludes(err.message, includes);
+    return err;
+  }
+  return nodeAssert.fail(`Expected ${cls.name} to be rejected`);
+}

@@ -35,3 +35,16 @@ Deno.test("parseOptions() rejects contradictions and out-of-range values", () =>
   assertThrows(() => parseOptions(["-p", "256"]), UsageError, "--proto");
   assertThrows(() => parseOptions(["--count", "0"]), UsageError, "--count");
 });
+
+Deno.test("parseOptions() takes --record, --replay and --speed for the monitor only", () => {
+  const r = parseOptions(["--replay", "x.ndjson.gz", "--speed", "4"]);
+  assertEquals([r.mode, r.replay, r.speed], ["monitor", "x.ndjson.gz", 4]);
+  assertEquals(parseOptions(["--record", "out.ndjson"]).record, "out.ndjson");
+  assertThrows(() => parseOptions(["--once", "--record", "f"]), UsageError, "--record");
+  assertThrows(() => parseOptions(["--stream", "--replay", "f"]), UsageError, "--replay");
+  assertThrows(() => parseOptions(["--record", "a", "--replay", "b"]), UsageError, "combined");
+  assertThrows(() => parseOptions(["--replay", ""]), UsageError, "--replay");
+  assertThrows(() => parseOptions(["--speed", "2"]), UsageError, "--replay");
+  assertThrows(() => parseOptions(["--replay", "f", "--speed", "100"]), UsageError, "--speed");
+  assertThrows(() => parseOptions(["--replay", "f", "--speed", "fast"]), UsageError, "--speed");
+});

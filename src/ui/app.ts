@@ -1,0 +1,727 @@
+/**
+ * The UI's controller: holds the model, the rows and the UI state; takes batches and input
+ * events; and builds each frame into a cell buffer. It does no I/O — the monitor (src/app)
+ * feeds it and writes what it draws — so tests drive it exactly as a terminal would.
+ *
+ * @module
+ */
+
+import type { BatchMessage } from "../collector/mod.ts";
+import { OFF } from "../conntrack/mod.ts";
+import { type Connection, ConnectionModel, type Filter } from "../model/mod.ts";
+import type { InputEvent, KeyEvent, MouseEvent } from "../term/input.ts";
+import { CellBuffer } from "../term/buffer.ts";
+import { COLUMNS } from "./columns.ts";
+import { FKEYS, fkeySpans } from "./footer.ts";
+import { HELP_LINES } from "./help.ts";
+import { type ActionName, Flag, keyName, MAIN_KEYS } from "./keymap.ts";
+import { layout } from "./layout.ts";
+import { columnAt, lineWidth } from "./list.ts";
+import { renderScreen } from "./render.ts";
+import { RowList, SearchTexts } from "./rows.ts";
+import { MAX_WIDTH, MIN_WIDTH, MODES, type Settings } from "./settings.ts";
+import { columnsDialogRows } from "./setup.ts";
+import { initialState, type UiState } from "./state.ts";
+import { DEFAULT_THEME, type Theme } from "./theme.ts";
+import type { HeaderView, ScreenView } from "./view.ts";
+import { detailsLines } from "./details.ts";
+import { COLUMN_IDS } from "./columns.ts";
+
+/** Playback controls, when the data comes from a recording. */
+export interface ReplayControl {
+  readonly speed: number;
+  setSpeed(s: number): void;
+  readonly paused: boolean;
+  togglePause(): boolean;
+  readonly positionMs: number;
+  readonly ended: boolean;
+  readonly damaged?: string;
+}
+
+/** How the app is set up. */
+export interface UiAppOptions {
+  settings: Settings;
+  /** The command line's filter. */
+  filter?: Filter;
+  /** Host name for the header. */
+  host: string;
+  /** Where the data comes from, for the header ("live", "netns x", "replay f"). */
+  source: string;
+  theme?: Theme;
+  replay?: ReplayControl;
+  /** The file being recorded to. */
+  recording?: string;
+  /** The clock (tests fix it). */
+  now?: () => number;
+}
+
+const MESSAGE_MS = 2500;
+const WHEEL_ROWS = 3;
+const HSCROLL_STEP = 8;
+
+/** The UI controller. */
+export class UiApp {
+  /** The connections. */
+  readonly model: ConnectionModel = new ConnectionModel();
+  /** The UI state. */
+  readonly state: UiState;
+  /** Rows in display order. */
+  readonly rows: RowList = new RowList();
+  #texts = new SearchTexts();
+  #opts: UiAppOptions;
+  #theme: Theme;
+  #now: () => number;
+  #queued: BatchMessage[] = [];
+  #rowsStale = true;
+  #width = 80;
+  #height = 24;
+  #lastError: string | undefined;
+  #details: { conn: Connection; slot: number; id: number; ended: boolean } | undefined;
+  /** Time spent recomputing rows in the last frame, ms (for the frame probe). */
+  lastRowsMs = 0;
+
+  constructor(opts: UiAppOptions) {
+    this.#opts = opts;
+    this.#theme = opts.theme ?? DEFAULT_THEME;
+    this.#now = opts.now ?? Date.now;
+    this.state = initialState(opts.settings);
+  }
+
+  /** Takes a batch: applied now, or held while paused. */
+  onBatch(batch: BatchMessage): void {
+    if (this.state.paused) {
+      this.#queued.push(batch);
+      return;
+    }
+    this.#apply(batch);
+  }
+
+  /** Shows a warning or error in the header until the next one. */
+  onWarning(message: string): void {
+    this.#lastError = message;
+  }
+
+  #apply(batch: BatchMessage): void {
+    const views = this.model.apply(batch);
+    for (const v of views) {
+      for (let i = 0; i < v.count; i++) this.#texts.invalidate(v.u32At(i, OFF.SLOT));
+    }
+    // The page on screen is read from the model at every frame; only a changed record can
+    // change which rows show and in what order.
+    if (batch.count > 0) this.#rowsStale = true;
+  }
+
+  /** Sets the screen size (before the first frame and on every resize). */
+  resize(width: number, height: number): void {
+    this.#width = Math.max(1, width);
+    this.#height = Math.max(1, height);
+    this.#keepCursorVisible();
+  }
+
+  /** The number of rows the list shows at the current size. */
+  get pageSize(): number {
+    return Math.max(1, layout(this.#width, this.#height).list.height);
+  }
+
+  /** Handles input events; returns the OR of the flags the actions returned. */
+  handle(events: InputEvent[]): number {
+    let flags = Flag.NONE;
+    for (const ev of events) {
+      flags |= this.#handleOne(ev);
+      if (flags & Flag.QUIT) break;
+    }
+    if (flags & Flag.ROWS) this.#rowsStale = true;
+    return flags;
+  }
+
+  /** Builds the frame at the current size into `buf` (resized if needed). */
+  frame(buf?: CellBuffer): CellBuffer {
+    const out = buf ?? new CellBuffer(this.#width, this.#height);
+    if (out.width !== this.#width || out.height !== this.#height) {
+      out.resize(this.#width, this.#height);
+    }
+    this.#refreshRows();
+    renderScreen(out, this.view());
+    return out;
+  }
+
+  /** What the screen shows now (rows must be current: {@linkcode frame} sees to it). */
+  view(): ScreenView {
+    const s = this.state;
+    const now = this.#now();
+    if (s.message !== null && s.message.untilMs <= now) s.message = null;
+    const page = this.pageSize;
+    const rows: Connection[] = [];
+    const end = Math.min(this.rows.length, s.top + page);
+    for (let r = s.top; r < end; r++) {
+      rows.push(this.model.connection(this.rows.slot(r), this.model.timeMs || now));
+    }
+    const ctx = { hostnames: s.settings.hostnames, services: s.settings.services };
+    const dialog = this.#dialogView(ctx);
+    return {
+      header: this.#headerView(),
+      list: {
+        columns: s.settings.columns.map((c) => ({ def: COLUMNS[c.id], width: c.width })),
+        sort: s.settings.sort,
+        sort2: s.settings.sort2,
+        rows,
+        top: s.top,
+        cursor: s.settings.cursor ? s.cursorRow : -1,
+        total: this.rows.length,
+        hscroll: s.hscroll,
+        ctx,
+        highlight: s.input?.kind === "search" ? s.input.text : s.search,
+      },
+      input: s.input === null
+        ? null
+        : { kind: s.input.kind, text: s.input.text, notFound: s.input.notFound },
+      dialog,
+      message: s.message === null ? null : { text: s.message.text, error: s.message.error },
+      theme: this.#theme,
+    };
+  }
+
+  /** When the next message expires (for the app to redraw then), or undefined. */
+  get messageUntil(): number | undefined {
+    return this.state.message?.untilMs;
+  }
+
+  #headerView(): HeaderView {
+    const r = this.#opts.replay;
+    return {
+      host: this.#opts.host,
+      source: this.#opts.source,
+      totals: this.model.totals,
+      status: this.model.status,
+      txRate: this.rows.txRate,
+      rxRate: this.rows.rxRate,
+      paused: this.state.paused || (r?.paused ?? false),
+      locked: this.state.locked,
+      filter: this.state.filter,
+      replay: r === undefined ? undefined : {
+        speed: r.speed,
+        paused: r.paused,
+        ended: r.ended,
+        damaged: r.damaged,
+        atMs: r.positionMs,
+      },
+      recording: this.#opts.recording,
+      lastError: this.#lastError,
+    };
+  }
+
+  #dialogView(ctx: { hostnames: boolean; services: boolean }): ScreenView["dialog"] {
+    const d = this.state.dialog;
+    if (d === null) return null;
+    switch (d.kind) {
+      case "help":
+        return { kind: "help", scroll: d.scroll };
+      case "details": {
+        const det = this.#details;
+        if (det === undefined) return null;
+        if (!det.ended && this.model.live(det.slot) && this.model.id(det.slot) === det.id) {
+          det.conn = this.model.connection(det.slot, this.model.timeMs || this.#now());
+        } else det.ended = true;
+        return { kind: "details", conn: det.conn, ended: det.ended, scroll: d.scroll, ctx };
+      }
+      case "columns":
+        return { kind: "columns", index: d.index, columns: this.state.settings.columns };
+      case "sort":
+        return {
+          kind: "sort",
+          index: d.index,
+          sort: this.state.settings.sort,
+          sort2: this.state.settings.sort2,
+        };
+    }
+  }
+
+  // --- rows and cursor ---
+
+  #refreshRows(): void {
+    if (!this.#rowsStale) return;
+    const t0 = performance.now();
+    const s = this.state;
+    this.rows.update(this.model, {
+      sort: s.settings.sort,
+      sort2: s.settings.sort2,
+      filter: this.#opts.filter,
+      text: s.filter,
+      locked: s.locked,
+    }, this.#texts);
+    this.#rowsStale = false;
+    this.#followCursor();
+    this.lastRowsMs = performance.now() - t0;
+  }
+
+  // The cursor stays on its connection when it is still listed; otherwise on the same row.
+  #followCursor(): void {
+    const s = this.state;
+    if (
+      s.cursorSlot >= 0 && this.model.live(s.cursorSlot) &&
+      this.model.id(s.cursorSlot) === s.cursorId
+    ) {
+      const r = this.rows.indexOf(s.cursorSlot);
+      if (r >= 0) s.cursorRow = r;
+    }
+    this.#setCursor(s.cursorRow);
+  }
+
+  #setCursor(row: number): void {
+    const s = this.state;
+    const n = this.rows.length;
+    s.cursorRow = n === 0 ? 0 : Math.max(0, Math.min(n - 1, row));
+    if (n > 0) {
+      s.cursorSlot = this.rows.slot(s.cursorRow);
+      s.cursorId = this.model.id(s.cursorSlot);
+    } else {
+      s.cursorSlot = -1;
+      s.cursorId = -1;
+    }
+    this.#keepCursorVisible();
+  }
+
+  #keepCursorVisible(): void {
+    const s = this.state;
+    const page = this.pageSize;
+    const n = this.rows.length;
+    if (s.settings.cursor) {
+      if (s.cursorRow < s.top) s.top = s.cursorRow;
+      if (s.cursorRow >= s.top + page) s.top = s.cursorRow - page + 1;
+    }
+    s.top = Math.max(0, Math.min(s.top, Math.max(0, n - page)));
+  }
+
+  #moveBy(delta: number): number {
+    this.#refreshRows();
+    const s = this.state;
+    if (s.settings.cursor) this.#setCursor(s.cursorRow + delta);
+    else {
+      s.top += delta;
+      this.#keepCursorVisible();
+    }
+    return Flag.REDRAW;
+  }
+
+  #moveTo(row: number): number {
+    this.#refreshRows();
+    const s = this.state;
+    if (s.settings.cursor) this.#setCursor(row);
+    else {
+      s.top = row;
+      this.#keepCursorVisible();
+    }
+    return Flag.REDRAW;
+  }
+
+  #say(text: string, error = false): void {
+    this.state.message = { text, error, untilMs: this.#now() + MESSAGE_MS };
+  }
+
+  // --- input ---
+
+  #handleOne(ev: InputEvent): number {
+    if (ev.type === "mouse") return this.#mouse(ev);
+    if (ev.type === "paste") {
+      if (this.state.input === null) return Flag.NONE;
+      return this.#typeText(ev.text.replace(/[\r\n\t]/g, " "));
+    }
+    const name = keyName(ev);
+    if (name === "ctrl+c") return Flag.QUIT;
+    if (this.state.input !== null) return this.#inputKey(ev, name);
+    if (this.state.dialog !== null) return this.#dialogKey(name);
+    const action = MAIN_KEYS[name] ?? MAIN_KEYS[ev.name];
+    return action === undefined ? Flag.NONE : this.#act(action);
+  }
+
+  #act(action: ActionName): number {
+    const s = this.state;
+    const st = s.settings;
+    switch (action) {
+      case "up":
+        return this.#moveBy(-1);
+      case "down":
+        return this.#moveBy(1);
+      case "pageUp":
+        return this.#moveBy(-this.pageSize);
+      case "pageDown":
+        return this.#moveBy(this.pageSize);
+      case "home":
+        return this.#moveTo(0);
+      case "end":
+        return this.#moveTo(this.rows.length - 1);
+      case "left":
+        s.hscroll = Math.max(0, s.hscroll - HSCROLL_STEP);
+        return Flag.REDRAW;
+      case "right": {
+        const max = Math.max(0, lineWidth(st.columns.map((c) => c.width)) - this.#width);
+        s.hscroll = Math.min(max, s.hscroll + HSCROLL_STEP);
+        return Flag.REDRAW;
+      }
+      case "details":
+        return this.#openDetails();
+      case "help":
+        s.dialog = { kind: "help", scroll: 0 };
+        return Flag.REDRAW;
+      case "columns":
+        s.dialog = { kind: "columns", index: 0 };
+        return Flag.REDRAW;
+      case "sortDialog":
+        s.dialog = { kind: "sort", index: Math.max(0, COLUMN_IDS.indexOf(st.sort.column)) };
+        return Flag.REDRAW;
+      case "search":
+        s.input = { kind: "search", text: "", before: s.filter, notFound: false };
+        return Flag.REDRAW;
+      case "searchNext":
+        return s.search === "" ? Flag.NONE : this.#findNext(s.search, 1, true);
+      case "searchPrev":
+        return s.search === "" ? Flag.NONE : this.#findNext(s.search, -1, true);
+      case "filter":
+        s.input = { kind: "filter", text: s.filter, before: s.filter, notFound: false };
+        return Flag.REDRAW;
+      case "cursor":
+        st.cursor = !st.cursor;
+        if (st.cursor) {
+          this.#setCursor(Math.max(s.top, Math.min(s.cursorRow, s.top + this.pageSize - 1)));
+        }
+        return Flag.REDRAW | Flag.SAVE;
+      case "hostnames":
+        st.hostnames = !st.hostnames;
+        this.#say(
+          `Hostnames ${st.hostnames ? "on" : "off"} (names are resolved once enrichment is on)`,
+        );
+        return Flag.REDRAW | Flag.SAVE;
+      case "services":
+        st.services = !st.services;
+        this.#say(`Service names ${st.services ? "on" : "off"}`);
+        return Flag.REDRAW | Flag.SAVE;
+      case "modePrev":
+      case "modeNext": {
+        const i = MODES.indexOf(st.mode as typeof MODES[number]);
+        const step = action === "modeNext" ? 1 : MODES.length - 1;
+        st.mode = MODES[(Math.max(0, i) + step) % MODES.length]!;
+        this.#say(`Mode: ${st.mode} (${MODES.length} of ${MODES.length} modes available)`);
+        return Flag.REDRAW | Flag.SAVE;
+      }
+      case "pause":
+        return this.#togglePause();
+      case "sortPrev":
+      case "sortNext":
+        return this.#cycleSort(action === "sortNext" ? 1 : -1);
+      case "invert":
+        st.sort = { ...st.sort, desc: !st.sort.desc };
+        return Flag.ROWS | Flag.REDRAW | Flag.SAVE;
+      case "lock":
+        s.locked = !s.locked;
+        this.#say(s.locked ? "Row order locked (L unlocks)" : "Row order follows the sort again");
+        return Flag.ROWS | Flag.REDRAW;
+      case "faster":
+      case "slower": {
+        const r = this.#opts.replay;
+        if (r === undefined) return Flag.NONE;
+        r.setSpeed(action === "faster" ? r.speed * 2 : r.speed / 2);
+        return Flag.REDRAW;
+      }
+      case "repaint":
+        return Flag.REPAINT | Flag.REDRAW;
+      case "escape":
+        if (s.search !== "") {
+          s.search = "";
+          return Flag.REDRAW;
+        }
+        return Flag.NONE;
+      case "quit":
+        return Flag.QUIT;
+    }
+  }
+
+  #togglePause(): number {
+    const r = this.#opts.replay;
+    if (r !== undefined) {
+      r.togglePause();
+      return Flag.REDRAW;
+    }
+    const s = this.state;
+    s.paused = !s.paused;
+    if (!s.paused) {
+      for (const b of this.#queued) this.#apply(b);
+      this.#queued = [];
+      this.#rowsStale = true;
+    }
+    return Flag.REDRAW | Flag.ROWS;
+  }
+
+  #cycleSort(step: number): number {
+    const st = this.state.settings;
+    const ids = st.columns.map((c) => c.id);
+    const i = ids.indexOf(st.sort.column);
+    const next = ids[(i + step + ids.length) % ids.length] ?? st.sort.column;
+    st.sort = { column: next, desc: COLUMNS[next].defaultDesc };
+    return Flag.ROWS | Flag.REDRAW | Flag.SAVE;
+  }
+
+  #sortBy(id: typeof COLUMN_IDS[number]): number {
+    const st = this.state.settings;
+    st.sort = st.sort.column === id
+      ? { column: id, desc: !st.sort.desc }
+      : { column: id, desc: COLUMNS[id].defaultDesc };
+    return Flag.ROWS | Flag.REDRAW | Flag.SAVE;
+  }
+
+  #openDetails(): number {
+    this.#refreshRows();
+    const s = this.state;
+    if (this.rows.length === 0) return Flag.NONE;
+    const row = s.settings.cursor ? s.cursorRow : s.top;
+    const slot = this.rows.slot(row);
+    this.#details = {
+      slot,
+      id: this.model.id(slot),
+      conn: this.model.connection(slot, this.model.timeMs || this.#now()),
+      ended: false,
+    };
+    s.dialog = { kind: "details", scroll: 0 };
+    return Flag.REDRAW;
+  }
+
+  // Finds the next row (from the cursor, in `dir`) whose search text holds `needle`.
+  #findNext(needle: string, dir: 1 | -1, skipCurrent: boolean): number {
+    this.#refreshRows();
+    const s = this.state;
+    const n = this.rows.length;
+    const lower = needle.toLowerCase();
+    const from = s.cursorRow + (skipCurrent ? dir : 0);
+    for (let k = 0; k < n; k++) {
+      const r = ((from + dir * k) % n + n) % n;
+      if (this.#texts.get(this.model, this.rows.slot(r)).includes(lower)) {
+        if (!s.settings.cursor) s.settings.cursor = true;
+        this.#setCursor(r);
+        if (s.input !== null) s.input.notFound = false;
+        return Flag.REDRAW;
+      }
+    }
+    if (s.input !== null) s.input.notFound = true;
+    else this.#say(`Not found: ${needle}`, true);
+    return Flag.REDRAW;
+  }
+
+  #inputKey(ev: KeyEvent, name: string): number {
+    const s = this.state;
+    const input = s.input!;
+    switch (name) {
+      case "escape":
+        if (input.kind === "filter") {
+          s.filter = "";
+          s.input = null;
+          return Flag.ROWS | Flag.REDRAW;
+        }
+        s.input = null;
+        s.search = "";
+        return Flag.REDRAW;
+      case "enter":
+        s.input = null;
+        if (input.kind === "search") s.search = input.text;
+        return Flag.REDRAW;
+      case "backspace":
+        return this.#setInputText([...input.text].slice(0, -1).join(""));
+      case "f3":
+        if (input.kind === "search" && input.text !== "") {
+          return this.#findNext(input.text, 1, true);
+        }
+        return Flag.NONE;
+      case "shift+f3":
+        if (input.kind === "search" && input.text !== "") {
+          return this.#findNext(input.text, -1, true);
+        }
+        return Flag.NONE;
+      case "ctrl+u":
+        return this.#setInputText("");
+    }
+    if (ev.char !== undefined && !ev.ctrl && !ev.alt) return this.#typeText(ev.char);
+    if (name === "space") return this.#typeText(" ");
+    return Flag.NONE;
+  }
+
+  #typeText(text: string): number {
+    return this.#setInputText(this.state.input!.text + text);
+  }
+
+  #setInputText(text: string): number {
+    const s = this.state;
+    const input = s.input!;
+    input.text = text;
+    if (input.kind === "filter") {
+      s.filter = text;
+      return Flag.ROWS | Flag.REDRAW;
+    }
+    if (text === "") {
+      input.notFound = false;
+      return Flag.REDRAW;
+    }
+    return this.#findNext(text, 1, false);
+  }
+
+  #dialogKey(name: string): number {
+    const s = this.state;
+    const d = s.dialog!;
+    const close = () => {
+      s.dialog = null;
+      return Flag.REDRAW;
+    };
+    if (name === "escape" || name === "q" || name === "f10") return close();
+    const jump = { home: -1e9, end: 1e9, pageup: -this.pageSize, pagedown: this.pageSize }[name];
+    if (jump !== undefined) {
+      if (d.kind === "columns" || d.kind === "sort") {
+        const n = d.kind === "sort"
+          ? COLUMN_IDS.length
+          : columnsDialogRows(s.settings.columns).length;
+        d.index = Math.max(0, Math.min(n - 1, d.index + jump));
+      } else d.scroll = Math.max(0, Math.min(60, d.scroll + jump));
+      return Flag.REDRAW;
+    }
+    switch (d.kind) {
+      case "help": {
+        const max = HELP_LINES.length;
+        if (name === "up" || name === "k") d.scroll = Math.max(0, d.scroll - 1);
+        else if (name === "down" || name === "j") d.scroll = Math.min(max, d.scroll + 1);
+        else return close();
+        return Flag.REDRAW;
+      }
+      case "details": {
+        const max = this.#details === undefined ? 0 : detailsLines(this.#details.conn).length;
+        if (name === "up" || name === "k") d.scroll = Math.max(0, d.scroll - 1);
+        else if (name === "down" || name === "j") d.scroll = Math.min(max, d.scroll + 1);
+        else if (name === "enter") return close();
+        return Flag.REDRAW;
+      }
+      case "columns":
+        return this.#columnsKey(d, name);
+      case "sort":
+        return this.#sortKey(d, name);
+    }
+  }
+
+  #columnsKey(d: { index: number }, name: string): number {
+    const s = this.state;
+    const st = s.settings;
+    const rows = columnsDialogRows(st.columns);
+    const row = rows[d.index]!;
+    const at = st.columns.findIndex((c) => c.id === row.id);
+    switch (name) {
+      case "up":
+      case "k":
+        d.index = Math.max(0, d.index - 1);
+        return Flag.REDRAW;
+      case "down":
+      case "j":
+        d.index = Math.min(rows.length - 1, d.index + 1);
+        return Flag.REDRAW;
+      case "space":
+      case "enter":
+        if (at >= 0) {
+          if (st.columns.length === 1) {
+            this.#say("At least one column stays shown", true);
+            return Flag.REDRAW;
+          }
+          st.columns.splice(at, 1);
+          d.index = Math.min(d.index, rows.length - 1);
+        } else {
+          st.columns.push({ id: row.id, width: row.width });
+          d.index = st.columns.length - 1;
+        }
+        s.hscroll = 0;
+        return Flag.REDRAW | Flag.SAVE;
+      case "[":
+      case "shift+up":
+        if (at > 0) {
+          [st.columns[at - 1], st.columns[at]] = [st.columns[at]!, st.columns[at - 1]!];
+          d.index = at - 1;
+          return Flag.REDRAW | Flag.SAVE;
+        }
+        return Flag.NONE;
+      case "]":
+      case "shift+down":
+        if (at >= 0 && at < st.columns.length - 1) {
+          [st.columns[at + 1], st.columns[at]] = [st.columns[at]!, st.columns[at + 1]!];
+          d.index = at + 1;
+          return Flag.REDRAW | Flag.SAVE;
+        }
+        return Flag.NONE;
+      case "-":
+      case "+":
+      case "=": {
+        if (at < 0) return Flag.NONE;
+        const c = st.columns[at]!;
+        c.width = Math.max(MIN_WIDTH, Math.min(MAX_WIDTH, c.width + (name === "-" ? -1 : 1)));
+        return Flag.REDRAW | Flag.SAVE;
+      }
+      case "f2":
+        s.dialog = null;
+        return Flag.REDRAW;
+    }
+    return Flag.NONE;
+  }
+
+  #sortKey(d: { index: number }, name: string): number {
+    const st = this.state.settings;
+    const id = COLUMN_IDS[d.index]!;
+    switch (name) {
+      case "up":
+      case "k":
+        d.index = Math.max(0, d.index - 1);
+        return Flag.REDRAW;
+      case "down":
+      case "j":
+        d.index = Math.min(COLUMN_IDS.length - 1, d.index + 1);
+        return Flag.REDRAW;
+      case "enter":
+        if (st.sort2?.column === id) st.sort2 = null;
+        return this.#sortBy(id);
+      case "space":
+        if (st.sort.column === id) return Flag.NONE;
+        st.sort2 = st.sort2?.column === id ? null : { column: id, desc: COLUMNS[id].defaultDesc };
+        return Flag.ROWS | Flag.REDRAW | Flag.SAVE;
+      case "I":
+        st.sort = { ...st.sort, desc: !st.sort.desc };
+        return Flag.ROWS | Flag.REDRAW | Flag.SAVE;
+    }
+    return Flag.NONE;
+  }
+
+  #mouse(ev: MouseEvent): number {
+    const s = this.state;
+    if (s.dialog !== null) {
+      if (ev.action === "wheelup") return this.#dialogKey("up");
+      if (ev.action === "wheeldown") return this.#dialogKey("down");
+      return Flag.NONE;
+    }
+    if (ev.action === "wheelup") return this.#moveBy(-WHEEL_ROWS);
+    if (ev.action === "wheeldown") return this.#moveBy(WHEEL_ROWS);
+    if (ev.action !== "press" || ev.button !== 0) return Flag.NONE;
+    const l = layout(this.#width, this.#height);
+    if (l.columns.height > 0 && ev.y === l.columns.y) {
+      const view = this.view();
+      const c = columnAt(view.list, this.#width, ev.x);
+      if (c < 0) return Flag.NONE;
+      return this.#sortBy(s.settings.columns[c]!.id);
+    }
+    if (ev.y >= l.list.y && ev.y < l.list.y + l.list.height) {
+      this.#refreshRows();
+      const row = s.top + (ev.y - l.list.y);
+      if (row >= this.rows.length) return Flag.NONE;
+      s.settings.cursor = true;
+      this.#setCursor(row);
+      return Flag.REDRAW;
+    }
+    if (l.footer.height > 0 && ev.y === l.footer.y && s.input === null) {
+      for (const span of fkeySpans(this.#width)) {
+        if (ev.x >= span.x && ev.x < span.x + span.width) {
+          const key = FKEYS.find(([k]) => k === span.key)![0];
+          const action = MAIN_KEYS[key];
+          return action === undefined ? Flag.NONE : this.#act(action);
+        }
+      }
+    }
+    return Flag.NONE;
+  }
+}

@@ -1,0 +1,373 @@
+/**
+ * The columns of the connection list: title, width, alignment, how a cell reads, and the key the
+ * list sorts on. Text comes from a {@linkcode Connection} (built only for the rows on screen);
+ * sort keys come straight from the records, so sorting a quarter-million rows builds no objects.
+ *
+ * @module
+ */
+
+import { Has, OFF, RECORD_SIZE as RECORD_BYTES, type RecordView } from "../conntrack/mod.ts";
+import type { Connection } from "../model/mod.ts";
+import { humanBytes, humanDuration, humanRate } from "../output/mod.ts";
+
+/** The column identifiers (stable: they are stored in the config file). */
+export const COLUMN_IDS = [
+  "proto",
+  "state",
+  "src",
+  "sport",
+  "dst",
+  "dport",
+  "nat",
+  "tx_rate",
+  "rx_rate",
+  "rate",
+  "tx_bytes",
+  "rx_bytes",
+  "tx_packets",
+  "rx_packets",
+  "age",
+  "timeout",
+  "mark",
+  "zone",
+  "flags",
+  "id",
+] as const;
+
+/** One of {@linkcode COLUMN_IDS}. */
+export type ColumnId = typeof COLUMN_IDS[number];
+
+/** What a cell's text may depend on besides the connection. */
+export interface CellContext {
+  /** Show hostnames instead of addresses (names arrive with enrichment). */
+  hostnames: boolean;
+  /** Show service names instead of port numbers (names arrive with enrichment). */
+  services: boolean;
+}
+
+/** How a column reads, sorts and lays out. */
+export interface ColumnDef {
+  id: ColumnId;
+  /** Header text. */
+  title: string;
+  /** One line for the columns dialog and the help screen. */
+  description: string;
+  /** Default width in cells. */
+  width: number;
+  align: "left" | "right";
+  /** Direction a first click sorts in: numbers biggest first, names A to Z. */
+  defaultDesc: boolean;
+  /** The cell's text. */
+  text(c: Connection, ctx: CellContext): string;
+  /**
+   * The sort key of record `i` (bigger = later in ascending order). Missing values sort below
+   * every real one so they gather at one end.
+   */
+  key(v: RecordView, i: number): number;
+  /** Orders two records whose keys are equal, for keys that cannot fit one number (IPv6). */
+  tie?(a: RecordView, ai: number, b: RecordView, bi: number): number;
+}
+
+const num = (n: number | null) => (n === null ? "-" : String(n));
+const counters = (v: RecordView, i: number) => (v.u16At(i, OFF.HAS) & Has.COUNTERS) !== 0;
+const rates = (v: RecordView, i: number) => (v.u16At(i, OFF.HAS) & Has.RATES) !== 0;
+const ports = (v: RecordView, i: number) => (v.u16At(i, OFF.HAS) & Has.PORTS) !== 0;
+
+// Addresses: family first, then the first six bytes in one exact number (2^48 < 2^53); IPv4
+// addresses fit whole. Longer IPv6 ties are settled byte by byte in `tie`.
+function addressKey(v: RecordView, i: number, off: number): number {
+  const b = v.u8, at = i * RECORD_BYTES + off;
+  const fam = v.u8At(i, OFF.FAMILY) === 10 ? 1 : 0;
+  let k = 0;
+  for (let j = 0; j < 6; j++) k = k * 256 + b[at + j]!;
+  return fam * 2 ** 48 + k;
+}
+
+function addressTie(off: number) {
+  return (a: RecordView, ai: number, b: RecordView, bi: number): number => {
+    const x = ai * RECORD_BYTES + off, y = bi * RECORD_BYTES + off;
+    for (let j = 6; j < 16; j++) {
+      const d = a.u8[x + j]! - b.u8[y + j]!;
+      if (d !== 0) return d;
+    }
+    return 0;
+  };
+}
+
+const endpoint = (addr: string, port: number | null) =>
+  port === null ? addr : addr.includes(":") ? `[${addr}]:${port}` : `${addr}:${port}`;
+
+function natText(c: Connection): string {
+  const parts: string[] = [];
+  if (c.nat_src !== null) parts.push(`src→${endpoint(c.nat_src, c.nat_sport)}`);
+  if (c.nat_dst !== null) parts.push(`dst→${endpoint(c.nat_dst, c.nat_dport)}`);
+  return parts.join(" ");
+}
+
+function portText(c: Connection, which: "sport" | "dport"): string {
+  if (c.icmp_type !== null) {
+    return which === "sport" ? num(c.icmp_id) : `${c.icmp_type}/${c.icmp_code}`;
+  }
+  if (c.gre_src_key !== null) return num(which === "sport" ? c.gre_src_key : c.gre_dst_key);
+  return num(which === "sport" ? c.orig_sport : c.orig_dport);
+}
+
+const FLAG_SHORT: Record<string, string> = {
+  ASSURED: "A",
+  SEEN_REPLY: "R",
+  SRC_NAT: "S",
+  DST_NAT: "D",
+  CONFIRMED: "C",
+  DYING: "X",
+  OFFLOAD: "O",
+  HW_OFFLOAD: "H",
+  UNTRACKED: "U",
+  EXPECTED: "E",
+  FIXED_TIMEOUT: "F",
+  TEMPLATE: "T",
+  HELPER: "h",
+};
+
+/** Short letters for status flags in the FLAGS column (the details dialog spells them out). */
+export function shortFlags(flags: string[]): string {
+  return flags.map((f) => FLAG_SHORT[f] ?? "").join("");
+}
+
+/** Every column, in default order. */
+export const COLUMNS: Readonly<Record<ColumnId, ColumnDef>> = {
+  proto: {
+    id: "proto",
+    title: "PROTO",
+    description: "Protocol (tcp, udp, icmp, …)",
+    width: 6,
+    align: "left",
+    defaultDesc: false,
+    text: (c) => c.protocol,
+    key: (v, i) => v.u8At(i, OFF.L4),
+  },
+  state: {
+    id: "state",
+    title: "STATE",
+    description: "Protocol state (TCP, SCTP, DCCP)",
+    width: 11,
+    align: "left",
+    defaultDesc: false,
+    text: (c) => c.state ?? "",
+    key: (v, i) => v.u8At(i, OFF.L4) * 256 + v.u8At(i, OFF.STATE),
+  },
+  src: {
+    id: "src",
+    title: "SOURCE",
+    description: "Source address (original direction)",
+    width: 22,
+    align: "left",
+    defaultDesc: false,
+    text: (c) => c.orig_src,
+    key: (v, i) => addressKey(v, i, OFF.ORIG_SRC),
+    tie: addressTie(OFF.ORIG_SRC),
+  },
+  sport: {
+    id: "sport",
+    title: "SPORT",
+    description: "Source port (ICMP: id; GRE: key)",
+    width: 6,
+    align: "right",
+    defaultDesc: false,
+    text: (c) => portText(c, "sport"),
+    key: (v, i) => (ports(v, i) ? v.u16At(i, OFF.ORIG_SPORT) : -1),
+  },
+  dst: {
+    id: "dst",
+    title: "DESTINATION",
+    description: "Destination address (original direction)",
+    width: 22,
+    align: "left",
+    defaultDesc: false,
+    text: (c) => c.orig_dst,
+    key: (v, i) => addressKey(v, i, OFF.ORIG_DST),
+    tie: addressTie(OFF.ORIG_DST),
+  },
+  dport: {
+    id: "dport",
+    title: "DPORT",
+    description: "Destination port (ICMP: type/code)",
+    width: 6,
+    align: "right",
+    defaultDesc: false,
+    text: (c) => portText(c, "dport"),
+    key: (v, i) => (ports(v, i) ? v.u16At(i, OFF.ORIG_DPORT) : -1),
+  },
+  nat: {
+    id: "nat",
+    title: "NAT",
+    description: "Address translation: src→ after SNAT, dst→ after DNAT",
+    width: 24,
+    align: "left",
+    defaultDesc: false,
+    text: natText,
+    key: (v, i) => {
+      const s = v.u32At(i, OFF.STATUS);
+      return ((s >> 4) & 1) * 2 + ((s >> 5) & 1); // IPS_SRC_NAT, IPS_DST_NAT
+    },
+  },
+  "tx_rate": {
+    id: "tx_rate",
+    title: "TX/s",
+    description: "Bytes per second sent by the initiator (original direction)",
+    width: 8,
+    align: "right",
+    defaultDesc: true,
+    text: (c) => (c.tx_bytes_per_s === null ? "-" : humanRate(c.tx_bytes_per_s).slice(0, -2)),
+    key: (v, i) => (rates(v, i) ? v.f32At(i, OFF.TX_BPS) : -1),
+  },
+  "rx_rate": {
+    id: "rx_rate",
+    title: "RX/s",
+    description: "Bytes per second of replies (reply direction)",
+    width: 8,
+    align: "right",
+    defaultDesc: true,
+    text: (c) => (c.rx_bytes_per_s === null ? "-" : humanRate(c.rx_bytes_per_s).slice(0, -2)),
+    key: (v, i) => (rates(v, i) ? v.f32At(i, OFF.RX_BPS) : -1),
+  },
+  rate: {
+    id: "rate",
+    title: "RATE/s",
+    description: "Bytes per second, both directions",
+    width: 8,
+    align: "right",
+    defaultDesc: true,
+    text: (c) =>
+      c.tx_bytes_per_s === null || c.rx_bytes_per_s === null
+        ? "-"
+        : humanRate(c.tx_bytes_per_s + c.rx_bytes_per_s).slice(0, -2),
+    key: (v, i) => (rates(v, i) ? v.f32At(i, OFF.TX_BPS) + v.f32At(i, OFF.RX_BPS) : -1),
+  },
+  "tx_bytes": {
+    id: "tx_bytes",
+    title: "TX",
+    description: "Bytes sent by the initiator",
+    width: 7,
+    align: "right",
+    defaultDesc: true,
+    text: (c) => humanBytes(c.tx_bytes),
+    key: (v, i) => (counters(v, i) ? v.f64At(i, OFF.ORIG_BYTES) : -1),
+  },
+  "rx_bytes": {
+    id: "rx_bytes",
+    title: "RX",
+    description: "Bytes of replies",
+    width: 7,
+    align: "right",
+    defaultDesc: true,
+    text: (c) => humanBytes(c.rx_bytes),
+    key: (v, i) => (counters(v, i) ? v.f64At(i, OFF.REPLY_BYTES) : -1),
+  },
+  "tx_packets": {
+    id: "tx_packets",
+    title: "TXPKT",
+    description: "Packets sent by the initiator",
+    width: 7,
+    align: "right",
+    defaultDesc: true,
+    text: (c) => humanBytes(c.tx_packets),
+    key: (v, i) => (counters(v, i) ? v.f64At(i, OFF.ORIG_PACKETS) : -1),
+  },
+  "rx_packets": {
+    id: "rx_packets",
+    title: "RXPKT",
+    description: "Packets of replies",
+    width: 7,
+    align: "right",
+    defaultDesc: true,
+    text: (c) => humanBytes(c.rx_packets),
+    key: (v, i) => (counters(v, i) ? v.f64At(i, OFF.REPLY_PACKETS) : -1),
+  },
+  age: {
+    id: "age",
+    title: "AGE",
+    description: "Time since the connection started (needs timestamps)",
+    width: 7,
+    align: "right",
+    defaultDesc: true,
+    text: (c) => humanDuration(c.age_seconds),
+    // The age at any one moment orders like minus the start time, which needs no clock.
+    key: (v, i) => (v.u16At(i, OFF.HAS) & Has.TIMESTAMP ? -v.f64At(i, OFF.START_MS) : -Infinity),
+  },
+  timeout: {
+    id: "timeout",
+    title: "TIMEOUT",
+    description: "Seconds until the kernel forgets the connection",
+    width: 7,
+    align: "right",
+    defaultDesc: true,
+    text: (c) => humanDuration(c.timeout),
+    key: (v, i) =>
+      v.u16At(i, OFF.HAS) & Has.TIMEOUT
+        ? v.f64At(i, OFF.SAMPLED_MS) + v.u32At(i, OFF.TIMEOUT) * 1000 // when it expires
+        : -Infinity,
+  },
+  mark: {
+    id: "mark",
+    title: "MARK",
+    description: "Connection mark (ct mark)",
+    width: 10,
+    align: "right",
+    defaultDesc: true,
+    text: (c) => (c.mark === 0 ? "0" : `0x${c.mark.toString(16)}`),
+    key: (v, i) => v.u32At(i, OFF.MARK),
+  },
+  zone: {
+    id: "zone",
+    title: "ZONE",
+    description: "Conntrack zone",
+    width: 5,
+    align: "right",
+    defaultDesc: false,
+    text: (c) => num(c.zone),
+    key: (v, i) => (v.u16At(i, OFF.HAS) & Has.ZONE ? v.u16At(i, OFF.ZONE) : -1),
+  },
+  flags: {
+    id: "flags",
+    title: "FLAGS",
+    description: "Status: A assured, R seen reply, S/D src/dst NAT, O offloaded, X dying, …",
+    width: 6,
+    align: "left",
+    defaultDesc: false,
+    text: (c) => shortFlags(c.flags),
+    key: (v, i) => v.u32At(i, OFF.STATUS),
+  },
+  id: {
+    id: "id",
+    title: "ID",
+    description: "The kernel's conntrack id",
+    width: 10,
+    align: "right",
+    defaultDesc: false,
+    text: (c) => String(c.id),
+    key: (v, i) => v.u32At(i, OFF.ID),
+  },
+};
+
+/** The columns shown by default, in order. */
+export const DEFAULT_COLUMNS: readonly ColumnId[] = [
+  "proto",
+  "state",
+  "src",
+  "sport",
+  "dst",
+  "dport",
+  "rate",
+  "tx_rate",
+  "rx_rate",
+  "tx_bytes",
+  "rx_bytes",
+  "age",
+  "timeout",
+  "flags",
+];
+
+/** Whether `s` names a column. */
+export function isColumnId(s: unknown): s is ColumnId {
+  return typeof s === "string" && (COLUMN_IDS as readonly string[]).includes(s);
+}

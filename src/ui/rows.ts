@@ -1,0 +1,216 @@
+/**
+ * The rows of the connection list: which connections show (the command line's filter and the
+ * `\` text filter) and in what order (the sort keys, or the order locked with `L`).
+ *
+ * Built from the records for the whole table at once, with typed arrays: sort keys are numbers
+ * read straight from the records, and the only objects made are the search texts, cached per
+ * slot and rebuilt only for connections that changed.
+ *
+ * @module
+ */
+
+import { formatAddress, Has, OFF, protoName, RECORD_SIZE, stateName } from "../conntrack/mod.ts";
+import type { ConnectionModel, Filter } from "../model/mod.ts";
+import { isEmptyFilter } from "../model/mod.ts";
+import { COLUMNS } from "./columns.ts";
+import type { SortKey } from "./settings.ts";
+
+/** What decides the rows. */
+export interface RowQuery {
+  sort: SortKey;
+  sort2: SortKey | null;
+  /** The command line's filter. */
+  filter?: Filter;
+  /** Text filter (`\`), matched case-insensitively against {@linkcode SearchTexts}; "" = none. */
+  text: string;
+  /** Keep the current order: rows that stay keep their place, new ones are added at the end. */
+  locked: boolean;
+}
+
+/**
+ * The searchable text of each connection (protocol, state, both endpoints, NAT addresses),
+ * lower-case, cached per slot. Call {@linkcode SearchTexts.invalidate} for every slot a batch
+ * touched.
+ */
+export class SearchTexts {
+  #texts: (string | undefined)[] = [];
+
+  /** Forgets the text of `slot`. */
+  invalidate(slot: number): void {
+    this.#texts[slot] = undefined;
+  }
+
+  /** Forgets everything. */
+  clear(): void {
+    this.#texts = [];
+  }
+
+  /** The text of the connection in `slot`. */
+  get(model: ConnectionModel, slot: number): string {
+    let t = this.#texts[slot];
+    if (t === undefined) {
+      t = searchText(model, slot);
+      this.#texts[slot] = t;
+    }
+    return t;
+  }
+}
+
+function searchText(model: ConnectionModel, slot: number): string {
+  const [v, i] = model.locate(slot);
+  const fam = v.u8At(i, OFF.FAMILY), l4 = v.u8At(i, OFF.L4);
+  const base = i * RECORD_SIZE;
+  const hasPorts = (v.u16At(i, OFF.HAS) & Has.PORTS) !== 0;
+  const ep = (addrOff: number, portOff: number) => {
+    const a = formatAddress(fam, v.u8, base + addrOff);
+    if (!hasPorts) return a;
+    const p = v.u16At(i, portOff);
+    return fam === 10 ? `[${a}]:${p}` : `${a}:${p}`;
+  };
+  const parts = [
+    protoName(l4),
+    stateName(l4, v.u8At(i, OFF.STATE)) ?? "",
+    ep(OFF.ORIG_SRC, OFF.ORIG_SPORT),
+    ep(OFF.ORIG_DST, OFF.ORIG_DPORT),
+  ];
+  const status = v.u32At(i, OFF.STATUS);
+  if (status & (1 << 5)) parts.push(ep(OFF.REPLY_SRC, OFF.REPLY_SPORT)); // DNAT target
+  if (status & (1 << 4)) parts.push(ep(OFF.REPLY_DST, OFF.REPLY_DPORT)); // SNAT source
+  return parts.join(" ").toLowerCase();
+}
+
+/** The ordered rows: slot numbers and the kernel id each slot had when placed. */
+export class RowList {
+  #slots: Uint32Array = new Uint32Array(0);
+  #ids: Uint32Array = new Uint32Array(0);
+  #n = 0;
+  /** Sum of the listed connections' rates at the last update, bytes per second. */
+  txRate = 0;
+  rxRate = 0;
+
+  /** Number of rows. */
+  get length(): number {
+    return this.#n;
+  }
+
+  /** The slot shown at `row`. */
+  slot(row: number): number {
+    return this.#slots[row]!;
+  }
+
+  /** The row showing `slot`, or -1. */
+  indexOf(slot: number): number {
+    const s = this.#slots;
+    for (let r = 0; r < this.#n; r++) if (s[r] === slot) return r;
+    return -1;
+  }
+
+  /** The slots in row order (a copy). */
+  toArray(): number[] {
+    return Array.from(this.#slots.subarray(0, this.#n));
+  }
+
+  /** Recomputes the rows from the model. */
+  update(model: ConnectionModel, q: RowQuery, texts: SearchTexts): void {
+    const cli = q.filter !== undefined && !isEmptyFilter(q.filter) ? q.filter : undefined;
+    const needle = q.text.toLowerCase();
+    const keep = (s: number) =>
+      (cli === undefined || model.matches(cli, s)) &&
+      (needle === "" || texts.get(model, s).includes(needle));
+    if (q.locked && this.#n > 0) this.#updateLocked(model, q, keep);
+    else this.#updateSorted(model, q, keep);
+    let tx = 0, rx = 0;
+    for (let r = 0; r < this.#n; r++) {
+      const s = this.#slots[r]!;
+      const v = model.page(s), i = model.index(s);
+      tx += v.f32At(i, OFF.TX_BPS);
+      rx += v.f32At(i, OFF.RX_BPS);
+    }
+    this.txRate = tx;
+    this.rxRate = rx;
+  }
+
+  #updateSorted(model: ConnectionModel, q: RowQuery, keep: (s: number) => boolean): void {
+    const all = new Uint32Array(model.size);
+    let n = 0;
+    for (const s of model.slots()) if (keep(s)) all[n++] = s;
+    this.#slots = sortSlots(model, all.subarray(0, n), q.sort, q.sort2);
+    this.#n = n;
+    this.#ids = idsOf(model, this.#slots, n);
+  }
+
+  // Rows that are still there (same slot, same kernel id, still matching) keep their order;
+  // connections not yet listed are sorted among themselves and added at the end.
+  #updateLocked(model: ConnectionModel, q: RowQuery, keep: (s: number) => boolean): void {
+    const placed = new Set<number>();
+    const out = new Uint32Array(model.size);
+    let n = 0;
+    for (let r = 0; r < this.#n; r++) {
+      const s = this.#slots[r]!;
+      if (!model.live(s) || model.id(s) !== this.#ids[r] || !keep(s)) continue;
+      placed.add(s);
+      out[n++] = s;
+    }
+    const fresh: number[] = [];
+    for (const s of model.slots()) if (!placed.has(s) && keep(s)) fresh.push(s);
+    const sorted = sortSlots(model, Uint32Array.from(fresh), q.sort, q.sort2);
+    out.set(sorted, n);
+    n += sorted.length;
+    this.#slots = out.subarray(0, n);
+    this.#n = n;
+    this.#ids = idsOf(model, this.#slots, n);
+  }
+}
+
+function idsOf(model: ConnectionModel, slots: Uint32Array, n: number): Uint32Array {
+  const ids = new Uint32Array(n);
+  for (let r = 0; r < n; r++) ids[r] = model.id(slots[r]!);
+  return ids;
+}
+
+/**
+ * `slots` ordered by `sort`, then `sort2`, then slot number (so equal rows keep their places
+ * from one refresh to the next). Returns a new array.
+ */
+export function sortSlots(
+  model: ConnectionModel,
+  slots: Uint32Array,
+  sort: SortKey,
+  sort2: SortKey | null,
+): Uint32Array {
+  const n = slots.length;
+  const d1 = COLUMNS[sort.column], d2 = sort2 === null ? undefined : COLUMNS[sort2.column];
+  const k1 = new Float64Array(n), k2 = new Float64Array(n);
+  const s1 = sort.desc ? -1 : 1, s2 = sort2?.desc ? -1 : 1;
+  for (let r = 0; r < n; r++) {
+    const s = slots[r]!;
+    const v = model.page(s), i = model.index(s);
+    k1[r] = s1 * d1.key(v, i);
+    if (d2 !== undefined) k2[r] = s2 * d2.key(v, i);
+  }
+  const idx = new Uint32Array(n);
+  for (let r = 0; r < n; r++) idx[r] = r;
+  const tie1 = d1.tie, tie2 = d2?.tie;
+  const tie = (t: NonNullable<typeof tie1>, a: number, b: number) => {
+    const sa = slots[a]!, sb = slots[b]!;
+    return t(model.page(sa), model.index(sa), model.page(sb), model.index(sb));
+  };
+  idx.sort((a, b) => {
+    const x = k1[a]! - k1[b]!;
+    if (x < 0 || x > 0) return x;
+    if (tie1 !== undefined) {
+      const t = s1 * tie(tie1, a, b);
+      if (t !== 0) return t;
+    }
+    const y = k2[a]! - k2[b]!;
+    if (y < 0 || y > 0) return y;
+    if (tie2 !== undefined) {
+      const t = s2 * tie(tie2, a, b);
+      if (t !== 0) return t;
+    }
+    return slots[a]! - slots[b]!;
+  });
+  const out = new Uint32Array(n);
+  for (let r = 0; r < n; r++) out[r] = slots[idx[r]!]!;
+  return out;
+}
