@@ -26,6 +26,7 @@ readonly PACKAGES=(
   util-linux
   procps
   python3
+  tmux
 )
 
 print_deno=false

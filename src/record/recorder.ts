@@ -1,0 +1,202 @@
+/**
+ * Writes a recording (format in format.ts) while the UI runs: the header, each batch and
+ * warning as it arrives, and the end line on close.
+ *
+ * It must never slow the UI down or lose the bytes it was handed: a batch is encoded at once,
+ * synchronously (the model may adopt or change the batch's buffers right after), and the line
+ * is queued on a stream that writes it when the disk is ready. A slow disk grows the queue; a
+ * failed write is remembered, shown by the UI, and later lines are dropped.
+ *
+ * Requires `--allow-write` (and `--allow-sys` for the host name, which is left empty without
+ * it).
+ *
+ * @example
+ * ```ts
+ * import { Recorder } from "./recorder.ts";
+ *
+ * const recorder = await Recorder.open("/tmp/conntop.ndjson.gz", {
+ *   intervalMs: 1000,
+ *   netns: null,
+ *   ready: { warnings: [], flowtables: false },
+ * });
+ * // for each batch, before the model applies it: recorder.writeBatch(batch);
+ * await recorder.close();
+ * ```
+ *
+ * @module
+ */
+
+import type { BatchMessage } from "../collector/messages.ts";
+import { CHUNK_RECORDS } from "../collector/messages.ts";
+import { RECORD_SIZE } from "../conntrack/record.ts";
+import { ConntopError, ExitCode } from "../errors.ts";
+import { VERSION } from "../version.ts";
+import {
+  encodeBatch,
+  encodeEnd,
+  encodeHeader,
+  encodeWarning,
+  errorReason,
+  type RecordingReady,
+} from "./format.ts";
+
+/** What the header says about the run being recorded. */
+export interface RecordingMeta {
+  /** The refresh interval in milliseconds. */
+  intervalMs: number;
+  /** The network namespace monitored, or null for conntop's own. */
+  netns: string | null;
+  /** What the collector's ready message said. */
+  ready: RecordingReady;
+}
+
+const encoder = new TextEncoder();
+
+/** An open recording being written. Gzip-compressed when the path ends in `.gz`. */
+export class Recorder {
+  /** The recording's path. */
+  readonly path: string;
+  #file: Deno.FsFile;
+  #writer: WritableStreamDefaultWriter<Uint8Array<ArrayBuffer>>;
+  /** Settles when compressed bytes have all reached the file (resolved when not compressing). */
+  #piped: Promise<void>;
+  #error: string | undefined;
+  #cause: unknown;
+  #closing: Promise<void> | undefined;
+
+  private constructor(path: string, file: Deno.FsFile) {
+    this.path = path;
+    this.#file = file;
+    const sink = fileSink(file);
+    if (path.endsWith(".gz")) {
+      const gzip = new CompressionStream("gzip");
+      this.#piped = gzip.readable.pipeTo(sink).catch((err) => this.#fail(err));
+      this.#writer = gzip.writable.getWriter();
+    } else {
+      this.#piped = Promise.resolve();
+      this.#writer = sink.getWriter();
+    }
+  }
+
+  /**
+   * Creates (or truncates) the recording at `path` and queues its header. Throws a
+   * {@linkcode ConntopError} (exit code 1) naming the path when the file cannot be opened.
+   */
+  static async open(path: string, meta: RecordingMeta): Promise<Recorder> {
+    let file: Deno.FsFile;
+    try {
+      file = await Deno.open(path, { write: true, create: true, truncate: true });
+    } catch (err) {
+      throw new ConntopError(
+        `Cannot open recording '${path}': ${errorReason(err)}`,
+        ExitCode.FAILURE,
+        { cause: err },
+      );
+    }
+    const recorder = new Recorder(path, file);
+    recorder.#enqueue(encodeHeader({
+      recordSize: RECORD_SIZE,
+      chunkRecords: CHUNK_RECORDS,
+      created: new Date().toISOString(),
+      host: hostname(),
+      conntop: VERSION,
+      intervalMs: meta.intervalMs,
+      netns: meta.netns,
+      ready: { warnings: [...meta.ready.warnings], flowtables: meta.ready.flowtables },
+    }));
+    return recorder;
+  }
+
+  /**
+   * Encodes `batch` now, synchronously, so its buffers may be adopted or changed as soon as this
+   * returns, and queues the line. Never waits for the disk. Ignored after a write error or
+   * {@linkcode close}.
+   */
+  writeBatch(batch: BatchMessage): void {
+    if (this.#error !== undefined || this.#closing !== undefined) return;
+    this.#enqueue(encodeBatch(batch));
+  }
+
+  /** Queues a collector warning, stamped `timeMs` (now by default). */
+  writeWarning(message: string, timeMs: number = Date.now()): void {
+    if (this.#error !== undefined || this.#closing !== undefined) return;
+    this.#enqueue(encodeWarning(message, timeMs));
+  }
+
+  /**
+   * Writes the end line, waits for everything queued to reach the file (with the gzip trailer)
+   * and closes it. Safe to call more than once: every call returns the same promise. Rejects
+   * with a {@linkcode ConntopError} when any write failed.
+   */
+  close(): Promise<void> {
+    this.#closing ??= this.#finish();
+    return this.#closing;
+  }
+
+  /** Closes the recording (see {@linkcode close}). */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
+  /** The first write error, as a line for the user, or undefined while all is well. */
+  get error(): string | undefined {
+    return this.#error;
+  }
+
+  #enqueue(text: string): void {
+    // The stream queues without limit; the rejection is the only way a failure shows up.
+    this.#writer.write(encoder.encode(text)).catch((err) => this.#fail(err));
+  }
+
+  #fail(err: unknown): void {
+    if (this.#error !== undefined) return;
+    this.#error = `Cannot write recording '${this.path}': ${errorReason(err)}`;
+    this.#cause = err;
+  }
+
+  async #finish(): Promise<void> {
+    if (this.#error === undefined) this.#enqueue(encodeEnd(Date.now()));
+    try {
+      await this.#writer.close();
+    } catch (err) {
+      this.#fail(err);
+    }
+    await this.#piped;
+    try {
+      // Closing the sink closes the file, except when a write failed.
+      this.#file.close();
+    } catch (err) {
+      if (!(err instanceof Deno.errors.BadResource)) this.#fail(err);
+    }
+    if (this.#error !== undefined) {
+      throw new ConntopError(this.#error, ExitCode.FAILURE, { cause: this.#cause });
+    }
+  }
+}
+
+/**
+ * A stream writing to `file` that closes it when closed.
+ *
+ * Not `file.writable`: in Deno 2.9 its writes of less than 64 KiB report success even when the
+ * write fails (seen with ENOSPC on /dev/full), and a full disk must not go unnoticed.
+ */
+function fileSink(file: Deno.FsFile): WritableStream<Uint8Array<ArrayBuffer>> {
+  return new WritableStream({
+    async write(chunk) {
+      let off = 0;
+      while (off < chunk.length) off += await file.write(chunk.subarray(off));
+    },
+    close() {
+      file.close();
+    },
+  });
+}
+
+function hostname(): string {
+  try {
+    return Deno.hostname();
+  } catch {
+    // No --allow-sys: the recording is still useful without it.
+    return "";
+  }
+}
