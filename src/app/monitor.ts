@@ -103,6 +103,7 @@ export async function runMonitor(opts: Options): Promise<number> {
   let messageTimer: ReturnType<typeof setTimeout> | undefined;
   let recorder: Recorder | undefined;
   let saveWarned = false;
+  let first = true;
 
   const paint = (cause: string, inputAt?: number) => {
     if (!tty.active) return;
@@ -206,6 +207,12 @@ export async function runMonitor(opts: Options): Promise<number> {
         // Encoded before the model takes the buffers over.
         recorder?.writeBatch(b);
         app.onBatch(b);
+        // Deno may clear a progress line on a terminal stderr while the worker loads, which
+        // erases the bottom of the screen behind the diff's back: repaint all once data flows.
+        if (first) {
+          first = false;
+          prev = undefined;
+        }
         schedule("batch");
       },
       // The recording's header carries the collector's start-up facts, so it opens here.

@@ -76,6 +76,8 @@ export class UiApp {
   #width = 80;
   #height = 24;
   #lastError: string | undefined;
+  #liveTotals: BatchMessage["totals"] | undefined;
+  #liveStatus: BatchMessage["status"] | undefined;
   #details: { conn: Connection; slot: number; id: number; ended: boolean } | undefined;
   /** Time spent recomputing rows in the last frame, ms (for the frame probe). */
   lastRowsMs = 0;
@@ -91,8 +93,13 @@ export class UiApp {
   onBatch(batch: BatchMessage): void {
     if (this.state.paused) {
       this.#queued.push(batch);
+      // The header keeps showing how the table and the collector are doing.
+      this.#liveTotals = batch.totals;
+      this.#liveStatus = batch.status;
       return;
     }
+    this.#liveTotals = undefined;
+    this.#liveStatus = undefined;
     this.#apply(batch);
   }
 
@@ -191,8 +198,8 @@ export class UiApp {
     return {
       host: this.#opts.host,
       source: this.#opts.source,
-      totals: this.model.totals,
-      status: this.model.status,
+      totals: this.#liveTotals ?? this.model.totals,
+      status: this.#liveStatus ?? this.model.status,
       txRate: this.rows.txRate,
       rxRate: this.rows.rxRate,
       paused: this.state.paused || (r?.paused ?? false),

@@ -10,6 +10,7 @@
 import type { CellBuffer } from "../term/buffer.ts";
 import { fit, stringWidth } from "../term/width.ts";
 import { putSkipping } from "./draw.ts";
+import { COLUMNS } from "./columns.ts";
 import type { Rect } from "./layout.ts";
 import type { Theme } from "./theme.ts";
 import type { ListView } from "./view.ts";
@@ -72,6 +73,17 @@ export function renderColumnHeader(
       title,
       sorted ? theme.columnHeaderSorted : theme.columnHeader,
     );
+  }
+  // A sort column that is hidden or scrolled off still says so, at the right end.
+  const at = list.columns.findIndex((c) => c.def.id === list.sort.column);
+  const span = at < 0 ? undefined : spans[at];
+  const x = span === undefined ? -1 : span.x - list.hscroll;
+  if (span === undefined || x < 0 || x + Math.min(span.width, 8) > rect.width) {
+    const label = ` ${list.sort.desc ? "▼" : "▲"}${COLUMNS[list.sort.column].title} `;
+    const w = stringWidth(label);
+    if (w < rect.width) {
+      buf.setString(rect.x + rect.width - w, rect.y, label, theme.columnHeaderSorted, w);
+    }
   }
 }
 
