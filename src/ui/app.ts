@@ -377,14 +377,14 @@ export class UiApp {
         s.dialog = { kind: "sort", index: Math.max(0, COLUMN_IDS.indexOf(st.sort.column)) };
         return Flag.REDRAW;
       case "search":
-        s.input = { kind: "search", text: "", before: s.filter, notFound: false };
+        s.input = { kind: "search", text: "", notFound: false };
         return Flag.REDRAW;
       case "searchNext":
         return s.search === "" ? Flag.NONE : this.#findNext(s.search, 1, true);
       case "searchPrev":
         return s.search === "" ? Flag.NONE : this.#findNext(s.search, -1, true);
       case "filter":
-        s.input = { kind: "filter", text: s.filter, before: s.filter, notFound: false };
+        s.input = { kind: "filter", text: s.filter, notFound: false };
         return Flag.REDRAW;
       case "cursor":
         st.cursor = !st.cursor;
@@ -614,15 +614,8 @@ export class UiApp {
     const rows = columnsDialogRows(st.columns);
     const row = rows[d.index]!;
     const at = st.columns.findIndex((c) => c.id === row.id);
+    if (moveIndex(d, name, rows.length)) return Flag.REDRAW;
     switch (name) {
-      case "up":
-      case "k":
-        d.index = Math.max(0, d.index - 1);
-        return Flag.REDRAW;
-      case "down":
-      case "j":
-        d.index = Math.min(rows.length - 1, d.index + 1);
-        return Flag.REDRAW;
       case "space":
       case "enter":
         if (at >= 0) {
@@ -672,15 +665,8 @@ export class UiApp {
   #sortKey(d: { index: number }, name: string): number {
     const st = this.state.settings;
     const id = COLUMN_IDS[d.index]!;
+    if (moveIndex(d, name, COLUMN_IDS.length)) return Flag.REDRAW;
     switch (name) {
-      case "up":
-      case "k":
-        d.index = Math.max(0, d.index - 1);
-        return Flag.REDRAW;
-      case "down":
-      case "j":
-        d.index = Math.min(COLUMN_IDS.length - 1, d.index + 1);
-        return Flag.REDRAW;
       case "enter":
         if (st.sort2?.column === id) st.sort2 = null;
         return this.#sortBy(id);
@@ -731,4 +717,12 @@ export class UiApp {
     }
     return Flag.NONE;
   }
+}
+
+// Up/Down (k/j) in a dialog's list of `n` rows; true when the key was one of them.
+function moveIndex(d: { index: number }, name: string, n: number): boolean {
+  if (name === "up" || name === "k") d.index = Math.max(0, d.index - 1);
+  else if (name === "down" || name === "j") d.index = Math.min(n - 1, d.index + 1);
+  else return false;
+  return true;
 }

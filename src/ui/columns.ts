@@ -133,6 +133,33 @@ export function shortFlags(flags: string[]): string {
   return flags.map((f) => FLAG_SHORT[f] ?? "").join("");
 }
 
+const COUNTER_FIELD = {
+  "tx_bytes": "tx_bytes",
+  "rx_bytes": "rx_bytes",
+  "tx_packets": "tx_packets",
+  "rx_packets": "rx_packets",
+} as const;
+
+// A byte or packet counter: human units, missing when accounting is off.
+function counterColumn(
+  id: keyof typeof COUNTER_FIELD,
+  title: string,
+  description: string,
+  off: number,
+): ColumnDef {
+  const field = COUNTER_FIELD[id];
+  return {
+    id,
+    title,
+    description,
+    width: 7,
+    align: "right",
+    defaultDesc: true,
+    text: (c) => humanBytes(c[field]),
+    key: (v, i) => (counters(v, i) ? v.f64At(i, off) : -1),
+  };
+}
+
 /** Every column, in default order. */
 export const COLUMNS: Readonly<Record<ColumnId, ColumnDef>> = {
   proto: {
@@ -243,46 +270,15 @@ export const COLUMNS: Readonly<Record<ColumnId, ColumnDef>> = {
         : humanRate(c.tx_bytes_per_s + c.rx_bytes_per_s).slice(0, -2),
     key: (v, i) => (rates(v, i) ? v.f32At(i, OFF.TX_BPS) + v.f32At(i, OFF.RX_BPS) : -1),
   },
-  "tx_bytes": {
-    id: "tx_bytes",
-    title: "TX",
-    description: "Bytes sent by the initiator",
-    width: 7,
-    align: "right",
-    defaultDesc: true,
-    text: (c) => humanBytes(c.tx_bytes),
-    key: (v, i) => (counters(v, i) ? v.f64At(i, OFF.ORIG_BYTES) : -1),
-  },
-  "rx_bytes": {
-    id: "rx_bytes",
-    title: "RX",
-    description: "Bytes of replies",
-    width: 7,
-    align: "right",
-    defaultDesc: true,
-    text: (c) => humanBytes(c.rx_bytes),
-    key: (v, i) => (counters(v, i) ? v.f64At(i, OFF.REPLY_BYTES) : -1),
-  },
-  "tx_packets": {
-    id: "tx_packets",
-    title: "TXPKT",
-    description: "Packets sent by the initiator",
-    width: 7,
-    align: "right",
-    defaultDesc: true,
-    text: (c) => humanBytes(c.tx_packets),
-    key: (v, i) => (counters(v, i) ? v.f64At(i, OFF.ORIG_PACKETS) : -1),
-  },
-  "rx_packets": {
-    id: "rx_packets",
-    title: "RXPKT",
-    description: "Packets of replies",
-    width: 7,
-    align: "right",
-    defaultDesc: true,
-    text: (c) => humanBytes(c.rx_packets),
-    key: (v, i) => (counters(v, i) ? v.f64At(i, OFF.REPLY_PACKETS) : -1),
-  },
+  "tx_bytes": counterColumn("tx_bytes", "TX", "Bytes sent by the initiator", OFF.ORIG_BYTES),
+  "rx_bytes": counterColumn("rx_bytes", "RX", "Bytes of replies", OFF.REPLY_BYTES),
+  "tx_packets": counterColumn(
+    "tx_packets",
+    "TXPKT",
+    "Packets sent by the initiator",
+    OFF.ORIG_PACKETS,
+  ),
+  "rx_packets": counterColumn("rx_packets", "RXPKT", "Packets of replies", OFF.REPLY_PACKETS),
   age: {
     id: "age",
     title: "AGE",

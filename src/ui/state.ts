@@ -18,8 +18,6 @@ export type Dialog =
 export interface Input {
   kind: "search" | "filter";
   text: string;
-  /** What the filter was before typing began (Esc puts it back). */
-  before: string;
   notFound: boolean;
 }
 
