@@ -8,10 +8,14 @@
  * 2. Steady state at one size, refreshed every second: CPU and peak memory of the real
  *    `conntop --stream` process against `conntrack -L` started once a second, and how regular
  *    conntop's refreshes are.
+ * 3. The interactive monitor (scripts/_bench/ui.ts): keypress-to-screen latency of the real
+ *    program in tmux against a trivial raw-mode program, its frame times from its frame probe,
+ *    and the re-sort of the whole table in process against the runtime's own sorts.
  *
  * Every table lives in a throw-away network namespace `ctbench-<pid>-<size>`, deleted on every
  * way out (normal end, error, SIGINT, SIGTERM, SIGHUP); the root namespace's conntrack table and
- * firewall are never touched. Progress goes to stderr, the table to stdout.
+ * firewall are never touched. So is the UI part's private tmux server, `ctbench-ui-<pid>`.
+ * Progress goes to stderr, the tables to stdout.
  *
  * Run with `deno task bench` (as root); `deno task bench --help` lists the options.
  *
@@ -34,6 +38,7 @@ import {
 } from "./_bench/report.ts";
 import { measureConntop, measureReference } from "./_bench/steady.ts";
 import { summarize, type Summary } from "./_bench/stats.ts";
+import { cleanUpUiSync, measureUi, type UiResult } from "./_bench/ui.ts";
 
 const log = (line: string) => console.error(`bench: ${line}`);
 const prefix = () => `ctbench-${Deno.pid}-`;
@@ -47,6 +52,8 @@ function cleanUpSync(): void {
   } catch {
     // already gone
   }
+  const uiFailed = cleanUpUiSync();
+  if (uiFailed.length > 0) console.error(`bench: Failed to remove ${uiFailed.join(", ")}`);
   const failed = deleteAllSync();
   if (failed.length > 0) {
     console.error(`bench: Failed to delete network namespaces: ${failed.join(", ")}`);
@@ -85,7 +92,7 @@ async function checkEnvironment(opts: BenchOptions): Promise<void> {
   if (Deno.uid() !== 0) {
     throw new Error("The benchmark needs root: it creates network namespaces (run with sudo)");
   }
-  for (const tool of ["ip", "conntrack"]) {
+  for (const tool of opts.ui ? ["ip", "conntrack", "tmux"] : ["ip", "conntrack"]) {
     try {
       await run([tool, "-V"]);
     } catch (err) {
@@ -97,7 +104,11 @@ async function checkEnvironment(opts: BenchOptions): Promise<void> {
   }
   const maxText = await Deno.readTextFile("/proc/sys/net/netfilter/nf_conntrack_max")
     .catch(() => null);
-  const largest = Math.max(...opts.sizes, opts.cpuSeconds > 0 ? opts.cpuSize : 0);
+  const largest = Math.max(
+    ...(opts.uiOnly ? [] : opts.sizes),
+    opts.cpuSeconds > 0 && !opts.uiOnly ? opts.cpuSize : 0,
+    opts.ui ? opts.uiSize : 0,
+  );
   // The churn of the steady-state run adds a few dozen entries on top.
   if (maxText !== null && Number(maxText) < largest + 1000) {
     throw new Error(
@@ -106,8 +117,11 @@ async function checkEnvironment(opts: BenchOptions): Promise<void> {
   }
 }
 
-async function loadTable(size: number): Promise<{ ns: BenchNetns; loaded: number; ms: number }> {
-  const ns = await BenchNetns.create(`${prefix()}${size}`);
+async function loadTable(
+  size: number,
+  suffix = "",
+): Promise<{ ns: BenchNetns; loaded: number; ms: number }> {
+  const ns = await BenchNetns.create(`${prefix()}${size}${suffix}`);
   try {
     const lines = tableEntries(size);
     const t0 = performance.now();
@@ -242,6 +256,25 @@ async function measureSteady(size: number, seconds: number): Promise<SteadyResul
   }
 }
 
+async function measureUiSize(opts: BenchOptions): Promise<UiResult> {
+  const { ns, loaded } = await loadTable(opts.uiSize, "-ui");
+  try {
+    const mainTs = new URL("../main.ts", import.meta.url).pathname;
+    const ui = await measureUi(ns, opts.uiSize, loaded, {
+      mainTs,
+      keys: opts.uiKeys,
+      sortKeys: opts.uiSortKeys,
+      sortRuns: opts.uiSortRuns,
+      cpuProfDir: opts.uiCpuProf,
+      log,
+    });
+    log(`UI benchmark done in ${(ui.totalMs / 1000).toFixed(0)} s`);
+    return ui;
+  } finally {
+    await ns.delete();
+  }
+}
+
 async function main(args: string[]): Promise<number> {
   let opts: BenchOptions;
   try {
@@ -273,13 +306,18 @@ async function main(args: string[]): Promise<number> {
           "share the kernel's hash table and slow every dump",
       );
     }
-    const emptyList = await measureEmpty(opts.runs);
-    log(`conntrack -L of an empty namespace: ${emptyList.median.toFixed(1)} ms median`);
+    let emptyList: Summary | null = null;
     const sizes: SizeResult[] = [];
-    for (const size of opts.sizes) sizes.push(await measureSize(size, opts.runs));
-    const steady = opts.cpuSeconds > 0 && opts.cpuSize > 0
-      ? await measureSteady(opts.cpuSize, opts.cpuSeconds)
-      : null;
+    let steady: SteadyResult | null = null;
+    if (!opts.uiOnly) {
+      emptyList = await measureEmpty(opts.runs);
+      log(`conntrack -L of an empty namespace: ${emptyList.median.toFixed(1)} ms median`);
+      for (const size of opts.sizes) sizes.push(await measureSize(size, opts.runs));
+      steady = opts.cpuSeconds > 0 && opts.cpuSize > 0
+        ? await measureSteady(opts.cpuSize, opts.cpuSeconds)
+        : null;
+    }
+    const ui = opts.ui ? await measureUiSize(opts) : null;
     const foreignEnd = await foreignEntries(prefix());
     const results: BenchResults = {
       host,
@@ -289,6 +327,7 @@ async function main(args: string[]): Promise<number> {
       clockSkewMs: skew,
       foreign: { start: foreignStart, end: foreignEnd },
       emptyList,
+      ui,
     };
     const text = renderMarkdown(results);
     if (opts.json !== undefined) {

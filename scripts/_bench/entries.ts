@@ -29,7 +29,7 @@ export const MAX_ENTRIES: number = HOSTS * PORTS;
 export const MIN_TIMEOUT_S = 1800;
 
 /** A small deterministic PRNG (mulberry32), so that every run loads the same table. */
-function prng(seed: number): () => number {
+export function prng(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;

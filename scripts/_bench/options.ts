@@ -17,6 +17,20 @@ export interface BenchOptions {
   cpuSize: number;
   /** Timed runs per tool and size. */
   runs: number;
+  /** Run the interactive monitor's benchmark (`--no-ui` turns it off). */
+  ui: boolean;
+  /** Run only the interactive monitor's benchmark. */
+  uiOnly: boolean;
+  /** Table size for the UI benchmark. */
+  uiSize: number;
+  /** Up/Down/PageUp/PageDown keys sent, per program. */
+  uiKeys: number;
+  /** `>` keys (re-sorts) sent, per program. */
+  uiSortKeys: number;
+  /** Timed runs of each in-process sort. */
+  uiSortRuns: number;
+  /** Write conntop's CPU profile of the UI run into this directory. */
+  uiCpuProf?: string;
   /** Also write the results as JSON to this file. */
   json?: string;
   help: boolean;
@@ -33,8 +47,19 @@ Options:
   --runs N            timed runs per tool and size (default 5)
   --cpu-size N        table size for the CPU and memory measurement (default 200000)
   --cpu-seconds S     length of the CPU measurement, per tool (default 30)
-  --quick             sizes 10000,50000, 3 runs, 10 s of CPU at 50000 (explicit options win)
+  --quick             sizes 10000,50000, 3 runs, 10 s of CPU at 50000; UI at 50000 with 30
+                      keys, 14 re-sorts and 5 sort runs (explicit options win)
   --json FILE         also write every result as JSON to FILE
+
+The interactive monitor (needs tmux), on one table refreshed every second:
+  --no-ui             skip it
+  --ui-only           run only it
+  --ui-size N         table size (default 250000)
+  --ui-keys N         Up/Down/PageUp/PageDown keys sent to conntop and to the reference
+                      program (default 100)
+  --ui-sort-keys N    '>' keys sent (each re-sorts the whole table) (default 28)
+  --ui-sort-runs N    timed runs of each in-process sort (default 10)
+  --ui-cpu-prof DIR   write conntop's V8 CPU profile of the UI run into DIR
   -h, --help          show this help
 `;
 
@@ -44,6 +69,13 @@ const SPEC = {
   "cpu-size": { type: "string" },
   "cpu-seconds": { type: "string" },
   quick: { type: "boolean" },
+  "no-ui": { type: "boolean" },
+  "ui-only": { type: "boolean" },
+  "ui-size": { type: "string" },
+  "ui-keys": { type: "string" },
+  "ui-sort-keys": { type: "string" },
+  "ui-sort-runs": { type: "string" },
+  "ui-cpu-prof": { type: "string" },
   json: { type: "string" },
   help: { type: "boolean", short: "h" },
 } as const;
@@ -63,6 +95,17 @@ export function parseBenchOptions(args: string[]): BenchOptions {
   const { values: v } = parseArgs({ args, options: SPEC, strict: true, allowPositionals: false });
   const quick = v.quick ?? false;
   const size = (name: string, text: string) => integer(name, text, 1, MAX_ENTRIES);
+  if (v["no-ui"] && v["ui-only"]) {
+    throw new Error("Options --no-ui and --ui-only exclude each other");
+  }
+  const count = (name: keyof typeof v, dflt: number, quickDflt: number, lo: number) => {
+    const text = v[name];
+    return typeof text === "string"
+      ? integer(`--${name}`, text, lo, 10_000)
+      : quick
+      ? quickDflt
+      : dflt;
+  };
   return {
     sizes: v.sizes !== undefined
       ? v.sizes.split(",").map((s) => size("--sizes", s.trim()))
@@ -80,6 +123,13 @@ export function parseBenchOptions(args: string[]): BenchOptions {
       : quick
       ? 10
       : 30,
+    ui: !(v["no-ui"] ?? false),
+    uiOnly: v["ui-only"] ?? false,
+    uiSize: v["ui-size"] !== undefined ? size("--ui-size", v["ui-size"]) : quick ? 50_000 : 250_000,
+    uiKeys: count("ui-keys", 100, 30, 1),
+    uiSortKeys: count("ui-sort-keys", 28, 14, 0),
+    uiSortRuns: count("ui-sort-runs", 10, 5, 1),
+    uiCpuProf: v["ui-cpu-prof"],
     json: v.json,
     help: v.help ?? false,
   };

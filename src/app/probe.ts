@@ -5,7 +5,8 @@
  *
  * Line fields (milliseconds, from `performance.now()` of the conntop process):
  * `cause` ("key", "batch", "resize", …), `input` (when the input was read), `start`,
- * `rows` (recomputing the rows), `render` (rows + drawing the cell buffer), `diff` (diff and
+ * `rows` (recomputing the rows for this frame, in it or while handling its key; 0 when they
+ * were current), `render` (rows + drawing the cell buffer), `diff` (diff and
  * write), `written` (when the write returned), `bytes` (escape bytes written).
  *
  * @module

@@ -79,8 +79,12 @@ export class UiApp {
   #liveTotals: BatchMessage["totals"] | undefined;
   #liveStatus: BatchMessage["status"] | undefined;
   #details: { conn: Connection; slot: number; id: number; ended: boolean } | undefined;
-  /** Time spent recomputing rows in the last frame, ms (for the frame probe). */
+  /**
+   * Time spent recomputing rows for the last frame (in it, and in key handling since the frame
+   * before), ms: for the frame probe.
+   */
   lastRowsMs = 0;
+  #rowsMs = 0;
 
   constructor(opts: UiAppOptions) {
     this.#opts = opts;
@@ -149,6 +153,8 @@ export class UiApp {
     }
     this.#refreshRows();
     renderScreen(out, this.view());
+    this.lastRowsMs = this.#rowsMs;
+    this.#rowsMs = 0;
     return out;
   }
 
@@ -258,7 +264,7 @@ export class UiApp {
     }, this.#texts);
     this.#rowsStale = false;
     this.#followCursor();
-    this.lastRowsMs = performance.now() - t0;
+    this.#rowsMs += performance.now() - t0;
   }
 
   // The cursor stays on its connection when it is still listed; otherwise on the same row.

@@ -64,8 +64,11 @@ export interface ColumnDef {
    * every real one so they gather at one end.
    */
   key(v: RecordView, i: number): number;
-  /** Orders two records whose keys are equal, for keys that cannot fit one number (IPv6). */
-  tie?(a: RecordView, ai: number, b: RecordView, bi: number): number;
+  /**
+   * Further exact keys, compared in order when `key` ties: for values too long for one number
+   * (an IPv6 address is 128 bits; a double holds 53 exactly).
+   */
+  more?: readonly ((v: RecordView, i: number) => number)[];
 }
 
 const num = (n: number | null) => (n === null ? "-" : String(n));
@@ -74,24 +77,23 @@ const rates = (v: RecordView, i: number) => (v.u16At(i, OFF.HAS) & Has.RATES) !=
 const ports = (v: RecordView, i: number) => (v.u16At(i, OFF.HAS) & Has.PORTS) !== 0;
 
 // Addresses: family first, then the first six bytes in one exact number (2^48 < 2^53); IPv4
-// addresses fit whole. Longer IPv6 ties are settled byte by byte in `tie`.
-function addressKey(v: RecordView, i: number, off: number): number {
+// addresses fit whole. IPv6 goes on in `more`: bytes 6-11, then 12-15 (zero for IPv4).
+function bytesKey(v: RecordView, i: number, off: number, from: number, to: number): number {
   const b = v.u8, at = i * RECORD_BYTES + off;
-  const fam = v.u8At(i, OFF.FAMILY) === 10 ? 1 : 0;
   let k = 0;
-  for (let j = 0; j < 6; j++) k = k * 256 + b[at + j]!;
-  return fam * 2 ** 48 + k;
+  for (let j = from; j < to; j++) k = k * 256 + b[at + j]!;
+  return k;
 }
 
-function addressTie(off: number) {
-  return (a: RecordView, ai: number, b: RecordView, bi: number): number => {
-    const x = ai * RECORD_BYTES + off, y = bi * RECORD_BYTES + off;
-    for (let j = 6; j < 16; j++) {
-      const d = a.u8[x + j]! - b.u8[y + j]!;
-      if (d !== 0) return d;
-    }
-    return 0;
-  };
+function addressKey(v: RecordView, i: number, off: number): number {
+  return (v.u8At(i, OFF.FAMILY) === 10 ? 2 ** 48 : 0) + bytesKey(v, i, off, 0, 6);
+}
+
+function addressMore(off: number): readonly ((v: RecordView, i: number) => number)[] {
+  return [
+    (v, i) => bytesKey(v, i, off, 6, 12),
+    (v, i) => bytesKey(v, i, off, 12, 16),
+  ];
 }
 
 const endpoint = (addr: string, port: number | null) =>
@@ -191,7 +193,7 @@ export const COLUMNS: Readonly<Record<ColumnId, ColumnDef>> = {
     defaultDesc: false,
     text: (c) => c.orig_src,
     key: (v, i) => addressKey(v, i, OFF.ORIG_SRC),
-    tie: addressTie(OFF.ORIG_SRC),
+    more: addressMore(OFF.ORIG_SRC),
   },
   sport: {
     id: "sport",
@@ -212,7 +214,7 @@ export const COLUMNS: Readonly<Record<ColumnId, ColumnDef>> = {
     defaultDesc: false,
     text: (c) => c.orig_dst,
     key: (v, i) => addressKey(v, i, OFF.ORIG_DST),
-    tie: addressTie(OFF.ORIG_DST),
+    more: addressMore(OFF.ORIG_DST),
   },
   dport: {
     id: "dport",
