@@ -207,17 +207,7 @@ export function sortSlots(
   });
   const idx = new Uint32Array(n);
   for (let r = 0; r < n; r++) idx[r] = r;
-  const [ka, kb = ka, kc = kb, kd = kc, ke = kd, kf = ke] = keys as [
-    Float64Array,
-    ...Float64Array[],
-  ];
-  // Unrolled: repeating a level that already tied changes nothing, and a comparator without a
-  // loop or closure calls is what keeps a quarter-million-row sort fast.
-  idx.sort((a, b) =>
-    cmp(ka[a]!, ka[b]!) || cmp(kb[a]!, kb[b]!) || cmp(kc[a]!, kc[b]!) ||
-    cmp(kd[a]!, kd[b]!) || cmp(ke[a]!, ke[b]!) || cmp(kf[a]!, kf[b]!) ||
-    slots[a]! - slots[b]!
-  );
+  idx.sort(comparator(keys, slots));
   const out = new Uint32Array(n);
   for (let r = 0; r < n; r++) out[r] = slots[idx[r]!]!;
   return out;
@@ -226,4 +216,35 @@ export function sortSlots(
 // -1, 0 or 1; equal infinities (missing values) compare equal.
 function cmp(x: number, y: number): number {
   return x < y ? -1 : x > y ? 1 : 0;
+}
+
+type Cmp = (a: number, b: number) => number;
+
+// The comparator for these key levels, then the slot. Written out per number of levels: a
+// comparator without a loop or repeated levels is what keeps a quarter-million-row sort fast
+// (an idle table ties on every level, so every level costs).
+function comparator(keys: Float64Array[], slots: Uint32Array): Cmp {
+  const [a1, a2, a3, a4, a5, a6] = keys;
+  const last: Cmp = (a, b) => slots[a]! - slots[b]!;
+  const level = (k: Float64Array, next: Cmp): Cmp => (a, b) => cmp(k[a]!, k[b]!) || next(a, b);
+  switch (keys.length) {
+    case 1:
+      return (a, b) => cmp(a1![a]!, a1![b]!) || slots[a]! - slots[b]!;
+    case 2:
+      return (a, b) => cmp(a1![a]!, a1![b]!) || cmp(a2![a]!, a2![b]!) || slots[a]! - slots[b]!;
+    case 3:
+      return (a, b) =>
+        cmp(a1![a]!, a1![b]!) || cmp(a2![a]!, a2![b]!) || cmp(a3![a]!, a3![b]!) ||
+        slots[a]! - slots[b]!;
+    case 4:
+      return (a, b) =>
+        cmp(a1![a]!, a1![b]!) || cmp(a2![a]!, a2![b]!) || cmp(a3![a]!, a3![b]!) ||
+        cmp(a4![a]!, a4![b]!) || slots[a]! - slots[b]!;
+    default: {
+      // Five or six levels: both keys are addresses, a rare choice; nested is fast enough.
+      let f = last;
+      for (const k of [a6, a5, a4, a3, a2, a1]) if (k !== undefined) f = level(k, f);
+      return f;
+    }
+  }
 }
