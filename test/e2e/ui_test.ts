@@ -192,6 +192,8 @@ interface UiOptions {
   configHome?: string;
   /** Settings written to the config file before conntop starts. */
   config?: Record<string, unknown>;
+  /** More environment for conntop. */
+  env?: Record<string, string>;
 }
 
 /** conntop running full-screen in a 120x30 terminal. */
@@ -221,7 +223,7 @@ class Ui implements AsyncDisposable {
         {
           width: WIDTH,
           height: HEIGHT,
-          env: { XDG_CONFIG_HOME: configHome, NO_COLOR: "1" },
+          env: { XDG_CONFIG_HOME: configHome, NO_COLOR: "1", ...options.env },
         },
       );
       return new Ui(term, dir);
@@ -567,6 +569,24 @@ Deno.test("The UI restores the terminal on SIGTERM and exits with 143", async ()
   // A shell reports 143 for a process killed by SIGTERM too; that conntop caught it shows in the
   // restored terminal (raw mode off, primary screen back), which an unhandled signal leaves.
   await expectCleanExit(ui, null, 143);
+});
+
+Deno.test("The UI restores the terminal on SIGHUP and exits with 129", async () => {
+  const entries = table(10);
+  await using ns = await namespaceWith(entries);
+  await using ui = await Ui.start(live(ns));
+  await ui.waitReady(entries.length);
+  Deno.kill(await ui.pid(), "SIGHUP");
+  await expectCleanExit(ui, null, 129);
+});
+
+Deno.test("The UI restores the terminal when the collector fails, then prints the error", async () => {
+  await using ns = await namespaceWith(table(5));
+  await using ui = await Ui.start(live(ns), {
+    env: { CONNTOP_LIBNFCT: "/nonexistent/libnfct.so" },
+  });
+  const exit = await expectCleanExit(ui, null, 2);
+  assertStringIncludes(exit.screen, "conntop: Cannot load '/nonexistent/libnfct.so'");
 });
 
 Deno.test("The UI keeps the sort in config.json and backs up a corrupt one", async () => {
