@@ -11,21 +11,19 @@ import { OFF } from "../conntrack/mod.ts";
 import { type Connection, ConnectionModel, type Filter } from "../model/mod.ts";
 import type { InputEvent, KeyEvent, MouseEvent } from "../term/input.ts";
 import { CellBuffer } from "../term/buffer.ts";
-import { COLUMNS } from "./columns.ts";
+import { COLUMN_IDS, COLUMNS } from "./columns.ts";
 import { FKEYS, fkeySpans } from "./footer.ts";
-import { HELP_LINES } from "./help.ts";
 import { type ActionName, Flag, keyName, MAIN_KEYS } from "./keymap.ts";
 import { layout } from "./layout.ts";
 import { columnAt, lineWidth } from "./list.ts";
 import { renderScreen } from "./render.ts";
 import { RowList, SearchTexts } from "./rows.ts";
-import { MAX_WIDTH, MIN_WIDTH, MODES, type Settings } from "./settings.ts";
-import { columnsDialogRows } from "./setup.ts";
+import { MODES, type Settings } from "./settings.ts";
 import { initialState, type UiState } from "./state.ts";
 import { DEFAULT_THEME, type Theme } from "./theme.ts";
 import type { HeaderView, ScreenView } from "./view.ts";
 import { detailsLines } from "./details.ts";
-import { COLUMN_IDS } from "./columns.ts";
+import { dialogKey, sortBy } from "./dialog_keys.ts";
 
 /** Playback controls, when the data comes from a recording. */
 export interface ReplayControl {
@@ -474,11 +472,7 @@ export class UiApp {
   }
 
   #sortBy(id: typeof COLUMN_IDS[number]): number {
-    const st = this.state.settings;
-    st.sort = st.sort.column === id
-      ? { column: id, desc: !st.sort.desc }
-      : { column: id, desc: COLUMNS[id].defaultDesc };
-    return Flag.ROWS | Flag.REDRAW | Flag.SAVE;
+    return sortBy(this.state.settings, id);
   }
 
   #openDetails(): number {
@@ -575,116 +569,12 @@ export class UiApp {
   }
 
   #dialogKey(name: string): number {
-    const s = this.state;
-    const d = s.dialog!;
-    const close = () => {
-      s.dialog = null;
-      return Flag.REDRAW;
-    };
-    if (name === "escape" || name === "q" || name === "f10") return close();
-    const jump = { home: -1e9, end: 1e9, pageup: -this.pageSize, pagedown: this.pageSize }[name];
-    if (jump !== undefined) {
-      if (d.kind === "columns" || d.kind === "sort") {
-        const n = d.kind === "sort"
-          ? COLUMN_IDS.length
-          : columnsDialogRows(s.settings.columns).length;
-        d.index = Math.max(0, Math.min(n - 1, d.index + jump));
-      } else d.scroll = Math.max(0, Math.min(60, d.scroll + jump));
-      return Flag.REDRAW;
-    }
-    switch (d.kind) {
-      case "help": {
-        const max = HELP_LINES.length;
-        if (name === "up" || name === "k") d.scroll = Math.max(0, d.scroll - 1);
-        else if (name === "down" || name === "j") d.scroll = Math.min(max, d.scroll + 1);
-        else return close();
-        return Flag.REDRAW;
-      }
-      case "details": {
-        const max = this.#details === undefined ? 0 : detailsLines(this.#details.conn).length;
-        if (name === "up" || name === "k") d.scroll = Math.max(0, d.scroll - 1);
-        else if (name === "down" || name === "j") d.scroll = Math.min(max, d.scroll + 1);
-        else if (name === "enter") return close();
-        return Flag.REDRAW;
-      }
-      case "columns":
-        return this.#columnsKey(d, name);
-      case "sort":
-        return this.#sortKey(d, name);
-    }
-  }
-
-  #columnsKey(d: { index: number }, name: string): number {
-    const s = this.state;
-    const st = s.settings;
-    const rows = columnsDialogRows(st.columns);
-    const row = rows[d.index]!;
-    const at = st.columns.findIndex((c) => c.id === row.id);
-    if (moveIndex(d, name, rows.length)) return Flag.REDRAW;
-    switch (name) {
-      case "space":
-      case "enter":
-        if (at >= 0) {
-          if (st.columns.length === 1) {
-            this.#say("At least one column stays shown", true);
-            return Flag.REDRAW;
-          }
-          st.columns.splice(at, 1);
-          d.index = Math.min(d.index, rows.length - 1);
-        } else {
-          st.columns.push({ id: row.id, width: row.width });
-          d.index = st.columns.length - 1;
-        }
-        s.hscroll = 0;
-        return Flag.REDRAW | Flag.SAVE;
-      case "[":
-      case "shift+up":
-        if (at > 0) {
-          [st.columns[at - 1], st.columns[at]] = [st.columns[at]!, st.columns[at - 1]!];
-          d.index = at - 1;
-          return Flag.REDRAW | Flag.SAVE;
-        }
-        return Flag.NONE;
-      case "]":
-      case "shift+down":
-        if (at >= 0 && at < st.columns.length - 1) {
-          [st.columns[at + 1], st.columns[at]] = [st.columns[at]!, st.columns[at + 1]!];
-          d.index = at + 1;
-          return Flag.REDRAW | Flag.SAVE;
-        }
-        return Flag.NONE;
-      case "-":
-      case "+":
-      case "=": {
-        if (at < 0) return Flag.NONE;
-        const c = st.columns[at]!;
-        c.width = Math.max(MIN_WIDTH, Math.min(MAX_WIDTH, c.width + (name === "-" ? -1 : 1)));
-        return Flag.REDRAW | Flag.SAVE;
-      }
-      case "f2":
-        s.dialog = null;
-        return Flag.REDRAW;
-    }
-    return Flag.NONE;
-  }
-
-  #sortKey(d: { index: number }, name: string): number {
-    const st = this.state.settings;
-    const id = COLUMN_IDS[d.index]!;
-    if (moveIndex(d, name, COLUMN_IDS.length)) return Flag.REDRAW;
-    switch (name) {
-      case "enter":
-        if (st.sort2?.column === id) st.sort2 = null;
-        return this.#sortBy(id);
-      case "space":
-        if (st.sort.column === id) return Flag.NONE;
-        st.sort2 = st.sort2?.column === id ? null : { column: id, desc: COLUMNS[id].defaultDesc };
-        return Flag.ROWS | Flag.REDRAW | Flag.SAVE;
-      case "I":
-        st.sort = { ...st.sort, desc: !st.sort.desc };
-        return Flag.ROWS | Flag.REDRAW | Flag.SAVE;
-    }
-    return Flag.NONE;
+    const details = this.#details === undefined ? 0 : detailsLines(this.#details.conn).length;
+    return dialogKey(this.state, name, {
+      pageSize: this.pageSize,
+      detailsLines: details,
+      say: (text, error) => this.#say(text, error),
+    });
   }
 
   #mouse(ev: MouseEvent): number {
@@ -723,12 +613,4 @@ export class UiApp {
     }
     return Flag.NONE;
   }
-}
-
-// Up/Down (k/j) in a dialog's list of `n` rows; true when the key was one of them.
-function moveIndex(d: { index: number }, name: string, n: number): boolean {
-  if (name === "up" || name === "k") d.index = Math.max(0, d.index - 1);
-  else if (name === "down" || name === "j") d.index = Math.min(n - 1, d.index + 1);
-  else return false;
-  return true;
 }
