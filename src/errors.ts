@@ -43,3 +43,14 @@ export class EnvironmentError extends ConntopError {
     this.name = "EnvironmentError";
   }
 }
+
+/**
+ * An error's reason without Deno's "(os error N): op 'path'" tail (the caller names the path),
+ * starting lowercase: "Cannot read X: permission denied".
+ */
+export function errorReason(err: unknown): string {
+  const text = (err instanceof Error ? err.message : String(err))
+    .replace(/ \(os error \d+\)/, "")
+    .replace(/: [a-z_]+ '.*'$/, "");
+  return /^[A-Z][a-z]/.test(text) ? text[0]!.toLowerCase() + text.slice(1) : text;
+}

@@ -29,8 +29,7 @@ import {
 } from "../ui/mod.ts";
 import { runSession } from "./session.ts";
 import { FrameProbe } from "./probe.ts";
-
-const SIGNAL_EXIT: Record<string, number> = { SIGINT: 130, SIGTERM: 143, SIGHUP: 129 };
+import { onExitSignal } from "./signals.ts";
 
 /** Runs the interactive monitor; resolves with the exit code. */
 export async function runMonitor(opts: Options): Promise<number> {
@@ -156,11 +155,7 @@ export async function runMonitor(opts: Options): Promise<number> {
     if (flags & (Flag.REDRAW | Flag.ROWS)) paint("key", inputAt);
   };
 
-  const signals: [Deno.Signal, () => void][] = [];
-  const onSignal = (sig: Deno.Signal) => () => {
-    exitCode = SIGNAL_EXIT[sig] ?? 1;
-    quit.abort();
-  };
+  let removeSignals = () => {};
   tty.enter();
   const unresize = tty.onResize(() => {
     prev = undefined;
@@ -170,11 +165,11 @@ export async function runMonitor(opts: Options): Promise<number> {
   try {
     paint("start");
     if (replay !== undefined) {
-      for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
-        const fn = onSignal(sig);
-        Deno.addSignalListener(sig, fn);
-        signals.push([sig, fn]);
-      }
+      // (Live runs get theirs from runSession, which also stops the collector.)
+      removeSignals = onExitSignal((code) => {
+        exitCode = code;
+        quit.abort();
+      });
       await replay.run({
         onBatch: (b) => {
           app.onBatch(b);
@@ -232,7 +227,7 @@ export async function runMonitor(opts: Options): Promise<number> {
     clearTimeout(paintTimer);
     clearTimeout(messageTimer);
     unresize();
-    for (const [sig, fn] of signals) Deno.removeSignalListener(sig, fn);
+    removeSignals();
     tty.restore();
     await Promise.race([reading, new Promise((r) => setTimeout(r, 20))]);
     let recordError: unknown;

@@ -10,6 +10,7 @@ import { type BatchMessage, Collector, netnsPath, type ReadyMessage } from "../c
 import type { CollectorOptions } from "../collector/mod.ts";
 import { ConntopError, EnvironmentError } from "../errors.ts";
 import type { Options } from "../cli/mod.ts";
+import { onExitSignal } from "./signals.ts";
 
 /** What a command does with the collector's output. */
 export interface SessionHandlers {
@@ -33,8 +34,6 @@ export function collectorOptions(opts: Options): CollectorOptions {
     events: opts.events,
   };
 }
-
-const SIGNAL_EXIT: Record<string, number> = { SIGINT: 130, SIGTERM: 143, SIGHUP: 129 };
 
 /**
  * Runs until a handler ends it or a signal arrives; resolves with the exit code a signal asks
@@ -65,12 +64,7 @@ export async function runSession(opts: Options, handlers: SessionHandlers): Prom
     }
   };
   handlers.signal?.addEventListener("abort", () => end(0), { once: true });
-  const signals: [Deno.Signal, () => void][] = [];
-  for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
-    const fn = () => end(SIGNAL_EXIT[sig]!);
-    Deno.addSignalListener(sig, fn);
-    signals.push([sig, fn]);
-  }
+  const removeSignals = onExitSignal(end);
   let collector: Collector | undefined;
   let overruns = 0;
   // Batches that arrive while onReady runs wait for it.
@@ -109,12 +103,7 @@ export async function runSession(opts: Options, handlers: SessionHandlers): Prom
     });
     ready = collector.ready;
     for (const w of ready.warnings) handlers.onWarning?.(w);
-    try {
-      await handlers.onReady?.(ready);
-    } catch (err) {
-      ended = true;
-      throw err;
-    }
+    await handlers.onReady?.(ready);
     const waiting = early;
     early = undefined;
     for (const b of waiting) deliver(b);
@@ -122,6 +111,6 @@ export async function runSession(opts: Options, handlers: SessionHandlers): Prom
   } finally {
     ended = true;
     await collector?.stop();
-    for (const [sig, fn] of signals) Deno.removeSignalListener(sig, fn);
+    removeSignals();
   }
 }

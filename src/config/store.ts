@@ -30,7 +30,7 @@
  * @module
  */
 
-import { ConntopError, ExitCode } from "../errors.ts";
+import { ConntopError, errorReason, ExitCode } from "../errors.ts";
 
 /** What {@linkcode loadConfig} found. */
 export interface LoadedConfig {
@@ -79,7 +79,7 @@ export function loadConfig(path: string): LoadedConfig {
     if (err instanceof Deno.errors.NotFound) return { data: undefined, writable: true };
     return {
       data: undefined,
-      warning: `Cannot read config file '${path}': ${reason(err)}; using defaults`,
+      warning: `Cannot read config file '${path}': ${errorReason(err)}; using defaults`,
       writable: false,
     };
   }
@@ -90,7 +90,7 @@ export function loadConfig(path: string): LoadedConfig {
   try {
     backup = keepCopy(backup, bytes);
   } catch (err) {
-    const why = `since a copy could not be kept as '${backup}' (${reason(err)})`;
+    const why = `since a copy could not be kept as '${backup}' (${errorReason(err)})`;
     return {
       data: undefined,
       warning: `${prefix}; it will not be overwritten, ${why}`,
@@ -151,7 +151,7 @@ export function saveConfig(path: string, data: unknown): void {
       }
     }
     throw new ConntopError(
-      `Cannot save config file '${path}': ${reason(err)}`,
+      `Cannot save config file '${path}': ${errorReason(err)}`,
       ExitCode.FAILURE,
       { cause: err },
     );
@@ -228,12 +228,4 @@ function dirname(path: string): string {
 /** Drops trailing slashes ("/" becomes "", so joining with "/conntop" stays right). */
 function trimSlashes(dir: string): string {
   return dir.replace(/\/+$/, "");
-}
-
-/** An error's reason without Deno's "(os error N): op 'path'" tail, which the caller names. */
-function reason(err: unknown): string {
-  const text = (err instanceof Error ? err.message : String(err))
-    .replace(/ \(os error \d+\)/, "")
-    .replace(/: [a-z_]+ '.*'$/, "");
-  return /^[A-Z][a-z]/.test(text) ? text[0]!.toLowerCase() + text.slice(1) : text;
 }

@@ -71,6 +71,12 @@ export interface ParsedAddress {
   bytes: Uint8Array;
 }
 
+/** An address and port as one endpoint: `10.0.0.1:80`, `[2001:db8::1]:80`; no port, no colon. */
+export function formatEndpoint(addr: string, port: number | null): string {
+  if (port === null) return addr;
+  return addr.includes(":") ? `[${addr}]:${port}` : `${addr}:${port}`;
+}
+
 /** Parses an IPv4 or IPv6 address; undefined when it is neither. */
 export function parseAddress(text: string): ParsedAddress | undefined {
   const v4 = parseIPv4(text);

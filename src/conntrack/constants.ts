@@ -200,6 +200,8 @@ export const STATUS_BITS = [
 
 export const IPS_SEEN_REPLY = 1 << 1;
 export const IPS_ASSURED = 1 << 2;
+export const IPS_SRC_NAT = 1 << 4;
+export const IPS_DST_NAT = 1 << 5;
 export const IPS_OFFLOAD = 1 << 14;
 
 /** Status word as flag names, plus UNREPLIED when no reply was seen (as conntrack shows). */

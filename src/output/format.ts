@@ -8,6 +8,7 @@
  * @module
  */
 
+import { formatEndpoint } from "../conntrack/mod.ts";
 import { type Connection, CONNECTION_FIELDS } from "../model/mod.ts";
 import type { CollectorStatus, Totals } from "../collector/mod.ts";
 import { humanBytes, humanDuration, humanRate } from "./units.ts";
@@ -58,12 +59,7 @@ function csvCell(v: unknown): string {
   return /[",\r\n]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s;
 }
 
-function endpoint(addr: string, port: number | null, family: string): string {
-  if (port === null) return addr;
-  return family === "ipv6" ? `[${addr}]:${port}` : `${addr}:${port}`;
-}
-
-/** A plain text table for people (the live UI arrives with the interactive issue). */
+/** A plain text table for people (`--once`; the interactive monitor draws its own screen). */
 export function formatTable(conns: Connection[]): string {
   const head = [
     "PROTO",
@@ -81,8 +77,8 @@ export function formatTable(conns: Connection[]): string {
   ];
   const rows = conns.map((c) => {
     const nat = [
-      c.nat_src === null ? "" : `snat ${endpoint(c.nat_src, c.nat_sport, c.family)}`,
-      c.nat_dst === null ? "" : `dnat ${endpoint(c.nat_dst, c.nat_dport, c.family)}`,
+      c.nat_src === null ? "" : `snat ${formatEndpoint(c.nat_src, c.nat_sport)}`,
+      c.nat_dst === null ? "" : `dnat ${formatEndpoint(c.nat_dst, c.nat_dport)}`,
     ].filter((x) => x !== "").join(" ");
     const detail = c.icmp_type !== null
       ? ` type=${c.icmp_type} code=${c.icmp_code} id=${c.icmp_id}`
@@ -92,8 +88,8 @@ export function formatTable(conns: Connection[]): string {
     return [
       c.protocol === "unknown" ? `proto${c.protonum}` : c.protocol,
       c.state ?? "",
-      endpoint(c.orig_src, c.orig_sport, c.family) + detail,
-      endpoint(c.orig_dst, c.orig_dport, c.family),
+      formatEndpoint(c.orig_src, c.orig_sport) + detail,
+      formatEndpoint(c.orig_dst, c.orig_dport),
       nat,
       humanBytes(c.tx_bytes),
       humanBytes(c.rx_bytes),

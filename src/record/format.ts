@@ -242,17 +242,6 @@ export function decodeBatch(line: BatchLine, recordSize: number): BatchMessage {
   };
 }
 
-/**
- * An error's reason without Deno's "(os error N): op 'path'" tail (the caller names the path),
- * starting lowercase. Shared by the recorder and the replay.
- */
-export function errorReason(err: unknown): string {
-  const text = (err instanceof Error ? err.message : String(err))
-    .replace(/ \(os error \d+\)/, "")
-    .replace(/: [a-z_]+ '.*'$/, "");
-  return /^[A-Z][a-z]/.test(text) ? text[0]!.toLowerCase() + text.slice(1) : text;
-}
-
 function fromBase64(text: string, index: number): ArrayBuffer {
   // Buffer skips characters that are not base64 instead of failing, so check the length the
   // text should decode to.

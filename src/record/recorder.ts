@@ -29,14 +29,13 @@
 import type { BatchMessage } from "../collector/messages.ts";
 import { CHUNK_RECORDS } from "../collector/messages.ts";
 import { RECORD_SIZE } from "../conntrack/record.ts";
-import { ConntopError, ExitCode } from "../errors.ts";
+import { ConntopError, errorReason, ExitCode } from "../errors.ts";
 import { VERSION } from "../version.ts";
 import {
   encodeBatch,
   encodeEnd,
   encodeHeader,
   encodeWarning,
-  errorReason,
   type RecordingReady,
 } from "./format.ts";
 

@@ -26,13 +26,12 @@
 
 import type { BatchMessage } from "../collector/messages.ts";
 import { RECORD_SIZE } from "../conntrack/record.ts";
-import { ConntopError, ExitCode } from "../errors.ts";
+import { ConntopError, errorReason, ExitCode } from "../errors.ts";
 import {
   DamagedRecordingError,
   decodeBatch,
   decodeLine,
   type EndLine,
-  errorReason,
   headerProblem,
   RECORDING_TYPE,
   type RecordingHeader,

@@ -12,7 +12,7 @@ import { type Connection, ConnectionModel, type Filter } from "../model/mod.ts";
 import type { InputEvent, KeyEvent, MouseEvent } from "../term/input.ts";
 import { CellBuffer } from "../term/buffer.ts";
 import { COLUMN_IDS, COLUMNS } from "./columns.ts";
-import { FKEYS, fkeySpans } from "./footer.ts";
+import { fkeySpans } from "./footer.ts";
 import { type ActionName, Flag, keyName, MAIN_KEYS } from "./keymap.ts";
 import { layout } from "./layout.ts";
 import { columnAt, lineWidth } from "./list.ts";
@@ -168,7 +168,7 @@ export class UiApp {
       rows.push(this.model.connection(this.rows.slot(r), this.model.timeMs || now));
     }
     const ctx = { hostnames: s.settings.hostnames, services: s.settings.services };
-    const dialog = this.#dialogView(ctx);
+    const dialog = this.#dialogView();
     return {
       header: this.#headerView(),
       list: {
@@ -221,7 +221,7 @@ export class UiApp {
     };
   }
 
-  #dialogView(ctx: { hostnames: boolean; services: boolean }): ScreenView["dialog"] {
+  #dialogView(): ScreenView["dialog"] {
     const d = this.state.dialog;
     if (d === null) return null;
     switch (d.kind) {
@@ -233,7 +233,7 @@ export class UiApp {
         if (!det.ended && this.model.live(det.slot) && this.model.id(det.slot) === det.id) {
           det.conn = this.model.connection(det.slot, this.model.timeMs || this.#now());
         } else det.ended = true;
-        return { kind: "details", conn: det.conn, ended: det.ended, scroll: d.scroll, ctx };
+        return { kind: "details", conn: det.conn, ended: det.ended, scroll: d.scroll };
       }
       case "columns":
         return { kind: "columns", index: d.index, columns: this.state.settings.columns };
@@ -306,12 +306,7 @@ export class UiApp {
   #moveBy(delta: number): number {
     this.#refreshRows();
     const s = this.state;
-    if (s.settings.cursor) this.#setCursor(s.cursorRow + delta);
-    else {
-      s.top += delta;
-      this.#keepCursorVisible();
-    }
-    return Flag.REDRAW;
+    return this.#moveTo((s.settings.cursor ? s.cursorRow : s.top) + delta);
   }
 
   #moveTo(row: number): number {
@@ -411,7 +406,9 @@ export class UiApp {
         const i = MODES.indexOf(st.mode as typeof MODES[number]);
         const step = action === "modeNext" ? 1 : MODES.length - 1;
         st.mode = MODES[(Math.max(0, i) + step) % MODES.length]!;
-        this.#say(`Mode: ${st.mode} (${MODES.length} of ${MODES.length} modes available)`);
+        this.#say(
+          `Mode ${MODES.indexOf(st.mode as typeof MODES[number]) + 1}/${MODES.length}: ${st.mode}`,
+        );
         return Flag.REDRAW | Flag.SAVE;
       }
       case "pause":
@@ -457,7 +454,6 @@ export class UiApp {
     if (!s.paused) {
       for (const b of this.#queued) this.#apply(b);
       this.#queued = [];
-      this.#rowsStale = true;
     }
     return Flag.REDRAW | Flag.ROWS;
   }
@@ -469,10 +465,6 @@ export class UiApp {
     const next = ids[(i + step + ids.length) % ids.length] ?? st.sort.column;
     st.sort = { column: next, desc: COLUMNS[next].defaultDesc };
     return Flag.ROWS | Flag.REDRAW | Flag.SAVE;
-  }
-
-  #sortBy(id: typeof COLUMN_IDS[number]): number {
-    return sortBy(this.state.settings, id);
   }
 
   #openDetails(): number {
@@ -532,15 +524,9 @@ export class UiApp {
       case "backspace":
         return this.#setInputText([...input.text].slice(0, -1).join(""));
       case "f3":
-        if (input.kind === "search" && input.text !== "") {
-          return this.#findNext(input.text, 1, true);
-        }
-        return Flag.NONE;
       case "shift+f3":
-        if (input.kind === "search" && input.text !== "") {
-          return this.#findNext(input.text, -1, true);
-        }
-        return Flag.NONE;
+        if (input.kind !== "search" || input.text === "") return Flag.NONE;
+        return this.#findNext(input.text, name === "f3" ? 1 : -1, true);
       case "ctrl+u":
         return this.#setInputText("");
     }
@@ -589,10 +575,9 @@ export class UiApp {
     if (ev.action !== "press" || ev.button !== 0) return Flag.NONE;
     const l = layout(this.#width, this.#height);
     if (l.columns.height > 0 && ev.y === l.columns.y) {
-      const view = this.view();
-      const c = columnAt(view.list, this.#width, ev.x);
+      const c = columnAt(s.settings.columns.map((col) => col.width), s.hscroll, this.#width, ev.x);
       if (c < 0) return Flag.NONE;
-      return this.#sortBy(s.settings.columns[c]!.id);
+      return sortBy(s.settings, s.settings.columns[c]!.id);
     }
     if (ev.y >= l.list.y && ev.y < l.list.y + l.list.height) {
       this.#refreshRows();
@@ -605,8 +590,7 @@ export class UiApp {
     if (l.footer.height > 0 && ev.y === l.footer.y && s.input === null) {
       for (const span of fkeySpans(this.#width)) {
         if (ev.x >= span.x && ev.x < span.x + span.width) {
-          const key = FKEYS.find(([k]) => k === span.key)![0];
-          const action = MAIN_KEYS[key];
+          const action = MAIN_KEYS[span.key];
           return action === undefined ? Flag.NONE : this.#act(action);
         }
       }

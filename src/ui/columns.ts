@@ -6,7 +6,15 @@
  * @module
  */
 
-import { Has, OFF, RECORD_SIZE as RECORD_BYTES, type RecordView } from "../conntrack/mod.ts";
+import {
+  formatEndpoint,
+  Has,
+  IPS_DST_NAT,
+  IPS_SRC_NAT,
+  OFF,
+  RECORD_SIZE as RECORD_BYTES,
+  type RecordView,
+} from "../conntrack/mod.ts";
 import type { Connection } from "../model/mod.ts";
 import { humanBytes, humanDuration, humanRate } from "../output/mod.ts";
 
@@ -96,13 +104,10 @@ function addressMore(off: number): readonly ((v: RecordView, i: number) => numbe
   ];
 }
 
-const endpoint = (addr: string, port: number | null) =>
-  port === null ? addr : addr.includes(":") ? `[${addr}]:${port}` : `${addr}:${port}`;
-
 function natText(c: Connection): string {
   const parts: string[] = [];
-  if (c.nat_src !== null) parts.push(`src→${endpoint(c.nat_src, c.nat_sport)}`);
-  if (c.nat_dst !== null) parts.push(`dst→${endpoint(c.nat_dst, c.nat_dport)}`);
+  if (c.nat_src !== null) parts.push(`src→${formatEndpoint(c.nat_src, c.nat_sport)}`);
+  if (c.nat_dst !== null) parts.push(`dst→${formatEndpoint(c.nat_dst, c.nat_dport)}`);
   return parts.join(" ");
 }
 
@@ -236,7 +241,7 @@ export const COLUMNS: Readonly<Record<ColumnId, ColumnDef>> = {
     text: natText,
     key: (v, i) => {
       const s = v.u32At(i, OFF.STATUS);
-      return ((s >> 4) & 1) * 2 + ((s >> 5) & 1); // IPS_SRC_NAT, IPS_DST_NAT
+      return (s & IPS_SRC_NAT ? 2 : 0) + (s & IPS_DST_NAT ? 1 : 0);
     },
   },
   "tx_rate": {

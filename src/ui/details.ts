@@ -6,14 +6,12 @@
  */
 
 import type { CellBuffer } from "../term/buffer.ts";
+import { formatEndpoint } from "../conntrack/mod.ts";
 import type { Connection } from "../model/mod.ts";
 import { humanBytes, humanDuration, humanRate } from "../output/mod.ts";
 import { centered, drawBox } from "./draw.ts";
 import type { Rect } from "./layout.ts";
 import type { Theme } from "./theme.ts";
-
-const ep = (addr: string, port: number | null) =>
-  port === null ? addr : addr.includes(":") ? `[${addr}]:${port}` : `${addr}:${port}`;
 
 const n = (x: number | null) => (x === null ? "-" : String(x));
 
@@ -30,11 +28,11 @@ export function detailsLines(c: Connection): [string, string][] {
     ["Status", `0x${c.status.toString(16)}`],
     ["Id", String(c.id)],
     ["", "Original direction (initiator → responder)"],
-    ["Source", ep(c.orig_src, c.orig_sport)],
-    ["Destination", ep(c.orig_dst, c.orig_dport)],
+    ["Source", formatEndpoint(c.orig_src, c.orig_sport)],
+    ["Destination", formatEndpoint(c.orig_dst, c.orig_dport)],
     ["", "Reply direction"],
-    ["Source", ep(c.reply_src, c.reply_sport)],
-    ["Destination", ep(c.reply_dst, c.reply_dport)],
+    ["Source", formatEndpoint(c.reply_src, c.reply_sport)],
+    ["Destination", formatEndpoint(c.reply_dst, c.reply_dport)],
   ];
   if (c.icmp_type !== null) {
     lines.push(["ICMP", `type ${c.icmp_type} code ${c.icmp_code} id ${c.icmp_id}`]);
@@ -44,11 +42,11 @@ export function detailsLines(c: Connection): [string, string][] {
   lines.push(["", "Address translation"]);
   lines.push([
     "SNAT",
-    c.nat_src === null ? "none" : `source becomes ${ep(c.nat_src, c.nat_sport)}`,
+    c.nat_src === null ? "none" : `source becomes ${formatEndpoint(c.nat_src, c.nat_sport)}`,
   ]);
   lines.push([
     "DNAT",
-    c.nat_dst === null ? "none" : `destination becomes ${ep(c.nat_dst, c.nat_dport)}`,
+    c.nat_dst === null ? "none" : `destination becomes ${formatEndpoint(c.nat_dst, c.nat_dport)}`,
   ]);
   lines.push(
     ["", "Traffic (TX = original direction, RX = reply)"],
@@ -85,8 +83,8 @@ export function renderDetails(
 ): void {
   const lines = detailsLines(conn);
   const box = centered(area, 72, lines.length + 2);
-  const title = `${conn.protocol} ${ep(conn.orig_src, conn.orig_sport)} → ${
-    ep(conn.orig_dst, conn.orig_dport)
+  const title = `${conn.protocol} ${formatEndpoint(conn.orig_src, conn.orig_sport)} → ${
+    formatEndpoint(conn.orig_dst, conn.orig_dport)
   }${ended ? " (ended)" : ""}`;
   const inner = drawBox(buf, box, title, theme.dialog, ended ? theme.error : theme.dialogTitle);
   const top = Math.max(0, Math.min(scroll, lines.length - inner.height));

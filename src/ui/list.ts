@@ -39,10 +39,15 @@ export function lineWidth(widths: number[]): number {
   return widths.reduce((a, w) => a + w + 1, 0) - (widths.length > 0 ? 1 : 0);
 }
 
-/** The column at screen column `x` (after scrolling), or -1. */
-export function columnAt(list: ListView, screenWidth: number, x: number): number {
-  const spans = columnSpans(list.columns.map((c) => c.width), screenWidth + list.hscroll);
-  const at = x + list.hscroll;
+/** The column at screen column `x` of a line scrolled by `hscroll`, or -1. */
+export function columnAt(
+  widths: number[],
+  hscroll: number,
+  screenWidth: number,
+  x: number,
+): number {
+  const spans = columnSpans(widths, screenWidth + hscroll);
+  const at = x + hscroll;
   for (const s of spans) if (at >= s.x && at < s.x + s.width + 1) return s.index;
   return -1;
 }

@@ -11,7 +11,10 @@
 
 import {
   formatAddress,
+  formatEndpoint,
   Has,
+  IPS_DST_NAT,
+  IPS_SRC_NAT,
   OFF,
   protoName,
   RECORD_SIZE,
@@ -48,11 +51,6 @@ export class SearchTexts {
     this.#texts[slot] = undefined;
   }
 
-  /** Forgets everything. */
-  clear(): void {
-    this.#texts = [];
-  }
-
   /** The text of the connection in `slot`. */
   get(model: ConnectionModel, slot: number): string {
     let t = this.#texts[slot];
@@ -65,16 +63,12 @@ export class SearchTexts {
 }
 
 function searchText(model: ConnectionModel, slot: number): string {
-  const [v, i] = model.locate(slot);
+  const v = model.page(slot), i = model.index(slot);
   const fam = v.u8At(i, OFF.FAMILY), l4 = v.u8At(i, OFF.L4);
   const base = i * RECORD_SIZE;
   const hasPorts = (v.u16At(i, OFF.HAS) & Has.PORTS) !== 0;
-  const ep = (addrOff: number, portOff: number) => {
-    const a = formatAddress(fam, v.u8, base + addrOff);
-    if (!hasPorts) return a;
-    const p = v.u16At(i, portOff);
-    return fam === 10 ? `[${a}]:${p}` : `${a}:${p}`;
-  };
+  const ep = (addrOff: number, portOff: number) =>
+    formatEndpoint(formatAddress(fam, v.u8, base + addrOff), hasPorts ? v.u16At(i, portOff) : null);
   const parts = [
     protoName(l4),
     stateName(l4, v.u8At(i, OFF.STATE)) ?? "",
@@ -82,8 +76,8 @@ function searchText(model: ConnectionModel, slot: number): string {
     ep(OFF.ORIG_DST, OFF.ORIG_DPORT),
   ];
   const status = v.u32At(i, OFF.STATUS);
-  if (status & (1 << 5)) parts.push(ep(OFF.REPLY_SRC, OFF.REPLY_SPORT)); // DNAT target
-  if (status & (1 << 4)) parts.push(ep(OFF.REPLY_DST, OFF.REPLY_DPORT)); // SNAT source
+  if (status & IPS_DST_NAT) parts.push(ep(OFF.REPLY_SRC, OFF.REPLY_SPORT)); // DNAT target
+  if (status & IPS_SRC_NAT) parts.push(ep(OFF.REPLY_DST, OFF.REPLY_DPORT)); // SNAT source
   return parts.join(" ").toLowerCase();
 }
 

@@ -65,7 +65,7 @@ export interface InputView {
 /** An open dialog. */
 export type DialogView =
   | { kind: "help"; scroll: number }
-  | { kind: "details"; conn: Connection; ended: boolean; scroll: number; ctx: CellContext }
+  | { kind: "details"; conn: Connection; ended: boolean; scroll: number }
   | { kind: "columns"; index: number; columns: ColumnSetting[] }
   | { kind: "sort"; index: number; sort: SortKey; sort2: SortKey | null };
 
