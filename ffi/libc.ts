@@ -66,6 +66,49 @@ export const SYMBOLS = {
     parameters: ["i32", "i32"],
     result: "i32",
   },
+  getnameinfo: {
+    // int getnameinfo(const struct sockaddr *sa, socklen_t salen, char *host, socklen_t hostlen,
+    //                 char *serv, socklen_t servlen, int flags)
+    // Run off-thread: a reverse lookup may wait seconds on DNS, which must never block a loop.
+    parameters: ["buffer", "u32", "buffer", "u32", "pointer", "u32", "i32"],
+    result: "i32",
+    nonblocking: true,
+  },
+  gai_strerror: {
+    // const char *gai_strerror(int errcode)
+    parameters: ["i32"],
+    result: "pointer",
+  },
+  opendir: {
+    // DIR *opendir(const char *name)
+    parameters: ["buffer"],
+    result: "pointer",
+  },
+  readdir: {
+    // struct dirent *readdir(DIR *dirp)
+    parameters: ["pointer"],
+    result: "pointer",
+  },
+  closedir: {
+    // int closedir(DIR *dirp)
+    parameters: ["pointer"],
+    result: "i32",
+  },
+  readlink: {
+    // ssize_t readlink(const char *pathname, char *buf, size_t bufsiz)
+    parameters: ["buffer", "buffer", "usize"],
+    result: "isize",
+  },
+  getifaddrs: {
+    // int getifaddrs(struct ifaddrs **ifap)
+    parameters: ["buffer"],
+    result: "i32",
+  },
+  freeifaddrs: {
+    // void freeifaddrs(struct ifaddrs *ifa)
+    parameters: ["pointer"],
+    result: "void",
+  },
 } as const satisfies Deno.ForeignLibraryInterface;
 
 export const MSG_DONTWAIT = 0x40;
@@ -79,6 +122,21 @@ export const O_RDONLY = 0;
 export const O_WRONLY = 1;
 export const O_CLOEXEC = 0x80000;
 export const CLONE_NEWNET = 0x40000000;
+export const AF_INET = 2;
+export const AF_INET6 = 10;
+/** getnameinfo flags. */
+export const NI_NUMERICHOST = 1;
+export const NI_NAMEREQD = 8;
+/** getnameinfo errors (negative, glibc values). */
+export const EaiError = {
+  EAI_NONAME: -2,
+  EAI_AGAIN: -3,
+  EAI_FAIL: -4,
+  EAI_FAMILY: -6,
+  EAI_MEMORY: -10,
+  EAI_SYSTEM: -11,
+  EAI_OVERFLOW: -12,
+} as const;
 
 /** errno values the collector tells apart. */
 export const Errno = {
@@ -191,4 +249,165 @@ export function writeSmallFile(path: string, text: string): void {
   } finally {
     c.close(fd);
   }
+}
+
+/**
+ * Reads a whole file of any size (such as /proc/net/tcp) with plain open/read; the same
+ * reasoning as {@linkcode readSmallFile}. Throws {@linkcode OsError}.
+ */
+export function readWholeFile(path: string): Uint8Array {
+  const c = libc();
+  const fd = unwrap(c.open(cString(path), O_RDONLY | O_CLOEXEC), `open '${path}'`);
+  try {
+    let buf = new Uint8Array(65536);
+    let len = 0;
+    for (;;) {
+      if (len === buf.length) {
+        const bigger = new Uint8Array(buf.length * 2);
+        bigger.set(buf);
+        buf = bigger;
+      }
+      const n = unwrap(c.read(fd, buf.subarray(len), BigInt(buf.length - len)), `read '${path}'`);
+      if (n === 0) break;
+      len += n;
+    }
+    return buf.subarray(0, len);
+  } finally {
+    c.close(fd);
+  }
+}
+
+// struct dirent on Linux x86_64 and aarch64 (glibc): d_ino u64, d_off i64, d_reclen u16,
+// d_type u8, then d_name.
+const DIRENT_NAME = 19;
+
+/**
+ * The names in a directory such as /proc or /proc/PID/fd, without "." and "..". Through the C
+ * library for the reason given at {@linkcode readSmallFile}. Throws {@linkcode OsError}.
+ */
+export function listDir(path: string): string[] {
+  const c = libc();
+  const dir = c.opendir(cString(path));
+  if (dir === null) throw new OsError(`open directory '${path}'`, errno());
+  try {
+    const names: string[] = [];
+    for (;;) {
+      const ent = c.readdir(dir);
+      if (ent === null) break;
+      const name = new Deno.UnsafePointerView(ent).getCString(DIRENT_NAME);
+      if (name !== "." && name !== "..") names.push(name);
+    }
+    return names;
+  } finally {
+    c.closedir(dir);
+  }
+}
+
+const LINK_BUF = new Uint8Array(4096);
+
+/** The target of a symbolic link such as /proc/PID/fd/N. Throws {@linkcode OsError}. */
+export function readLink(path: string): string {
+  const n = unwrap(
+    libc().readlink(cString(path), LINK_BUF, BigInt(LINK_BUF.length)),
+    `read link '${path}'`,
+  );
+  return new TextDecoder().decode(LINK_BUF.subarray(0, n));
+}
+
+/** One address of a local interface, from getifaddrs(3). */
+export interface InterfaceAddress {
+  /** Interface name. */
+  name: string;
+  family: typeof AF_INET | typeof AF_INET6;
+  /** The address's bytes (4 or 16). */
+  address: Uint8Array;
+  /** Prefix length from the netmask. */
+  prefix: number;
+  /** IPv4 broadcast address, when the interface has one. */
+  broadcast: Uint8Array | null;
+}
+
+// struct ifaddrs (64-bit): ifa_next 0, ifa_name 8, ifa_flags 16, ifa_addr 24, ifa_netmask 32,
+// ifa_broadaddr 40 (union with ifa_dstaddr), ifa_data 48.
+const IFF_BROADCAST = 0x2;
+
+function sockaddrBytes(p: Deno.PointerValue): [number, Uint8Array] | null {
+  if (p === null) return null;
+  const v = new Deno.UnsafePointerView(p);
+  const fam = v.getUint16(0);
+  if (fam === AF_INET) return [fam, new Uint8Array(v.getArrayBuffer(4, 4).slice(0))];
+  if (fam === AF_INET6) return [fam, new Uint8Array(v.getArrayBuffer(16, 8).slice(0))];
+  return null;
+}
+
+function prefixOf(mask: Uint8Array | undefined): number {
+  let n = 0;
+  for (const b of mask ?? []) for (let bit = 7; bit >= 0; bit--) if (b & (1 << bit)) n++;
+  return n;
+}
+
+/**
+ * The IPv4 and IPv6 addresses of the interfaces in the calling thread's network namespace
+ * (getifaddrs asks the kernel over netlink, so a worker that entered a namespace sees that
+ * namespace's interfaces). Throws {@linkcode OsError}.
+ */
+export function interfaceAddresses(): InterfaceAddress[] {
+  const c = libc();
+  const head = new BigUint64Array(1);
+  unwrap(c.getifaddrs(new Uint8Array(head.buffer)), "list interface addresses");
+  const first = Deno.UnsafePointer.create(head[0]!);
+  const out: InterfaceAddress[] = [];
+  try {
+    for (let p = first; p !== null;) {
+      const v = new Deno.UnsafePointerView(p);
+      const addr = sockaddrBytes(v.getPointer(24));
+      if (addr !== null) {
+        const namePtr = v.getPointer(8);
+        const flags = v.getUint32(16);
+        const mask = sockaddrBytes(v.getPointer(32));
+        let brd = addr[0] === AF_INET && flags & IFF_BROADCAST
+          ? sockaddrBytes(v.getPointer(40))
+          : null;
+        // Without a configured broadcast (IFA_BROADCAST), glibc reports the address itself.
+        if (brd !== null && brd[1].every((b, k) => b === addr[1][k])) brd = null;
+        out.push({
+          name: namePtr === null ? "" : Deno.UnsafePointerView.getCString(namePtr),
+          family: addr[0] as typeof AF_INET | typeof AF_INET6,
+          address: addr[1],
+          prefix: prefixOf(mask?.[1]),
+          broadcast: brd === null ? null : brd[1],
+        });
+      }
+      p = v.getPointer(0);
+    }
+  } finally {
+    if (first !== null) c.freeifaddrs(first);
+  }
+  return out;
+}
+
+/** The message for a getnameinfo error code. */
+export function gaiStrerror(code: number): string {
+  const ptr = libc().gai_strerror(code);
+  return ptr === null ? `error ${code}` : Deno.UnsafePointerView.getCString(ptr);
+}
+
+/**
+ * Reverse lookup of an address with the system's resolver (getnameinfo with NI_NAMEREQD, so
+ * /etc/hosts and nsswitch apply), run off the calling thread. Resolves to the name, or to the
+ * negative EAI_* code when there is none or the lookup failed.
+ */
+export async function lookupName(
+  family: typeof AF_INET | typeof AF_INET6,
+  address: Uint8Array,
+): Promise<string | number> {
+  const sa = new Uint8Array(family === AF_INET ? 16 : 28);
+  new DataView(sa.buffer).setUint16(0, family, true);
+  // An IPv4 address may come in a 16-byte buffer (as parseAddress gives it): take its first 4.
+  sa.set(address.subarray(0, family === AF_INET ? 4 : 16), family === AF_INET ? 4 : 8);
+  const host = new Uint8Array(1025); // NI_MAXHOST
+  const rc = await libc().getnameinfo(sa, sa.length, host, host.length, null, 0, NI_NAMEREQD);
+  if (rc !== 0) return rc;
+  const end = host.indexOf(0);
+  return new TextDecoder().decode(host.subarray(0, end < 0 ? host.length : end));
 }

@@ -37,6 +37,11 @@ export function compileCommand(arch: keyof typeof TARGETS): string[] {
     ...CONNTOP_PERMISSIONS,
     "--include",
     "src/collector/worker.ts",
+    "--include",
+    "src/enrich/worker.ts",
+    // The embedded GeoIP data (scripts/geodata.ts makes it), read as bytes at run time.
+    "--include",
+    "data/geoip",
     "--target",
     TARGETS[arch],
     "--output",

@@ -2,7 +2,9 @@
 # Installs what conntop needs to run and to be tested, and nothing into the project directory:
 #   - Debian packages: libnetfilter-conntrack3 (the library conntop loads through FFI), the
 #     reference tools the tests compare against (conntrack, nftables, iproute2), and the tools the
-#     tests use to drop privileges or read the kernel (libcap2-bin, util-linux, procps, python3);
+#     tests use to drop privileges or read the kernel (libcap2-bin, util-linux, procps, python3),
+#     libmaxminddb0 (GeoIP through FFI), mmdb-bin (mmdblookup, the GeoIP reference), dnsmasq-base
+#     (the tests' own DNS server) and tmux (the UI tests' terminal);
 #   - Deno, pinned to exactly DENO_VERSION, from the npm registry into a cache directory.
 #
 # Idempotent and quick: when everything is already there it prints nothing and touches nothing.
@@ -27,6 +29,9 @@ readonly PACKAGES=(
   procps
   python3
   tmux
+  libmaxminddb0
+  mmdb-bin
+  dnsmasq-base
 )
 
 print_deno=false
@@ -135,4 +140,20 @@ fi
 
 if $print_deno; then
   printf '%s\n' "$deno_bin"
+fi
+
+# --- Embedded GeoIP data ------------------------------------------------------------------------
+
+# data/geoip/ holds the GeoIP data conntop ships (generated, gitignored but for ATTRIBUTION.md);
+# scripts/geodata.ts downloads the pinned packages from the npm registry and converts them.
+repo_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+geodata_missing=false
+for f in country.mmdb asn-ranges.bin ATTRIBUTION.md manifest.json; do
+  [[ -f "$repo_root/data/geoip/$f" ]] || geodata_missing=true
+done
+if $geodata_missing; then
+  log "fetching the embedded GeoIP data into $repo_root/data/geoip"
+  (cd "$repo_root" && run_logged "$deno_bin" run -q --allow-net=registry.npmjs.org \
+    --allow-read=. --allow-write=data/geoip,.cache/geodata scripts/geodata.ts --quiet) ||
+    die "fetching the embedded GeoIP data failed (exit code $?): run 'deno task geodata' to see why"
 fi

@@ -28,6 +28,7 @@ import {
   UiApp,
 } from "../ui/mod.ts";
 import { runSession } from "./session.ts";
+import { startEnrichment } from "./enrichment.ts";
 import { FrameProbe } from "./probe.ts";
 import { onExitSignal } from "./signals.ts";
 
@@ -81,6 +82,15 @@ export async function runMonitor(opts: Options): Promise<number> {
     : opts.netns !== undefined
     ? `netns ${opts.netns}`
     : "live";
+  // Enrichment starts now and loads in the background; answers repaint as they come.
+  let onEnrich = () => {};
+  const enrichment = startEnrichment(opts, {
+    onChange: () => onEnrich(),
+    onWarning: (m) => {
+      app.onWarning(m);
+      onEnrich();
+    },
+  });
   const app = new UiApp({
     settings,
     filter: opts.filter,
@@ -89,6 +99,7 @@ export async function runMonitor(opts: Options): Promise<number> {
     theme: depth === "none" ? MONO_THEME : undefined,
     replay: control,
     recording: opts.record,
+    enrich: enrichment.store,
   });
   for (const n of notes) app.onWarning(n);
 
@@ -115,6 +126,8 @@ export async function runMonitor(opts: Options): Promise<number> {
     if (out !== "") tty.write(out);
     const t2 = performance.now();
     [prev, next] = [next, prev ?? new CellBuffer(columns, rows)];
+    // Ask the worker about the addresses this frame needed.
+    enrichment.store.flush();
     probe?.frame(cause, inputAt ?? t0, t0, app.lastRowsMs, t1 - t0, t2 - t1, t2, out.length);
     const until = app.messageUntil;
     clearTimeout(messageTimer);
@@ -129,6 +142,7 @@ export async function runMonitor(opts: Options): Promise<number> {
       paint(cause);
     }, 0);
   };
+  onEnrich = () => schedule("enrich");
   const save = () => {
     if (path === undefined || !writable) {
       if (!saveWarned && path !== undefined) {
@@ -224,6 +238,7 @@ export async function runMonitor(opts: Options): Promise<number> {
     return exitCode !== 0 ? exitCode : code;
   } finally {
     quit.abort();
+    enrichment.close();
     clearTimeout(paintTimer);
     clearTimeout(messageTimer);
     unresize();

@@ -11,6 +11,7 @@ import type { Connection } from "../model/mod.ts";
 import { csvHeader, csvLine, formatJson, formatNdjsonLine, formatTable } from "../output/mod.ts";
 import { runSession } from "./session.ts";
 import { emptyTableHint } from "./hints.ts";
+import { type Enrichment, startEnrichment } from "./enrichment.ts";
 
 /** Runs --once, writing to `out`; resolves with the exit code. */
 export async function runOnce(
@@ -24,6 +25,8 @@ export async function runOnce(
     warnings.push(w);
     warn(w);
   };
+  // Enrichment loads while the table is read.
+  using enrichment = startEnrichment(opts, { onWarning: note }, { maxQueue: 1 << 20 });
   const wanted = opts.intervalGiven ? 2 : 1;
   let seen = 0;
   let flowtables = false;
@@ -50,6 +53,7 @@ export async function runOnce(
     if (empty || model.matches(opts.filter, s)) conns.push(model.connection(s, now));
   }
   conns.sort((a, b) => a.protonum - b.protonum || a.id - b.id);
+  await enrich(enrichment, conns, model, opts.hostnames);
   switch (opts.format) {
     case "json":
       await out(formatJson({
@@ -75,6 +79,28 @@ export async function runOnce(
       await out(formatTable(conns));
   }
   return 0;
+}
+
+/** Longest wait for hostnames in --once, ms: lookups not answered by then stay null. */
+const ONCE_DNS_DEADLINE_MS = 5000;
+
+// Fills the enrichment fields: asks for everything at once, waits for the answers (GeoIP is
+// quick; hostnames until the deadline), then fills again with what arrived.
+async function enrich(
+  e: Enrichment,
+  conns: Connection[],
+  model: ConnectionModel,
+  hosts: boolean,
+): Promise<void> {
+  await e.ready;
+  e.store.setLocal(model.local);
+  for (const c of conns) e.store.fill(c, hosts);
+  e.store.flush();
+  const deadline = Date.now() + ONCE_DNS_DEADLINE_MS;
+  while (e.store.pending > 0 && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  for (const c of conns) e.store.fill(c, false);
 }
 
 async function writeChunked<T>(

@@ -38,6 +38,14 @@ export interface Options {
   replay?: string;
   /** Replay speed multiplier. */
   speed: number;
+  /** Resolve hostnames (off: -n/--no-hostname). */
+  hostnames: boolean;
+  /** Show service names (off: -P/--no-servname). */
+  servnames: boolean;
+  /** GeoIP (off: --no-geoip). */
+  geoip: boolean;
+  /** --geoip-dir directories, in order. */
+  geoipDirs: string[];
 }
 
 const SPEC = {
@@ -66,6 +74,10 @@ const SPEC = {
   record: { type: "string" },
   replay: { type: "string" },
   speed: { type: "string" },
+  "no-hostname": { type: "boolean", short: "n" },
+  "no-servname": { type: "boolean", short: "P" },
+  "no-geoip": { type: "boolean" },
+  "geoip-dir": { type: "string", multiple: true },
 } as const;
 
 /** Long option names, for the man page and completion checks. */
@@ -104,7 +116,19 @@ export function parseOptions(args: string[], env: { noColor?: boolean } = {}): O
     record: v.record,
     replay: v.replay,
     speed: 1,
+    hostnames: !(v["no-hostname"] ?? false),
+    servnames: !(v["no-servname"] ?? false),
+    geoip: !(v["no-geoip"] ?? false),
+    geoipDirs: v["geoip-dir"] ?? [],
   };
+  for (const dir of opts.geoipDirs) {
+    if (dir === "") {
+      throw new UsageError("Invalid value for --geoip-dir: expected a directory, got ''");
+    }
+  }
+  if (v["no-geoip"] && opts.geoipDirs.length > 0) {
+    throw new UsageError("Options --no-geoip and --geoip-dir cannot be combined");
+  }
   if (v.once && v.stream) throw new UsageError("Options --once and --stream cannot be combined");
   if (v.format !== undefined) {
     if (!["table", "json", "ndjson", "csv"].includes(v.format)) {
@@ -164,7 +188,7 @@ export function parseOptions(args: string[], env: { noColor?: boolean } = {}): O
   return opts;
 }
 
-function parseFilter(v: Record<string, string | boolean | undefined>): Filter {
+function parseFilter(v: Record<string, string | string[] | boolean | undefined>): Filter {
   const f: Filter = {};
   const str = (k: string) => v[k] as string | undefined;
   const proto = str("proto");

@@ -5,6 +5,7 @@
  */
 
 import { VERSION } from "../version.ts";
+import { GEOIP_ATTRIBUTION } from "../enrich/geoip/attribution.ts";
 
 /** The --help text. */
 export const USAGE = `Usage: conntop [OPTION]...
@@ -44,6 +45,14 @@ Filters (as conntrack -L; all given must match):
   -m, --mark VALUE[/MASK] connection mark
   -w, --zone ZONE        conntrack zone
 
+Enrichment (resolved in a worker; never delays the screen or quitting):
+  -n, --no-hostname      do not resolve hostnames (reverse DNS)
+  -P, --no-servname      show port numbers, not service names from /etc/services
+      --no-geoip         no GeoIP country, AS and city columns
+      --geoip-dir DIR    look for GeoLite2 / DB-IP .mmdb files in DIR first (repeatable;
+                         then ~/.local/share/GeoIP, /usr/local/share/GeoIP,
+                         /var/lib/GeoIP, /usr/share/GeoIP; else the embedded data)
+
 Other:
       --no-color         no colours (also when NO_COLOR is set)
 
@@ -63,5 +72,7 @@ Deno ${Deno.version.deno}, V8 ${Deno.version.v8}, TypeScript ${Deno.version.type
 License GPL-3.0-or-later: GNU GPL version 3 or later <https://gnu.org/licenses/gpl.html>.
 This is free software: you are free to change and redistribute it.
 There is NO WARRANTY, to the extent permitted by law.
+
+${GEOIP_ATTRIBUTION}
 `;
 }

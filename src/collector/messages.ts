@@ -6,6 +6,15 @@
  */
 
 import type { Extra } from "../conntrack/mod.ts";
+import type { Owner } from "../enrich/types.ts";
+
+/** The monitored host's interface addresses, as text (see LocalAddresses in enrich/classes). */
+export interface LocalAddressList {
+  v4: string[];
+  v6: string[];
+  /** Broadcast addresses of the local IPv4 networks. */
+  broadcast: string[];
+}
 
 /**
  * Records per chunk of a batch: bounds the memory a refresh of a huge table needs at once, and
@@ -102,6 +111,13 @@ export type FromCollector =
     records: ArrayBuffer[];
     count: number;
     extras: [number, Extra][];
+    /**
+     * Owning processes found since the last batch, by slot (null: no longer known). Only for
+     * connections that end on this host.
+     */
+    owners?: [number, Owner | null][];
+    /** The host's interface addresses, when they changed (always in the first batch). */
+    local?: LocalAddressList;
     totals: Totals;
     status: CollectorStatus;
   }

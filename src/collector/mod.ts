@@ -12,6 +12,7 @@ export {
   CHUNK_RECORDS,
   type CollectorOptions,
   type CollectorStatus,
+  type LocalAddressList,
   type ReadyMessage,
   type SysctlChange,
   type Totals,

@@ -37,6 +37,10 @@ import type {
 } from "./messages.ts";
 import { ExitCode } from "../errors.ts";
 import { netnsPath } from "./netns.ts";
+import { OwnerTracker } from "./attribution.ts";
+import { SocketOwners } from "./owners.ts";
+import type { LocalAddressList } from "./messages.ts";
+import type { Owner } from "../enrich/types.ts";
 
 const EXIT_USAGE = ExitCode.USAGE;
 /** Longest wait for events before looking at "collect"/"stop" requests again. */
@@ -202,6 +206,14 @@ async function loop(
   };
   let seq = 0;
   let next = now();
+  // Owners of this host's connections; off (with one warning) if /proc cannot be read.
+  let tracker: OwnerTracker | undefined;
+  try {
+    tracker = new OwnerTracker(new SocketOwners());
+  } catch (err) {
+    post({ type: "warning", message: `Process attribution is off: ${(err as Error).message}` });
+  }
+  let local: LocalAddressList | undefined = tracker?.local;
   // Size the table for the kernel's count up front: regrowing a large table in steps would
   // leave every intermediate copy behind as garbage.
   table.reserve((readSysctlNumber("nf_conntrack_count") ?? 0) * 1.02);
@@ -214,6 +226,19 @@ async function loop(
       dump(dumpSock, table, status);
     }
     const batch = table.takeBatch();
+    let owners: [number, Owner | null][] = [];
+    if (tracker !== undefined) {
+      try {
+        local ??= tracker.refreshLocal();
+        owners = tracker.update(batch.chunks);
+      } catch (err) {
+        tracker = undefined;
+        post({
+          type: "warning",
+          message: `Process attribution stopped: ${(err as Error).message}`,
+        });
+      }
+    }
     const timeMs = now();
     post({
       type: "batch",
@@ -223,10 +248,13 @@ async function loop(
       records: batch.chunks.map((c) => c.buffer),
       count: batch.count,
       extras: batch.extras,
+      owners,
+      local,
       totals: totals(table),
       status: { ...status },
     }, batch.chunks.map((c) => c.buffer));
     status.lastError = undefined;
+    local = undefined;
     next += opts.intervalMs;
     if (next < now()) next = now() + opts.intervalMs;
     while (!stopping && !collectNow) {

@@ -18,6 +18,7 @@ import {
   statusFlags,
 } from "../conntrack/mod.ts";
 import type { Extra } from "../conntrack/mod.ts";
+import type { Owner } from "../enrich/types.ts";
 
 /** A connection, flat, with snake_case fields (JSON, NDJSON and CSV use the same names). */
 export interface Connection {
@@ -69,7 +70,50 @@ export interface Connection {
   secctx: string | null;
   helper: string | null;
   labels: number[] | null;
+  // Enrichment (null when off, unknown or not applicable; see README "JSON fields").
+  /** Owning process of the local socket, for connections that end on this host. */
+  process: string | null;
+  pid: number | null;
+  /** Reverse-DNS names of the original source and destination. */
+  "src_host": string | null;
+  "dst_host": string | null;
+  /** Address classes (loopback, private, public, this-host, …). */
+  "src_class": string | null;
+  "dst_class": string | null;
+  /** GeoIP: ISO country code, AS number and organisation, city. */
+  "src_country": string | null;
+  "dst_country": string | null;
+  "src_asn": number | null;
+  "dst_asn": number | null;
+  "src_org": string | null;
+  "dst_org": string | null;
+  "src_city": string | null;
+  "dst_city": string | null;
+  /** Service names of the original ports (/etc/services). */
+  "sport_service": string | null;
+  "dport_service": string | null;
 }
+
+/** The enrichment fields of a {@linkcode Connection}, filled after it is built. */
+export type EnrichedFields = Pick<
+  Connection,
+  | "process"
+  | "pid"
+  | "src_host"
+  | "dst_host"
+  | "src_class"
+  | "dst_class"
+  | "src_country"
+  | "dst_country"
+  | "src_asn"
+  | "dst_asn"
+  | "src_org"
+  | "dst_org"
+  | "src_city"
+  | "dst_city"
+  | "sport_service"
+  | "dport_service"
+>;
 
 /** Field names in output order (CSV columns). */
 export const CONNECTION_FIELDS: readonly (keyof Connection)[] = [
@@ -118,19 +162,37 @@ export const CONNECTION_FIELDS: readonly (keyof Connection)[] = [
   "secctx",
   "helper",
   "labels",
+  "process",
+  "pid",
+  "src_host",
+  "dst_host",
+  "src_class",
+  "dst_class",
+  "src_country",
+  "dst_country",
+  "src_asn",
+  "dst_asn",
+  "src_org",
+  "dst_org",
+  "src_city",
+  "dst_city",
+  "sport_service",
+  "dport_service",
 ];
 
 const round2 = (x: number): number => Math.round(x * 100) / 100;
 
 /**
  * Builds the connection of record `i` in `v`. `nowMs` is the time against which the timeout and
- * age are reported (the time the output is made).
+ * age are reported (the time the output is made); `owner` is the owning process, when known.
+ * Enrichment fields other than the owner start as null (see enrich/fill.ts).
  */
 export function toConnection(
   v: RecordView,
   i: number,
   extra: Extra | undefined,
   nowMs: number,
+  owner?: Owner,
 ): Connection {
   const fam = v.u8At(i, OFF.FAMILY);
   const l4 = v.u8At(i, OFF.L4);
@@ -202,5 +264,21 @@ export function toConnection(
     secctx: extra?.secctx ?? null,
     helper: extra?.helper ?? null,
     labels: extra?.labels ?? null,
+    process: owner?.name ?? null,
+    pid: owner?.pid ?? null,
+    "src_host": null,
+    "dst_host": null,
+    "src_class": null,
+    "dst_class": null,
+    "src_country": null,
+    "dst_country": null,
+    "src_asn": null,
+    "dst_asn": null,
+    "src_org": null,
+    "dst_org": null,
+    "src_city": null,
+    "dst_city": null,
+    "sport_service": null,
+    "dport_service": null,
   };
 }

@@ -5,5 +5,10 @@
  */
 
 export { ConnectionModel } from "./model.ts";
-export { type Connection, CONNECTION_FIELDS, toConnection } from "./connection.ts";
+export {
+  type Connection,
+  CONNECTION_FIELDS,
+  type EnrichedFields,
+  toConnection,
+} from "./connection.ts";
 export { type Filter, isEmptyFilter, matches } from "./filter.ts";

@@ -14,7 +14,8 @@
 import type { Extra } from "../conntrack/mod.ts";
 import { Kind, OFF, RECORD_SIZE, RecordView } from "../conntrack/mod.ts";
 import { CHUNK_RECORDS } from "../collector/mod.ts";
-import type { BatchMessage, CollectorStatus, Totals } from "../collector/mod.ts";
+import type { BatchMessage, CollectorStatus, LocalAddressList, Totals } from "../collector/mod.ts";
+import type { Owner } from "../enrich/types.ts";
 import { type Connection, toConnection } from "./connection.ts";
 import { type Filter, matches } from "./filter.ts";
 
@@ -25,6 +26,9 @@ const PAGE_BYTES = PAGE * RECORD_SIZE;
 export class ConnectionModel {
   #pages: RecordView[] = [];
   #extras = new Map<number, Extra>();
+  #owners = new Map<number, Owner>();
+  /** The monitored host's interface addresses, as the collector last reported them. */
+  local: LocalAddressList | undefined;
   #size = 0;
   /** Totals of the last refresh. */
   totals: Totals | undefined;
@@ -47,6 +51,11 @@ export class ConnectionModel {
   apply(batch: BatchMessage): RecordView[] {
     const views = batch.records.map((b) => new RecordView(b));
     for (const [slot, extra] of batch.extras) this.#extras.set(slot, extra);
+    for (const [slot, owner] of batch.owners ?? []) {
+      if (owner === null) this.#owners.delete(slot);
+      else this.#owners.set(slot, owner);
+    }
+    if (batch.local !== undefined) this.local = batch.local;
     for (const bv of views) {
       if (this.#adopt(bv)) continue;
       for (let i = 0; i < bv.count; i++) {
@@ -61,6 +70,7 @@ export class ConnectionModel {
             this.#size--;
           }
           this.#extras.delete(slot);
+          this.#owners.delete(slot);
           continue;
         }
         page.u8.set(bv.u8.subarray(i * RECORD_SIZE, (i + 1) * RECORD_SIZE), at);
@@ -120,9 +130,14 @@ export class ConnectionModel {
     return this.#extras.get(s);
   }
 
+  /** The process owning the local socket of slot `s`, when the collector found one. */
+  owner(s: number): Owner | undefined {
+    return this.#owners.get(s);
+  }
+
   /** The connection in slot `s` as an object, with timeout and age as of `nowMs`. */
   connection(s: number, nowMs: number = Date.now()): Connection {
-    return toConnection(this.#page(s), s % PAGE, this.#extras.get(s), nowMs);
+    return toConnection(this.#page(s), s % PAGE, this.#extras.get(s), nowMs, this.#owners.get(s));
   }
 
   // Takes a whole chunk of new connections, in slot order from a page boundary, as a page.

@@ -15,7 +15,9 @@
  *      `records` is the base64 of its bytes (layout in conntrack/record.ts; chunk boundaries
  *      are kept, since the model may adopt a full chunk as a page):
  *      `{"type":"batch","seq":1,"timeMs":…,"startedMs":…,"count":2,"records":["<base64>"],
- *      "extras":[[slot,{…}]],"totals":{…},"status":{…}}`
+ *      "extras":[[slot,{…}]],"owners":[[slot,{"pid":1,"name":"sshd"}]],"local":{…},
+ *      "totals":{…},"status":{…}}` (`owners` and `local` are optional: older recordings
+ *      lack them)
  *    - a collector warning: `{"type":"warning","timeMs":…,"message":"…"}`
  * 3. The end, written by a clean close: `{"type":"end","timeMs":…}`. A recording without it
  *    was cut short.
@@ -76,6 +78,10 @@ export interface BatchLine {
   /** Base64 of each chunk of records. */
   records: string[];
   extras: [number, Extra][];
+  /** Owning processes (absent in recordings of conntop before 0.2). */
+  owners?: BatchMessage["owners"];
+  /** Interface addresses, when they changed. */
+  local?: BatchMessage["local"];
   totals: BatchMessage["totals"];
   status: BatchMessage["status"];
 }
@@ -143,6 +149,8 @@ export function encodeBatch(batch: BatchMessage): string {
     count: batch.count,
     records: batch.records.map((chunk) => Buffer.from(chunk).toString("base64")),
     extras: batch.extras,
+    owners: batch.owners,
+    local: batch.local,
     totals: batch.totals,
     status: batch.status,
   };
@@ -237,6 +245,8 @@ export function decodeBatch(line: BatchLine, recordSize: number): BatchMessage {
     records,
     count: line.count,
     extras: line.extras,
+    ...(line.owners === undefined ? {} : { owners: line.owners }),
+    ...(line.local === undefined ? {} : { local: line.local }),
     totals: line.totals,
     status: line.status,
   };
@@ -295,6 +305,27 @@ function checkBatch(v: Record<string, unknown>): BatchLine {
       v.extras.every((e) => Array.isArray(e) && typeof e[0] === "number" && isObject(e[1])),
     what,
     "extras",
+  );
+  need(
+    v.owners === undefined ||
+      (Array.isArray(v.owners) &&
+        v.owners.every((e) =>
+          Array.isArray(e) && typeof e[0] === "number" &&
+          (e[1] === null ||
+            (isObject(e[1]) && typeof e[1].pid === "number" && typeof e[1].name === "string"))
+        )),
+    what,
+    "owners",
+  );
+  need(
+    v.local === undefined ||
+      (isObject(v.local) &&
+        ["v4", "v6", "broadcast"].every((k) => {
+          const list = (v.local as Record<string, unknown>)[k];
+          return Array.isArray(list) && list.every((a) => typeof a === "string");
+        })),
+    what,
+    "local",
   );
   need(isObject(v.totals), what, "totals");
   need(isObject(v.status), what, "status");

@@ -24,6 +24,8 @@ import { DEFAULT_THEME, type Theme } from "./theme.ts";
 import type { HeaderView, ScreenView } from "./view.ts";
 import { detailsLines } from "./details.ts";
 import { dialogKey, sortBy } from "./dialog_keys.ts";
+import type { EnrichStore } from "../enrich/store.ts";
+import { ownerText } from "../enrich/types.ts";
 
 /** Playback controls, when the data comes from a recording. */
 export interface ReplayControl {
@@ -51,9 +53,18 @@ export interface UiAppOptions {
   recording?: string;
   /** The clock (tests fix it). */
   now?: () => number;
+  /**
+   * Enrichment answers (hostnames, GeoIP, classes, services). Without it the enrichment
+   * columns stay empty.
+   */
+  enrich?: EnrichStore;
 }
 
 const MESSAGE_MS = 2500;
+/** Sort columns whose keys come from enrichment answers (not from the records). */
+const ENRICH_SORTS: ReadonlySet<string> = new Set(
+  COLUMN_IDS.filter((id) => COLUMNS[id].textKey !== undefined || /^(src|dst)_/.test(id)),
+);
 const WHEEL_ROWS = 3;
 const HSCROLL_STEP = 8;
 
@@ -65,7 +76,7 @@ export class UiApp {
   readonly state: UiState;
   /** Rows in display order. */
   readonly rows: RowList = new RowList();
-  #texts = new SearchTexts();
+  #texts: SearchTexts;
   #opts: UiAppOptions;
   #theme: Theme;
   #now: () => number;
@@ -83,12 +94,30 @@ export class UiApp {
    */
   lastRowsMs = 0;
   #rowsMs = 0;
+  #enrichVersion = -1;
+  #enrichSortedMs = 0;
+  #enrichResort = false;
 
   constructor(opts: UiAppOptions) {
     this.#opts = opts;
     this.#theme = opts.theme ?? DEFAULT_THEME;
     this.#now = opts.now ?? Date.now;
     this.state = initialState(opts.settings);
+    const enrich = opts.enrich;
+    this.#texts = new SearchTexts((model, slot) => {
+      const o = model.owner(slot);
+      if (enrich === undefined) return o === undefined ? "" : ownerText(o);
+      const [v, i] = model.locate(slot);
+      const parts = o === undefined ? [] : [ownerText(o)];
+      for (const off of [OFF.ORIG_SRC, OFF.ORIG_DST]) {
+        const a = enrich.addressAt(v, i, off);
+        if (a.host?.status === "resolved" && a.host.name !== undefined) parts.push(a.host.name);
+        if (a.geo?.country) parts.push(a.geo.country);
+        if (a.geo?.org) parts.push(a.geo.org);
+        if (a.geo?.city) parts.push(a.geo.city);
+      }
+      return parts.join(" ");
+    });
   }
 
   /** Takes a batch: applied now, or held while paused. */
@@ -112,6 +141,13 @@ export class UiApp {
 
   #apply(batch: BatchMessage): void {
     const views = this.model.apply(batch);
+    const enrich = this.#opts.enrich;
+    if (enrich !== undefined) {
+      if (batch.local !== undefined) enrich.setLocal(batch.local);
+      // A long run sees many addresses come and go: forget them now and then (the ones still
+      // in use are looked up again on demand).
+      if (enrich.size > Math.max(200_000, 4 * this.model.size)) enrich.prune(new Set(), 0);
+    }
     for (const v of views) {
       for (let i = 0; i < v.count; i++) this.#texts.invalidate(v.u32At(i, OFF.SLOT));
     }
@@ -164,8 +200,12 @@ export class UiApp {
     const page = this.pageSize;
     const rows: Connection[] = [];
     const end = Math.min(this.rows.length, s.top + page);
+    const enrich = this.#opts.enrich;
+    const hosts = this.#wantsHostnames();
     for (let r = s.top; r < end; r++) {
-      rows.push(this.model.connection(this.rows.slot(r), this.model.timeMs || now));
+      const c = this.model.connection(this.rows.slot(r), this.model.timeMs || now);
+      enrich?.fill(c, hosts);
+      rows.push(c);
     }
     const ctx = { hostnames: s.settings.hostnames, services: s.settings.services };
     const dialog = this.#dialogView();
@@ -233,7 +273,14 @@ export class UiApp {
         if (!det.ended && this.model.live(det.slot) && this.model.id(det.slot) === det.id) {
           det.conn = this.model.connection(det.slot, this.model.timeMs || this.#now());
         } else det.ended = true;
-        return { kind: "details", conn: det.conn, ended: det.ended, scroll: d.scroll };
+        // The details always name the hosts, whatever the columns show.
+        const enrich = this.#opts.enrich;
+        enrich?.fill(det.conn, true);
+        const hosts = enrich === undefined ? {} : {
+          src: enrich.address(det.conn.orig_src).host,
+          dst: enrich.address(det.conn.orig_dst).host,
+        };
+        return { kind: "details", conn: det.conn, ended: det.ended, scroll: d.scroll, hosts };
       }
       case "columns":
         return { kind: "columns", index: d.index, columns: this.state.settings.columns };
@@ -249,7 +296,35 @@ export class UiApp {
 
   // --- rows and cursor ---
 
+  /** Whether hostnames are wanted on screen: F5 is on, or a hostname column shows. */
+  #wantsHostnames(): boolean {
+    const st = this.state.settings;
+    return st.hostnames || st.columns.some((c) => c.id === "src_host" || c.id === "dst_host");
+  }
+
+  // New enrichment answers change the order when the list is sorted on them: re-sort then, but
+  // at most once a second (answers arrive in many small batches).
+  #noticeEnrichment(): void {
+    const e = this.#opts.enrich;
+    if (e === undefined) return;
+    if (e.version !== this.#enrichVersion) {
+      this.#enrichVersion = e.version;
+      this.#texts.invalidateAll();
+      const st = this.state.settings;
+      if ([st.sort, st.sort2].some((k) => k !== null && ENRICH_SORTS.has(k.column))) {
+        this.#enrichResort = true;
+      }
+    }
+    const now = this.#now();
+    if (this.#enrichResort && now - this.#enrichSortedMs >= 1000) {
+      this.#enrichResort = false;
+      this.#enrichSortedMs = now;
+      this.#rowsStale = true;
+    }
+  }
+
   #refreshRows(): void {
+    this.#noticeEnrichment();
     if (!this.#rowsStale) return;
     const t0 = performance.now();
     const s = this.state;
@@ -259,6 +334,7 @@ export class UiApp {
       filter: this.#opts.filter,
       text: s.filter,
       locked: s.locked,
+      ctx: { enrich: this.#opts.enrich, owner: (slot) => this.model.owner(slot) },
     }, this.#texts);
     this.#rowsStale = false;
     this.#followCursor();
@@ -394,7 +470,11 @@ export class UiApp {
       case "hostnames":
         st.hostnames = !st.hostnames;
         this.#say(
-          `Hostnames ${st.hostnames ? "on" : "off"} (names are resolved once enrichment is on)`,
+          !st.hostnames
+            ? "Hostnames off"
+            : this.#opts.enrich?.hostnamesAllowed === false
+            ? "Hostnames on, but not resolved in this run (-n/--no-hostname)"
+            : "Hostnames on",
         );
         return Flag.REDRAW | Flag.SAVE;
       case "services":

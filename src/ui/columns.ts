@@ -16,6 +16,8 @@ import {
   type RecordView,
 } from "../conntrack/mod.ts";
 import type { Connection } from "../model/mod.ts";
+import type { AddrInfo, EnrichStore } from "../enrich/store.ts";
+import { ADDRESS_CLASSES, type GeoInfo, type Owner, ownerText } from "../enrich/types.ts";
 import { humanBytes, humanDuration, humanRate } from "../output/mod.ts";
 
 /** The column identifiers (stable: they are stored in the config file). */
@@ -40,6 +42,19 @@ export const COLUMN_IDS = [
   "zone",
   "flags",
   "id",
+  "process",
+  "src_host",
+  "dst_host",
+  "src_country",
+  "dst_country",
+  "src_asn",
+  "dst_asn",
+  "src_org",
+  "dst_org",
+  "src_city",
+  "dst_city",
+  "src_class",
+  "dst_class",
 ] as const;
 
 /** One of {@linkcode COLUMN_IDS}. */
@@ -47,10 +62,18 @@ export type ColumnId = typeof COLUMN_IDS[number];
 
 /** What a cell's text may depend on besides the connection. */
 export interface CellContext {
-  /** Show hostnames instead of addresses (names arrive with enrichment). */
+  /** Show hostnames instead of addresses in SOURCE and DESTINATION (F5). */
   hostnames: boolean;
-  /** Show service names instead of port numbers (names arrive with enrichment). */
+  /** Show service names instead of port numbers in SPORT and DPORT (F6). */
   services: boolean;
+}
+
+/** What a sort key may read besides the record: enrichment answers and owners. */
+export interface SortContext {
+  /** Enrichment answers (absent: enrichment columns sort as missing). */
+  enrich?: EnrichStore;
+  /** The owning process of a slot. */
+  owner?: (slot: number) => Owner | undefined;
 }
 
 /** How a column reads, sorts and lays out. */
@@ -65,13 +88,20 @@ export interface ColumnDef {
   align: "left" | "right";
   /** Direction a first click sorts in: numbers biggest first, names A to Z. */
   defaultDesc: boolean;
-  /** The cell's text. */
+  /** The cell's text (enrichment fields are filled before it is called). */
   text(c: Connection, ctx: CellContext): string;
   /**
    * The sort key of record `i` (bigger = later in ascending order). Missing values sort below
    * every real one so they gather at one end.
    */
-  key(v: RecordView, i: number): number;
+  key(v: RecordView, i: number, ctx: SortContext): number;
+  /**
+   * For columns of text: the text to sort on (null = missing). When present, it is used instead
+   * of `key`; distinct texts are ranked once per sort.
+   */
+  textKey?: (v: RecordView, i: number, ctx: SortContext) => string | null;
+  /** For address columns: the class whose colour the cell takes. */
+  addressClass?: (c: Connection) => string | null;
   /**
    * Further exact keys, compared in order when `key` ties: for values too long for one number
    * (an IPv6 address is 128 bits; a double holds 53 exactly).
@@ -192,43 +222,45 @@ export const COLUMNS: Readonly<Record<ColumnId, ColumnDef>> = {
   src: {
     id: "src",
     title: "SOURCE",
-    description: "Source address (original direction)",
+    description: "Source address (original direction); its hostname with F5",
     width: 22,
     align: "left",
     defaultDesc: false,
-    text: (c) => c.orig_src,
+    text: (c, ctx) => (ctx.hostnames ? c.src_host ?? c.orig_src : c.orig_src),
     key: (v, i) => addressKey(v, i, OFF.ORIG_SRC),
+    addressClass: (c) => c.src_class,
     more: addressMore(OFF.ORIG_SRC),
   },
   sport: {
     id: "sport",
     title: "SPORT",
-    description: "Source port (ICMP: id; GRE: key)",
+    description: "Source port (ICMP: id; GRE: key); its service name with F6",
     width: 6,
     align: "right",
     defaultDesc: false,
-    text: (c) => portText(c, "sport"),
+    text: (c, ctx) => (ctx.services ? c.sport_service : null) ?? portText(c, "sport"),
     key: (v, i) => (ports(v, i) ? v.u16At(i, OFF.ORIG_SPORT) : -1),
   },
   dst: {
     id: "dst",
     title: "DESTINATION",
-    description: "Destination address (original direction)",
+    description: "Destination address (original direction); its hostname with F5",
     width: 22,
     align: "left",
     defaultDesc: false,
-    text: (c) => c.orig_dst,
+    text: (c, ctx) => (ctx.hostnames ? c.dst_host ?? c.orig_dst : c.orig_dst),
     key: (v, i) => addressKey(v, i, OFF.ORIG_DST),
+    addressClass: (c) => c.dst_class,
     more: addressMore(OFF.ORIG_DST),
   },
   dport: {
     id: "dport",
     title: "DPORT",
-    description: "Destination port (ICMP: type/code)",
+    description: "Destination port (ICMP: type/code); its service name with F6",
     width: 6,
     align: "right",
     defaultDesc: false,
-    text: (c) => portText(c, "dport"),
+    text: (c, ctx) => (ctx.services ? c.dport_service : null) ?? portText(c, "dport"),
     key: (v, i) => (ports(v, i) ? v.u16At(i, OFF.ORIG_DPORT) : -1),
   },
   nat: {
@@ -350,7 +382,98 @@ export const COLUMNS: Readonly<Record<ColumnId, ColumnDef>> = {
     text: (c) => String(c.id),
     key: (v, i) => v.u32At(i, OFF.ID),
   },
+  process: {
+    id: "process",
+    title: "PROCESS",
+    description: "Process owning the local socket, name[pid] (connections of this host)",
+    width: 16,
+    align: "left",
+    defaultDesc: false,
+    text: (
+      c,
+    ) => (c.process === null || c.pid === null ? "" : ownerText({ name: c.process, pid: c.pid })),
+    key: () => 0,
+    textKey: (v, i, ctx) => {
+      const o = ctx.owner?.(v.u32At(i, OFF.SLOT));
+      return o === undefined ? null : `${o.name}\0${String(o.pid).padStart(10, "0")}`;
+    },
+  },
+  ...enrichPair(
+    "host",
+    "HOST",
+    "Hostname (reverse DNS)",
+    24,
+    (a) => a.host?.status === "resolved" ? a.host.name ?? null : null,
+  ),
+  ...enrichPair("country", "CC", "Country (GeoIP, ISO code)", 3, (a) => geoOf(a).country),
+  ...enrichPair("asn", "ASN", "Autonomous system number (GeoIP)", 8, (a) => geoOf(a).asn),
+  ...enrichPair(
+    "org",
+    "ORGANISATION",
+    "Autonomous system organisation (GeoIP)",
+    20,
+    (a) => geoOf(a).org,
+  ),
+  ...enrichPair("city", "CITY", "City (GeoIP City database)", 14, (a) => geoOf(a).city),
+  ...enrichPair("class", "CLASS", "Address class: public, private, loopback, this-host, …", 10, (
+    a,
+  ) => a.cls),
 };
+
+function geoOf(a: AddrInfo): GeoInfo {
+  return a.geo ?? { country: null, countryName: null, asn: null, org: null, city: null };
+}
+
+type Side = "src" | "dst";
+type EnrichField = "host" | "country" | "asn" | "org" | "city" | "class";
+
+// The two columns (source and destination) of one enrichment field. Text columns sort on
+// their text; ASN on its number; class in the order of ADDRESS_CLASSES.
+function enrichPair(
+  field: EnrichField,
+  title: string,
+  description: string,
+  width: number,
+  get: (a: AddrInfo) => string | number | null,
+): Record<`${Side}_${EnrichField}`, ColumnDef> {
+  const one = (side: Side): ColumnDef => {
+    const off = side === "src" ? OFF.ORIG_SRC : OFF.ORIG_DST;
+    const id = `${side}_${field}` as const;
+    const info = (v: RecordView, i: number, ctx: SortContext) => ctx.enrich?.addressAt(v, i, off);
+    const def: ColumnDef = {
+      id,
+      addressClass: field === "host" || field === "class" ? (c) => c[`${side}_class`] : undefined,
+      title: `${side === "src" ? "S" : "D"}${title}`,
+      description: `${description}, ${side === "src" ? "source" : "destination"}`,
+      width,
+      align: field === "asn" ? "right" : "left",
+      defaultDesc: false,
+      text: (c) => {
+        const t = c[id];
+        return t === null ? "" : field === "asn" ? `AS${t}` : String(t);
+      },
+      key: (v, i, ctx) => {
+        const a = info(v, i, ctx);
+        if (a === undefined) return -1;
+        if (field === "class") return ADDRESS_CLASSES.indexOf(a.cls);
+        const x = get(a);
+        return typeof x === "number" ? x : -1;
+      },
+    };
+    if (field !== "asn" && field !== "class") {
+      def.textKey = (v, i, ctx) => {
+        const a = info(v, i, ctx);
+        const x = a === undefined ? null : get(a);
+        return x === null ? null : String(x);
+      };
+    }
+    return def;
+  };
+  return { [`src_${field}`]: one("src"), [`dst_${field}`]: one("dst") } as Record<
+    `${Side}_${EnrichField}`,
+    ColumnDef
+  >;
+}
 
 /** The columns shown by default, in order. */
 export const DEFAULT_COLUMNS: readonly ColumnId[] = [
@@ -360,6 +483,7 @@ export const DEFAULT_COLUMNS: readonly ColumnId[] = [
   "sport",
   "dst",
   "dport",
+  "dst_country",
   "rate",
   "tx_rate",
   "rx_rate",
@@ -368,6 +492,7 @@ export const DEFAULT_COLUMNS: readonly ColumnId[] = [
   "age",
   "timeout",
   "flags",
+  "process",
 ];
 
 /** Whether `s` names a column. */

@@ -1,6 +1,7 @@
 /**
  * The details dialog (Enter): every field of one connection — both tuples, NAT, state, flags,
- * counters, rates, timestamps, timeout, mark, zones, helper, security context, labels.
+ * counters, rates, timestamps, timeout, mark, zones, helper, security context, labels, and what
+ * enrichment knows (process, hostnames, address classes, GeoIP, services).
  *
  * @module
  */
@@ -10,6 +11,7 @@ import { formatEndpoint } from "../conntrack/mod.ts";
 import type { Connection } from "../model/mod.ts";
 import { humanBytes, humanDuration, humanRate } from "../output/mod.ts";
 import { centered, drawBox } from "./draw.ts";
+import { type HostEntry, ownerText } from "../enrich/types.ts";
 import type { Rect } from "./layout.ts";
 import type { Theme } from "./theme.ts";
 
@@ -18,8 +20,47 @@ const n = (x: number | null) => (x === null ? "-" : String(x));
 const exact = (x: number | null, human: (v: number | null) => string) =>
   x === null ? "-" : `${x} (${human(x)})`;
 
-/** The dialog's lines: [label, value]; an empty label starts a section. */
-export function detailsLines(c: Connection): [string, string][] {
+/** Where the reverse lookups of the source and destination stand, when known. */
+export interface DetailsHosts {
+  src?: HostEntry;
+  dst?: HostEntry;
+}
+
+function hostLine(name: string | null, entry: HostEntry | undefined): string {
+  if (name !== null) return name;
+  switch (entry?.status) {
+    case "pending":
+      return "(resolving…)";
+    case "not-found":
+      return "(no name)";
+    case "timeout":
+      return "(lookup timed out)";
+    case "failed":
+      return `(lookup failed${entry.error === undefined ? "" : `: ${entry.error}`})`;
+    default:
+      return "-";
+  }
+}
+
+function geoLine(
+  country: string | null,
+  asn: number | null,
+  org: string | null,
+  city: string | null,
+) {
+  const parts = [
+    city ?? "",
+    country ?? "",
+    asn === null ? "" : `AS${asn}${org === null ? "" : ` ${org}`}`,
+  ].filter((p) => p !== "");
+  return parts.length === 0 ? "-" : parts.join(", ");
+}
+
+/**
+ * The dialog's lines: [label, value]; an empty label starts a section. `hosts` says where
+ * lookups stand when there is no name yet.
+ */
+export function detailsLines(c: Connection, hosts: DetailsHosts = {}): [string, string][] {
   const lines: [string, string][] = [
     ["", "Connection"],
     ["Protocol", `${c.protocol} (${c.protonum}), ${c.family}`],
@@ -33,6 +74,20 @@ export function detailsLines(c: Connection): [string, string][] {
     ["", "Reply direction"],
     ["Source", formatEndpoint(c.reply_src, c.reply_sport)],
     ["Destination", formatEndpoint(c.reply_dst, c.reply_dport)],
+    ["", "Enrichment"],
+    [
+      "Process",
+      c.process === null || c.pid === null
+        ? "- (not found, or not a connection of this host)"
+        : ownerText({ name: c.process, pid: c.pid }),
+    ],
+    ["Source host", hostLine(c.src_host, hosts.src)],
+    ["Source class", c.src_class ?? "-"],
+    ["Source GeoIP", geoLine(c.src_country, c.src_asn, c.src_org, c.src_city)],
+    ["Destination host", hostLine(c.dst_host, hosts.dst)],
+    ["Destination class", c.dst_class ?? "-"],
+    ["Destination GeoIP", geoLine(c.dst_country, c.dst_asn, c.dst_org, c.dst_city)],
+    ["Services", `${c.sport_service ?? "-"} → ${c.dport_service ?? "-"}`],
   ];
   if (c.icmp_type !== null) {
     lines.push(["ICMP", `type ${c.icmp_type} code ${c.icmp_code} id ${c.icmp_id}`]);
@@ -80,8 +135,9 @@ export function renderDetails(
   ended: boolean,
   scroll: number,
   theme: Theme,
+  hosts: DetailsHosts = {},
 ): void {
-  const lines = detailsLines(conn);
+  const lines = detailsLines(conn, hosts);
   const box = centered(area, 72, lines.length + 2);
   const title = `${conn.protocol} ${formatEndpoint(conn.orig_src, conn.orig_sport)} → ${
     formatEndpoint(conn.orig_dst, conn.orig_dport)

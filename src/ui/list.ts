@@ -13,6 +13,7 @@ import { putSkipping } from "./draw.ts";
 import { COLUMNS } from "./columns.ts";
 import type { Rect } from "./layout.ts";
 import type { Theme } from "./theme.ts";
+import type { AddressClass } from "../enrich/types.ts";
 import type { ListView } from "./view.ts";
 
 /** A column's place on the (unscrolled) line. */
@@ -123,7 +124,15 @@ export function renderList(buf: CellBuffer, rect: Rect, list: ListView, theme: T
       const raw = col.def.text(conn, list.ctx);
       const text = fit(raw, span.width, col.def.align, "…");
       const quiet = raw === "-" || raw === "0" || raw === "0B";
-      drawCell(buf, rect, r, span, list.hscroll, text, isCursor ? base : quiet ? theme.dim : base);
+      const cls = col.def.addressClass?.(conn) ?? null;
+      const style = isCursor
+        ? base
+        : quiet
+        ? theme.dim
+        : cls !== null
+        ? theme.classes[cls as AddressClass] ?? base
+        : base;
+      drawCell(buf, rect, r, span, list.hscroll, text, style);
       if (needle !== "") highlight(buf, rect, r, span, list.hscroll, text, needle, theme);
     }
   }

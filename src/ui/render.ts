@@ -31,7 +31,7 @@ export function renderScreen(buf: CellBuffer, view: ScreenView): void {
     case "help":
       return renderHelp(buf, area, d.scroll, theme);
     case "details":
-      return renderDetails(buf, area, d.conn, d.ended, d.scroll, theme);
+      return renderDetails(buf, area, d.conn, d.ended, d.scroll, theme, d.hosts);
     case "columns":
       return renderColumnsDialog(buf, area, d.columns, d.index, theme);
     case "sort":

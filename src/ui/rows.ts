@@ -23,7 +23,7 @@ import {
 } from "../conntrack/mod.ts";
 import type { ConnectionModel, Filter } from "../model/mod.ts";
 import { isEmptyFilter } from "../model/mod.ts";
-import { type ColumnDef, COLUMNS } from "./columns.ts";
+import { type ColumnDef, COLUMNS, type SortContext } from "./columns.ts";
 import type { SortKey } from "./settings.ts";
 
 /** What decides the rows. */
@@ -36,19 +36,32 @@ export interface RowQuery {
   text: string;
   /** Keep the current order: rows that stay keep their place, new ones are added at the end. */
   locked: boolean;
+  /** What enrichment sort keys read. */
+  ctx?: SortContext;
 }
 
 /**
- * The searchable text of each connection (protocol, state, both endpoints, NAT addresses),
- * lower-case, cached per slot. Call {@linkcode SearchTexts.invalidate} for every slot a batch
+ * The searchable text of each connection (protocol, state, both endpoints, NAT addresses, and
+ * what enrichment adds), lower-case, cached per slot. Call {@linkcode SearchTexts.invalidate} for every slot a batch
  * touched.
  */
 export class SearchTexts {
   #texts: (string | undefined)[] = [];
+  #extra: ((model: ConnectionModel, slot: number) => string) | undefined;
+
+  /** `extra` adds text that is not in the record (hostnames, countries, process). */
+  constructor(extra?: (model: ConnectionModel, slot: number) => string) {
+    this.#extra = extra;
+  }
 
   /** Forgets the text of `slot`. */
   invalidate(slot: number): void {
     this.#texts[slot] = undefined;
+  }
+
+  /** Forgets every text (new enrichment answers arrived). */
+  invalidateAll(): void {
+    this.#texts = [];
   }
 
   /** The text of the connection in `slot`. */
@@ -56,6 +69,7 @@ export class SearchTexts {
     let t = this.#texts[slot];
     if (t === undefined) {
       t = searchText(model, slot);
+      if (this.#extra !== undefined) t += " " + this.#extra(model, slot).toLowerCase();
       this.#texts[slot] = t;
     }
     return t;
@@ -136,7 +150,7 @@ export class RowList {
     const all = new Uint32Array(model.size);
     let n = 0;
     for (const s of model.slots()) if (keep(s)) all[n++] = s;
-    this.#slots = sortSlots(model, all.subarray(0, n), q.sort, q.sort2);
+    this.#slots = sortSlots(model, all.subarray(0, n), q.sort, q.sort2, q.ctx);
     this.#n = n;
     this.#ids = idsOf(model, this.#slots, n);
   }
@@ -155,7 +169,7 @@ export class RowList {
     }
     const fresh: number[] = [];
     for (const s of model.slots()) if (!placed.has(s) && keep(s)) fresh.push(s);
-    const sorted = sortSlots(model, Uint32Array.from(fresh), q.sort, q.sort2);
+    const sorted = sortSlots(model, Uint32Array.from(fresh), q.sort, q.sort2, q.ctx);
     out.set(sorted, n);
     n += sorted.length;
     this.#slots = out.subarray(0, n);
@@ -179,6 +193,7 @@ export function sortSlots(
   slots: Uint32Array,
   sort: SortKey,
   sort2: SortKey | null,
+  ctx: SortContext = {},
 ): Uint32Array {
   const n = slots.length;
   const d1 = COLUMNS[sort.column], d2 = sort2 === null ? undefined : COLUMNS[sort2.column];
@@ -186,7 +201,11 @@ export function sortSlots(
   const levels: [(v: RecordView, i: number) => number, number][] = [];
   const add = (d: ColumnDef, desc: boolean) => {
     const sign = desc ? -1 : 1;
-    levels.push([d.key, sign]);
+    if (d.textKey !== undefined) {
+      levels.push([textRanks(model, slots, d.textKey, ctx), sign]);
+      return;
+    }
+    levels.push([(v, i) => d.key(v, i, ctx), sign]);
     for (const m of d.more ?? []) levels.push([m, sign]);
   };
   add(d1, sort.desc);
@@ -205,6 +224,29 @@ export function sortSlots(
   const out = new Uint32Array(n);
   for (let r = 0; r < n; r++) out[r] = slots[idx[r]!]!;
   return out;
+}
+
+// A text column as numbers: each distinct text's rank in code-point order (-1: missing). Texts
+// are read once per row; only the distinct ones are sorted.
+function textRanks(
+  model: ConnectionModel,
+  slots: Uint32Array,
+  textKey: NonNullable<ColumnDef["textKey"]>,
+  ctx: SortContext,
+): (v: RecordView, i: number) => number {
+  const texts = new Map<number, string | null>();
+  const distinct = new Set<string>();
+  for (const s of slots) {
+    const t = textKey(model.page(s), model.index(s), ctx);
+    texts.set(s, t);
+    if (t !== null) distinct.add(t);
+  }
+  const rank = new Map<string, number>();
+  [...distinct].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)).forEach((t, r) => rank.set(t, r));
+  return (v, i) => {
+    const t = texts.get(v.u32At(i, OFF.SLOT));
+    return t === null || t === undefined ? -1 : rank.get(t)!;
+  };
 }
 
 // -1, 0 or 1; equal infinities (missing values) compare equal.

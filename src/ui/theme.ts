@@ -9,9 +9,10 @@
  */
 
 import { Attr, palette, type Style } from "../term/style.ts";
+import type { AddressClass } from "../enrich/types.ts";
 
 const BLACK = palette(0), RED = palette(1), GREEN = palette(2), YELLOW = palette(3);
-const BLUE = palette(4), CYAN = palette(6), WHITE = palette(7);
+const BLUE = palette(4), MAGENTA = palette(5), CYAN = palette(6), WHITE = palette(7);
 const BRIGHT_BLACK = palette(8), BRIGHT_CYAN = palette(14), BRIGHT_WHITE = palette(15);
 
 /** Every style the UI uses, by role. */
@@ -47,6 +48,8 @@ export interface Theme {
   dialogSelected: Style;
   /** Search / filter input line. */
   input: Style;
+  /** Addresses (and their hostnames), by class; "public" is plain text. */
+  classes: Readonly<Record<AddressClass, Style>>;
 }
 
 /** The default theme. */
@@ -69,6 +72,21 @@ export const DEFAULT_THEME: Theme = {
   dialogTitle: { fg: BRIGHT_CYAN, bg: BLUE, attrs: Attr.BOLD },
   dialogSelected: { fg: BLACK, bg: CYAN },
   input: { fg: BLACK, bg: CYAN },
+  // Where traffic stays local it is quieter; this host stands out; the odd ones are warm.
+  classes: {
+    unspecified: { fg: BRIGHT_BLACK },
+    "this-host": { fg: CYAN, attrs: Attr.BOLD },
+    loopback: { fg: BRIGHT_BLACK },
+    private: { fg: GREEN },
+    shared: { fg: GREEN, attrs: Attr.DIM },
+    "link-local": { fg: BLUE, attrs: Attr.BOLD },
+    multicast: { fg: MAGENTA },
+    broadcast: { fg: MAGENTA, attrs: Attr.BOLD },
+    "unique-local": { fg: GREEN },
+    documentation: { fg: YELLOW },
+    reserved: { fg: RED },
+    public: {},
+  },
 };
 
 /**
@@ -94,4 +112,19 @@ export const MONO_THEME: Theme = {
   dialogTitle: { attrs: Attr.BOLD },
   dialogSelected: { attrs: Attr.REVERSE },
   input: { attrs: Attr.REVERSE },
+  // Without colours, only this host is marked.
+  classes: {
+    unspecified: {},
+    "this-host": { attrs: Attr.BOLD },
+    loopback: {},
+    private: {},
+    shared: {},
+    "link-local": {},
+    multicast: {},
+    broadcast: {},
+    "unique-local": {},
+    documentation: {},
+    reserved: {},
+    public: {},
+  },
 };

@@ -8,6 +8,7 @@
 import type { CollectorStatus, Totals } from "../collector/mod.ts";
 import type { Connection } from "../model/mod.ts";
 import type { CellContext, ColumnDef } from "./columns.ts";
+import type { DetailsHosts } from "./details.ts";
 import type { ColumnSetting, SortKey } from "./settings.ts";
 import type { Theme } from "./theme.ts";
 
@@ -65,7 +66,14 @@ export interface InputView {
 /** An open dialog. */
 export type DialogView =
   | { kind: "help"; scroll: number }
-  | { kind: "details"; conn: Connection; ended: boolean; scroll: number }
+  | {
+    kind: "details";
+    conn: Connection;
+    ended: boolean;
+    scroll: number;
+    /** Where the reverse lookups stand (for "resolving…", "no name"). */
+    hosts?: DetailsHosts;
+  }
   | { kind: "columns"; index: number; columns: ColumnSetting[] }
   | { kind: "sort"; index: number; sort: SortKey; sort2: SortKey | null };
 

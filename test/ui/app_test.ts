@@ -68,8 +68,8 @@ Deno.test("UiApp follows the cursor across a change of sort column", () => {
 
 Deno.test("UiApp sorts addresses numerically, IPv4 before IPv6, with < > and I", () => {
   const app = fixtureApp();
-  // From RATE/s, < goes to DPORT, then DESTINATION, then SPORT, then SOURCE.
-  const flags = app.handle([key("<"), key("<"), key("<"), key("<")]);
+  // From RATE/s, < goes to DCC, then DPORT, DESTINATION, SPORT, SOURCE.
+  const flags = app.handle([key("<"), key("<"), key("<"), key("<"), key("<")]);
   assert(flags & Flag.SAVE);
   assertEquals(app.state.settings.sort, { column: "src", desc: false });
   assertEquals(sources(app), [
@@ -207,7 +207,7 @@ Deno.test("UiApp columns dialog shows, hides, moves and resizes columns", () => 
   app.handle([key("home"), ...Array(ids().length).fill(key("down")), key("space")]);
   assertEquals(ids().at(-1), "proto", "shown again, at the end");
   app.handle([key("end"), key("space")]);
-  assertEquals(ids().at(-1), "id", "the dialog's last row is ID");
+  assertEquals(ids().at(-1), "dst_class", "the dialog's last row is DCLASS");
   app.handle([key("escape")]);
   assertEquals(app.state.dialog, null);
 });

@@ -1,0 +1,260 @@
+/**
+ * The main thread's store of enrichment answers: for each address seen, its class (computed
+ * here: it is arithmetic on the address), its GeoIP answer and its hostname (both from the
+ * enrichment worker), plus the service names of ports.
+ *
+ * Addresses are looked up lazily, as rows show or a sort needs them, and asked of the worker in
+ * one message per frame ({@linkcode EnrichStore.flush}). Nothing here does I/O.
+ *
+ * @module
+ */
+
+import { formatAddress, IPPROTO, parseAddress, type RecordView } from "../conntrack/mod.ts";
+import { OFF, RECORD_SIZE } from "../conntrack/mod.ts";
+import type { LocalAddressList } from "../collector/mod.ts";
+import type { EnrichedFields } from "../model/mod.ts";
+import { addressClass, LocalAddresses } from "./classes.ts";
+import type { ServiceTable } from "./services.ts";
+import { type AddressClass, type GeoInfo, type HostEntry, NO_GEO } from "./types.ts";
+
+/** What is known about one address. */
+export interface AddrInfo {
+  readonly text: string;
+  readonly family: 4 | 6;
+  cls: AddressClass;
+  /** The GeoIP answer; undefined while it is being looked up; NO_GEO for non-public classes. */
+  geo: GeoInfo | undefined;
+  /** The reverse-DNS answer; undefined until asked. */
+  host: HostEntry | undefined;
+  /** When the hostname was last asked for (ms), to ask again after a while. */
+  hostAskedMs: number;
+}
+
+/** Where the store sends its questions (the enrichment worker's handle). */
+export interface EnrichSink {
+  geo(addresses: string[]): void;
+  hosts(addresses: string[]): void;
+}
+
+/** How the store is set up. */
+export interface EnrichStoreOptions {
+  /** Look up GeoIP answers (off with --no-geoip). */
+  geoip: boolean;
+  /** May resolve hostnames at all (off with -n/--no-hostname). */
+  hostnames: boolean;
+  sink?: EnrichSink;
+  /** Ask again for a hostname answer older than this (ms). */
+  hostRefreshMs?: number;
+  now?: () => number;
+}
+
+const PROTO_NAMES: Record<number, string> = {
+  [IPPROTO.TCP]: "tcp",
+  [IPPROTO.UDP]: "udp",
+  [IPPROTO.UDPLITE]: "udplite",
+  [IPPROTO.SCTP]: "sctp",
+  [IPPROTO.DCCP]: "dccp",
+};
+
+/** The store. */
+export class EnrichStore {
+  /** Bumped whenever answers arrive (the UI redraws, a sort on these columns re-sorts). */
+  version = 0;
+  #opts: EnrichStoreOptions;
+  #map = new Map<string, AddrInfo>();
+  #local: LocalAddresses | undefined;
+  #services: ServiceTable | undefined;
+  #geoWanted: string[] = [];
+  #hostWanted: string[] = [];
+  #pendingGeo = 0;
+  #pendingHosts = new Set<string>();
+  #now: () => number;
+
+  constructor(opts: EnrichStoreOptions) {
+    this.#opts = opts;
+    this.#now = opts.now ?? Date.now;
+  }
+
+  /** Whether hostnames may be resolved in this run. */
+  get hostnamesAllowed(): boolean {
+    return this.#opts.hostnames;
+  }
+
+  /** Whether GeoIP is on in this run. */
+  get geoipOn(): boolean {
+    return this.#opts.geoip;
+  }
+
+  /** The info of an address given as text; made (and its GeoIP asked for) on first use. */
+  address(text: string): AddrInfo {
+    let info = this.#map.get(text);
+    if (info === undefined) {
+      const p = parseAddress(text);
+      const family = p?.family === 10 ? 6 : 4;
+      const bytes = p === undefined ? new Uint8Array(16) : p.bytes;
+      const cls = p === undefined
+        ? "reserved"
+        : addressClass(family, family === 4 ? bytes.subarray(0, 4) : bytes, this.#local);
+      info = { text, family, cls, geo: undefined, host: undefined, hostAskedMs: 0 };
+      this.#classify(info, cls);
+      this.#map.set(text, info);
+    }
+    return info;
+  }
+
+  /** The info of the address at byte offset `off` of record `i` in `v`. */
+  addressAt(v: RecordView, i: number, off: number): AddrInfo {
+    return this.address(formatAddress(v.u8At(i, OFF.FAMILY), v.u8, i * RECORD_SIZE + off));
+  }
+
+  /** Asks for the hostname of `info` unless it is known and fresh or already asked. */
+  wantHost(info: AddrInfo): void {
+    if (!this.#opts.hostnames) return;
+    const now = this.#now();
+    if (info.host !== undefined) {
+      if (info.host.status === "pending") return;
+      if (now - info.hostAskedMs < (this.#opts.hostRefreshMs ?? 10 * 60_000)) return;
+    } else {
+      info.host = { status: "pending" };
+    }
+    info.hostAskedMs = now;
+    this.#pendingHosts.add(info.text);
+    this.#hostWanted.push(info.text);
+  }
+
+  /** The monitored host's interface addresses: "this-host" and broadcast follow them. */
+  setLocal(list: LocalAddressList | undefined): void {
+    const next = list === undefined ? undefined : LocalAddresses.fromJSON(list);
+    if (next === undefined && this.#local === undefined) return;
+    if (next !== undefined && this.#local !== undefined && next.equals(this.#local)) return;
+    this.#local = next;
+    for (const info of this.#map.values()) {
+      const p = parseAddress(info.text);
+      if (p === undefined) continue;
+      const b = info.family === 4 ? p.bytes.subarray(0, 4) : p.bytes;
+      const cls = addressClass(info.family, b, next);
+      if (cls !== info.cls) this.#classify(info, cls);
+    }
+    this.version++;
+  }
+
+  /** The service names (from /etc/services, or the built-in table). */
+  setServices(table: ServiceTable): void {
+    this.#services = table;
+    this.version++;
+  }
+
+  /** The service name of `port` for protocol number `protonum`, if it has one. */
+  service(protonum: number, port: number | null): string | undefined {
+    const proto = PROTO_NAMES[protonum];
+    if (port === null || proto === undefined || this.#services === undefined) return undefined;
+    return this.#services.name(proto, port);
+  }
+
+  /** Takes answers from the worker. */
+  apply(geo: [string, GeoInfo][], hosts: [string, HostEntry][]): void {
+    for (const [text, g] of geo) {
+      const info = this.#map.get(text);
+      if (info !== undefined && info.geo === undefined) {
+        info.geo = g;
+        this.#pendingGeo--;
+      }
+    }
+    for (const [text, h] of hosts) {
+      this.#pendingHosts.delete(text);
+      const info = this.#map.get(text);
+      if (info !== undefined) info.host = h;
+    }
+    if (geo.length > 0 || hosts.length > 0) this.version++;
+  }
+
+  /** Sends the questions gathered since the last flush. */
+  flush(): void {
+    const sink = this.#opts.sink;
+    if (this.#geoWanted.length > 0) {
+      sink?.geo(this.#geoWanted);
+      this.#geoWanted = [];
+    }
+    if (this.#hostWanted.length > 0) {
+      sink?.hosts(this.#hostWanted);
+      this.#hostWanted = [];
+    }
+  }
+
+  /** Questions asked and not answered yet. */
+  get pending(): number {
+    return this.#pendingGeo + this.#pendingHosts.size;
+  }
+
+  /** Addresses known. */
+  get size(): number {
+    return this.#map.size;
+  }
+
+  /**
+   * Forgets addresses not in `keep` once the store holds more than `max` (a long run sees many
+   * addresses come and go). Pending questions are kept.
+   */
+  prune(keep: Set<string>, max: number): void {
+    if (this.#map.size <= max) return;
+    for (const [text, info] of this.#map) {
+      if (keep.has(text) || info.geo === undefined || info.host?.status === "pending") continue;
+      this.#map.delete(text);
+    }
+  }
+
+  /**
+   * Fills the enrichment fields of `c` from what is known (classes, GeoIP, hostnames, service
+   * names); with `hosts`, asks for the hostnames not known yet.
+   */
+  fill(c: EnrichedFields & ConnectionAddresses, hosts: boolean): void {
+    const src = this.address(c.orig_src), dst = this.address(c.orig_dst);
+    if (hosts) {
+      this.wantHost(src);
+      this.wantHost(dst);
+    }
+    c.src_class = src.cls;
+    c.dst_class = dst.cls;
+    c.src_host = src.host?.status === "resolved" ? src.host.name ?? null : null;
+    c.dst_host = dst.host?.status === "resolved" ? dst.host.name ?? null : null;
+    const sg = src.geo ?? NO_GEO, dg = dst.geo ?? NO_GEO;
+    c.src_country = sg.country;
+    c.dst_country = dg.country;
+    c.src_asn = sg.asn;
+    c.dst_asn = dg.asn;
+    c.src_org = sg.org;
+    c.dst_org = dg.org;
+    c.src_city = sg.city;
+    c.dst_city = dg.city;
+    c.sport_service = this.service(c.protonum, c.orig_sport) ?? null;
+    c.dport_service = this.service(c.protonum, c.orig_dport) ?? null;
+  }
+
+  // Public addresses get a GeoIP question (again, when they become public); the others never
+  // have an answer.
+  #classify(info: AddrInfo, cls: AddressClass): void {
+    const known = this.#map.has(info.text);
+    const wasPublic = known && info.cls === "public";
+    const wasPending = wasPublic && info.geo === undefined;
+    info.cls = cls;
+    if (cls === "public" && this.#opts.geoip) {
+      if (!wasPublic) {
+        info.geo = undefined;
+        this.#geoWanted.push(info.text);
+        this.#pendingGeo++;
+      }
+    } else {
+      if (wasPending) this.#pendingGeo--;
+      info.geo = NO_GEO;
+    }
+  }
+}
+
+/** The fields of a connection that {@linkcode EnrichStore.fill} reads. */
+export interface ConnectionAddresses {
+  protonum: number;
+  "orig_src": string;
+  "orig_dst": string;
+  "orig_sport": number | null;
+  "orig_dport": number | null;
+}
