@@ -17,6 +17,10 @@
  * @module
  */
 
+import { LibraryLoadError, openLibrary } from "./_library.ts";
+
+export { LibraryLoadError };
+
 /** NFNL_SUBSYS_CTNETLINK: the subsystem id nfct_open() takes for conntrack. */
 export const CONNTRACK = 1;
 /** Event groups for nfct_open()'s `subscriptions` (NF_NETLINK_CONNTRACK_*). */
@@ -175,15 +179,6 @@ export const ATTR = {
 export const LIBNFCT_SONAME = "libnetfilter_conntrack.so.3";
 
 /** Raised when the shared library cannot be loaded. */
-export class LibraryLoadError extends Error {
-  /** The path or soname that was tried. */
-  readonly path: string;
-  constructor(path: string, options?: ErrorOptions) {
-    super(`Cannot load libnetfilter_conntrack from '${path}'`, options);
-    this.name = "LibraryLoadError";
-    this.path = path;
-  }
-}
 
 let lib: Deno.DynamicLibrary<typeof SYMBOLS> | undefined;
 
@@ -194,17 +189,7 @@ let lib: Deno.DynamicLibrary<typeof SYMBOLS> | undefined;
  * reported as {@linkcode LibraryLoadError}; a missing permission is rethrown as is.
  */
 export function nfct(): NfctSymbols {
-  if (lib === undefined) {
-    const path = Deno.env.get("CONNTOP_LIBNFCT") || LIBNFCT_SONAME;
-    try {
-      lib = Deno.dlopen(path, SYMBOLS);
-    } catch (err) {
-      if (err instanceof Deno.errors.NotCapable || err instanceof Deno.errors.PermissionDenied) {
-        throw err;
-      }
-      throw new LibraryLoadError(path, { cause: err });
-    }
-  }
+  lib ??= openLibrary("libnetfilter_conntrack", LIBNFCT_SONAME, "CONNTOP_LIBNFCT", SYMBOLS);
   return lib.symbols;
 }
 

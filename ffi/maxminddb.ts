@@ -23,6 +23,10 @@
  * @module
  */
 
+import { LibraryLoadError, openLibrary } from "./_library.ts";
+
+export { LibraryLoadError };
+
 /** Symbols used by conntop; each parameter names its C type. */
 export const SYMBOLS = {
   MMDB_open: {
@@ -141,16 +145,6 @@ const AF_INET6 = 10;
 export const LIBMAXMINDDB_SONAME = "libmaxminddb.so.0";
 
 /** Raised when the shared library cannot be loaded. */
-export class LibraryLoadError extends Error {
-  /** The path or soname that was tried. */
-  readonly path: string;
-  /** `path` is the soname or path given to dlopen; `options.cause` its error. */
-  constructor(path: string, options?: ErrorOptions) {
-    super(`Cannot load libmaxminddb from '${path}'`, options);
-    this.name = "LibraryLoadError";
-    this.path = path;
-  }
-}
 
 /** A libmaxminddb call that returned an MMDB_*_ERROR status. */
 export class MmdbError extends Error {
@@ -173,17 +167,7 @@ let lib: Deno.DynamicLibrary<typeof SYMBOLS> | undefined;
  * reported as {@linkcode LibraryLoadError}; a missing permission is rethrown as is.
  */
 export function maxminddb(): MaxMindDbSymbols {
-  if (lib === undefined) {
-    const path = Deno.env.get("CONNTOP_LIBMAXMINDDB") || LIBMAXMINDDB_SONAME;
-    try {
-      lib = Deno.dlopen(path, SYMBOLS);
-    } catch (err) {
-      if (err instanceof Deno.errors.NotCapable || err instanceof Deno.errors.PermissionDenied) {
-        throw err;
-      }
-      throw new LibraryLoadError(path, { cause: err });
-    }
-  }
+  lib ??= openLibrary("libmaxminddb", LIBMAXMINDDB_SONAME, "CONNTOP_LIBMAXMINDDB", SYMBOLS);
   return lib.symbols;
 }
 

@@ -73,6 +73,6 @@ License GPL-3.0-or-later: GNU GPL version 3 or later <https://gnu.org/licenses/g
 This is free software: you are free to change and redistribute it.
 There is NO WARRANTY, to the extent permitted by law.
 
-${GEOIP_ATTRIBUTION}
+${GEOIP_ATTRIBUTION.join("\n")}
 `;
 }

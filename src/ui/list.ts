@@ -67,9 +67,14 @@ export function renderColumnHeader(
     const col = list.columns[span.index]!;
     const sorted = list.sort.column === col.def.id;
     const arrow = sorted ? (list.sort.desc ? "▼" : "▲") : "";
+    // A narrow column shortens its title, never the arrow that says it is the sort column.
+    const room = Math.max(0, span.width - stringWidth(arrow));
+    const name = stringWidth(col.def.title) > room
+      ? fit(col.def.title, room, "left")
+      : col.def.title;
     const title = col.def.align === "right"
-      ? fit(arrow + col.def.title, span.width, "right")
-      : fit(col.def.title + arrow, span.width, "left");
+      ? fit(arrow + name, span.width, "right")
+      : fit(name + arrow, span.width, "left");
     drawCell(
       buf,
       rect,

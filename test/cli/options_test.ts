@@ -1,5 +1,6 @@
 import { assertEquals, assertThrows } from "../_helpers/assert.ts";
 import { parseOptions } from "../../src/cli/options.ts";
+import { versionText } from "../../src/cli/usage.ts";
 import { UsageError } from "../../src/errors.ts";
 
 Deno.test("parseOptions() picks the mode and defaults", () => {
@@ -47,4 +48,22 @@ Deno.test("parseOptions() takes --record, --replay and --speed for the monitor o
   assertThrows(() => parseOptions(["--speed", "2"]), UsageError, "--replay");
   assertThrows(() => parseOptions(["--replay", "f", "--speed", "100"]), UsageError, "--speed");
   assertThrows(() => parseOptions(["--replay", "f", "--speed", "fast"]), UsageError, "--speed");
+});
+
+Deno.test("parseOptions() takes the enrichment switches", () => {
+  const d = parseOptions([]);
+  assertEquals([d.hostnames, d.servnames, d.geoip, d.geoipDirs], [true, true, true, []]);
+  const o = parseOptions(["-n", "-P", "--geoip-dir", "/a", "--geoip-dir=/b"]);
+  assertEquals([o.hostnames, o.servnames, o.geoipDirs], [false, false, ["/a", "/b"]]);
+  assertEquals(parseOptions(["--no-hostname", "--no-servname"]).servnames, false);
+  assertEquals(parseOptions(["--no-geoip"]).geoip, false);
+  for (const args of [["--no-geoip", "--geoip-dir", "/a"], ["--geoip-dir", ""], ["--geoip-dir"]]) {
+    assertThrows(() => parseOptions(args), UsageError);
+  }
+});
+
+Deno.test("versionText() credits the embedded GeoIP data", () => {
+  const text = versionText();
+  assertEquals(text.includes("CC BY 4.0"), true);
+  assertEquals(text.includes("ip-location-db"), true);
 });

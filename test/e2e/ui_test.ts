@@ -20,6 +20,7 @@ import {
 } from "../_helpers/assert.ts";
 import { loadConntrack, Netns, runCommand } from "../_helpers/netns.ts";
 import { conntopCommand } from "./_conntop.ts";
+import { startDnsmasq, startSilentDns } from "../_helpers/dns.ts";
 import { Tmux } from "./_tmux.ts";
 
 const WIDTH = 120;
@@ -194,6 +195,8 @@ interface UiOptions {
   config?: Record<string, unknown>;
   /** More environment for conntop. */
   env?: Record<string, string>;
+  /** Runs conntop under this command (e.g. `ip netns exec NS`, for the namespace's resolver). */
+  prefix?: string[];
 }
 
 /** conntop running full-screen in a 120x30 terminal. */
@@ -219,7 +222,7 @@ class Ui implements AsyncDisposable {
         );
       }
       const term = await Tmux.start(
-        ["/bin/sh", `${dir}/wrapper.sh`, dir, ...conntopCommand(args)],
+        ["/bin/sh", `${dir}/wrapper.sh`, dir, ...(options.prefix ?? []), ...conntopCommand(args)],
         {
           width: WIDTH,
           height: HEIGHT,
@@ -340,7 +343,15 @@ async function tempDir(): Promise<AsyncDisposable & { path: string }> {
   };
 }
 
-const live = (ns: Netns, ...more: string[]) => ["--netns", ns.name, "--interval", "0.2", ...more];
+// Port numbers, not service names (-P): the rows are read back as numbers.
+const live = (ns: Netns, ...more: string[]) => [
+  "--netns",
+  ns.name,
+  "--interval",
+  "0.2",
+  "-P",
+  ...more,
+];
 
 // --- the tests ---
 
@@ -523,7 +534,7 @@ Deno.test("The UI redraws at once when the terminal is resized, down to 40x10", 
   const entries = table(40);
   await using ns = await namespaceWith(entries);
   // A slow refresh, so only the resize itself can redraw within the waits below.
-  await using ui = await Ui.start(["--netns", ns.name, "--interval", "10"]);
+  await using ui = await Ui.start(["--netns", ns.name, "--interval", "10", "-P"]);
   await ui.waitReady(entries.length);
   const redrawn = async (width: number, height: number, rows: number, header: RegExp) => {
     await ui.term.resize(width, height);
@@ -663,7 +674,7 @@ Deno.test("The UI replays a recording without the namespace, and says when one i
   const cut = `${work.path}/cut.ndjson`;
   await Deno.writeTextFile(cut, all.slice(0, Math.floor(all.length / 2)).join("\n") + "\n");
   {
-    await using ui = await Ui.start(["--replay", cut]);
+    await using ui = await Ui.start(["--replay", cut, "-P"]);
     const screen = await ui.waitFor(
       "the replay to say it is cut short",
       (s) => conns(s) === entries.length && lines(s)[2]!.includes("is cut short"),
@@ -676,7 +687,7 @@ Deno.test("The UI replays a recording without the namespace, and says when one i
 
 /** Replays `recording` and checks it shows the table `entries`. */
 async function replayShowsTable(recording: string, entries: Entry[]): Promise<void> {
-  await using ui = await Ui.start(["--replay", recording]);
+  await using ui = await Ui.start(["--replay", recording, "-P"]);
   const screen = await ui.waitReady(entries.length);
   assertStringIncludes(lines(screen)[0]!, `replay ${recording}`);
   assertMatch(lines(screen)[2]!, /^ Replay ×1 /);
@@ -684,3 +695,55 @@ async function replayShowsTable(recording: string, entries: Entry[]): Promise<vo
   for (const row of listRows(screen).map(keyOf)) assert(loaded.has(row), `'${row}' was loaded`);
   await expectCleanExit(ui, "q");
 }
+
+// --- enrichment ---
+
+Deno.test("The UI shows hostnames from the system resolver, and addresses again with F5", async () => {
+  const entries = table(12);
+  await using ns = await namespaceWith(entries);
+  // Names for two destinations; the rest get NXDOMAIN and stay addresses.
+  const named = [entries[0]!, entries[5]!];
+  await using dns = await startDnsmasq(ns, {
+    records: named.map((e, i) => ({ address: e.dst, name: `host${i}.conntop.test` })),
+  });
+  await using ui = await Ui.start(live(ns), { prefix: ["ip", "netns", "exec", ns.name] });
+  await ui.waitReady(entries.length);
+  const screen = await ui.waitFor(
+    "both names",
+    (s) => s.includes("host0.conntop.test") && s.includes("host1.conntop.test"),
+  );
+  // A name takes the address's place in DESTINATION; the other rows keep their addresses.
+  const rows = lines(screen).slice(4, 4 + entries.length);
+  assert(rows.some((l) => l.includes(`${named[0]!.src} `) && l.includes("host0.conntop.test")));
+  assert(rows.some((l) => l.includes(entries[1]!.dst)), "an address without a name stays");
+  const asked = dns.queries();
+  assert(asked.length > 0, "the names came from the test's DNS server");
+  const back = await ui.press("F5", "addresses", (s) => !s.includes("host0.conntop.test"));
+  assertStringIncludes(back, named[0]!.dst);
+  await expectCleanExit(ui, "q");
+});
+
+Deno.test("With a DNS server that never answers, the UI stays usable and quits at once", async () => {
+  const entries = table(12);
+  await using ns = await namespaceWith(entries);
+  // glibc would wait 5 s x 2 attempts for each lookup.
+  await using silent = await startSilentDns(ns, { resolvOptions: ["timeout:5", "attempts:2"] });
+  await using ui = await Ui.start(live(ns), { prefix: ["ip", "netns", "exec", ns.name] });
+  await ui.waitReady(entries.length);
+  await ui.waitFor("the resolver to ask", () => silent.received() > 0);
+  // Keys work while every lookup hangs: sort, open the details.
+  await sortTo(ui, "<", "DPORT");
+  const details = await ui.press("Enter", "the details", (s) => s.includes("Destination host"));
+  assertMatch(details, /Destination host\s+\((resolving…|lookup timed out)\)/);
+  await ui.waitFor(
+    "the lookup to time out (the resolver's 2 s, not glibc's 10 s)",
+    (s) => /Destination host\s+\(lookup timed out\)/.test(s),
+    6000,
+  );
+  await ui.press("Escape", "the details to close", (s) => !s.includes("Destination host"));
+  const t0 = performance.now();
+  await expectCleanExit(ui, "q");
+  const quitMs = performance.now() - t0;
+  // Lookups are still running in the C library; quitting must not wait for them.
+  assert(quitMs < 3000, `quit took ${Math.round(quitMs)} ms with lookups in flight`);
+});
