@@ -62,7 +62,7 @@ export class Enricher {
     if (addresses.length > 0) this.#post({ type: "geo", addresses });
   }
 
-  /** Asks for the hostnames of these addresses, the last ones first. */
+  /** Asks for the hostnames of these addresses, the first ones first. */
   hosts(addresses: string[]): void {
     if (addresses.length > 0) this.#post({ type: "hosts", addresses });
   }

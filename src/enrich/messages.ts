@@ -41,7 +41,7 @@ export type ToEnricher =
   | { type: "start"; options: EnricherOptions }
   /** GeoIP for these public addresses. */
   | { type: "geo"; addresses: string[] }
-  /** Reverse DNS for these addresses; the last ones are the most wanted. */
+  /** Reverse DNS for these addresses (cached answers come back at once), first ones first. */
   | { type: "hosts"; addresses: string[] }
   | { type: "stats" };
 

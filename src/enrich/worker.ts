@@ -122,9 +122,18 @@ async function handle(msg: ToEnricher): Promise<void> {
     case "geo":
       geoQueue.push(msg.addresses);
       return await runGeo();
-    case "hosts":
-      resolver?.request(msg.addresses);
+    case "hosts": {
+      // Answers already cached go back at once (the main thread asks again after it forgot
+      // an address, or after a while); the rest are looked up, the first ones given first.
+      if (resolver === undefined) return;
+      for (let k = msg.addresses.length - 1; k >= 0; k--) {
+        const address = msg.addresses[k]!;
+        const entry = resolver.get(address);
+        if (entry.status !== "pending") hostOut.push([address, entry]);
+      }
+      if (hostOut.length > 0) schedulePost();
       return;
+    }
     case "stats": {
       const s = resolver?.stats();
       post({
