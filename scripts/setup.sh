@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
-# Installs what conntop needs to run and to be tested, and nothing into the project directory:
+# Installs what conntop needs to run and to be tested; into the project directory it writes only the
+# generated GeoIP data (data/geoip/, from .cache/geodata/):
 #   - Debian packages: libnetfilter-conntrack3 (the library conntop loads through FFI), the
 #     reference tools the tests compare against (conntrack, nftables, iproute2), and the tools the
 #     tests use to drop privileges or read the kernel (libcap2-bin, util-linux, procps, python3),
 #     libmaxminddb0 (GeoIP through FFI), mmdb-bin (mmdblookup, the GeoIP reference), dnsmasq-base
 #     (the tests' own DNS server) and tmux (the UI tests' terminal);
-#   - Deno, pinned to exactly DENO_VERSION, from the npm registry into a cache directory.
+#   - Deno, pinned to exactly DENO_VERSION, from the npm registry into a cache directory;
+#   - the embedded GeoIP data (scripts/geodata.ts: pinned npm packages, checked by sha512), when
+#     missing. After changing the pinned versions, run `deno task geodata` yourself.
 #
 # Idempotent and quick: when everything is already there it prints nothing and touches nothing.
 # Progress goes to stderr; on failure the last line on stderr starts with "setup: ".
