@@ -10,11 +10,18 @@
  *    conntop's refreshes are.
  * 3. The interactive monitor (scripts/_bench/ui.ts): keypress-to-screen latency of the real
  *    program in tmux against a trivial raw-mode program, its frame times from its frame probe,
- *    and the re-sort of the whole table in process against the runtime's own sorts.
+ *    and the re-sort of the whole table in process against the runtime's own sorts; conntop
+ *    runs with enrichment on (its defaults) and then off.
+ * 4. Enrichment: GeoIP lookups per second through libmaxminddb (FFI) against mmdb-lib
+ *    (scripts/_bench/geoip.ts), and on one table the caches at work the way the monitor uses
+ *    them — the main thread's store and the enrichment worker's GeoIP and hostname lookups —
+ *    over several refreshes with scrolling and sorting by country, with the main thread's frame
+ *    times against the same app without enrichment (scripts/_bench/enrich.ts).
  *
  * Every table lives in a throw-away network namespace `ctbench-<pid>-<size>`, deleted on every
  * way out (normal end, error, SIGINT, SIGTERM, SIGHUP); the root namespace's conntrack table and
- * firewall are never touched. So is the UI part's private tmux server, `ctbench-ui-<pid>`.
+ * firewall are never touched. So is the UI part's private tmux server, `ctbench-ui-<pid>`, and
+ * the enrichment part's child process.
  * Progress goes to stderr, the tables to stdout.
  *
  * Run with `deno task bench` (as root); `deno task bench --help` lists the options.
@@ -25,6 +32,8 @@
  */
 
 import { clockSkewMs } from "./_bench/clock.ts";
+import { cleanUpEnrichSync, type EnrichResult, measureEnrich } from "./_bench/enrich.ts";
+import { geoipBench, type GeoipBenchResult } from "./_bench/geoip.ts";
 import { tableEntries } from "./_bench/entries.ts";
 import { InProcessConntop, type RefreshSample } from "./_bench/in_process.ts";
 import { BenchNetns, deleteAllSync, foreignEntries, run } from "./_bench/netns.ts";
@@ -52,6 +61,7 @@ function cleanUpSync(): void {
   } catch {
     // already gone
   }
+  cleanUpEnrichSync();
   const uiFailed = cleanUpUiSync();
   if (uiFailed.length > 0) console.error(`bench: Failed to remove ${uiFailed.join(", ")}`);
   const failed = deleteAllSync();
@@ -105,9 +115,10 @@ async function checkEnvironment(opts: BenchOptions): Promise<void> {
   const maxText = await Deno.readTextFile("/proc/sys/net/netfilter/nf_conntrack_max")
     .catch(() => null);
   const largest = Math.max(
-    ...(opts.uiOnly ? [] : opts.sizes),
-    opts.cpuSeconds > 0 && !opts.uiOnly ? opts.cpuSize : 0,
+    ...(opts.collector ? opts.sizes : []),
+    opts.cpuSeconds > 0 && opts.collector ? opts.cpuSize : 0,
     opts.ui ? opts.uiSize : 0,
+    opts.enrich ? opts.enrichSize : 0,
   );
   // The churn of the steady-state run adds a few dozen entries on top.
   if (maxText !== null && Number(maxText) < largest + 1000) {
@@ -266,10 +277,42 @@ async function measureUiSize(opts: BenchOptions): Promise<UiResult> {
       sortKeys: opts.uiSortKeys,
       sortRuns: opts.uiSortRuns,
       cpuProfDir: opts.uiCpuProf,
+      enrichment: opts.uiEnrich,
       log,
     });
     log(`UI benchmark done in ${(ui.totalMs / 1000).toFixed(0)} s`);
     return ui;
+  } finally {
+    await ns.delete();
+  }
+}
+
+async function measureGeoip(addresses: number, rounds: number): Promise<GeoipBenchResult[]> {
+  const out: GeoipBenchResult[] = [];
+  const k = (x: number) => `${Math.round(x / 1000)}k/s`;
+  for (let i = 0; i < rounds; i++) {
+    log(`GeoIP: lookups per second over ${addresses} random public addresses (${i + 1}/${rounds})`);
+    const g = await geoipBench({ n: addresses });
+    log(
+      `GeoIP: libmaxminddb (FFI) ${k(g.ffiPerSec)}, mmdb-lib ${k(g.libPerSec)}, embedded ` +
+        `${k(g.embeddedPerSec)}, AS table ${k(g.asnTablePerSec)}`,
+    );
+    out.push(g);
+  }
+  return out;
+}
+
+async function measureEnrichSize(opts: BenchOptions): Promise<EnrichResult> {
+  const { ns, loaded } = await loadTable(opts.enrichSize, "-enrich");
+  try {
+    const r = await measureEnrich(ns, opts.enrichSize, loaded, {
+      refreshes: opts.enrichRefreshes,
+      pages: 25,
+      sortRuns: opts.uiSortRuns,
+      log,
+    });
+    log(`enrichment benchmark done in ${(r.totalMs / 1000).toFixed(0)} s`);
+    return r;
   } finally {
     await ns.delete();
   }
@@ -309,7 +352,10 @@ async function main(args: string[]): Promise<number> {
     let emptyList: Summary | null = null;
     const sizes: SizeResult[] = [];
     let steady: SteadyResult | null = null;
-    if (!opts.uiOnly) {
+    // GeoIP first: it is quick, and fails at once when the embedded data or the library is
+    // missing.
+    const geoip = opts.enrich ? await measureGeoip(opts.geoipAddresses, opts.geoipRounds) : null;
+    if (opts.collector) {
       emptyList = await measureEmpty(opts.runs);
       log(`conntrack -L of an empty namespace: ${emptyList.median.toFixed(1)} ms median`);
       for (const size of opts.sizes) sizes.push(await measureSize(size, opts.runs));
@@ -317,6 +363,7 @@ async function main(args: string[]): Promise<number> {
         ? await measureSteady(opts.cpuSize, opts.cpuSeconds)
         : null;
     }
+    const enrich = opts.enrich ? await measureEnrichSize(opts) : null;
     const ui = opts.ui ? await measureUiSize(opts) : null;
     const foreignEnd = await foreignEntries(prefix());
     const results: BenchResults = {
@@ -328,6 +375,8 @@ async function main(args: string[]): Promise<number> {
       foreign: { start: foreignStart, end: foreignEnd },
       emptyList,
       ui,
+      geoip,
+      enrich,
     };
     const text = renderMarkdown(results);
     if (opts.json !== undefined) {

@@ -17,10 +17,26 @@ export interface BenchOptions {
   cpuSize: number;
   /** Timed runs per tool and size. */
   runs: number;
+  /** Run the collector's parts: full reads and the steady state (off with an `--…-only`). */
+  collector: boolean;
   /** Run the interactive monitor's benchmark (`--no-ui` turns it off). */
   ui: boolean;
-  /** Run only the interactive monitor's benchmark. */
+  /** Run only the interactive monitor's benchmark (with `--enrich-only`: both). */
   uiOnly: boolean;
+  /** Run the enrichment benchmark: GeoIP lookups and the caches (`--no-enrich` turns it off). */
+  enrich: boolean;
+  /** Run only the enrichment benchmark (with `--ui-only`: both). */
+  enrichOnly: boolean;
+  /** Table size for the enrichment benchmark. */
+  enrichSize: number;
+  /** Refreshes driven by the enrichment benchmark. */
+  enrichRefreshes: number;
+  /** Addresses per pass of the GeoIP lookup benchmark. */
+  geoipAddresses: number;
+  /** Rounds of the GeoIP lookup benchmark (the median is reported). */
+  geoipRounds: number;
+  /** The UI benchmark's conntop runs: enrichment on (default program), off, or both. */
+  uiEnrich: ("on" | "off")[];
   /** Table size for the UI benchmark. */
   uiSize: number;
   /** Up/Down/PageUp/PageDown keys sent, per program. */
@@ -48,7 +64,8 @@ Options:
   --cpu-size N        table size for the CPU and memory measurement (default 200000)
   --cpu-seconds S     length of the CPU measurement, per tool (default 30)
   --quick             sizes 10000,50000, 3 runs, 10 s of CPU at 50000; UI at 50000 with 30
-                      keys, 14 re-sorts and 5 sort runs (explicit options win)
+                      keys, 14 re-sorts and 5 sort runs; enrichment at 50000 with 4
+                      refreshes, 20000 GeoIP addresses in 1 round (explicit options win)
   --json FILE         also write every result as JSON to FILE
 
 The interactive monitor (needs tmux), on one table refreshed every second:
@@ -60,6 +77,18 @@ The interactive monitor (needs tmux), on one table refreshed every second:
   --ui-sort-keys N    '>' keys sent (each re-sorts the whole table) (default 28)
   --ui-sort-runs N    timed runs of each in-process sort (default 10)
   --ui-cpu-prof DIR   write conntop's V8 CPU profile of the UI run into DIR
+  --ui-enrich WHICH   conntop with enrichment 'on' (its defaults), 'off' (-n -P --no-geoip)
+                      or 'both', one run after the other (default both)
+
+Enrichment (GeoIP lookups per second, then the caches on one table, scrolled and sorted by
+country over several refreshes; no tmux needed):
+  --no-enrich         skip it
+  --enrich-only       run only it (with --ui-only: it and the UI, not the collector's parts)
+  --enrich-size N     table size (default 250000)
+  --enrich-refreshes N  refreshes driven (default 8)
+  --geoip-addresses N random public addresses per GeoIP pass (default 100000)
+  --geoip-rounds N    rounds of GeoIP passes, the median reported (default 3)
+
   -h, --help          show this help
 `;
 
@@ -76,6 +105,13 @@ const SPEC = {
   "ui-sort-keys": { type: "string" },
   "ui-sort-runs": { type: "string" },
   "ui-cpu-prof": { type: "string" },
+  "ui-enrich": { type: "string" },
+  "no-enrich": { type: "boolean" },
+  "enrich-only": { type: "boolean" },
+  "enrich-size": { type: "string" },
+  "enrich-refreshes": { type: "string" },
+  "geoip-addresses": { type: "string" },
+  "geoip-rounds": { type: "string" },
   json: { type: "string" },
   help: { type: "boolean", short: "h" },
 } as const;
@@ -98,6 +134,17 @@ export function parseBenchOptions(args: string[]): BenchOptions {
   if (v["no-ui"] && v["ui-only"]) {
     throw new Error("Options --no-ui and --ui-only exclude each other");
   }
+  if (v["no-enrich"] && v["enrich-only"]) {
+    throw new Error("Options --no-enrich and --enrich-only exclude each other");
+  }
+  const uiEnrich = v["ui-enrich"] ?? "both";
+  if (uiEnrich !== "both" && uiEnrich !== "on" && uiEnrich !== "off") {
+    throw new Error(
+      `Invalid value for --ui-enrich: expected 'on', 'off' or 'both', got '${uiEnrich}'`,
+    );
+  }
+  const uiOnly = v["ui-only"] ?? false;
+  const enrichOnly = v["enrich-only"] ?? false;
   const count = (name: keyof typeof v, dflt: number, quickDflt: number, lo: number) => {
     const text = v[name];
     return typeof text === "string"
@@ -123,8 +170,24 @@ export function parseBenchOptions(args: string[]): BenchOptions {
       : quick
       ? 10
       : 30,
-    ui: !(v["no-ui"] ?? false),
-    uiOnly: v["ui-only"] ?? false,
+    collector: !uiOnly && !enrichOnly,
+    ui: !(v["no-ui"] ?? false) && (uiOnly || !enrichOnly),
+    uiOnly,
+    enrich: !(v["no-enrich"] ?? false) && (enrichOnly || !uiOnly),
+    enrichOnly,
+    enrichSize: v["enrich-size"] !== undefined
+      ? size("--enrich-size", v["enrich-size"])
+      : quick
+      ? 50_000
+      : 250_000,
+    enrichRefreshes: count("enrich-refreshes", 8, 4, 1),
+    geoipAddresses: v["geoip-addresses"] !== undefined
+      ? integer("--geoip-addresses", v["geoip-addresses"], 2, 10_000_000)
+      : quick
+      ? 20_000
+      : 100_000,
+    geoipRounds: count("geoip-rounds", 3, 1, 1),
+    uiEnrich: uiEnrich === "both" ? ["on", "off"] : [uiEnrich],
     uiSize: v["ui-size"] !== undefined ? size("--ui-size", v["ui-size"]) : quick ? 50_000 : 250_000,
     uiKeys: count("ui-keys", 100, 30, 1),
     uiSortKeys: count("ui-sort-keys", 28, 14, 0),

@@ -1,18 +1,21 @@
 /**
  * The benchmark's results and their markdown rendering: one table with `conntrack -L` and
  * conntop side by side, followed by the notes that say what each number measures, and when the
- * interactive monitor was measured, a second table for it against its own references. Pure
- * functions: no I/O.
+ * interactive monitor was measured, a second table for it against its own references, and when
+ * enrichment was measured, its tables: GeoIP lookups per second, the caches at work, and the
+ * main thread and the monitor with enrichment off and on. Pure functions: no I/O.
  *
  * @module
  */
 
-import { COLUMNS } from "../../src/ui/mod.ts";
+import { COLUMNS, defaultSettings } from "../../src/ui/mod.ts";
+import type { EnrichResult, LookupProbe } from "./enrich.ts";
+import type { GeoipBenchResult } from "./geoip.ts";
 import type { RefreshSample } from "./in_process.ts";
 import type { ForeignEntries } from "./netns.ts";
 import type { ConntopSteady, ReferenceSteady } from "./steady.ts";
-import type { Summary } from "./stats.ts";
-import type { KeyPress, UiResult } from "./ui.ts";
+import { median, type Summary } from "./stats.ts";
+import type { ConntopDrive, KeyPress, UiResult } from "./ui.ts";
 import { type ProbeFrame, rowsRecomputed } from "./ui_probe.ts";
 import { type Percentiles, percentiles } from "./ui_stats.ts";
 
@@ -81,6 +84,10 @@ export interface BenchResults {
   emptyList: Summary | null;
   /** The interactive monitor's benchmark, when it ran. */
   ui: UiResult | null;
+  /** GeoIP lookups per second, one result per round, when the enrichment part ran. */
+  geoip: GeoipBenchResult[] | null;
+  /** The enrichment caches on one table, when the enrichment part ran. */
+  enrich: EnrichResult | null;
 }
 
 /** `12,345`. */
@@ -130,12 +137,21 @@ export function renderMarkdown(r: BenchResults): string {
     out.push("");
     out.push(...notes(r).concat(general).map((n) => `- ${n}`));
   }
+  let generalSaid = r.sizes.length > 0 || r.steady !== null;
   if (r.ui !== null) {
     out.push("");
     out.push(...uiTable(r.ui));
     out.push("");
-    const tail = r.sizes.length > 0 || r.steady !== null ? [] : general.slice(0, 1);
+    const tail = generalSaid ? [] : general.slice(0, 1);
     out.push(...uiNotes(r.ui).concat(tail).map((n) => `- ${n}`));
+    generalSaid = true;
+  }
+  if (r.geoip !== null || r.enrich !== null || bothDrives(r.ui) !== null) {
+    out.push("");
+    out.push(...enrichTables(r));
+    out.push("");
+    const tail = generalSaid ? [] : general.slice(0, 1);
+    out.push(...enrichNotes(r).concat(tail).map((n) => `- ${n}`));
   }
   return out.join("\n") + "\n";
 }
@@ -363,7 +379,10 @@ function uiTable(u: UiResult): string[] {
   const out: string[] = [];
   out.push(
     `Interactive monitor: ${n} connections refreshed every second (\`--interval 1\`), ` +
-      `${u.width}×${u.height} terminal (${u.tmux}).`,
+      `${u.width}×${u.height} terminal (${u.tmux}); conntop with enrichment ` +
+      (u.conntop.enrichment === "on"
+        ? "on (its defaults: GeoIP, hostnames, service names)."
+        : `off (\`${u.conntop.args.join(" ")}\`).`),
   );
   out.push("");
   out.push(row(["Measure", "Reference", "conntop", "conntop ÷ reference", "Target"]));
@@ -449,9 +468,10 @@ function uiNotes(u: UiResult): string[] {
   const n = count(u.loaded);
   const out: string[] = [];
   const lostKeys = lost(c.nav) + lost(c.sort) + lost(u.reference.nav) + lost(u.reference.sort);
+  const args = ["conntop", "--netns", "NS", "--interval", "1", ...c.args].join(" ");
   out.push(
     "Keypress to screen is measured from outside, as a user sees it: conntop " +
-      `(\`conntop --netns NS --interval 1\`, the baked-in permissions) runs in a pane of a ` +
+      `(\`${args}\`, the baked-in permissions) runs in a pane of a ` +
       "private tmux server, and the benchmark sends each key with `send-keys` and captures the " +
       "pane (`capture-pane -e`) whenever the pane has written something (the `%output` of a " +
       "control-mode client) and every 3 ms otherwise, until the key's effect shows: the cursor " +
@@ -537,5 +557,375 @@ function uiNotes(u: UiResult): string[] {
       `(tmux, this benchmark, the churn) ${pct(c.otherCpuPercent)}; its peak RSS was ` +
       `${mib(c.peakRssKiB)}.`,
   );
+  return out;
+}
+
+// --- enrichment ---
+
+/** The UI's conntop runs by enrichment. */
+function drivesOf(u: UiResult): { on: ConntopDrive | null; off: ConntopDrive | null } {
+  const all = [u.conntop, ...(u.conntopOff === null ? [] : [u.conntopOff])];
+  return {
+    on: all.find((d) => d.enrichment === "on") ?? null,
+    off: all.find((d) => d.enrichment === "off") ?? null,
+  };
+}
+
+/** The UI's runs with enrichment on and off, when both were measured. */
+function bothDrives(u: UiResult | null): { on: ConntopDrive; off: ConntopDrive } | null {
+  if (u === null) return null;
+  const { on, off } = drivesOf(u);
+  return on === null || off === null ? null : { on, off };
+}
+
+/** Lookups per second as millions: `1.12 M`. */
+function perSec(x: number): string {
+  return `${(x / 1e6).toFixed(2)} M`;
+}
+
+function share(part: number, whole: number): string {
+  return whole > 0 ? `${((part / whole) * 100).toFixed(2)} %` : "n/a";
+}
+
+function pairCell(a: Percentiles, b: Percentiles): string {
+  return `${ratio(b.p50 / a.p50)} / ${ratio(b.p99 / a.p99)}`;
+}
+
+/** The sort column each `>` of a drive moved to: the default columns, cycling from the sort's. */
+function sortTargets(count: number): string[] {
+  const s = defaultSettings();
+  const ids = s.columns.map((c) => c.id);
+  const start = ids.indexOf(s.sort.column);
+  return Array.from({ length: count }, (_, k) => ids[(start + k + 1) % ids.length]!);
+}
+
+/** Latencies of the `>` keys of `d` that moved the sort onto column `id`, ms. */
+function ontoColumn(d: ConntopDrive, id: string): number[] {
+  const targets = sortTargets(d.sort.length);
+  return d.sort.flatMap((k, i) => (targets[i] === id && k.ms !== null ? [k.ms] : []));
+}
+
+function enrichTables(r: BenchResults): string[] {
+  const out: string[] = [];
+  const g = r.geoip;
+  if (g !== null && g.length > 0) {
+    const n = g[0]!.n;
+    out.push(
+      `Enrichment: GeoIP lookups in process, ${count(n)} random public addresses ` +
+        `(half IPv4, half IPv6), ${g.length === 1 ? "one round" : `median of ${g.length} rounds`}.`,
+    );
+    out.push("");
+    const range = g.length > 1 ? " (min–max)" : "";
+    out.push(row(["GeoIP backend", `Lookups per second${range}`, `÷ mmdb-lib${range}`]));
+    out.push(row([":--", "--:", "--:"]));
+    const lines: [string, (x: GeoipBenchResult) => number][] = [
+      ["mmdb-lib (TypeScript), the embedded country .mmdb: the reference", (x) => x.libPerSec],
+      ["libmaxminddb through FFI, the same file", (x) => x.ffiPerSec],
+      [
+        "The embedded data as conntop opens it (country through mmdb-lib + AS range table)",
+        (x) => x.embeddedPerSec,
+      ],
+      ["The AS range table alone", (x) => x.asnTablePerSec],
+    ];
+    const spread = (xs: number[], fmt: (x: number) => string) =>
+      xs.length === 1
+        ? fmt(xs[0]!)
+        : `${fmt(median(xs))} (${fmt(Math.min(...xs))}–${fmt(Math.max(...xs))})`;
+    for (const [what, get] of lines) {
+      out.push(row([
+        what,
+        spread(g.map(get), perSec),
+        spread(g.map((x) => get(x) / x.libPerSec), ratio),
+      ]));
+    }
+  }
+  const e = r.enrich;
+  if (e !== null) {
+    if (out.length > 0) out.push("");
+    out.push(
+      `Enrichment caches: ${count(e.loaded)} connections, ${e.refreshes} refreshes, ` +
+        `${count(e.keys)} keys (scrolling, sorting by DCC), ${e.width}×${e.height} screen.`,
+    );
+    out.push("");
+    out.push(row(["Measure", "Value"]));
+    out.push(row([":--", "--:"]));
+    const st = e.store, d = e.distinct, w = e.worker;
+    out.push(row([
+      "Distinct addresses in the table (sources / destinations), of which public",
+      `${count(d.all)} (${count(d.src)} / ${count(d.dst)}), ${count(d.public)} public`,
+    ]));
+    out.push(row([
+      "Store (main thread): address look-ups → entries made; hit ratio",
+      `${count(st.lookups)} → ${count(st.entries)}; ${share(st.lookups - st.entries, st.lookups)}`,
+    ]));
+    const by = st.lookupsBy;
+    out.push(row([
+      "Of the look-ups, made in frames after a refresh / a sort key / a scroll key / answers",
+      `${count(by.refresh)} / ${count(by.sort)} / ${count(by.scroll)} / ${count(by.answers)}`,
+    ]));
+    out.push(row([
+      "GeoIP: public addresses seen → asked of the worker → lookups done (worker time), " +
+      "answers naming a country",
+      `${count(st.publicEntries)} → ${count(st.geoAsked)} → ${count(w.geoLookups)} ` +
+      `(${ms(w.geoMs)}), ${count(st.geoCountries)}`,
+    ]));
+    out.push(row([
+      "GeoIP lookups done ÷ address look-ups of the store / ÷ its entries",
+      `${share(w.geoLookups, st.lookups)} / ${share(w.geoLookups, st.entries)}`,
+    ]));
+    out.push(row([
+      "Hostnames: wanted by the rows drawn → asked of the worker; store hit ratio",
+      `${count(st.hostWants)} → ${count(st.hostAsked)}; ` +
+      share(st.hostWants - st.hostAsked, st.hostWants),
+    ]));
+    out.push(row([
+      "Worker's resolver (`Enricher.stats()`): misses / hits / entries",
+      `${count(w.dns.misses)} / ${count(w.dns.hits)} / ${count(w.dns.entries)}`,
+    ]));
+    out.push(row([
+      "Store's retained heap (main thread)",
+      e.memory.entries > 0
+        ? `${mib(e.memory.bytes / 1024)} for ${count(e.memory.entries)} entries ` +
+          `(${Math.round(e.memory.bytes / e.memory.entries)} B each)`
+        : "n/a",
+    ]));
+  }
+  const u = r.ui;
+  const dr = bothDrives(u);
+  if (e !== null || dr !== null) {
+    if (out.length > 0) out.push("");
+    const where = [
+      ...(e !== null ? [`the main thread in process (${count(e.connections)} connections)`] : []),
+      ...(dr !== null && u !== null
+        ? [`the monitor in tmux (${count(u.loaded)} connections, refreshed every second)`]
+        : []),
+    ];
+    out.push(`Enrichment off and on: ${where.join(" and ")}.`);
+    out.push("");
+    out.push(row(["Measure", "Enrichment off", "Enrichment on", "on ÷ off", "Target"]));
+    out.push(row([":--", "--:", "--:", "--:", ":--"]));
+    if (e !== null) {
+      const f = e.frames;
+      const line = (what: string, p: { on: Percentiles; off: Percentiles }) =>
+        out.push(row([
+          `${what}, p50 / p99 / max (${p.on.n} frames)`,
+          triple(p.off),
+          triple(p.on),
+          pairCell(p.off, p.on),
+          "",
+        ]));
+      line("In process: frame after a refresh (rows recomputed, page drawn, diff)", f.refresh);
+      line("In process: frame after a scroll key (PgDn, End, PgUp, Home)", f.scroll);
+      line("In process: frame after a sort key (`<` onto DCC, `I`, `>` off it)", f.sort);
+      out.push(row([
+        `In process: frame drawn because answers arrived, p50 / p99 / max (${f.answers.n} frames)`,
+        "—",
+        triple(f.answers),
+        "",
+        "",
+      ]));
+      const s = e.sorts;
+      out.push(row([
+        `In process: re-sort of ${count(e.connections)} rows by DCC ▲, without a store ` +
+        `(median of ${s.runs})`,
+        ms(s.countryOff.median),
+        ms(s.country.median),
+        ratio(s.country.median / s.countryOff.median),
+        `≤ 150 ms: ${verdict(s.country.median, 150)}`,
+      ]));
+      out.push(row([
+        "In process: the same, off as the monitor's `--no-geoip` makes it (a store, no answers)",
+        ms(s.countryNoGeo.median),
+        ms(s.country.median),
+        ratio(s.country.median / s.countryNoGeo.median),
+        "",
+      ]));
+      out.push(row([
+        `In process: re-sort by DESTINATION ▲, the address itself (median of ${s.runs})`,
+        "—",
+        ms(s.address.median),
+        "",
+        "",
+      ]));
+    }
+    if (dr !== null) {
+      const on = dr.on, off = dr.off;
+      const nav = (d: ConntopDrive) => latencies(d.nav);
+      const srt = (d: ConntopDrive) => latencies(d.sort);
+      const refreshRows = (d: ConntopDrive) =>
+        percentiles(refreshFrames(d.probe.nav).filter(rowsRecomputed).map((f) => f.rows));
+      const navFrame = (d: ConntopDrive) =>
+        percentiles(keyFrames(d.probe.nav).map((f) => f.render + f.diff));
+      out.push(row([
+        `Monitor: keypress to screen, ↑ ↓ PgUp PgDn, p50 / p99 / max (${nav(on).n} keys)`,
+        triple(nav(off)),
+        triple(nav(on)),
+        pairCell(nav(off), nav(on)),
+        `p99 ≤ 50 ms: ${verdict(nav(on).p99, 50)}`,
+      ]));
+      if (on.sort.length > 0 && off.sort.length > 0) {
+        out.push(row([
+          `Monitor: keypress to screen, \`>\` (all rows re-sorted), p50 / p99 / max ` +
+          `(${srt(on).n} keys)`,
+          triple(srt(off)),
+          triple(srt(on)),
+          pairCell(srt(off), srt(on)),
+          `re-sort ≤ 150 ms: ${verdict(srt(on).p99, 150)}`,
+        ]));
+      }
+      const dccOff = ontoColumn(off, "dst_country"), dccOn = ontoColumn(on, "dst_country");
+      if (dccOn.length > 0 && dccOff.length > 0) {
+        const worst = Math.max(...dccOn);
+        out.push(row([
+          `Monitor: keypress to screen, \`>\` onto DCC (re-sort by country; ` +
+          `${dccOn.length === 1 ? "one key" : `${dccOn.length} keys`})`,
+          dccOff.map(ms).join(", "),
+          dccOn.map(ms).join(", "),
+          ratio(worst / Math.max(...dccOff)),
+          `re-sort ≤ 150 ms: ${verdict(worst, 150)}`,
+        ]));
+      }
+      out.push(row([
+        "Monitor: frame time of the visible page (render + diff), ↑ ↓ PgUp PgDn, p50 / p99 / max",
+        triple(navFrame(off)),
+        triple(navFrame(on)),
+        pairCell(navFrame(off), navFrame(on)),
+        `≤ 5 ms: ${verdict(navFrame(on).p99, 5)}`,
+      ]));
+      out.push(row([
+        "Monitor: rows recomputed at each refresh, p50 / p99 / max",
+        triple(refreshRows(off)),
+        triple(refreshRows(on)),
+        pairCell(refreshRows(off), refreshRows(on)),
+        "",
+      ]));
+      out.push(row([
+        "Monitor: CPU while the keys were sent (% of one core) / peak RSS",
+        `${pct(off.cpuPercent)} / ${mib(off.peakRssKiB)}`,
+        `${pct(on.cpuPercent)} / ${mib(on.peakRssKiB)}`,
+        `${ratio(on.cpuPercent / off.cpuPercent)} / ${ratio(on.peakRssKiB / off.peakRssKiB)}`,
+        "",
+      ]));
+    }
+  }
+  return out;
+}
+
+function lookupText(p: LookupProbe): string {
+  const outcomes = Object.entries(p.outcomes).map(([k, v]) => `${k} ${v}`).join(", ");
+  const slow = p.ms.values.filter((x) => x >= 1000).length;
+  return `${p.ms.n} calls one after the other: ${outcomes}; ${triple(p.ms)} (p50 / p99 / ` +
+    `max)${slow > 0 ? `, ${slow} of them took a second or more` : ""}`;
+}
+
+function enrichNotes(r: BenchResults): string[] {
+  const out: string[] = [];
+  const g = r.geoip?.[0];
+  if (g !== undefined) {
+    out.push(
+      "GeoIP: `GeoIp.lookup()` over the same addresses for each backend in the benchmark's " +
+        "process, one warm-up pass, then passes for at least 1 s (scripts/_bench/geoip.ts). " +
+        "FFI and mmdb-lib read the same file, data/geoip/country.mmdb " +
+        `(${mib(g.countryBytes / 1024)}); the AS range table is data/geoip/asn-ranges.bin ` +
+        `(${mib(g.asnTableBytes / 1024)}). Opening the embedded data took ` +
+        `${ms(g.embeddedOpenMs)} (the AS table alone ${ms(g.asnTableLoadMs)}). The reference ` +
+        "is mmdb-lib in the same process: a process per lookup (`mmdblookup`) costs " +
+        "milliseconds each and would measure process start-up, not the readers; what matters " +
+        "is FFI against the pure TypeScript reader on the same file. The lookups run in the " +
+        "enrichment worker, once per public address.",
+    );
+  }
+  const e = r.enrich;
+  if (e !== null) {
+    const src = e.geoSources.map((s) => `${s.kind}: ${s.file.replace(/^.*\//, "")} (${s.backend})`)
+      .join(", ");
+    out.push(
+      "Caches: conntop's collector, a `UiApp` with the store that `startEnrichment()` wires to " +
+        "a real enrichment worker (as the monitor does; GeoIP " + (src || "none") + ", ready " +
+        `after ${ms(e.readyMs)}), and a second \`UiApp\` without enrichment fed copies of the ` +
+        "same batches and the same keys. The table is the benchmark's synthetic mix (servers " +
+        "in six IPv4 /24s, three of them documentation ranges, and random IPv6 documentation " +
+        "addresses; 4,096 client hosts), with a few short-lived flows inserted every 500 ms " +
+        `(${e.churnTicks} times). Each refresh is followed by keys 30 ms apart: by turns the ` +
+        "default sort, `<` onto DCC ▲, `I` (DCC ▼), `>` back to RATE; then " +
+        "25 × PgDn, End, 3 × PgUp, Home. After each key, refresh and batch of answers a frame " +
+        "is drawn and the store's questions sent (`flush()`), as in the monitor's paint. " +
+        "The store keeps no counters: its methods are wrapped on the instance to count.",
+    );
+    const sortLookups = e.store.lookupsBy.refresh + e.store.lookupsBy.sort +
+      e.store.lookupsBy.answers;
+    out.push(
+      "Where the look-ups come from: the rows drawn look up both addresses of each row on the " +
+        "page, and a re-sort by DCC looks up the destination of every row " +
+        `(${count(e.connections)} per re-sort). Those come after every refresh while sorted by ` +
+        "DCC, at the sort keys, and — at most once a second — when answers arrive while sorted " +
+        "by DCC; that last re-sort is done in the next frame, whichever it is, so a scroll key " +
+        `can carry it (the max of the scroll frames). Frames after refreshes, sort keys and ` +
+        `answers made ${share(sortLookups, e.store.lookups)} of the look-ups.`,
+    );
+    const statuses = Object.entries(e.hostStatus).map(([k, v]) => `${k} ${count(v)}`).join(", ");
+    out.push(
+      "Hostnames: the worker's resolver with its real lookup, getnameinfo(NI_NAMEREQD). The " +
+        "drive runs in a child process inside the benchmark's namespace (`ip netns exec`), " +
+        "which has no route to a DNS server, so nothing leaves the machine and every lookup " +
+        `fails at once — ${lookupText(e.lookups)} — and is "failed" (answers by status at ` +
+        `the end: ${statuses || "none"}; ${
+          e.drainMs === null
+            ? "**questions were still pending 30 s after the last key**"
+            : e.drainMs < 1
+            ? "none was pending after the last key"
+            : `all answered ${ms(e.drainMs)} after the last key`
+        }). ` +
+        "The store keeps any answer, found or not, and asks again only after 10 minutes, so " +
+        "each address reaches the worker once: the resolver's own cache (its hits) only " +
+        "serves questions repeated within its lifetimes, which this drive does not make.",
+    );
+    out.push(
+      "Store memory: the retained heap of an `EnrichStore` holding the same entries, with " +
+        "the hostnames asked and the answers received, built in a child process run with " +
+        "`--v8-flags=--expose-gc` (heap used after full collections, before and after; " +
+        "scripts/_bench/enrich_mem.ts). Frame times: both apps in the benchmark's process, " +
+        "same batches and keys, alternating which goes first; they share one heap, so each " +
+        "can pay for the other's garbage collection. In process, enrichment off is an app " +
+        "without a store; the monitor always makes one, so with `-n -P --no-geoip` it still " +
+        "formats and classifies every address it draws or sorts by DCC, without GeoIP or " +
+        "hostnames (the second re-sort row).",
+    );
+  }
+  const u = r.ui;
+  const dr = u === null ? null : drivesOf(u);
+  if (u !== null && dr !== null && dr.on !== null) {
+    const on = dr.on;
+    const answers = keyFrames(on.probe.nav).length === 0
+      ? []
+      : on.probe.nav.filter((f) => f.cause === "enrich");
+    const answerTimes = percentiles(answers.map((f) => f.render + f.diff));
+    const dcc = ontoColumn(on, "dst_country").map(ms);
+    const proc = ontoColumn(on, "process").map(ms);
+    out.push(
+      "Monitor: the UI benchmark's drive, once with conntop's defaults (enrichment on: " +
+        "GeoIP from the embedded data, hostnames, service names; the DCC and PROCESS columns " +
+        "are on its default screen, PROCESS cut at the right edge; F5 shows hostnames) and " +
+        (dr.off === null
+          ? "not with enrichment off. "
+          : `once with \`${dr.off.args.join(" ")}\`, one after the other on the same table. `) +
+        "DCC shows a country for the servers in the three public /24s; PROCESS stays empty, " +
+        "since no connection of the table belongs to a socket of the machine. " +
+        `While the ↑ ↓ keys were sent, answers arriving made conntop draw ${answers.length} ` +
+        `frames of their own (${triple(answerTimes)}). ` +
+        (dcc.length > 0 ? `\`>\` onto DCC took ${dcc.join(", ")}` : "") +
+        (proc.length > 0 ? `; onto PROCESS ${proc.join(", ")}.` : dcc.length > 0 ? "." : ""),
+    );
+    if (u.lookups !== null) {
+      out.push(
+        "The monitor's hostnames: its enrichment worker runs in the root namespace (only the " +
+          "collector enters the benchmark's), so its lookups go to the host's resolver. " +
+          `getnameinfo there, on the table's addresses: ${lookupText(u.lookups)}. A lookup ` +
+          "that takes longer than the resolver's 2 s timeout is shown as unresolved " +
+          '("timeout") and kept for 10 minutes by the store; none of this runs on the UI ' +
+          "thread.",
+      );
+    }
+  }
   return out;
 }

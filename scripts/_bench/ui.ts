@@ -14,6 +14,13 @@
  *    refreshes, the time spent recomputing the rows.
  * 3. Re-sort of the whole table in this process (ui_sort.ts).
  *
+ * conntop runs with enrichment on, as by default (GeoIP from the embedded data or the system's
+ * databases, hostnames, service names; the DCC and PROCESS columns are on the default screen),
+ * and, unless told otherwise, a second time with enrichment off (`-n -P --no-geoip`), the same
+ * drive again. Its hostnames are looked up by its enrichment worker in the root namespace (only
+ * its collector enters the benchmark's), so through the host's resolver: how that resolver
+ * answers is timed on a sample of the table's addresses (enrich.ts, probeReverseLookups).
+ *
  * The screen is captured when the pane has written something (the control client's `%output`)
  * and every {@linkcode POLL_MS} ms otherwise, through one tmux control client, so that polling
  * starts no process and costs the two CPUs little.
@@ -36,6 +43,7 @@ import { arrowColumn, highlightedText, stripSgr } from "./ui_screen.ts";
 import { collectModel, measureSorts, type SortResult } from "./ui_sort.ts";
 import { killAllTmuxSync, TmuxServer } from "./ui_tmux.ts";
 import { prng } from "./entries.ts";
+import { type LookupProbe, probeReverseLookups, sampleAddresses } from "./enrich.ts";
 
 /** Fallback poll period when the pane writes nothing, ms. */
 export const POLL_MS = 3;
@@ -76,8 +84,16 @@ export interface UiOptions {
   sortRuns: number;
   /** Write conntop's V8 CPU profile (`--cpu-prof`) into this directory. */
   cpuProfDir?: string;
+  /**
+   * The conntop runs, in order: with enrichment on (the default program) and off
+   * (`-n -P --no-geoip`). Default: both.
+   */
+  enrichment?: readonly ("on" | "off")[];
   log(line: string): void;
 }
+
+/** conntop's arguments, besides `--netns NS --interval 1`, for enrichment off. */
+export const ENRICH_OFF_ARGS: readonly string[] = ["-n", "-P", "--no-geoip"];
 
 /** One key sent. */
 export interface KeyPress {
@@ -103,6 +119,10 @@ export interface Drive {
 
 /** conntop's drive, with what the probe and /proc said meanwhile. */
 export interface ConntopDrive extends Drive {
+  /** Enrichment on (the defaults) or off ({@linkcode ENRICH_OFF_ARGS}). */
+  enrichment: "on" | "off";
+  /** conntop's arguments after `--netns NS --interval 1`. */
+  args: string[];
   /** Pane started → header showing every connection, ms. */
   startupMs: number;
   /** Probe frames of each phase (keys' frames, refreshes' "batch" frames, …). */
@@ -135,7 +155,15 @@ export interface UiResult {
   tmux: string;
   sorts: SortResult;
   reference: Drive;
+  /** The first conntop run: enrichment on, unless only "off" was asked for. */
   conntop: ConntopDrive;
+  /** The run with enrichment off, when both were measured. */
+  conntopOff: ConntopDrive | null;
+  /**
+   * How getnameinfo answered in this process's (the root) network namespace, where conntop's
+   * enrichment worker looks hostnames up; null when enrichment was not on.
+   */
+  lookups: LookupProbe | null;
   /** Wall time of the whole UI part, ms (loading the table excluded). */
   totalMs: number;
 }
@@ -350,14 +378,17 @@ async function driveConntop(
   ns: BenchNetns,
   loaded: number,
   opts: UiOptions,
+  enrichment: "on" | "off",
   width: number,
   height: number,
   socket: string,
-  dir: string,
+  parent: string,
 ): Promise<ConntopDrive> {
+  const dir = `${parent}/${enrichment}`;
   const probePath = `${dir}/probe.ndjson`;
   const config = `${dir}/config`;
-  Deno.mkdirSync(config);
+  Deno.mkdirSync(config, { recursive: true });
+  const args = enrichment === "on" ? [] : [...ENRICH_OFF_ARGS];
   const prof = opts.cpuProfDir === undefined
     ? []
     : ["--cpu-prof", `--cpu-prof-dir=${opts.cpuProfDir}`];
@@ -375,6 +406,7 @@ async function driveConntop(
       ns.name,
       "--interval",
       "1",
+      ...args,
     ],
     env: { XDG_CONFIG_HOME: config, CONNTOP_PROBE: probePath },
     cwd: new URL("../..", import.meta.url).pathname,
@@ -388,7 +420,8 @@ async function driveConntop(
     await waitForHeader(t, `Conns ${loaded}`, READY_TIMEOUT_MS);
     const startupMs = performance.now() - t0;
     opts.log(
-      `conntop (pid ${pid}) shows ${loaded} connections after ${(startupMs / 1000).toFixed(1)} s`,
+      `conntop (pid ${pid}, enrichment ${enrichment}) shows ${loaded} connections after ` +
+        `${(startupMs / 1000).toFixed(1)} s`,
     );
     const s = screenOf(width, height);
     const gapMs: [number, number] = [100, 1100];
@@ -417,6 +450,8 @@ async function driveConntop(
       const exitStatus = await quit(t);
       const probe = { nav: all.slice(b0, b1), sort: all.slice(b1) };
       return {
+        enrichment,
+        args,
         nav,
         sort,
         gapMs,
@@ -459,12 +494,27 @@ export async function measureUi(
   opts.log(`re-sort in process: collecting ${loaded} connections from ${ns.name}`);
   let model: Awaited<ReturnType<typeof collectModel>> | undefined = await collectModel(ns.name);
   const sorts = measureSorts(model, opts.sortRuns, opts.log);
+  const runs = opts.enrichment ?? ["on", "off"];
+  if (runs.length === 0) throw new Error("Cannot measure the UI: no conntop run asked for");
+  let lookups: LookupProbe | null = null;
+  if (runs.includes("on")) {
+    lookups = await probeReverseLookups(sampleAddresses(model));
+    opts.log(
+      `getnameinfo in the root namespace (conntop's resolver): ` +
+        `${JSON.stringify(lookups.outcomes)}, ${lookups.ms.p50.toFixed(2)} / ` +
+        `${lookups.ms.p99.toFixed(1)} / ${lookups.ms.max.toFixed(1)} ms (p50 / p99 / max)`,
+    );
+  }
   model = undefined; // let the collected table go before conntop starts
   const dir = await Deno.makeTempDir({ prefix: "ctbench-ui-" });
   liveDirs.add(dir);
   try {
     const reference = await driveReference(opts, width, height, socket);
-    const conntop = await driveConntop(ns, loaded, opts, width, height, socket, dir);
+    const drives: ConntopDrive[] = [];
+    for (const e of runs) {
+      drives.push(await driveConntop(ns, loaded, opts, e, width, height, socket, dir));
+    }
+    const conntop = drives[0]!;
     return {
       size,
       loaded,
@@ -475,6 +525,8 @@ export async function measureUi(
       sorts,
       reference,
       conntop,
+      conntopOff: drives.find((d, i) => i > 0 && d.enrichment === "off") ?? null,
+      lookups,
       totalMs: performance.now() - w0,
     };
   } finally {

@@ -43,7 +43,7 @@ export interface EnrichStoreOptions {
   /** May resolve hostnames at all (off with -n/--no-hostname). */
   hostnames: boolean;
   sink?: EnrichSink;
-  /** Ask again for a hostname answer older than this (ms). */
+  /** Ask again for a name (or "no name") older than this (ms; failures: after a minute). */
   hostRefreshMs?: number;
   now?: () => number;
 }
@@ -62,6 +62,8 @@ export class EnrichStore {
   version = 0;
   #opts: EnrichStoreOptions;
   #map = new Map<string, AddrInfo>();
+  /** IPv4 entries of #map by number (see addressAt). */
+  #v4 = new Map<number, AddrInfo>();
   #local: LocalAddresses | undefined;
   #services: ServiceTable | undefined;
   #geoWanted: string[] = [];
@@ -102,9 +104,23 @@ export class EnrichStore {
     return info;
   }
 
-  /** The info of the address at byte offset `off` of record `i` in `v`. */
+  /**
+   * The info of the address at byte offset `off` of record `i` in `v`. IPv4 addresses are found
+   * by their number, without making their text: a sort on an enrichment column asks for every
+   * row.
+   */
   addressAt(v: RecordView, i: number, off: number): AddrInfo {
-    return this.address(formatAddress(v.u8At(i, OFF.FAMILY), v.u8, i * RECORD_SIZE + off));
+    const fam = v.u8At(i, OFF.FAMILY);
+    const at = i * RECORD_SIZE + off;
+    if (fam === 10) return this.address(formatAddress(fam, v.u8, at));
+    const b = v.u8;
+    const n = ((b[at]! << 24) | (b[at + 1]! << 16) | (b[at + 2]! << 8) | b[at + 3]!) >>> 0;
+    let info = this.#v4.get(n);
+    if (info === undefined) {
+      info = this.address(formatAddress(fam, b, at));
+      this.#v4.set(n, info);
+    }
+    return info;
   }
 
   /** Asks for the hostname of `info` unless it is known and fresh or already asked. */
@@ -113,7 +129,10 @@ export class EnrichStore {
     const now = this.#now();
     if (info.host !== undefined) {
       if (info.host.status === "pending") return;
-      if (now - info.hostAskedMs < (this.#opts.hostRefreshMs ?? 10 * 60_000)) return;
+      // Names and "no name" are asked again after a while; failures and timeouts sooner.
+      const final = info.host.status === "resolved" || info.host.status === "not-found";
+      const refresh = final ? this.#opts.hostRefreshMs ?? 10 * 60_000 : 60_000;
+      if (now - info.hostAskedMs < refresh) return;
     } else {
       info.host = { status: "pending" };
     }
@@ -201,6 +220,7 @@ export class EnrichStore {
       if (keep.has(text) || info.geo === undefined || info.host?.status === "pending") continue;
       this.#map.delete(text);
     }
+    for (const [n, info] of this.#v4) if (!this.#map.has(info.text)) this.#v4.delete(n);
   }
 
   /**

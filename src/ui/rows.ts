@@ -197,33 +197,40 @@ export function sortSlots(
 ): Uint32Array {
   const n = slots.length;
   const d1 = COLUMNS[sort.column], d2 = sort2 === null ? undefined : COLUMNS[sort2.column];
-  // One array of exact numeric keys per level: the column's key, then its further keys.
-  const levels: [(v: RecordView, i: number) => number, number][] = [];
+  // One array of exact numeric keys per level, by row: the column's key, then its further keys
+  // (text columns: the rank of each row's text).
+  const keys: Float64Array[] = [];
   const add = (d: ColumnDef, desc: boolean) => {
     const sign = desc ? -1 : 1;
     if (d.textKey !== undefined) {
-      levels.push([textRanks(model, slots, d.textKey, ctx), sign]);
+      keys.push(textRanks(model, slots, d.textKey, ctx, sign));
       return;
     }
-    levels.push([(v, i) => d.key(v, i, ctx), sign]);
-    for (const m of d.more ?? []) levels.push([m, sign]);
+    keys.push(numberKeys(model, slots, (v, i) => d.key(v, i, ctx), sign));
+    for (const m of d.more ?? []) keys.push(numberKeys(model, slots, m, sign));
   };
   add(d1, sort.desc);
   if (d2 !== undefined && sort2 !== null) add(d2, sort2.desc);
-  const keys = levels.map(([fn, sign]) => {
-    const k = new Float64Array(n);
-    for (let r = 0; r < n; r++) {
-      const s = slots[r]!;
-      k[r] = sign * fn(model.page(s), model.index(s));
-    }
-    return k;
-  });
   const idx = new Uint32Array(n);
   for (let r = 0; r < n; r++) idx[r] = r;
   idx.sort(comparator(keys, slots));
   const out = new Uint32Array(n);
   for (let r = 0; r < n; r++) out[r] = slots[idx[r]!]!;
   return out;
+}
+
+function numberKeys(
+  model: ConnectionModel,
+  slots: Uint32Array,
+  fn: (v: RecordView, i: number) => number,
+  sign: number,
+): Float64Array {
+  const k = new Float64Array(slots.length);
+  for (let r = 0; r < slots.length; r++) {
+    const s = slots[r]!;
+    k[r] = sign * fn(model.page(s), model.index(s));
+  }
+  return k;
 }
 
 // A text column as numbers: each distinct text's rank in code-point order (-1: missing). Texts
@@ -233,20 +240,24 @@ function textRanks(
   slots: Uint32Array,
   textKey: NonNullable<ColumnDef["textKey"]>,
   ctx: SortContext,
-): (v: RecordView, i: number) => number {
-  const texts = new Map<number, string | null>();
-  const distinct = new Set<string>();
-  for (const s of slots) {
-    const t = textKey(model.page(s), model.index(s), ctx);
-    texts.set(s, t);
-    if (t !== null) distinct.add(t);
-  }
+  sign: number,
+): Float64Array {
+  const n = slots.length;
+  const texts: (string | null)[] = new Array(n);
   const rank = new Map<string, number>();
-  [...distinct].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)).forEach((t, r) => rank.set(t, r));
-  return (v, i) => {
-    const t = texts.get(v.u32At(i, OFF.SLOT));
-    return t === null || t === undefined ? -1 : rank.get(t)!;
-  };
+  for (let r = 0; r < n; r++) {
+    const s = slots[r]!;
+    const t = textKey(model.page(s), model.index(s), ctx);
+    texts[r] = t;
+    if (t !== null) rank.set(t, 0);
+  }
+  [...rank.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)).forEach((t, i) => rank.set(t, i));
+  const k = new Float64Array(n);
+  for (let r = 0; r < n; r++) {
+    const t = texts[r]!;
+    k[r] = sign * (t === null ? -1 : rank.get(t)!);
+  }
+  return k;
 }
 
 // -1, 0 or 1; equal infinities (missing values) compare equal.

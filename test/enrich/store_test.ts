@@ -99,20 +99,30 @@ Deno.test("EnrichStore resolves no hostname with -n and no GeoIP with --no-geoip
   assertEquals(c.dst_class, "public");
 });
 
-Deno.test("EnrichStore asks again for a hostname after the refresh time", () => {
+Deno.test("EnrichStore asks again after a minute for a failure, after 10 for a name", () => {
   let now = 1000;
   const { store, asked } = storeWithSink({ now: () => now });
   const a = store.address("10.0.0.9");
   store.wantHost(a);
   store.apply([], [["10.0.0.9", { status: "timeout" }]]);
   store.wantHost(a);
-  assertEquals(asked.hosts.length, 0);
   store.flush();
-  assertEquals(asked.hosts, ["10.0.0.9"]);
-  now += 11 * 60_000;
+  assertEquals(asked.hosts, ["10.0.0.9"], "asked once");
+  now += 61_000;
   store.wantHost(a);
   store.flush();
-  assertEquals(asked.hosts, ["10.0.0.9", "10.0.0.9"]);
+  assertEquals(asked.hosts, ["10.0.0.9", "10.0.0.9"], "a timeout is retried after a minute");
+  store.apply([], [["10.0.0.9", { status: "resolved", name: "nine.lan" }]]);
+  now += 5 * 60_000;
+  store.wantHost(a);
+  store.flush();
+  assertEquals(asked.hosts.length, 2, "a name is kept for 10 minutes");
+  assertEquals(a.host, { status: "resolved", name: "nine.lan" });
+  now += 6 * 60_000;
+  store.wantHost(a);
+  store.flush();
+  assertEquals(asked.hosts.length, 3);
+  assertEquals(a.host?.name, "nine.lan", "the old name shows while it is asked again");
 });
 
 Deno.test("EnrichStore reclassifies addresses when the local addresses change", () => {
