@@ -21,6 +21,9 @@ import {
   type SocketQuery,
 } from "./owners.ts";
 
+/** The four addresses of a record (one array for all: this runs for every new connection). */
+const ADDRESS_OFFSETS = [OFF.ORIG_SRC, OFF.ORIG_DST, OFF.REPLY_SRC, OFF.REPLY_DST] as const;
+
 /** Refreshes a new connection is looked for before giving up. */
 const TRIES = 5;
 
@@ -102,9 +105,7 @@ export class OwnerTracker {
   #mayBeLocal(v: RecordView, i: number): boolean {
     const fam = v.u8At(i, OFF.FAMILY) === 10 ? 6 : 4;
     const u8 = v.u8, base = i * RECORD_SIZE;
-    for (const off of [OFF.ORIG_SRC, OFF.ORIG_DST, OFF.REPLY_SRC, OFF.REPLY_DST]) {
-      if (this.#local.has(fam, u8, base + off)) return true;
-    }
+    for (const off of ADDRESS_OFFSETS) if (this.#local.has(fam, u8, base + off)) return true;
     const d0 = u8[base + OFF.ORIG_DST]!;
     return fam === 6 ? d0 === 0xff : d0 >= 224 || this.#local.isBroadcast(u8, base + OFF.ORIG_DST);
   }
