@@ -37,7 +37,8 @@
 
 import { enricherOptions, startEnrichment } from "../../src/app/enrichment.ts";
 import { type Options, parseOptions } from "../../src/cli/mod.ts";
-import { type BatchMessage, Collector } from "../../src/collector/mod.ts";
+import type { BatchMessage } from "../../src/collector/mod.ts";
+import { startSteppedCollector } from "./stepped_collector.ts";
 import { formatAddress, OFF, parseAddress, RECORD_SIZE } from "../../src/conntrack/mod.ts";
 import type { EnricherStats, GeoSourceInfo } from "../../src/enrich/messages.ts";
 import { type AddrInfo, EnrichStore } from "../../src/enrich/store.ts";
@@ -58,7 +59,6 @@ const WIDTH = 160;
 const HEIGHT = 50;
 /** Pause between keys, ms: a key held down repeats about 30 times a second. */
 const KEY_GAP_MS = 30;
-const BATCH_TIMEOUT_MS = 120_000;
 /** How long the worker may take to answer everything asked once the drive ends, ms. */
 const DRAIN_TIMEOUT_MS = 30_000;
 /** Reverse lookups timed by {@linkcode probeReverseLookups}. */
@@ -213,58 +213,6 @@ class Screen {
     this.paint();
     return performance.now() - t0;
   }
-}
-
-/** A collector on this thread's network namespace whose refreshes are asked for one at a time. */
-async function startCollector(
-  onBatch: (b: BatchMessage) => void,
-): Promise<{ refresh(): Promise<void>; stop(): Promise<void> }> {
-  let waiter: { resolve(): void; reject(err: Error): void } | undefined;
-  let fatal: Error | undefined;
-  const next = () =>
-    new Promise<void>((resolve, reject) => {
-      if (fatal !== undefined) return reject(fatal);
-      const timer = setTimeout(() => {
-        waiter = undefined;
-        reject(new Error(`No batch from the collector within ${BATCH_TIMEOUT_MS} ms`));
-      }, BATCH_TIMEOUT_MS);
-      waiter = {
-        resolve: () => (clearTimeout(timer), waiter = undefined, resolve()),
-        reject: (err) => (clearTimeout(timer), waiter = undefined, reject(err)),
-      };
-    });
-  const first = next();
-  first.catch(() => {}); // awaited below, unless start() fails first
-  const collector = await Collector.start({
-    intervalMs: 3_600_000,
-    enableAcct: false,
-    track: false,
-    eventBufferBytes: 16 << 20,
-    events: true,
-  }, {
-    onBatch: (b) => {
-      onBatch(b);
-      waiter?.resolve();
-    },
-    onFatal: (err) => {
-      fatal = err;
-      waiter?.reject(err);
-    },
-  });
-  try {
-    await first;
-  } catch (err) {
-    await collector.stop();
-    throw err;
-  }
-  return {
-    refresh: () => {
-      const p = next();
-      collector.collect();
-      return p;
-    },
-    stop: () => collector.stop(),
-  };
 }
 
 /** The batch with copies of its record buffers, which the model takes over. */
@@ -473,7 +421,7 @@ export async function driveEnrichment(opts: EnrichOptions): Promise<EnrichDrive>
       for (const s of order) frames[kind][s === off ? 1 : 0].push(fn(s));
     };
     let pendingBatch: BatchMessage | undefined;
-    const collector = await startCollector((b) => (pendingBatch = b));
+    const collector = await startSteppedCollector((b) => (pendingBatch = b));
     let keys = 0;
     try {
       const applyBatch = () => {

@@ -17,7 +17,8 @@
  * @module
  */
 
-import { type BatchMessage, CHUNK_RECORDS, Collector } from "../../src/collector/mod.ts";
+import { type BatchMessage, CHUNK_RECORDS } from "../../src/collector/mod.ts";
+import { startSteppedCollector } from "./stepped_collector.ts";
 import { Has, Kind, OFF, RECORD_SIZE } from "../../src/conntrack/mod.ts";
 import { ConnectionModel } from "../../src/model/mod.ts";
 import {
@@ -61,49 +62,16 @@ export interface SortResult {
 /** The columns timed, each in its default direction. */
 export const SORT_COLUMNS: readonly ColumnId[] = ["rate", "src", "dport", "age"];
 
-const BATCH_TIMEOUT_MS = 120_000;
-
 /** Fills a model from namespace `netns` with conntop's collector: a cold read, then a refresh. */
 export async function collectModel(netns: string): Promise<ConnectionModel> {
   const model = new ConnectionModel();
-  let waiter: { resolve(): void; reject(err: Error): void } | undefined;
-  let fatal: Error | undefined;
-  const next = () =>
-    new Promise<void>((resolve, reject) => {
-      if (fatal !== undefined) return reject(fatal);
-      const timer = setTimeout(() => {
-        waiter = undefined;
-        reject(new Error(`No batch from the collector within ${BATCH_TIMEOUT_MS} ms`));
-      }, BATCH_TIMEOUT_MS);
-      waiter = {
-        resolve: () => (clearTimeout(timer), waiter = undefined, resolve()),
-        reject: (err) => (clearTimeout(timer), waiter = undefined, reject(err)),
-      };
-    });
-  const first = next();
-  first.catch(() => {}); // awaited below, unless start() fails first
-  const collector = await Collector.start({
-    intervalMs: 3_600_000,
+  const collector = await startSteppedCollector((b) => model.apply(b), {
     netns,
-    enableAcct: false,
-    track: false,
     eventBufferBytes: 1 << 20,
     events: false,
-  }, {
-    onBatch: (b) => {
-      model.apply(b);
-      waiter?.resolve();
-    },
-    onFatal: (err) => {
-      fatal = err;
-      waiter?.reject(err);
-    },
   });
   try {
-    await first;
-    const second = next();
-    collector.collect();
-    await second;
+    await collector.refresh();
   } finally {
     await collector.stop();
   }
