@@ -211,13 +211,14 @@ export class EnrichStore {
   }
 
   /**
-   * Forgets addresses not in `keep` once the store holds more than `max` (a long run sees many
-   * addresses come and go). Pending questions are kept.
+   * Forgets every answered address once the store holds more than `max` (a long run sees many
+   * addresses come and go; those still shown are looked up again, the worker answering from its
+   * caches). Addresses with a question pending are kept.
    */
-  prune(keep: Set<string>, max: number): void {
+  prune(max: number): void {
     if (this.#map.size <= max) return;
     for (const [text, info] of this.#map) {
-      if (keep.has(text) || info.geo === undefined || info.host?.status === "pending") continue;
+      if (info.geo === undefined || info.host?.status === "pending") continue;
       this.#map.delete(text);
     }
     for (const [n, info] of this.#v4) if (!this.#map.has(info.text)) this.#v4.delete(n);

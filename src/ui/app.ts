@@ -146,7 +146,7 @@ export class UiApp {
       if (batch.local !== undefined) enrich.setLocal(batch.local);
       // A long run sees many addresses come and go: forget them now and then (the ones still
       // in use are looked up again on demand).
-      if (enrich.size > Math.max(200_000, 4 * this.model.size)) enrich.prune(new Set(), 0);
+      enrich.prune(Math.max(200_000, 4 * this.model.size));
     }
     for (const v of views) {
       for (let i = 0; i < v.count; i++) this.#texts.invalidate(v.u32At(i, OFF.SLOT));

@@ -154,3 +154,17 @@ Deno.test("EnrichStore names ports per protocol once services are known", () => 
   assertEquals(store.service(6, 53), undefined);
   assertEquals(store.service(1, 22), undefined, "ICMP has no ports");
 });
+
+Deno.test("EnrichStore.prune() forgets answered addresses past its bound, not pending ones", () => {
+  const { store } = storeWithSink();
+  store.address("10.0.0.1");
+  store.address("8.8.8.8"); // GeoIP pending
+  store.prune(2);
+  assertEquals(store.size, 2, "within the bound nothing goes");
+  store.address("10.0.0.2");
+  store.prune(2);
+  assertEquals(store.size, 1);
+  assertEquals(store.pending, 1);
+  store.apply([["8.8.8.8", GEO]], []);
+  assertEquals(store.address("8.8.8.8").geo, GEO, "the pending answer still lands");
+});
