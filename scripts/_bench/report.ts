@@ -876,7 +876,7 @@ function enrichNotes(r: BenchResults): string[] {
             ? "none was pending after the last key"
             : `all answered ${ms(e.drainMs)} after the last key`
         }). ` +
-        "The store keeps any answer, found or not, and asks again only after 10 minutes, so " +
+        "The store keeps a name or a 'no name' for 10 minutes and a failure for one, and the drive is shorter, so " +
         "each address reaches the worker once: the resolver's own cache (its hits) only " +
         "serves questions repeated within its lifetimes, which this drive does not make.",
     );
@@ -922,7 +922,7 @@ function enrichNotes(r: BenchResults): string[] {
           "collector enters the benchmark's), so its lookups go to the host's resolver. " +
           `getnameinfo there, on the table's addresses: ${lookupText(u.lookups)}. A lookup ` +
           "that takes longer than the resolver's 2 s timeout is shown as unresolved " +
-          '("timeout") and kept for 10 minutes by the store; none of this runs on the UI ' +
+          '("timeout") and asked again after a minute by the store; none of this runs on the UI ' +
           "thread.",
       );
     }
