@@ -10,13 +10,21 @@ import { parseArgs } from "node:util";
 import { ALL_STATE_NAMES, parsePrefix, parseProto } from "../conntrack/mod.ts";
 import { UsageError } from "../errors.ts";
 import type { Filter } from "../model/mod.ts";
+import {
+  parseRemoteOptions,
+  parseServerOptions,
+  REMOTE_SPEC,
+  type RemoteOptions,
+  type RemoteValues,
+  type ServerOptions,
+} from "./remote.ts";
 
 /** Output formats of --once and --stream. */
 export type Format = "table" | "json" | "ndjson" | "csv";
 
 /** What the user asked for. */
 export interface Options {
-  mode: "help" | "version" | "once" | "stream" | "monitor";
+  mode: "help" | "version" | "once" | "stream" | "monitor" | "server";
   format: Format;
   /** Refresh interval in ms. */
   intervalMs: number;
@@ -46,6 +54,10 @@ export interface Options {
   geoip: boolean;
   /** --geoip-dir directories, in order. */
   geoipDirs: string[];
+  /** --server (and conntopd): serve the table to clients. */
+  server?: ServerOptions;
+  /** --connect: show a server's table instead of this host's. */
+  remote?: RemoteOptions;
 }
 
 const SPEC = {
@@ -78,6 +90,7 @@ const SPEC = {
   "no-servname": { type: "boolean", short: "P" },
   "no-geoip": { type: "boolean" },
   "geoip-dir": { type: "string", multiple: true },
+  ...REMOTE_SPEC,
 } as const;
 
 /** Long option names, for the man page and completion checks. */
@@ -185,10 +198,59 @@ export function parseOptions(args: string[], env: { noColor?: boolean } = {}): O
     opts.speed = s;
   }
   opts.filter = parseFilter(v);
+  if (v.server) {
+    if (opts.mode === "once" || opts.mode === "stream") {
+      throw new UsageError(`Options --server and --${opts.mode} cannot be combined`);
+    }
+    for (const k of SERVER_CONFLICTS) {
+      if (v[k] !== undefined) throw new UsageError(`Option --${k} does not apply to --server`);
+    }
+    if (Object.keys(opts.filter).length > 0) {
+      throw new UsageError("Filters apply on the client: give them to conntop --connect");
+    }
+    if (opts.mode === "monitor") opts.mode = "server";
+    if (opts.mode === "server") opts.server = parseServerOptions(v as RemoteValues);
+    return opts;
+  }
+  opts.remote = parseRemoteOptions(v as RemoteValues);
+  if (opts.remote !== undefined) {
+    for (const k of CONNECT_CONFLICTS) {
+      if (v[k] !== undefined) {
+        throw new UsageError(`Option --${k} does not apply to --connect (the server collects)`);
+      }
+    }
+  }
   return opts;
 }
 
-function parseFilter(v: Record<string, string | string[] | boolean | undefined>): Filter {
+/** Options that mean nothing to a server (it has no UI and does no resolving). */
+const SERVER_CONFLICTS = [
+  "format",
+  "count",
+  "record",
+  "replay",
+  "speed",
+  "no-hostname",
+  "no-servname",
+  "no-geoip",
+  "geoip-dir",
+  "no-color",
+] as const;
+
+/** Options of local collection, which the server does for a --connect client. */
+const CONNECT_CONFLICTS = [
+  "netns",
+  "enable-acct",
+  "track",
+  "no-events",
+  "event-buffer",
+  "interval",
+  "replay",
+] as const;
+
+function parseFilter(
+  v: Record<string, string | string[] | boolean | boolean[] | undefined>,
+): Filter {
   const f: Filter = {};
   const str = (k: string) => v[k] as string | undefined;
   const proto = str("proto");

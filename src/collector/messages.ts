@@ -120,6 +120,11 @@ export type FromCollector =
     local?: LocalAddressList;
     totals: Totals;
     status: CollectorStatus;
+    /**
+     * The batch holds the whole table and replaces the one the receiver had (a remote server's
+     * snapshot); never set by the local collector.
+     */
+    reset?: boolean;
   }
   | { type: "warning"; message: string }
   | { type: "fatal"; message: string; exitCode: number }

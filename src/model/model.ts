@@ -49,6 +49,7 @@ export class ConnectionModel {
    * changes; read them before the next batch is applied).
    */
   apply(batch: BatchMessage): RecordView[] {
+    if (batch.reset === true) this.clear();
     const views = batch.records.map((b) => new RecordView(b));
     for (const [slot, extra] of batch.extras) this.#extras.set(slot, extra);
     for (const [slot, owner] of batch.owners ?? []) {
@@ -83,6 +84,14 @@ export class ConnectionModel {
     this.seq = batch.seq;
     this.timeMs = batch.timeMs;
     return views;
+  }
+
+  /** Forgets every connection (the totals and status stay until the next batch). */
+  clear(): void {
+    this.#pages = [];
+    this.#extras.clear();
+    this.#owners.clear();
+    this.#size = 0;
   }
 
   /** Slots in use, in slot order. */

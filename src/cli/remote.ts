@@ -1,0 +1,307 @@
+/**
+ * The options of client-server mode: `--server` (and conntopd) and `--connect`. Parsed from
+ * the values `node:util`'s parseArgs gave, after the common options; every bad value or
+ * combination is a {@linkcode UsageError}.
+ *
+ * @module
+ */
+
+import { UsageError } from "../errors.ts";
+import { DEFAULT_PORT } from "../protocol/messages.ts";
+
+/** Log levels, quietest first. */
+export const LOG_LEVELS = ["error", "warning", "info", "debug"] as const;
+/** One of {@linkcode LOG_LEVELS}. */
+export type LogLevel = typeof LOG_LEVELS[number];
+
+/** An address to listen on or connect to. */
+export interface Endpoint {
+  /** A hostname, an IPv4 address or an IPv6 address (without brackets). */
+  host: string;
+  port: number;
+}
+
+/** What the server was asked for. */
+export interface ServerOptions {
+  /** Addresses to listen on (all with `port`). Default: 127.0.0.1 and ::1. */
+  listen: Endpoint[];
+  /** Whether --listen-any was given. */
+  listenAny: boolean;
+  port: number;
+  /** The name clients see (default: the hostname). */
+  name: string | undefined;
+  tokenFile?: string;
+  tlsCert?: string;
+  tlsKey?: string;
+  /** Listening beyond loopback without token and TLS was explicitly allowed. */
+  insecure: boolean;
+  logFile?: string;
+  logLevel: LogLevel;
+  maxClients: number;
+  idleTimeoutMs: number;
+  handshakeTimeoutMs: number;
+  /** Bytes of deltas a client may have queued before it gets a fresh snapshot instead. */
+  clientQueueBytes: number;
+}
+
+/** What the client was asked for. */
+export interface RemoteOptions {
+  server: Endpoint;
+  /** The text given to --connect, for messages and the header. */
+  display: string;
+  tokenFile?: string;
+  /** Use TLS (--tls, or implied by --tls-ca). */
+  tls: boolean;
+  /** A PEM file of certificate authorities (or the server's own certificate) to trust. */
+  tlsCa?: string;
+  /** The name the client gives the server (default: the hostname). */
+  name: string | undefined;
+}
+
+/** parseArgs values of the client-server options. */
+export type RemoteValues = {
+  server?: boolean;
+  connect?: string;
+  listen?: string[];
+  "listen-any"?: boolean;
+  port?: string;
+  name?: string;
+  "token-file"?: string;
+  "tls-cert"?: string;
+  "tls-key"?: string;
+  "tls-ca"?: string;
+  tls?: boolean;
+  insecure?: boolean;
+  "log-file"?: string;
+  verbose?: boolean[];
+  quiet?: boolean;
+  "max-clients"?: string;
+  "idle-timeout"?: string;
+  "handshake-timeout"?: string;
+  "client-queue"?: string;
+};
+
+/** parseArgs' spec of the client-server options. */
+export const REMOTE_SPEC = {
+  server: { type: "boolean" },
+  connect: { type: "string" },
+  listen: { type: "string", multiple: true },
+  "listen-any": { type: "boolean" },
+  port: { type: "string" },
+  name: { type: "string" },
+  "token-file": { type: "string" },
+  "tls-cert": { type: "string" },
+  "tls-key": { type: "string" },
+  "tls-ca": { type: "string" },
+  tls: { type: "boolean" },
+  insecure: { type: "boolean" },
+  "log-file": { type: "string" },
+  verbose: { type: "boolean", short: "v", multiple: true },
+  quiet: { type: "boolean", short: "q" },
+  "max-clients": { type: "string" },
+  "idle-timeout": { type: "string" },
+  "handshake-timeout": { type: "string" },
+  "client-queue": { type: "string" },
+} as const;
+
+const SERVER_ONLY = [
+  "listen",
+  "listen-any",
+  "tls-cert",
+  "tls-key",
+  "insecure",
+  "log-file",
+  "verbose",
+  "quiet",
+  "max-clients",
+  "idle-timeout",
+  "handshake-timeout",
+  "client-queue",
+] as const;
+const CLIENT_ONLY = ["tls-ca", "tls"] as const;
+
+/** The server's options from `v`. */
+export function parseServerOptions(v: RemoteValues): ServerOptions {
+  if (v.connect !== undefined) {
+    throw new UsageError("Options --server and --connect cannot be combined");
+  }
+  for (const k of CLIENT_ONLY) {
+    if (v[k] !== undefined) throw new UsageError(`Option --${k} is for --connect`);
+  }
+  const port = v.port === undefined ? DEFAULT_PORT : parsePort("--port", v.port);
+  const listen: Endpoint[] = [];
+  for (const text of v.listen ?? []) {
+    const host = unbracket(text);
+    if (host === "" || !isAddress(host)) {
+      throw new UsageError(
+        `Invalid value for --listen: expected an IPv4 or IPv6 address, got '${text}'`,
+      );
+    }
+    listen.push({ host, port });
+  }
+  if (v["listen-any"] && listen.length > 0) {
+    throw new UsageError("Options --listen and --listen-any cannot be combined");
+  }
+  if (v["listen-any"]) listen.push({ host: "0.0.0.0", port }, { host: "::", port });
+  if (listen.length === 0) listen.push({ host: "127.0.0.1", port }, { host: "::1", port });
+  if ((v["tls-cert"] === undefined) !== (v["tls-key"] === undefined)) {
+    throw new UsageError("Options --tls-cert and --tls-key go together");
+  }
+  for (const k of ["token-file", "tls-cert", "tls-key", "log-file"] as const) {
+    if (v[k] === "") throw new UsageError(`Invalid value for --${k}: expected a file name, got ''`);
+  }
+  const verbosity = (v.verbose ?? []).length;
+  if (verbosity > 0 && v.quiet) {
+    throw new UsageError("Options --verbose and --quiet cannot be combined");
+  }
+  return {
+    listen,
+    listenAny: v["listen-any"] ?? false,
+    port,
+    name: parseName(v.name),
+    tokenFile: v["token-file"],
+    tlsCert: v["tls-cert"],
+    tlsKey: v["tls-key"],
+    insecure: v.insecure ?? false,
+    logFile: v["log-file"],
+    logLevel: v.quiet ? "error" : verbosity > 0 ? "debug" : "info",
+    maxClients: v["max-clients"] === undefined
+      ? 64
+      : integer("--max-clients", v["max-clients"], 1, 10000),
+    idleTimeoutMs: seconds("--idle-timeout", v["idle-timeout"], 60, 5, 86400),
+    handshakeTimeoutMs: seconds("--handshake-timeout", v["handshake-timeout"], 10, 0.1, 600),
+    clientQueueBytes: v["client-queue"] === undefined
+      ? 32 << 20
+      : integer("--client-queue", v["client-queue"], 64 << 10, 2 ** 32),
+  };
+}
+
+/** The client's options from `v`, or undefined without --connect. */
+export function parseRemoteOptions(v: RemoteValues): RemoteOptions | undefined {
+  if (v.connect === undefined) {
+    for (const k of [...CLIENT_ONLY, "token-file", "name", "port"] as const) {
+      if (v[k] !== undefined) throw new UsageError(`Option --${k} needs --server or --connect`);
+    }
+    for (const k of SERVER_ONLY) {
+      if (v[k] !== undefined) throw new UsageError(`Option --${k} needs --server`);
+    }
+    return undefined;
+  }
+  for (const k of SERVER_ONLY) {
+    if (v[k] !== undefined) throw new UsageError(`Option --${k} is for --server`);
+  }
+  const port = v.port === undefined ? DEFAULT_PORT : parsePort("--port", v.port);
+  const server = parseEndpoint(v.connect, port);
+  if (v["token-file"] === "" || v["tls-ca"] === "") {
+    throw new UsageError(
+      `Invalid value for --${
+        v["token-file"] === "" ? "token-file" : "tls-ca"
+      }: expected a file name, got ''`,
+    );
+  }
+  return {
+    server,
+    display: v.connect,
+    tokenFile: v["token-file"],
+    tls: (v.tls ?? false) || v["tls-ca"] !== undefined,
+    tlsCa: v["tls-ca"],
+    name: parseName(v.name),
+  };
+}
+
+/**
+ * `HOST`, `HOST:PORT`, `[IPV6]` or `[IPV6]:PORT` (a bare IPv6 address without brackets is
+ * taken whole, without a port).
+ */
+export function parseEndpoint(text: string, defaultPort: number): Endpoint {
+  const bad = () =>
+    new UsageError(
+      `Invalid value for --connect: expected HOST[:PORT] or [IPV6][:PORT], got '${text}'`,
+    );
+  let host: string;
+  let port = defaultPort;
+  const bracket = /^\[([^\]]*)\](?::(.*))?$/.exec(text);
+  if (bracket !== null) {
+    host = bracket[1]!;
+    if (!isIpv6(host)) throw bad();
+    if (bracket[2] !== undefined) port = parsePort("--connect", bracket[2], text);
+  } else if ((text.match(/:/g) ?? []).length > 1) {
+    host = text;
+    if (!isIpv6(host)) throw bad();
+  } else {
+    const [h, p] = text.split(":");
+    host = h!;
+    if (p !== undefined) port = parsePort("--connect", p, text);
+  }
+  if (host === "" || !/^[A-Za-z0-9.:_-]+$/.test(host)) throw bad();
+  return { host, port };
+}
+
+/** An Endpoint as text: `host:port`, IPv6 in brackets. */
+export function endpointText(e: Endpoint): string {
+  return e.host.includes(":") ? `[${e.host}]:${e.port}` : `${e.host}:${e.port}`;
+}
+
+function unbracket(text: string): string {
+  const m = /^\[(.*)\]$/.exec(text);
+  return m === null ? text : m[1]!;
+}
+
+function isAddress(host: string): boolean {
+  return isIpv4(host) || isIpv6(host);
+}
+
+function isIpv4(s: string): boolean {
+  const parts = s.split(".");
+  return parts.length === 4 && parts.every((p) => /^\d{1,3}$/.test(p) && Number(p) <= 255);
+}
+
+function isIpv6(s: string): boolean {
+  if (!/^[0-9A-Fa-f:.]+$/.test(s) || !s.includes(":")) return false;
+  try {
+    new URL(`http://[${s}]/`);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function parseName(name: string | undefined): string | undefined {
+  if (name === undefined) return undefined;
+  if (!/^[^\u0000-\u001f\u007f]{1,64}$/.test(name)) {
+    throw new UsageError(
+      `Invalid value for --name: expected 1 to 64 printable characters, got '${name}'`,
+    );
+  }
+  return name;
+}
+
+function parsePort(option: string, text: string, whole = text): number {
+  return integer(option, text, 1, 65535, whole, "a port from 1 to 65535");
+}
+
+function seconds(option: string, text: string | undefined, def: number, min: number, max: number) {
+  if (text === undefined) return def * 1000;
+  const s = Number(text);
+  if (!/^\d*\.?\d+$/.test(text) || !(s >= min && s <= max)) {
+    throw new UsageError(
+      `Invalid value for ${option}: expected seconds between ${min} and ${max}, got '${text}'`,
+    );
+  }
+  return Math.round(s * 1000);
+}
+
+function integer(
+  option: string,
+  text: string,
+  min: number,
+  max: number,
+  whole = text,
+  what = `an integer from ${min} to ${max}`,
+): number {
+  const n = /^\d+$/.test(text) ? Number(text) : NaN;
+  if (!(n >= min && n <= max)) {
+    throw new UsageError(`Invalid value for ${option}: expected ${what}, got '${whole}'`);
+  }
+  return n;
+}

@@ -1,0 +1,213 @@
+/**
+ * Batches on the wire: {@linkcode encodeBatch} splits a collector batch into `batch` parts
+ * that each fit in one message; {@linkcode BatchAssembler} puts the parts back together on the
+ * client, checking their order and their records, and hands over a batch the model can apply.
+ *
+ * @module
+ */
+
+import { Buffer } from "node:buffer";
+import { type Extra, RECORD_SIZE } from "../conntrack/mod.ts";
+import type { BatchMessage } from "../collector/messages.ts";
+import type { Owner } from "../enrich/types.ts";
+import { encodeMessage } from "./framing.ts";
+import { CHUNK_RECORDS, MAX_SERVER_MESSAGE_BYTES } from "./messages.ts";
+import type { BatchPart } from "./messages.ts";
+import { type Checked, checkRecords, MAX_SLOT } from "./validate.ts";
+
+/** Room kept in each part for its fixed fields. */
+const HEADROOM = 1024;
+/** Largest number of extras or owners in one part (the schema's limit). */
+const MAX_ENTRIES = 8192;
+
+/**
+ * The lines (newline included) of `batch` as `kind` parts: one part per chunk of records,
+ * extras and owners spread over the parts by size, and the refresh's time, totals and status
+ * in the last one. Chunks larger than {@linkcode CHUNK_RECORDS} records are split. Every line
+ * stays within {@linkcode MAX_SERVER_MESSAGE_BYTES}. Reads the records now: the batch's buffers
+ * may change once this returns.
+ */
+export function encodeBatch(batch: BatchMessage, kind: BatchPart["kind"]): Uint8Array[] {
+  const chunkBytes = CHUNK_RECORDS * RECORD_SIZE;
+  const parts: BatchPart[] = [];
+  const sizes: number[] = [];
+  for (const buf of batch.records) {
+    for (let at = 0; at < buf.byteLength; at += chunkBytes) {
+      const end = Math.min(buf.byteLength, at + chunkBytes);
+      const text = Buffer.from(buf, at, end - at).toString("base64");
+      parts.push(part(batch, kind, parts.length, (end - at) / RECORD_SIZE, [text]));
+      sizes.push(text.length + HEADROOM);
+    }
+  }
+  if (parts.length === 0) {
+    parts.push(part(batch, kind, 0, 0, []));
+    sizes.push(HEADROOM);
+  }
+  // The last part's fixed fields.
+  const tail = {
+    ...(batch.local === undefined ? {} : { local: batch.local }),
+    timeMs: batch.timeMs,
+    startedMs: batch.startedMs,
+    totals: batch.totals,
+    status: batch.status,
+  };
+  sizes[sizes.length - 1]! += JSON.stringify(tail).length;
+  let p = 0;
+  const place = (size: number, put: (x: BatchPart) => number) => {
+    while (
+      sizes[p]! + size > MAX_SERVER_MESSAGE_BYTES || put(parts[p]!) >= MAX_ENTRIES
+    ) {
+      if (++p === parts.length) {
+        parts.push(part(batch, kind, p, 0, []));
+        sizes.push(HEADROOM);
+      }
+    }
+    sizes[p]! += size;
+  };
+  for (const e of batch.extras) {
+    place(JSON.stringify(e).length + 1, (x) => x.extras.length);
+    parts[p]!.extras.push(e);
+  }
+  for (const o of batch.owners ?? []) {
+    place(JSON.stringify(o).length + 1, (x) => x.owners.length);
+    parts[p]!.owners.push(o);
+  }
+  Object.assign(parts[parts.length - 1]!, { last: true }, tail);
+  return parts.map((x) => encodeMessage(x));
+}
+
+function part(
+  batch: BatchMessage,
+  kind: BatchPart["kind"],
+  n: number,
+  count: number,
+  records: string[],
+): BatchPart {
+  return {
+    type: "batch",
+    kind,
+    seq: batch.seq,
+    part: n,
+    last: false,
+    count,
+    records,
+    extras: [],
+    owners: [],
+  };
+}
+
+/**
+ * Puts batch parts back together. Checks that parts come in order (0, 1, … within one `seq`),
+ * that a delta follows the batch before it (`seq` + 1) and that the first batch is a snapshot,
+ * and checks every record; a snapshot may start at any time and drops an unfinished batch.
+ * The assembled batch of a snapshot has `reset: true`.
+ */
+export class BatchAssembler {
+  #parts: BatchPart[] = [];
+  #records: ArrayBuffer[] = [];
+  #count = 0;
+  #extras: [number, Extra][] = [];
+  #owners: [number, Owner | null][] = [];
+  /** The seq of the last whole batch (-1 before the first snapshot). */
+  #lastSeq = -1;
+  #maxRecords: number;
+
+  /** `maxRecords`: the most records one batch may hold (bounds a client's memory). */
+  constructor(maxRecords = MAX_SLOT + 1) {
+    this.#maxRecords = maxRecords;
+  }
+
+  /** The seq of the last complete batch, or -1. */
+  get lastSeq(): number {
+    return this.#lastSeq;
+  }
+
+  /** Forgets everything (a new connection starts with a snapshot again). */
+  reset(): void {
+    this.#drop();
+    this.#lastSeq = -1;
+  }
+
+  /**
+   * Takes one part; returns the whole batch when `part` was its last, undefined while more are
+   * to come, or the reason the part breaks the protocol.
+   */
+  push(p: BatchPart): Checked<BatchMessage | undefined> {
+    const first = this.#parts[0];
+    if (p.part === 0) {
+      if (first !== undefined && p.kind !== "snapshot") {
+        return fail(`batch ${p.seq} began before batch ${first.seq} ended`);
+      }
+      this.#drop();
+      if (p.kind === "delta") {
+        if (this.#lastSeq < 0) return fail("a delta came before the first snapshot");
+        if (p.seq !== this.#lastSeq + 1) {
+          return fail(`delta ${p.seq} does not follow batch ${this.#lastSeq}`);
+        }
+      }
+    } else if (
+      first === undefined || p.seq !== first.seq || p.kind !== first.kind ||
+      p.part !== this.#parts.length
+    ) {
+      return fail(`part ${p.part} of batch ${p.seq} is out of order`);
+    }
+    if (p.records.length > 0) {
+      if (this.#count + p.count > this.#maxRecords) return fail("batch holds too many records");
+      const r = checkRecords(p.records[0]!, p.count, p.kind === "snapshot");
+      if (!r.ok) return r;
+      this.#records.push(r.value);
+      this.#count += p.count;
+    } else if (p.count !== 0) {
+      return fail(`part ${p.part} of batch ${p.seq} counts records it does not hold`);
+    }
+    for (const e of p.extras) {
+      if (e[0] > MAX_SLOT) return fail("an extra's slot is out of range");
+      this.#extras.push(e);
+    }
+    for (const o of p.owners) {
+      if (o[0] > MAX_SLOT) return fail("an owner's slot is out of range");
+      this.#owners.push(o);
+    }
+    this.#parts.push(p);
+    if (!p.last) return { ok: true, value: undefined };
+    if (
+      p.timeMs === undefined || p.startedMs === undefined || p.totals === undefined ||
+      p.status === undefined
+    ) {
+      return fail(`the last part of batch ${p.seq} lacks its time, totals or status`);
+    }
+    const batch: BatchMessage = {
+      type: "batch",
+      seq: p.seq,
+      timeMs: p.timeMs,
+      startedMs: p.startedMs,
+      records: this.#records,
+      count: this.#count,
+      extras: this.#extras,
+      owners: this.#owners,
+      ...(p.local === undefined ? {} : { local: p.local }),
+      totals: p.totals,
+      status: p.status,
+      ...(p.kind === "snapshot" ? { reset: true } : {}),
+    };
+    this.#lastSeq = p.seq;
+    this.#parts = [];
+    this.#records = [];
+    this.#count = 0;
+    this.#extras = [];
+    this.#owners = [];
+    return { ok: true, value: batch };
+  }
+
+  #drop(): void {
+    this.#parts = [];
+    this.#records = [];
+    this.#count = 0;
+    this.#extras = [];
+    this.#owners = [];
+  }
+}
+
+function fail(reason: string): { ok: false; reason: string } {
+  return { ok: false, reason };
+}

@@ -1,0 +1,17 @@
+/**
+ * The client-server protocol (docs/protocol.md), shared by src/server and src/client: message
+ * types, framing, validation of what is received, and batches on the wire. No I/O.
+ *
+ * @module
+ */
+
+export * from "./messages.ts";
+export { encodeMessage, FrameTooLongError, LineReader } from "./framing.ts";
+export {
+  type Checked,
+  checkRecords,
+  MAX_SLOT,
+  parseClientMessage,
+  parseServerMessage,
+} from "./validate.ts";
+export { BatchAssembler, encodeBatch } from "./codec.ts";
