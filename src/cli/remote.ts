@@ -268,6 +268,7 @@ function isIpv6(s: string): boolean {
 
 function parseName(name: string | undefined): string | undefined {
   if (name === undefined) return undefined;
+  // deno-lint-ignore no-control-regex
   if (!/^[^\u0000-\u001f\u007f]{1,64}$/.test(name)) {
     throw new UsageError(
       `Invalid value for --name: expected 1 to 64 printable characters, got '${name}'`,
