@@ -196,9 +196,9 @@ return errors === 0;
 validate22.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 const schema36 = {"type":"object","properties":{"type":{"const":"welcome"},"version":{"$ref":"#/$defs/version"},"name":{"$ref":"#/$defs/name"},"intervalMs":{"type":"integer","minimum":1,"maximum":86400000},"netns":{"anyOf":[{"type":"string","pattern":"^[^\\u0000-\\u001f]{0,4096}$"},{"type":"null"}]},"recordSize":{"type":"integer","minimum":8,"maximum":65536},"chunkRecords":{"type":"integer","minimum":1,"maximum":1048576},"idleTimeoutMs":{"type":"integer","minimum":1000,"maximum":86400000},"ready":{"type":"object","properties":{"warnings":{"type":"array","items":{"type":"string","pattern":"^[^\\u0000-\\u001f]{0,4096}$"},"maxItems":64},"flowtables":{"type":"boolean"}},"required":["warnings","flowtables"],"additionalProperties":false}},"required":["type","version","name","intervalMs","netns","recordSize","chunkRecords","idleTimeoutMs","ready"],"additionalProperties":false};
-const schema38 = {"type":"string","pattern":"^[^\\u0000-\\u001f]{0,255}$"};
+const schema38 = {"type":"string","pattern":"^[^\\u0000-\\u001f]{1,255}$"};
 const func1 = Object.prototype.hasOwnProperty;
-const pattern5 = new RegExp("^[^\\u0000-\\u001f]{0,255}$", "u");
+const pattern5 = new RegExp("^[^\\u0000-\\u001f]{1,255}$", "u");
 const pattern6 = new RegExp("^[^\\u0000-\\u001f]{0,4096}$", "u");
 
 function validate23(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
@@ -275,7 +275,7 @@ const _errs7 = errors;
 if(errors === _errs7){
 if(typeof data2 === "string"){
 if(!pattern5.test(data2)){
-validate23.errors = [{instancePath:instancePath+"/name",schemaPath:"#/$defs/name/pattern",keyword:"pattern",params:{pattern: "^[^\\u0000-\\u001f]{0,255}$"},message:"must match pattern \""+"^[^\\u0000-\\u001f]{0,255}$"+"\""}];
+validate23.errors = [{instancePath:instancePath+"/name",schemaPath:"#/$defs/name/pattern",keyword:"pattern",params:{pattern: "^[^\\u0000-\\u001f]{1,255}$"},message:"must match pattern \""+"^[^\\u0000-\\u001f]{1,255}$"+"\""}];
 return false;
 }
 }
@@ -2791,7 +2791,7 @@ const _errs10 = errors;
 if(errors === _errs10){
 if(typeof data3 === "string"){
 if(!pattern5.test(data3)){
-validate31.errors = [{instancePath:instancePath+"/name",schemaPath:"#/$defs/name/pattern",keyword:"pattern",params:{pattern: "^[^\\u0000-\\u001f]{0,255}$"},message:"must match pattern \""+"^[^\\u0000-\\u001f]{0,255}$"+"\""}];
+validate31.errors = [{instancePath:instancePath+"/name",schemaPath:"#/$defs/name/pattern",keyword:"pattern",params:{pattern: "^[^\\u0000-\\u001f]{1,255}$"},message:"must match pattern \""+"^[^\\u0000-\\u001f]{1,255}$"+"\""}];
 return false;
 }
 }

@@ -60,6 +60,7 @@ Deno.test("client messages: every kind of bad input is refused with a reason", (
       { ...hello, version: 1.5 },
       { ...hello, name: "a\u0007b" },
       { ...hello, name: "x".repeat(256) },
+      { ...hello, name: "" },
       { ...hello, token: "" },
       { ...hello, token: "with space" },
       { ...hello, token: "t".repeat(1025) },
