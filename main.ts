@@ -4,7 +4,7 @@
  * This file only parses options and dispatches to a mode; errors become one line
  * `conntop: <message>` and the exit code their class carries.
  *
- * Requires `--allow-ffi --allow-read --allow-write --allow-env --allow-run --allow-sys`.
+ * Requires `--allow-ffi --allow-net --allow-read --allow-write --allow-env --allow-run --allow-sys`.
  *
  * @module
  */
@@ -13,6 +13,7 @@ import { parseOptions, USAGE, versionText } from "./src/cli/mod.ts";
 import { ConntopError, ExitCode, UsageError } from "./src/errors.ts";
 import { runMonitor, runOnce, runStream } from "./src/app/mod.ts";
 import { writeTextSync } from "./src/output/mod.ts";
+import { runServer } from "./src/server/mod.ts";
 
 const warn = (line: string) => console.error(`conntop: ${line}`);
 
@@ -31,6 +32,8 @@ export async function main(args: string[]): Promise<number> {
         return await runOnce(opts, (t) => Promise.resolve(writeTextSync(Deno.stdout, t)), warn);
       case "stream":
         return await runStream(opts, (t) => writeTextSync(Deno.stdout, t), warn);
+      case "server":
+        return await runServer(opts);
       default:
         return await runMonitor(opts);
     }

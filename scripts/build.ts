@@ -26,6 +26,8 @@ export const CONNTOP_PERMISSIONS = [
   "--allow-env",
   "--allow-run",
   "--allow-sys",
+  // --connect and --server.
+  "--allow-net",
 ];
 
 /** The deno compile command line for one target. */

@@ -5,7 +5,8 @@
 #     reference tools the tests compare against (conntrack, nftables, iproute2), and the tools the
 #     tests use to drop privileges or read the kernel (libcap2-bin, util-linux, procps, python3),
 #     libmaxminddb0 (GeoIP through FFI), mmdb-bin (mmdblookup, the GeoIP reference), dnsmasq-base
-#     (the tests' own DNS server) and tmux (the UI tests' terminal);
+#     (the tests' own DNS server), tmux (the UI tests' terminal) and openssl (the server tests'
+#     TLS certificates);
 #   - Deno, pinned to exactly DENO_VERSION, from the npm registry into a cache directory;
 #   - the embedded GeoIP data (scripts/geodata.ts: pinned npm packages, checked by sha512), when
 #     missing. After changing the pinned versions, run `deno task geodata` yourself.
@@ -35,6 +36,7 @@ readonly PACKAGES=(
   libmaxminddb0
   mmdb-bin
   dnsmasq-base
+  openssl
 )
 
 print_deno=false

@@ -12,9 +12,10 @@
  */
 
 import type { Options } from "../cli/mod.ts";
+import type { BatchMessage } from "../collector/mod.ts";
 import { configPath, loadConfig, saveConfig } from "../config/mod.ts";
 import { EnvironmentError } from "../errors.ts";
-import { Recorder, Replay } from "../record/mod.ts";
+import { Recorder, type RecordingMeta, Replay } from "../record/mod.ts";
 import { CellBuffer, diff } from "../term/buffer.ts";
 import { detectColorDepth } from "../term/color.ts";
 import { Tty } from "../term/tty.ts";
@@ -31,6 +32,7 @@ import { runSession } from "./session.ts";
 import { startEnrichment } from "./enrichment.ts";
 import { FrameProbe } from "./probe.ts";
 import { onExitSignal } from "./signals.ts";
+import { RemoteLink, runRemoteMonitor } from "./remote.ts";
 
 /** Runs the interactive monitor; resolves with the exit code. */
 export async function runMonitor(opts: Options): Promise<number> {
@@ -77,8 +79,12 @@ export async function runMonitor(opts: Options): Promise<number> {
   };
   const depth = detectColorDepth(Deno.env.toObject(), !opts.color);
   const host = replay?.header.host ?? hostname();
+  // With --connect, the header shows the server and the connection's state instead.
+  const link = opts.remote === undefined ? undefined : new RemoteLink(opts.remote);
   const source = replay !== undefined
     ? `replay ${opts.replay}`
+    : link !== undefined
+    ? "remote"
     : opts.netns !== undefined
     ? `netns ${opts.netns}`
     : "live";
@@ -98,6 +104,7 @@ export async function runMonitor(opts: Options): Promise<number> {
     source,
     theme: depth === "none" ? MONO_THEME : undefined,
     replay: control,
+    remote: link,
     recording: opts.record,
     enrich: enrichment.store,
   });
@@ -179,7 +186,7 @@ export async function runMonitor(opts: Options): Promise<number> {
   try {
     paint("start");
     if (replay !== undefined) {
-      // (Live runs get theirs from runSession, which also stops the collector.)
+      // (Live and remote runs get theirs from runSession or runRemoteSession.)
       removeSignals = onExitSignal((code) => {
         exitCode = code;
         quit.abort();
@@ -205,36 +212,52 @@ export async function runMonitor(opts: Options): Promise<number> {
       }
       return exitCode;
     }
-    const code = await runSession(opts, {
-      signal: quit.signal,
-      onWarning: (w) => {
-        app.onWarning(w);
-        recorder?.writeWarning(w);
-        schedule("warning");
-      },
-      onBatch: (b) => {
-        // Encoded before the model takes the buffers over.
-        recorder?.writeBatch(b);
-        app.onBatch(b);
-        // Deno may clear a progress line on a terminal stderr while the worker loads, which
-        // erases the bottom of the screen behind the diff's back: repaint all once data flows.
-        if (first) {
-          first = false;
-          prev = undefined;
-        }
-        schedule("batch");
-      },
-      // The recording's header carries the collector's start-up facts, so it opens here.
-      onReady: async (ready) => {
-        if (opts.record !== undefined) {
-          recorder = await Recorder.open(opts.record, {
+    const onWarning = (w: string) => {
+      app.onWarning(w);
+      recorder?.writeWarning(w);
+      schedule("warning");
+    };
+    const onBatch = (b: BatchMessage) => {
+      // Encoded before the model takes the buffers over.
+      recorder?.writeBatch(b);
+      app.onBatch(b);
+      // Deno may clear a progress line on a terminal stderr while the worker loads, which
+      // erases the bottom of the screen behind the diff's back: repaint all once data flows.
+      if (first) {
+        first = false;
+        prev = undefined;
+      }
+      schedule("batch");
+    };
+    // The recording's header carries the collector's start-up facts, so it opens once they
+    // are known.
+    const openRecorder = async (meta: RecordingMeta) => {
+      if (opts.record !== undefined) recorder = await Recorder.open(opts.record, meta);
+    };
+    const code = link !== undefined
+      ? await runRemoteMonitor(opts, link, {
+        signal: quit.signal,
+        onBatch,
+        onWarning,
+        clearWarning: (m) => app.clearWarning(m),
+        notify: (text, error) => {
+          app.notify(text, error);
+          schedule("message");
+        },
+        repaint: () => schedule("remote"),
+        onReady: openRecorder,
+      })
+      : await runSession(opts, {
+        signal: quit.signal,
+        onWarning,
+        onBatch,
+        onReady: (ready) =>
+          openRecorder({
             intervalMs: opts.intervalMs,
             netns: opts.netns ?? null,
             ready: { warnings: ready.warnings, flowtables: ready.flowtables },
-          });
-        }
-      },
-    });
+          }),
+      });
     return exitCode !== 0 ? exitCode : code;
   } finally {
     quit.abort();

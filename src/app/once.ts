@@ -1,6 +1,7 @@
 /**
  * `conntop --once`: prints the table once, like `conntrack -L`, in a format for people or
- * scripts. With `--interval S` it samples twice, S seconds apart, so rates are filled.
+ * scripts. With `--interval S` it samples twice, S seconds apart, so rates are filled. With
+ * `--connect` it prints a server's table: the snapshot it sends first, as the server has it.
  *
  * @module
  */
@@ -9,7 +10,8 @@ import type { Options } from "../cli/mod.ts";
 import { ConnectionModel, isEmptyFilter } from "../model/mod.ts";
 import type { Connection } from "../model/mod.ts";
 import { csvHeader, csvLine, formatJson, formatNdjsonLine, formatTable } from "../output/mod.ts";
-import { runSession } from "./session.ts";
+import { runSession, type SessionHandlers } from "./session.ts";
+import { runRemoteSession } from "./remote.ts";
 import { emptyTableHint } from "./hints.ts";
 import { type Enrichment, startEnrichment } from "./enrichment.ts";
 
@@ -30,17 +32,27 @@ export async function runOnce(
   const wanted = opts.intervalGiven ? 2 : 1;
   let seen = 0;
   let flowtables = false;
-  const code = await runSession(opts, {
+  let netns = opts.netns ?? null;
+  const handlers: SessionHandlers = {
     onBatch: (b, ready) => {
       flowtables = ready.flowtables;
       model.apply(b);
       return ++seen >= wanted;
     },
     onWarning: note,
-  });
+  };
+  // A server's first batch is its whole table: one is all it takes.
+  const code = opts.remote === undefined
+    ? await runSession(opts, handlers)
+    : await runRemoteSession(opts, {
+      ...handlers,
+      onWelcome: (w) => void (netns = w.netns),
+    }, "never");
   if (code !== 0) return code;
   const totals = model.totals!;
-  if (totals.count === 0 && !opts.track) note(emptyTableHint(opts.netns));
+  if (totals.count === 0 && !opts.track) {
+    note(emptyTableHint(netns ?? undefined, opts.remote?.display));
+  }
   if (totals.offloaded > 0 && !flowtables) {
     note(
       `${totals.offloaded} connections are offloaded to a flowtable: their counters may stand still`,
@@ -59,7 +71,7 @@ export async function runOnce(
       await out(formatJson({
         format_version: 1,
         time: new Date(now).toISOString(),
-        netns: opts.netns ?? null,
+        netns,
         accounting: totals.accounting,
         timestamps: totals.timestamps,
         totals,

@@ -2,16 +2,20 @@
  * `conntop --stream`: every change the collector reports, as it is collected — one NDJSON
  * object (or CSV line) per new, updated or destroyed connection, with an `event` field and the
  * refresh time. Short-lived connections appear as a `new` followed by a `destroy` carrying their
- * final counters.
+ * final counters. With `--connect` the changes are a server's; after a reconnection, only what
+ * changed meanwhile is reported (see `resync`).
  *
  * @module
  */
 
 import type { Options } from "../cli/mod.ts";
+import { diffTables } from "../client/mod.ts";
+import type { BatchMessage } from "../collector/mod.ts";
+import { type Extra, Kind, OFF, type RecordView } from "../conntrack/mod.ts";
 import { ConnectionModel, isEmptyFilter, matches, toConnection } from "../model/mod.ts";
-import { Kind, OFF } from "../conntrack/mod.ts";
 import { csvHeader, csvLine, formatNdjsonLine } from "../output/mod.ts";
-import { runSession } from "./session.ts";
+import { runSession, type SessionHandlers } from "./session.ts";
+import { runRemoteSession, stateNotes } from "./remote.ts";
 
 /** Characters of output gathered before writing: keeps a huge first refresh out of memory. */
 const FLUSH_AT = 1 << 16;
@@ -28,35 +32,76 @@ export function runStream(
   out: (text: string) => void,
   warn: (line: string) => void,
 ): Promise<number> {
-  const model = new ConnectionModel();
+  let model = new ConnectionModel();
   const empty = isEmptyFilter(opts.filter);
   let batches = 0;
   if (opts.format === "csv") out(csvHeader(["event", "time"]));
-  return runSession(opts, {
+  let text = "";
+  const emit = (view: RecordView, i: number, extra: Extra | undefined, event: string, b: Batch) => {
+    if (!empty && !matches(opts.filter, view, i)) return;
+    const c = toConnection(view, i, extra, b.timeMs);
+    const time = new Date(b.timeMs).toISOString();
+    text += opts.format === "csv"
+      ? csvLine(c, [event, time])
+      : formatNdjsonLine(c, { event, time });
+    if (text.length > FLUSH_AT) {
+      out(text);
+      text = "";
+    }
+  };
+  const handlers: SessionHandlers = {
     onBatch: (b) => {
-      // The destroyed connections' extras are dropped by apply(): read them first.
-      const extras = new Map(b.extras);
-      const time = new Date(b.timeMs).toISOString();
-      for (const view of model.apply(b)) {
-        let text = "";
-        for (let i = 0; i < view.count; i++) {
-          if (!empty && !matches(opts.filter, view, i)) continue;
-          const slot = view.u32At(i, OFF.SLOT);
-          const c = toConnection(view, i, extras.get(slot) ?? model.extra(slot), b.timeMs);
-          const event = EVENT_NAMES[view.u8At(i, OFF.KIND)] ?? "update";
-          text += opts.format === "csv"
-            ? csvLine(c, [event, time])
-            : formatNdjsonLine(c, { event, time });
-          if (text.length > FLUSH_AT) {
-            out(text);
-            text = "";
+      if (b.reset === true) {
+        model = resync(model, b, emit);
+      } else {
+        // The destroyed connections' extras are dropped by apply(): read them first.
+        const extras = new Map(b.extras);
+        for (const view of model.apply(b)) {
+          for (let i = 0; i < view.count; i++) {
+            const slot = view.u32At(i, OFF.SLOT);
+            const event = EVENT_NAMES[view.u8At(i, OFF.KIND)] ?? "update";
+            emit(view, i, extras.get(slot) ?? model.extra(slot), event, b);
           }
         }
-        if (text !== "") out(text);
       }
+      if (text !== "") out(text);
+      text = "";
       batches++;
       return opts.count > 0 && batches >= opts.count;
     },
     onWarning: warn,
-  });
+  };
+  if (opts.remote === undefined) return runSession(opts, handlers);
+  // A lost server is retried once it has worked (a first failure ends the stream at once).
+  return runRemoteSession(
+    opts,
+    { ...handlers, onState: stateNotes(opts.remote, warn) },
+    "after-connected",
+  );
+}
+
+type Batch = BatchMessage;
+type Emit = (
+  view: RecordView,
+  i: number,
+  extra: Extra | undefined,
+  event: string,
+  b: Batch,
+) => void;
+
+// A snapshot replaces the table (a server's first batch, or its batch after a reconnection):
+// only the differences with the table known before it are reported, so a reconnection prints
+// what happened while away — not the whole table again as new. Returns the new table.
+function resync(before: ConnectionModel, b: Batch, emit: Emit): ConnectionModel {
+  const after = new ConnectionModel();
+  after.apply(b);
+  const { gone, added, changed } = diffTables(before, after);
+  for (const s of gone) emit(before.page(s), before.index(s), before.extra(s), "destroy", b);
+  const events = new Map<number, string>();
+  for (const s of added) events.set(s, "new");
+  for (const s of changed) events.set(s, "update");
+  for (const s of [...events.keys()].sort((x, y) => x - y)) {
+    emit(after.page(s), after.index(s), after.extra(s), events.get(s)!, b);
+  }
+  return after;
 }

@@ -53,6 +53,41 @@ Enrichment (resolved in a worker; never delays the screen or quitting):
                          then ~/.local/share/GeoIP, /usr/local/share/GeoIP,
                          /var/lib/GeoIP, /usr/share/GeoIP; else the embedded data)
 
+Client-server (conntopd is the same as conntop --server):
+      --server           serve this host's table to conntop clients (no UI); takes the
+                         collection options above
+      --connect SERVER[:PORT]  show a server's table (monitor, --once, --stream,
+                         --record); hostnames, GeoIP and services are resolved here.
+                         IPv6: [ADDR]:PORT. Filters apply here too
+      --port PORT        server port (default 55555)
+      --name NAME        the name shown to the other side (default: the hostname)
+      --token-file FILE  shared secret (one line): the server requires it, the client
+                         sends it
+  server:
+      --listen ADDR      listen on ADDR (repeatable; default 127.0.0.1 and ::1)
+      --listen-any       listen on every address (0.0.0.0 and ::); beyond loopback a
+                         token and TLS are required unless --insecure
+      --tls-cert FILE    TLS certificate (PEM), with --tls-key FILE its private key
+      --tls-key FILE
+      --insecure         allow listening beyond loopback without token and TLS
+      --log-file FILE    log there instead of standard error
+  -v, --verbose          log in more detail (debug level)
+  -q, --quiet            log errors only
+      --max-clients N    clients at once (default 64)
+      --idle-timeout S   drop a client silent for S seconds (default 60)
+      --handshake-timeout S  drop a client without a hello within S seconds (default 10)
+      --client-queue BYTES  deltas a slow client may have queued before it gets a fresh
+                         snapshot instead (default 33554432)
+  client:
+      --tls              connect with TLS, trusting the system's certificate authorities
+      --tls-ca FILE      connect with TLS, also trusting the CA (or the server's own
+                         self-signed certificate) in FILE (PEM)
+  A lost server is retried (0.5 s doubling to 10 s) by the monitor, and by --stream
+  once it has connected (it then prints only what changed meanwhile); not by --once.
+  Exit status with --connect: 2 wrong or missing token, no common protocol version,
+  not a conntop server, untrusted certificate, unreadable --token-file or --tls-ca;
+  1 server unreachable, refused, lost, full or stopping.
+
 Other:
       --no-color         no colours (also when NO_COLOR is set)
 

@@ -100,6 +100,19 @@ export class Collector {
   }
 
   /**
+   * Stops collecting until {@linkcode Collector.resume}: no dumps, and the event socket is
+   * closed (a server pauses while no client is connected). No batch comes while paused.
+   */
+  pause(): void {
+    this.#post({ type: "pause" });
+  }
+
+  /** Collects again after {@linkcode Collector.pause}, with a refresh at once. */
+  resume(): void {
+    this.#post({ type: "resume" });
+  }
+
+  /**
    * Stops the worker, which restores sysctls and removes the --track table; if it does not
    * answer within `timeoutMs`, terminates it and restores them from here.
    */

@@ -86,6 +86,10 @@ export interface SysctlChange {
 export type ToCollector =
   | { type: "start"; options: CollectorOptions }
   | { type: "collect" }
+  /** Stop collecting (no dumps, no event socket) until "resume": a server with no client. */
+  | { type: "pause" }
+  /** Collect again, with a dump at once. */
+  | { type: "resume" }
   | { type: "stop" };
 
 /** Worker → main thread. */

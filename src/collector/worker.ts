@@ -48,6 +48,8 @@ const POLL_SLICE_MS = 50;
 
 let stopping = false;
 let collectNow = false;
+/** Set by "pause" (a server with no client): no dumps and no event socket until "resume". */
+let paused = false;
 let wake: (() => void) | undefined;
 
 function post(msg: FromCollector, transfer: Transferable[] = []): void {
@@ -64,6 +66,12 @@ self.onmessage = (e: MessageEvent<ToCollector>) => {
   } else if (msg.type === "stop") {
     stopping = true;
     wake?.();
+  } else if (msg.type === "pause") {
+    paused = true;
+    wake?.();
+  } else if (msg.type === "resume") {
+    paused = false;
+    wake?.();
   }
 };
 
@@ -79,7 +87,8 @@ async function run(opts: CollectorOptions): Promise<void> {
   const changed: SysctlChange[] = [];
   let trackTable: string | null = null;
   let dumpSock: CtSocket | undefined;
-  let evSock: CtSocket | undefined;
+  // The event socket, replaced while paused (closed) and on resume (reopened).
+  const events: { sock: CtSocket | undefined } = { sock: undefined };
   try {
     if (opts.netns !== undefined) {
       const path = netnsPath(opts.netns);
@@ -102,8 +111,7 @@ async function run(opts: CollectorOptions): Promise<void> {
     let eventsEnabled = opts.events;
     if (opts.events) {
       try {
-        evSock = CtSocket.open(ALL_EVENTS, 1 << 16);
-        evSock.setReceiveBuffer(opts.eventBufferBytes);
+        events.sock = openEvents(opts);
       } catch (err) {
         const c = classify(err);
         if (c.exitCode === EXIT_USAGE) throw c;
@@ -149,12 +157,12 @@ async function run(opts: CollectorOptions): Promise<void> {
       );
     }
     post({ type: "ready", warnings, changed, trackTable, flowtables });
-    await loop(opts, dumpSock, evSock, eventsEnabled);
+    await loop(opts, dumpSock, events, eventsEnabled);
   } catch (err) {
     const f = err instanceof Fatal ? err : classify(err);
     post({ type: "fatal", message: f.message, exitCode: f.exitCode });
   } finally {
-    evSock?.close();
+    events.sock?.close();
     dumpSock?.close();
     const failed = restoreSysctls(changed);
     if (failed.length > 0) {
@@ -164,6 +172,12 @@ async function run(opts: CollectorOptions): Promise<void> {
       post({ type: "warning", message: `Failed to delete nftables table 'inet ${trackTable}'` });
     }
   }
+}
+
+function openEvents(opts: CollectorOptions): CtSocket {
+  const sock = CtSocket.open(ALL_EVENTS, 1 << 16);
+  sock.setReceiveBuffer(opts.eventBufferBytes);
+  return sock;
 }
 
 function privilegeError(): Fatal {
@@ -192,7 +206,7 @@ function classify(err: unknown): Fatal {
 async function loop(
   opts: CollectorOptions,
   dumpSock: CtSocket,
-  evSock: CtSocket | undefined,
+  events: { sock: CtSocket | undefined },
   eventsEnabled: boolean,
 ): Promise<void> {
   const table = new CtTable();
@@ -218,7 +232,13 @@ async function loop(
   // leave every intermediate copy behind as garbage.
   table.reserve((readSysctlNumber("nf_conntrack_count") ?? 0) * 1.02);
   while (!stopping) {
+    if (paused) {
+      await pause(opts, events, status);
+      if (stopping) break;
+      next = now();
+    }
     collectNow = false;
+    const evSock = events.sock;
     const startedMs = now();
     if (evSock !== undefined) drainEvents(evSock, table, status);
     dump(dumpSock, table, status);
@@ -257,7 +277,7 @@ async function loop(
     local = undefined;
     next += opts.intervalMs;
     if (next < now()) next = now() + opts.intervalMs;
-    while (!stopping && !collectNow) {
+    while (!stopping && !collectNow && !paused) {
       const left = next - now();
       if (left <= 0) break;
       if (evSock === undefined) {
@@ -269,6 +289,34 @@ async function loop(
         if (drainEvents(evSock, table, status)) dump(dumpSock, table, status);
       }
     }
+  }
+}
+
+/**
+ * Sleeps until "resume" or "stop". The event socket is closed meanwhile: nobody reads it, so the
+ * kernel's buffer would overflow into a spurious ENOBUFS. The table keeps what it had; the dump
+ * right after resuming turns whatever changed meanwhile into the next batch.
+ */
+async function pause(
+  opts: CollectorOptions,
+  events: { sock: CtSocket | undefined },
+  status: CollectorStatus,
+): Promise<void> {
+  const hadEvents = events.sock !== undefined;
+  events.sock?.close();
+  events.sock = undefined;
+  while (paused && !stopping) await sleep(60_000);
+  if (!hadEvents || stopping) return;
+  try {
+    events.sock = openEvents(opts);
+  } catch (err) {
+    status.eventsEnabled = false;
+    post({
+      type: "warning",
+      message: `Conntrack events are unavailable after resuming (${
+        classify(err).message
+      }): short-lived connections may be missed`,
+    });
   }
 }
 

@@ -7,6 +7,9 @@
  */
 
 const NL = 0x0a;
+const EMPTY = new Uint8Array(0);
+/** First size of the buffer for an unfinished line. */
+const FIRST_BUFFER = 4096;
 const encoder = new TextEncoder();
 
 /** A line longer than the limit (the reader cannot resynchronise: the connection must end). */
@@ -29,12 +32,13 @@ export function encodeMessage(message: unknown): Uint8Array<ArrayBuffer> {
  */
 export class LineReader {
   #limit: number;
-  #buf: Uint8Array<ArrayBuffer>;
+  // Allocated on the first unfinished line only: most lines arrive whole in one read, and a
+  // server holds one reader per connection (thousands of short-lived ones under a scan).
+  #buf: Uint8Array<ArrayBuffer> = EMPTY;
   #len = 0;
 
   constructor(limit: number) {
     this.#limit = limit;
-    this.#buf = new Uint8Array(Math.min(limit, 64 << 10));
   }
 
   /** Bytes held of the unfinished line. */
@@ -72,7 +76,7 @@ export class LineReader {
   #append(bytes: Uint8Array): void {
     const need = this.#len + bytes.length;
     if (need > this.#buf.length) {
-      let size = this.#buf.length * 2;
+      let size = Math.max(FIRST_BUFFER, this.#buf.length * 2);
       while (size < need) size *= 2;
       const grown = new Uint8Array(Math.min(size, this.#limit));
       grown.set(this.#buf.subarray(0, this.#len));

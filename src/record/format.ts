@@ -17,7 +17,8 @@
  *      `{"type":"batch","seq":1,"timeMs":…,"startedMs":…,"count":2,"records":["<base64>"],
  *      "extras":[[slot,{…}]],"owners":[[slot,{"pid":1,"name":"sshd"}]],"local":{…},
  *      "totals":{…},"status":{…}}` (`owners` and `local` are optional: older recordings
- *      lack them)
+ *      lack them). A batch that replaces the table (a server's snapshot, recorded with
+ *      --connect) has `"reset":true`; other batches have no `reset`.
  *    - a collector warning: `{"type":"warning","timeMs":…,"message":"…"}`
  * 3. The end, written by a clean close: `{"type":"end","timeMs":…}`. A recording without it
  *    was cut short.
@@ -84,6 +85,8 @@ export interface BatchLine {
   local?: BatchMessage["local"];
   totals: BatchMessage["totals"];
   status: BatchMessage["status"];
+  /** The batch replaces the table (absent: it changes it). */
+  reset?: true;
 }
 
 /** A collector warning as written. */
@@ -153,6 +156,7 @@ export function encodeBatch(batch: BatchMessage): string {
     local: batch.local,
     totals: batch.totals,
     status: batch.status,
+    ...(batch.reset === true ? { reset: true } : {}),
   };
   return JSON.stringify(line) + "\n";
 }
@@ -249,6 +253,7 @@ export function decodeBatch(line: BatchLine, recordSize: number): BatchMessage {
     ...(line.local === undefined ? {} : { local: line.local }),
     totals: line.totals,
     status: line.status,
+    ...(line.reset === true ? { reset: true } : {}),
   };
 }
 
@@ -329,6 +334,7 @@ function checkBatch(v: Record<string, unknown>): BatchLine {
   );
   need(isObject(v.totals), what, "totals");
   need(isObject(v.status), what, "status");
+  need(v.reset === undefined || v.reset === true, what, "reset");
   return v as unknown as BatchLine;
 }
 

@@ -47,6 +47,8 @@ export interface RecordingMeta {
   netns: string | null;
   /** What the collector's ready message said. */
   ready: RecordingReady;
+  /** The host recorded (default: this one; a server's name with --connect). */
+  host?: string;
 }
 
 const encoder = new TextEncoder();
@@ -97,7 +99,7 @@ export class Recorder {
       recordSize: RECORD_SIZE,
       chunkRecords: CHUNK_RECORDS,
       created: new Date().toISOString(),
-      host: hostname(),
+      host: meta.host ?? hostname(),
       conntop: VERSION,
       intervalMs: meta.intervalMs,
       netns: meta.netns,

@@ -38,6 +38,16 @@ export interface ReplayControl {
   readonly damaged?: string;
 }
 
+/** The connection to a server, when the data comes from one (conntop --connect). */
+export interface RemoteControl {
+  /** The server's name for the header (its welcome's; the address before the first). */
+  readonly host: string;
+  /** "remote ADDRESS · STATE" as of `nowMs`, and how it should look. */
+  status(nowMs: number): { text: string; level: "ok" | "warn" | "error" };
+  /** The table shown is the last one from a connection that is gone. */
+  readonly stale: boolean;
+}
+
 /** How the app is set up. */
 export interface UiAppOptions {
   settings: Settings;
@@ -49,6 +59,8 @@ export interface UiAppOptions {
   source: string;
   theme?: Theme;
   replay?: ReplayControl;
+  /** The server connection, when showing a server's table. */
+  remote?: RemoteControl;
   /** The file being recorded to. */
   recording?: string;
   /** The clock (tests fix it). */
@@ -139,6 +151,16 @@ export class UiApp {
     this.#lastError = message;
   }
 
+  /** Takes back the warning `message` when it is still the one shown (its cause has passed). */
+  clearWarning(message: string): void {
+    if (this.#lastError === message) this.#lastError = undefined;
+  }
+
+  /** Shows `text` in the message line for a moment (as the UI's own messages). */
+  notify(text: string, error = false): void {
+    this.#say(text, error);
+  }
+
   #apply(batch: BatchMessage): void {
     const views = this.model.apply(batch);
     const enrich = this.#opts.enrich;
@@ -152,8 +174,8 @@ export class UiApp {
       for (let i = 0; i < v.count; i++) this.#texts.invalidate(v.u32At(i, OFF.SLOT));
     }
     // The page on screen is read from the model at every frame; only a changed record can
-    // change which rows show and in what order.
-    if (batch.count > 0) this.#rowsStale = true;
+    // change which rows show and in what order — or a snapshot, which replaced them all.
+    if (batch.count > 0 || batch.reset === true) this.#rowsStale = true;
   }
 
   /** Sets the screen size (before the first frame and on every resize). */
@@ -239,9 +261,13 @@ export class UiApp {
 
   #headerView(): HeaderView {
     const r = this.#opts.replay;
+    const remote = this.#opts.remote;
+    const link = remote?.status(this.#now());
     return {
-      host: this.#opts.host,
-      source: this.#opts.source,
+      host: remote?.host ?? this.#opts.host,
+      source: link?.text ?? this.#opts.source,
+      sourceLevel: link?.level,
+      stale: remote?.stale,
       totals: this.#liveTotals ?? this.model.totals,
       status: this.#liveStatus ?? this.model.status,
       txRate: this.rows.txRate,

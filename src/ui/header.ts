@@ -4,6 +4,7 @@
  *
  * ```
  *  conntop@router  live          Conns 1234  tcp 1000 udp 200 icmp 34     PAUSED LOCKED
+ *  (remote: conntop@router  remote 192.0.2.1:55555 · reconnecting in 3 s (…)  Conns …  STALE)
  *  Table [||||||        1234/262144]  TX 1.2M/s  RX 3.4M/s  Acct on  Stamps on
  *  Collector: dump 12 ms, 34 dumps, 120 events, 0 overruns          Last error: …
  * ```
@@ -29,6 +30,7 @@ export function renderHeader(buf: CellBuffer, rect: Rect, h: HeaderView, theme: 
 
 function flags(h: HeaderView): string[] {
   const out: string[] = [];
+  if (h.stale) out.push("STALE");
   if (h.filter !== "") out.push(`FILTER: ${h.filter}`);
   if (h.recording !== undefined) out.push("REC");
   if (h.locked) out.push("LOCKED");
@@ -45,7 +47,8 @@ function putFlags(w: LineWriter, h: HeaderView, theme: Theme): void {
 
 function line1(w: LineWriter, h: HeaderView, theme: Theme): void {
   w.put(" conntop", theme.label).put("@", theme.label).put(h.host, theme.value);
-  w.put(`  ${h.source}`, theme.text);
+  const level = h.sourceLevel ?? "ok";
+  w.put(`  ${h.source}`, level === "ok" ? theme.text : theme[level]);
   const t = h.totals;
   w.put("   Conns ", theme.label).put(t ? String(t.count) : "-", theme.value);
   if (t) {

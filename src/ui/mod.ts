@@ -6,7 +6,7 @@
  * @module
  */
 
-export { type ReplayControl, UiApp, type UiAppOptions } from "./app.ts";
+export { type RemoteControl, type ReplayControl, UiApp, type UiAppOptions } from "./app.ts";
 export { COLUMN_IDS, type ColumnDef, type ColumnId, COLUMNS, DEFAULT_COLUMNS } from "./columns.ts";
 export { Flag, keyName, MAIN_KEYS } from "./keymap.ts";
 export { layout } from "./layout.ts";

@@ -16,8 +16,12 @@ import type { Theme } from "./theme.ts";
 export interface HeaderView {
   /** Host name (or server name). */
   host: string;
-  /** Where the data comes from: "live", "netns NAME", "replay FILE". */
+  /** Where the data comes from: "live", "netns NAME", "replay FILE", "remote ADDR · STATE". */
   source: string;
+  /** How the source should look: "warn" or "error" when a server connection is not well. */
+  sourceLevel?: "ok" | "warn" | "error";
+  /** The table is the last one from a server connection that is gone. */
+  stale?: boolean;
   totals?: Totals;
   status?: CollectorStatus;
   /** Sums over the listed connections, bytes per second. */

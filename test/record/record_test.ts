@@ -252,3 +252,32 @@ Deno.test("Recorder remembers the first write error and close() rejects with it"
       }));
   }
 });
+
+Deno.test("a server's snapshot keeps its reset flag through a recording, so replay replaces the table", async () => {
+  await withTempDir(async (dir) => {
+    const t0 = Date.UTC(2025, 0, 1);
+    const path = `${dir}/remote.ndjson`;
+    const recorder = await Recorder.open(path, { ...META, host: "router" });
+    recorder.writeBatch({ ...makeBatch(1, t0, [2]), reset: true });
+    recorder.writeBatch(makeBatch(2, t0 + 1000, [1]));
+    recorder.writeWarning("Connection to router lost: the server closed it", t0 + 1500);
+    recorder.writeBatch({ ...makeBatch(1, t0 + 2000, [3]), reset: true });
+    await recorder.close();
+    const lines = (await Deno.readTextFile(path)).trim().split("\n").map((l) => JSON.parse(l));
+    assertEquals(lines[0].host, "router");
+    assertEquals(lines.map((l) => l.reset), [
+      undefined,
+      true,
+      undefined,
+      undefined,
+      true,
+      undefined,
+    ]);
+    const played = await play(path);
+    assertEquals(played.batches.map((b) => [b.seq, b.reset]), [
+      [1, true],
+      [2, undefined],
+      [1, true],
+    ]);
+  });
+});

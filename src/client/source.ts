@@ -1,0 +1,224 @@
+/**
+ * A server as a data source: the remote counterpart of app/session.ts's runSession. It
+ * connects, hands over batches and warnings, reports the connection's state, and after a lost
+ * connection tries again with exponential backoff, as far as its {@linkcode RetryPolicy}
+ * allows. Errors trying again cannot fix (wrong token, another protocol version, an untrusted
+ * certificate) are never retried.
+ *
+ * The first batch of every connection is a snapshot (`reset: true`): it replaces whatever the
+ * receiver had, so a reconnection needs nothing more from the receiver than applying it.
+ *
+ * Requires `--allow-net`, and `--allow-read` for {@linkcode connectOptions}' files.
+ *
+ * @module
+ */
+
+import type { BatchMessage } from "../collector/mod.ts";
+import type { RemoteOptions } from "../cli/remote.ts";
+import { EnvironmentError, errorReason } from "../errors.ts";
+import type { Banner, Welcome } from "../protocol/mod.ts";
+import { Backoff, type BackoffOptions } from "./backoff.ts";
+import { type ConnectOptions, ServerConnection } from "./connection.ts";
+import { RemoteError } from "./errors.ts";
+
+/** Where a remote source stands. */
+export type RemoteState =
+  /** Connecting; `attempt` counts attempts since the last connection that worked, from 1. */
+  | { kind: "connecting"; attempt: number }
+  /** Past the handshake. */
+  | { kind: "connected"; banner: Banner; welcome: Welcome }
+  /** Waiting to try again at `atMs` (ms since the epoch) after `error`. */
+  | { kind: "reconnecting"; attempt: number; atMs: number; error: RemoteError }
+  /** Given up: `error` is final (or the policy allows no retry). */
+  | { kind: "failed"; error: RemoteError }
+  /** Ended from this side. */
+  | { kind: "closed" };
+
+/**
+ * When to try again after a retryable error: `always`; `after-connected`: only once a
+ * connection has worked (a first failure is reported at once); `never`.
+ */
+export type RetryPolicy = "always" | "after-connected" | "never";
+
+/** What a remote source does with what it receives. */
+export interface RemoteHandlers {
+  /**
+   * After each handshake, before that connection's first batch (`first`: the first
+   * connection that got this far). Batches wait while the promise it returns is pending.
+   */
+  onWelcome?(welcome: Welcome, first: boolean): Promise<void> | void;
+  /** A whole batch (the first of each connection is a snapshot); return true to end. */
+  onBatch(batch: BatchMessage): boolean | void;
+  /** A warning from the server (its collector's start-up warnings once, then as they come). */
+  onWarning?(message: string): void;
+  onState?(state: RemoteState): void;
+}
+
+/** How a remote source runs. */
+export interface RemoteRunOptions {
+  retry: RetryPolicy;
+  /** Ends the source (the server gets `bye user`); runRemote then resolves. */
+  signal?: AbortSignal;
+  backoff?: BackoffOptions;
+}
+
+/**
+ * Runs a remote source until `signal` aborts or a handler ends it (resolves), or until an
+ * error is final under `run.retry` (rejects with that {@linkcode RemoteError}, after the
+ * `failed` state). An exception thrown by a handler ends it too, and is rethrown.
+ */
+export async function runRemote(
+  opts: ConnectOptions,
+  handlers: RemoteHandlers,
+  run: RemoteRunOptions,
+): Promise<void> {
+  const { signal } = run;
+  const backoff = new Backoff(run.backoff);
+  const warned = new Set<string>();
+  let connectedOnce = false;
+  let attempt = 0;
+  for (;;) {
+    if (signal?.aborted) return closed(handlers);
+    attempt++;
+    handlers.onState?.({ kind: "connecting", attempt });
+    let conn: ServerConnection | undefined;
+    let error: RemoteError;
+    const onAbort = () => void conn?.close();
+    signal?.addEventListener("abort", onAbort, { once: true });
+    try {
+      conn = await ServerConnection.open(opts, signal);
+      const { banner, welcome } = conn;
+      handlers.onState?.({ kind: "connected", banner, welcome });
+      for (const w of welcome.ready.warnings) {
+        if (warned.has(w)) continue;
+        warned.add(w);
+        handlers.onWarning?.(w);
+      }
+      await handlers.onWelcome?.(welcome, !connectedOnce);
+      connectedOnce = true;
+      if (signal?.aborted) return closed(handlers);
+      await conn.run({
+        onBatch: (b) => {
+          // A snapshot proves the connection works: the next loss starts the backoff afresh.
+          if (b.reset === true) {
+            backoff.reset();
+            attempt = 0;
+          }
+          return handlers.onBatch(b);
+        },
+        onWarning: (m) => handlers.onWarning?.(m),
+      }, opts.silenceMs);
+      return closed(handlers);
+    } catch (err) {
+      if (signal?.aborted) return closed(handlers);
+      if (!(err instanceof RemoteError)) throw err;
+      error = err;
+    } finally {
+      signal?.removeEventListener("abort", onAbort);
+      await conn?.close();
+    }
+    const again = error.retryable &&
+      (run.retry === "always" || (run.retry === "after-connected" && connectedOnce));
+    if (!again) {
+      handlers.onState?.({ kind: "failed", error });
+      throw error;
+    }
+    const delay = Math.max(backoff.next(), error.minDelayMs);
+    handlers.onState?.({
+      kind: "reconnecting",
+      attempt: attempt + 1,
+      atMs: Date.now() + delay,
+      error,
+    });
+    await sleep(delay, signal);
+  }
+}
+
+function closed(handlers: RemoteHandlers): void {
+  handlers.onState?.({ kind: "closed" });
+}
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      signal?.removeEventListener("abort", done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener("abort", done, { once: true });
+  });
+}
+
+/**
+ * The connection options for --connect's `remote`: reads the token file (once; a trailing
+ * newline is dropped) and the --tls-ca file now. Throws {@linkcode EnvironmentError} (exit
+ * code 2) naming the file when one cannot be read or holds nothing usable; never quotes the
+ * token.
+ *
+ * Requires `--allow-read` for those files and `--allow-sys` for the default name (the
+ * hostname).
+ */
+export function connectOptions(remote: RemoteOptions): ConnectOptions {
+  const opts: ConnectOptions = {
+    server: remote.server,
+    display: remote.display,
+    tls: remote.tls,
+    name: clientName(remote.name),
+  };
+  if (remote.tokenFile !== undefined) opts.token = readToken(remote.tokenFile);
+  if (remote.tlsCa !== undefined) opts.caCerts = [readCa(remote.tlsCa)];
+  return opts;
+}
+
+function readToken(path: string): string {
+  let text: string;
+  try {
+    text = Deno.readTextFileSync(path);
+  } catch (err) {
+    if (err instanceof Deno.errors.NotCapable) throw err;
+    throw new EnvironmentError(`Cannot read token file '${path}': ${errorReason(err)}`, {
+      cause: err,
+    });
+  }
+  const token = text.replace(/\r?\n$/, "");
+  if (!/^[\x21-\x7e]{1,1024}$/.test(token)) {
+    throw new EnvironmentError(
+      `Token file '${path}' holds no usable token: expected 1 to 1024 printable ASCII ` +
+        "characters without spaces, on one line",
+    );
+  }
+  return token;
+}
+
+function readCa(path: string): string {
+  let text: string;
+  try {
+    text = Deno.readTextFileSync(path);
+  } catch (err) {
+    if (err instanceof Deno.errors.NotCapable) throw err;
+    throw new EnvironmentError(`Cannot read --tls-ca file '${path}': ${errorReason(err)}`, {
+      cause: err,
+    });
+  }
+  if (!text.includes("-----BEGIN CERTIFICATE-----")) {
+    throw new EnvironmentError(
+      `File '${path}' given to --tls-ca holds no PEM certificate ` +
+        "(expected '-----BEGIN CERTIFICATE-----')",
+    );
+  }
+  return text;
+}
+
+function clientName(name: string | undefined): string {
+  if (name !== undefined) return name;
+  let host = "";
+  try {
+    host = Deno.hostname();
+  } catch (err) {
+    if (!(err instanceof Deno.errors.NotCapable)) throw err;
+  }
+  // deno-lint-ignore no-control-regex
+  host = host.replace(/[\u0000-\u001f]/g, "").slice(0, 255);
+  return host === "" ? "conntop" : host;
+}

@@ -1,0 +1,92 @@
+/**
+ * conntopd: the dedicated conntop server, the same as `conntop --server` without the monitor's
+ * code (no UI, no GeoIP: its module graph is checked by test/server/graph_test.ts). Parses the
+ * options, runs {@linkcode runServer}, and turns errors into one line `conntopd: <message>` and
+ * the exit code their class carries (src/errors.ts).
+ *
+ * Requires exactly {@linkcode CONNTOPD_PERMISSIONS}:
+ *
+ * - `--allow-ffi`: the collector's netlink sockets and /proc and /sys reads go through
+ *   libnetfilter_conntrack and libc;
+ * - `--allow-net`: the listeners;
+ * - `--allow-read`: the collector worker's module, --token-file, --tls-cert, --tls-key and
+ *   the --netns path check;
+ * - `--allow-env=CONNTOP_LIBNFCT`: the library's path override;
+ * - `--allow-sys=hostname`: the default --name;
+ * - `--allow-run=nft`: the collector asks nft whether flowtables are in use (their counters
+ *   may stand still), and --track adds its table with nft.
+ *
+ * Only with some options: `--allow-write=FILE` for `--log-file FILE`; `--allow-write` for
+ * `--track` (it loads its table from a temporary nft script).
+ *
+ * @example
+ * ```sh
+ * sudo deno run --allow-ffi --allow-net --allow-read --allow-env=CONNTOP_LIBNFCT \
+ *   --allow-sys=hostname --allow-run=nft src/conntopd.ts --listen-any --token-file /etc/conntopd.token \
+ *   --tls-cert /etc/conntopd/cert.pem --tls-key /etc/conntopd/key.pem
+ * ```
+ *
+ * @module
+ */
+
+import { parseOptions } from "./cli/options.ts";
+import { ConntopError, ExitCode, UsageError } from "./errors.ts";
+import { runServer } from "./server/run.ts";
+import { SERVER_USAGE, serverVersionText } from "./server/usage.ts";
+
+/** The Deno permissions conntopd runs with (the deno.json task uses the same). */
+export const CONNTOPD_PERMISSIONS: readonly string[] = [
+  "--allow-ffi",
+  "--allow-net",
+  "--allow-read",
+  "--allow-env=CONNTOP_LIBNFCT",
+  "--allow-sys=hostname",
+  "--allow-run=nft",
+];
+
+/** Runs conntopd with `args`; resolves with the exit code. */
+export async function conntopd(args: string[]): Promise<number> {
+  try {
+    for (const a of args) {
+      const name = /^--?[\w-]+/.exec(a)?.[0];
+      if (name === "--connect" || name === "--server") {
+        throw new UsageError(`Unknown option '${name}' (conntopd always serves)`);
+      }
+    }
+    const opts = parseOptions(["--server", ...args]);
+    switch (opts.mode) {
+      case "help":
+        write(SERVER_USAGE);
+        return ExitCode.OK;
+      case "version":
+        write(serverVersionText());
+        return ExitCode.OK;
+      case "server":
+        return await runServer(opts);
+      default:
+        throw new UsageError(`conntopd only serves; for --${opts.mode} run conntop`);
+    }
+  } catch (err) {
+    if (err instanceof ConntopError) {
+      console.error(`conntopd: ${err.message}`);
+      if (err instanceof UsageError) console.error("Try 'conntopd --help' for more information.");
+      return err.exitCode;
+    }
+    if (err instanceof Deno.errors.NotCapable) {
+      console.error(`conntopd: Missing Deno permission: ${err.message}`);
+      return ExitCode.USAGE;
+    }
+    console.error(`conntopd: Unexpected error: ${err instanceof Error ? err.message : err}`);
+    return ExitCode.FAILURE;
+  }
+}
+
+function write(text: string): void {
+  const bytes = new TextEncoder().encode(text);
+  let off = 0;
+  while (off < bytes.length) off += Deno.stdout.writeSync(bytes.subarray(off));
+}
+
+if (import.meta.main) {
+  Deno.exit(await conntopd(Deno.args));
+}

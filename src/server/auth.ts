@@ -1,0 +1,88 @@
+/**
+ * The shared secret clients must send in their hello when the server has --token-file.
+ *
+ * The file is read once at start-up; its trailing newline (or CRLF) is not part of the token. A
+ * file that is empty or all white space is refused: a server that meant to require a token must
+ * not silently require nothing. Comparison is in constant time (SHA-256 of both sides, then
+ * `timingSafeEqual`), so neither the content nor the length leaks through timing. The token is
+ * never logged, echoed in a `bye`, or included in an error message.
+ *
+ * Requires `--allow-read` for the token file.
+ *
+ * @module
+ */
+
+import { createHash, timingSafeEqual } from "node:crypto";
+import { ConntopError, errorReason, ExitCode } from "../errors.ts";
+
+/** What the schema allows in a hello's token: 1 to 1,024 printable ASCII characters. */
+const TOKEN_RE = /^[\x21-\x7e]{1,1024}$/;
+
+/** A token to check hellos against. */
+export class Token {
+  #digest: Uint8Array;
+
+  /** A token with the text `secret` (already trimmed). */
+  constructor(secret: string) {
+    this.#digest = sha256(secret);
+  }
+
+  /** Whether `candidate` is the token, in time independent of both. */
+  matches(candidate: string | undefined): boolean {
+    // Hash even a missing token, so a hello without one takes as long as a wrong one.
+    return timingSafeEqual(this.#digest, sha256(candidate ?? "")) && candidate !== undefined;
+  }
+
+  /** Never the secret: a Token that reaches a log or a message shows as this. */
+  toString(): string {
+    return "[token]";
+  }
+
+  /** Same as {@linkcode Token.toString}, for JSON.stringify. */
+  toJSON(): string {
+    return "[token]";
+  }
+}
+
+function sha256(text: string): Uint8Array {
+  return createHash("sha256").update(text, "utf8").digest();
+}
+
+/**
+ * Reads the token from `path`. Throws {@linkcode ConntopError} (exit 2) when the file cannot be
+ * read, is empty or white space only, or holds characters a hello cannot carry.
+ */
+export async function readToken(path: string): Promise<Token> {
+  let text: string;
+  try {
+    text = await Deno.readTextFile(path);
+  } catch (err) {
+    if (err instanceof Deno.errors.NotCapable) throw err;
+    throw new ConntopError(
+      `Cannot read token file '${path}': ${errorReason(err)}`,
+      ExitCode.USAGE,
+      {
+        cause: err,
+      },
+    );
+  }
+  const secret = text.replace(/\r?\n$/, "");
+  if (secret.trim() === "") {
+    throw new ConntopError(
+      `Token file '${path}' is empty: put a secret of 1 to 1024 printable characters in it`,
+      ExitCode.USAGE,
+    );
+  }
+  if (!TOKEN_RE.test(secret)) {
+    // Say what is wrong without quoting any of the secret.
+    throw new ConntopError(
+      `Token file '${path}' holds ${
+        secret.length > 1024
+          ? "more than 1024 characters"
+          : "spaces, control or non-ASCII characters"
+      }: a token is 1 to 1024 printable ASCII characters without spaces`,
+      ExitCode.USAGE,
+    );
+  }
+  return new Token(secret);
+}

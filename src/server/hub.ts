@@ -1,0 +1,255 @@
+/**
+ * Collect once, serve many: the hub keeps the server's model of the table, turns each collector
+ * batch into delta lines once and gives the same bytes to every client, and builds snapshots
+ * from the model, once per refresh however many clients join at it.
+ *
+ * It also decides when the collector runs: paused while no client is subscribed, resumed when
+ * one is. A client that joins while collection was paused waits for the first refresh after
+ * the resume (the model then reflects the table as it is, not as it was when the last client
+ * left).
+ *
+ * The hub does no I/O itself: clients are {@linkcode Subscriber}s with an {@linkcode OutQueue}.
+ *
+ * @module
+ */
+
+import { CHUNK_RECORDS } from "../collector/messages.ts";
+import type { BatchMessage } from "../collector/messages.ts";
+import type { Extra } from "../conntrack/mod.ts";
+import { RECORD_SIZE } from "../conntrack/mod.ts";
+import type { Owner } from "../enrich/types.ts";
+import { ConnectionModel } from "../model/model.ts";
+import { encodeBatch } from "../protocol/codec.ts";
+import { encodeMessage } from "../protocol/framing.ts";
+import type { WarningMessage } from "../protocol/messages.ts";
+import type { OutQueue, PushResult } from "./queue.ts";
+
+/** A client the hub feeds. */
+export interface Subscriber {
+  readonly queue: OutQueue;
+  /** Called when the client cannot keep up even with snapshots: drop it with "too_slow". */
+  tooSlow(): void;
+  /** Called after each batch or snapshot queued (for logging and tests). */
+  onQueued?(kind: "snapshot" | "delta", seq: number, result: PushResult): void;
+}
+
+/** What the hub starts and stops. */
+export interface CollectionControl {
+  pause(): void;
+  resume(): void;
+}
+
+/** A snapshot's lines, shared by every client that joins at its refresh. */
+interface Snapshot {
+  seq: number;
+  lines: Uint8Array[];
+}
+
+interface State {
+  /** The last seq queued to this client; -1: it needs a snapshot. */
+  seq: number;
+}
+
+/** The hub. */
+export class Hub {
+  #model = new ConnectionModel();
+  #subs = new Map<Subscriber, State>();
+  #control: CollectionControl | undefined;
+  #paused = false;
+  /** The model reflects the running collection (false before the first batch after a resume). */
+  #fresh = false;
+  #startedMs = 0;
+  #snapshot: Snapshot | undefined;
+  #onPause: ((paused: boolean) => void) | undefined;
+  /** Batches the collector has delivered. */
+  batches = 0;
+  /** Delta encodings made (at most one per batch). */
+  deltaEncodings = 0;
+  /** Snapshot encodings made (at most one per batch). */
+  snapshotEncodings = 0;
+
+  /** `onPause` hears of every pause (true) and resume (false), e.g. for the log. */
+  constructor(onPause?: (paused: boolean) => void) {
+    this.#onPause = onPause;
+  }
+
+  /** Clients subscribed. */
+  get size(): number {
+    return this.#subs.size;
+  }
+
+  /** Whether collection is paused. */
+  get paused(): boolean {
+    return this.#paused;
+  }
+
+  /** The model (read-only use). */
+  get model(): ConnectionModel {
+    return this.#model;
+  }
+
+  /** Gives the hub the collector to pause and resume; pauses it at once when nobody is here. */
+  attach(control: CollectionControl): void {
+    this.#control = control;
+    if (this.#subs.size === 0) this.#pause();
+  }
+
+  /** Adds a client; it gets a snapshot as soon as one reflects the running collection. */
+  subscribe(sub: Subscriber): void {
+    this.#subs.set(sub, { seq: -1 });
+    if (this.#paused) {
+      this.#paused = false;
+      this.#fresh = false;
+      this.#snapshot = undefined;
+      this.#control?.resume();
+      this.#onPause?.(false);
+    }
+    this.#trySnapshot(sub);
+  }
+
+  /** Removes a client; collection pauses when it was the last. */
+  unsubscribe(sub: Subscriber): void {
+    if (!this.#subs.delete(sub)) return;
+    if (this.#subs.size === 0) this.#pause();
+  }
+
+  /** The client's queue has drained: a client waiting for a snapshot gets it now. */
+  drained(sub: Subscriber): void {
+    this.#trySnapshot(sub);
+  }
+
+  /** Sends a warning to every subscribed client. */
+  warn(message: string, timeMs: number = Date.now()): void {
+    const msg: WarningMessage = { type: "warning", timeMs, message: oneLine(message, 4096) };
+    const line = [encodeMessage(msg)];
+    for (const sub of this.#subs.keys()) this.#result(sub, sub.queue.push("control", line));
+  }
+
+  /** Takes one collector batch: encodes it as a delta once, applies it, feeds every client. */
+  onBatch(batch: BatchMessage): void {
+    this.batches++;
+    let delta: Uint8Array[] | undefined;
+    for (const st of this.#subs.values()) {
+      if (st.seq >= 0 && st.seq === batch.seq - 1) {
+        // Read before the model may adopt the batch's buffers as its pages.
+        delta = encodeBatch(batch, "delta");
+        this.deltaEncodings++;
+        break;
+      }
+    }
+    this.#model.apply(batch);
+    this.#startedMs = batch.startedMs;
+    this.#snapshot = undefined;
+    if (this.#paused) return;
+    this.#fresh = true;
+    for (const [sub, st] of [...this.#subs]) {
+      if (st.seq >= 0) {
+        if (delta === undefined || st.seq !== batch.seq - 1) {
+          st.seq = -1; // cannot happen with one collector; a snapshot mends it anyway
+        } else {
+          const r = sub.queue.push("delta", delta);
+          st.seq = r === "queued" ? batch.seq : -1;
+          sub.onQueued?.("delta", batch.seq, r);
+          if (!this.#result(sub, r)) continue;
+        }
+      }
+      if (st.seq < 0) this.#trySnapshot(sub);
+    }
+  }
+
+  /** The snapshot lines of the model as it is now (encoded once per refresh). */
+  snapshot(): Uint8Array[] {
+    if (this.#snapshot?.seq !== this.#model.seq) {
+      this.#snapshot = {
+        seq: this.#model.seq,
+        lines: encodeBatch(this.#snapshotBatch(), "snapshot"),
+      };
+      this.snapshotEncodings++;
+    }
+    return this.#snapshot.lines;
+  }
+
+  #pause(): void {
+    if (this.#paused || this.#control === undefined) return;
+    this.#paused = true;
+    this.#fresh = false;
+    this.#snapshot = undefined;
+    this.#control.pause();
+    this.#onPause?.(true);
+  }
+
+  #trySnapshot(sub: Subscriber): void {
+    const st = this.#subs.get(sub);
+    if (st === undefined || st.seq >= 0 || !this.#fresh || !sub.queue.idle) return;
+    const r = sub.queue.push("snapshot", this.snapshot());
+    sub.onQueued?.("snapshot", this.#model.seq, r);
+    if (r === "queued" && this.#result(sub, r)) st.seq = this.#model.seq;
+  }
+
+  // Acts on a push's result; false when the client is gone.
+  #result(sub: Subscriber, r: PushResult): boolean {
+    if (r === "too_slow") {
+      this.#subs.delete(sub);
+      sub.tooSlow();
+      if (this.#subs.size === 0) this.#pause();
+      return false;
+    }
+    if (r === "overflow") {
+      const st = this.#subs.get(sub);
+      if (st !== undefined) st.seq = -1;
+    }
+    return r !== "closed";
+  }
+
+  // The whole table as one batch of new records (the model marks live slots with Kind.NEW).
+  #snapshotBatch(): BatchMessage {
+    const m = this.#model;
+    const records: ArrayBuffer[] = [];
+    const extras: [number, Extra][] = [];
+    const owners: [number, Owner | null][] = [];
+    const chunkBytes = CHUNK_RECORDS * RECORD_SIZE;
+    let chunk = new Uint8Array(chunkBytes);
+    let n = 0;
+    let count = 0;
+    for (const s of m.slots()) {
+      if (n === CHUNK_RECORDS) {
+        records.push(chunk.buffer);
+        chunk = new Uint8Array(chunkBytes);
+        n = 0;
+      }
+      const page = m.page(s);
+      const at = m.index(s) * RECORD_SIZE;
+      chunk.set(page.u8.subarray(at, at + RECORD_SIZE), n * RECORD_SIZE);
+      n++;
+      count++;
+      const e = m.extra(s);
+      if (e !== undefined) extras.push([s, e]);
+      const o = m.owner(s);
+      if (o !== undefined) owners.push([s, o]);
+    }
+    if (n > 0) {
+      records.push(n === CHUNK_RECORDS ? chunk.buffer : chunk.slice(0, n * RECORD_SIZE).buffer);
+    }
+    return {
+      type: "batch",
+      seq: m.seq,
+      timeMs: m.timeMs,
+      startedMs: this.#startedMs,
+      records,
+      count,
+      extras,
+      owners,
+      ...(m.local === undefined ? {} : { local: m.local }),
+      totals: m.totals!,
+      status: m.status!,
+      reset: true,
+    };
+  }
+}
+
+/** `text` on one line of at most `max` characters (the schema forbids control characters). */
+export function oneLine(text: string, max: number): string {
+  // deno-lint-ignore no-control-regex
+  const t = text.replace(/[\u0000-\u001f]/g, " ");
+  return t.length <= max ? t : t.slice(0, max - 1) + "…";
+}

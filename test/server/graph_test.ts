@@ -1,0 +1,62 @@
+/**
+ * The dedicated server stays small: neither src/conntopd.ts nor the collector worker it loads by
+ * URL pulls in the UI, the terminal code, GeoIP, hostname resolution or ajv.
+ */
+
+import { assert, assertEquals } from "../_helpers/assert.ts";
+
+const ROOT = new URL("../../", import.meta.url);
+
+/** Module specifiers conntopd must never load (prefixes of file URLs, or npm/jsr names). */
+const FORBIDDEN = [
+  "src/ui/",
+  "src/term/",
+  "src/enrich/geoip/",
+  "src/enrich/hostnames.ts",
+  "src/enrich/worker.ts",
+  "src/app/monitor.ts",
+  "ffi/maxminddb.ts",
+];
+const FORBIDDEN_PACKAGES = [/^npm:\/?mmdb-lib/, /^npm:\/?ajv/];
+
+async function graph(entry: string): Promise<string[]> {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["info", "--json", entry],
+    cwd: ROOT.pathname,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  assertEquals(out.code, 0, new TextDecoder().decode(out.stderr));
+  // `npmPackages` lists the lock file's packages, not the graph's: read the modules only.
+  const info = JSON.parse(new TextDecoder().decode(out.stdout)) as {
+    modules: { specifier: string; npmPackage?: string }[];
+  };
+  return info.modules.map((m) =>
+    m.npmPackage === undefined ? m.specifier : `npm:/${m.npmPackage} ${m.specifier}`
+  );
+}
+
+for (const entry of ["src/conntopd.ts", "src/collector/worker.ts"]) {
+  Deno.test(`${entry}'s module graph holds no UI, GeoIP, resolver or ajv code`, async () => {
+    const modules = await graph(entry);
+    assert(modules.length > 5, `deno info listed ${modules.length} modules`);
+    const local = modules
+      .filter((m) => m.startsWith(ROOT.href))
+      .map((m) => m.slice(ROOT.href.length));
+    for (const bad of FORBIDDEN) {
+      const hits = local.filter((m) => m.startsWith(bad));
+      assertEquals(hits, [], `${entry} imports ${bad}`);
+    }
+    for (const re of FORBIDDEN_PACKAGES) {
+      const hits = modules.filter((m) => re.test(m));
+      assertEquals(hits, [], `${entry} imports ${re}`);
+    }
+  });
+}
+
+Deno.test("conntopd's graph does hold the server, the protocol and the collector client", async () => {
+  const local = (await graph("src/conntopd.ts")).map((m) => m.slice(ROOT.href.length));
+  for (const m of ["src/server/run.ts", "src/protocol/validate.ts", "src/collector/client.ts"]) {
+    assert(local.includes(m), `${m} is in the graph`);
+  }
+});

@@ -1,0 +1,211 @@
+import { assert, assertEquals } from "../_helpers/assert.ts";
+import { batchOf, type TestConn } from "../_helpers/records.ts";
+import { Hub, type Subscriber } from "../../src/server/hub.ts";
+import { OutQueue, type QueueWriter } from "../../src/server/queue.ts";
+import { BatchAssembler, parseServerMessage } from "../../src/protocol/mod.ts";
+import type { BatchMessage } from "../../src/collector/mod.ts";
+import { Kind, RECORD_SIZE } from "../../src/conntrack/mod.ts";
+import { ConnectionModel } from "../../src/model/mod.ts";
+
+/** A subscriber whose socket takes everything (or nothing, while `blocked`). */
+class Client implements Subscriber, QueueWriter {
+  readonly queue: OutQueue;
+  readonly lines: Uint8Array[] = [];
+  readonly model = new ConnectionModel();
+  readonly asm = new BatchAssembler();
+  readonly batches: BatchMessage[] = [];
+  #partial: number[] = [];
+  blocked = false;
+  slow = false;
+  #release: (() => void)[] = [];
+  constructor(readonly hub: Hub, capBytes = 1 << 20) {
+    this.queue = new OutQueue(this, {
+      capBytes,
+      stallMs: 60_000,
+      onDrain: () => hub.drained(this),
+    });
+  }
+  async write(p: Uint8Array): Promise<number> {
+    while (this.blocked) await new Promise<void>((r) => this.#release.push(r));
+    for (const b of p) {
+      if (b !== 0x0a) {
+        this.#partial.push(b);
+        continue;
+      }
+      const line = Uint8Array.from(this.#partial);
+      this.#partial = [];
+      this.lines.push(line);
+      const m = parseServerMessage(line);
+      assert(m.ok, m.ok ? "" : m.reason);
+      if (m.value.type !== "batch") continue;
+      const r = this.asm.push(m.value);
+      assert(r.ok, r.ok ? "" : r.reason);
+      if (r.value !== undefined) {
+        this.model.apply(r.value);
+        this.batches.push(r.value);
+      }
+    }
+    return p.length;
+  }
+  unblock(): void {
+    this.blocked = false;
+    for (const r of this.#release.splice(0)) r();
+  }
+  tooSlow(): void {
+    this.slow = true;
+  }
+}
+
+class Control {
+  calls: string[] = [];
+  pause(): void {
+    this.calls.push("pause");
+  }
+  resume(): void {
+    this.calls.push("resume");
+  }
+}
+
+const settle = async () => {
+  for (let i = 0; i < 20; i++) await new Promise((r) => setTimeout(r, 0));
+};
+
+function conn(slot: number, kind: number = Kind.NEW): TestConn {
+  return {
+    slot,
+    id: 5000 + slot,
+    kind,
+    src: slot % 3 === 0 ? `2001:db8::${slot.toString(16)}` : `10.0.${slot >> 8}.${slot & 255}`,
+    dst: slot % 3 === 0 ? "2001:db8::ffff" : "192.0.2.1",
+    sport: 1000 + slot,
+    dport: 443,
+    txBytes: slot * 10,
+  };
+}
+
+function table(n: number): TestConn[] {
+  return Array.from({ length: n }, (_, i) => conn(i));
+}
+
+/** The bytes and extras of every live slot, to compare models. */
+function dump(m: ConnectionModel): [number, string, string][] {
+  return [...m.slots()].map((s) => {
+    const [page, i] = m.locate(s);
+    const bytes = Array.from(page.u8.subarray(i * RECORD_SIZE, (i + 1) * RECORD_SIZE)).join(",");
+    return [s, bytes, JSON.stringify([m.extra(s) ?? null, m.owner(s) ?? null])];
+  });
+}
+
+Deno.test("Hub pauses collection with no client and resumes it for the first one", async () => {
+  const hub = new Hub();
+  const ctl = new Control();
+  hub.onBatch(batchOf(table(3), { seq: 0 }));
+  hub.attach(ctl);
+  assertEquals(ctl.calls, ["pause"]);
+  assert(hub.paused);
+  const a = new Client(hub);
+  hub.subscribe(a);
+  assertEquals(ctl.calls, ["pause", "resume"]);
+  await settle();
+  assertEquals(a.batches.length, 0, "no snapshot of the table as it was before the pause");
+  hub.onBatch(batchOf([conn(3)], { seq: 1 }));
+  await settle();
+  assertEquals(a.batches.length, 1);
+  assertEquals(a.batches[0]!.reset, true);
+  assertEquals(a.batches[0]!.seq, 1);
+  assertEquals(a.model.size, 4);
+  hub.unsubscribe(a);
+  assertEquals(ctl.calls, ["pause", "resume", "pause"]);
+});
+
+Deno.test("Hub encodes each batch once and gives every client the same bytes", async () => {
+  const hub = new Hub();
+  hub.attach(new Control());
+  const clients = Array.from({ length: 5 }, () => new Client(hub));
+  for (const c of clients) hub.subscribe(c);
+  hub.onBatch(batchOf(table(100), { seq: 0 }));
+  await settle();
+  assertEquals(hub.snapshotEncodings, 1, "one snapshot encoding for five clients at one refresh");
+  for (let seq = 1; seq <= 3; seq++) {
+    hub.onBatch(batchOf([conn(100 + seq), conn(seq, Kind.DESTROY)], { seq }));
+  }
+  await settle();
+  assertEquals(hub.deltaEncodings, 3, "one delta encoding per batch");
+  const lastLines = clients.map((c) => c.lines.at(-1)!);
+  for (const c of clients) {
+    assertEquals(c.batches.map((b) => b.seq), [0, 1, 2, 3]);
+    assertEquals(dump(c.model), dump(hub.model));
+  }
+  assertEquals(lastLines[0], lastLines[4]);
+});
+
+Deno.test("Hub's snapshot carries every live record, extra, owner and the host's addresses", async () => {
+  const hub = new Hub();
+  hub.attach(new Control());
+  const first = batchOf(table(20_000), { seq: 0 });
+  first.extras = [[7, { helper: "ftp" }], [19_999, { labels: [3] }]];
+  first.owners = [[8, { pid: 42, name: "sshd" }]];
+  first.local = { v4: ["192.0.2.1"], v6: [], broadcast: [] };
+  const early = new Client(hub);
+  hub.subscribe(early);
+  hub.onBatch(first);
+  hub.onBatch(batchOf([conn(5, Kind.DESTROY), conn(20_000)], { seq: 1 }));
+  await settle();
+  const late = new Client(hub);
+  hub.subscribe(late);
+  await settle();
+  const snap = late.batches[0]!;
+  assertEquals(snap.reset, true);
+  assertEquals(snap.seq, 1);
+  assertEquals(snap.count, 20_000);
+  assertEquals(snap.records.length, 3, "chunks of at most 8192 records");
+  assertEquals(late.model.local, first.local);
+  assertEquals(late.model.extra(7), { helper: "ftp" });
+  assertEquals(late.model.owner(8), { pid: 42, name: "sshd" });
+  assertEquals(dump(late.model), dump(hub.model));
+  assertEquals(dump(early.model), dump(hub.model));
+});
+
+Deno.test("Hub sends a client that overflowed a fresh snapshot once it catches up, then deltas again", async () => {
+  const hub = new Hub();
+  hub.attach(new Control());
+  const fast = new Client(hub);
+  const slow = new Client(hub, 64 << 10);
+  hub.subscribe(fast);
+  hub.subscribe(slow);
+  hub.onBatch(batchOf(table(10), { seq: 0 }));
+  await settle();
+  slow.blocked = true;
+  hub.onBatch(batchOf([conn(11)], { seq: 1 })); // in flight, blocked
+  for (let seq = 2; seq < 60; seq++) {
+    hub.onBatch(
+      batchOf(table(200).map((c) => ({ ...c, kind: Kind.UPDATE, txBytes: seq })), { seq }),
+    );
+    await settle(); // batches come a refresh apart: the fast client's writes go out between
+  }
+  await settle();
+  assert(!slow.slow, "one overflow is not too slow");
+  slow.unblock();
+  await settle();
+  const kinds = slow.batches.map((b) => `${b.reset ? "snapshot" : "delta"} ${b.seq}`);
+  assertEquals(kinds.slice(0, 2), ["snapshot 0", "delta 1"]);
+  assertEquals(kinds.at(-1), "snapshot 59", "the missed deltas are replaced by one snapshot");
+  hub.onBatch(batchOf([conn(12)], { seq: 60 }));
+  await settle();
+  assertEquals(slow.batches.at(-1)!.seq, 60);
+  assertEquals(dump(slow.model), dump(hub.model));
+  assertEquals(dump(fast.model), dump(hub.model));
+  assertEquals(fast.batches.length, 61, "the fast client got every delta");
+});
+
+Deno.test("Hub sends warnings to every client", async () => {
+  const hub = new Hub();
+  hub.attach(new Control());
+  const a = new Client(hub);
+  hub.subscribe(a);
+  hub.warn("line one\nline two");
+  await settle();
+  const m = parseServerMessage(a.lines[0]!);
+  assert(m.ok && m.value.type === "warning");
+  assertEquals(m.value.message, "line one line two");
+});
