@@ -1,6 +1,7 @@
 /**
  * Builds standalone binaries with `deno compile` for x86_64 and aarch64 Linux:
- * `dist/conntop-<arch>`. (conntopd joins when the server lands.)
+ * `dist/conntop-<arch>` and the dedicated server `dist/conntopd-<arch>` (only the collector: no UI,
+ * no GeoIP data, and only the permissions it needs).
  *
  * `deno compile` fetches its runtime (denort) from the internet unless `DENORT_BIN` names a
  * local one. Where that is unreachable, this script stops at once with one line saying so,
@@ -12,6 +13,7 @@
  */
 
 import { parseArgs } from "node:util";
+import { CONNTOPD_PERMISSIONS } from "../src/conntopd.ts";
 
 const TARGETS = {
   x86_64: "x86_64-unknown-linux-gnu",
@@ -52,6 +54,25 @@ export function compileCommand(arch: keyof typeof TARGETS): string[] {
   ];
 }
 
+/** The deno compile command line of conntopd for one target. */
+export function conntopdCompileCommand(arch: keyof typeof TARGETS): string[] {
+  return [
+    "deno",
+    "compile",
+    "--no-check",
+    ...CONNTOPD_PERMISSIONS,
+    // A binary's permissions cannot be widened at run time: --log-file and --track write.
+    "--allow-write",
+    "--include",
+    "src/collector/worker.ts",
+    "--target",
+    TARGETS[arch],
+    "--output",
+    `dist/conntopd-${arch}`,
+    "src/conntopd.ts",
+  ];
+}
+
 if (import.meta.main) {
   let args;
   try {
@@ -71,7 +92,7 @@ if (import.meta.main) {
       Deno.exit(2);
     }
   }
-  const cmds = arches.map(compileCommand);
+  const cmds = arches.flatMap((a) => [compileCommand(a), conntopdCompileCommand(a)]);
   if (args["dry-run"]) {
     for (const c of cmds) console.log(c.join(" "));
     Deno.exit(0);
