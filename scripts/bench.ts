@@ -17,11 +17,16 @@
  *    them — the main thread's store and the enrichment worker's GeoIP and hostname lookups —
  *    over several refreshes with scrolling and sorting by country, with the main thread's frame
  *    times against the same app without enrichment (scripts/_bench/enrich.ts).
+ * 5. The client-server mode (scripts/_bench/server.ts): conntopd's snapshot of the whole table
+ *    to one client against `conntrack -L` (time and bytes), its bytes per tick when 0.1 %, 1 %
+ *    and 10 % of the table change against `conntrack -E`, and its CPU and memory with 0, 1 and
+ *    10 clients; against the original C++ conntop server's when its binary is found
+ *    (CONNTOP_CPP_SERVER, or the /work/ref build), which is said in the report when it is not.
  *
  * Every table lives in a throw-away network namespace `ctbench-<pid>-<size>`, deleted on every
  * way out (normal end, error, SIGINT, SIGTERM, SIGHUP); the root namespace's conntrack table and
  * firewall are never touched. So is the UI part's private tmux server, `ctbench-ui-<pid>`, and
- * the enrichment part's child process.
+ * the enrichment part's child process, and the server part's servers, clients and helpers.
  * Progress goes to stderr, the tables to stdout.
  *
  * Run with `deno task bench` (as root); `deno task bench --help` lists the options.
@@ -45,6 +50,13 @@ import {
   type SizeResult,
   type SteadyResult,
 } from "./_bench/report.ts";
+import {
+  cleanUpServerSync,
+  findCppServer,
+  measureFallback,
+  measureServer,
+  type ServerResult,
+} from "./_bench/server.ts";
 import { measureConntop, measureReference } from "./_bench/steady.ts";
 import { summarize, type Summary } from "./_bench/stats.ts";
 import { cleanUpUiSync, measureUi, type UiResult } from "./_bench/ui.ts";
@@ -62,6 +74,7 @@ function cleanUpSync(): void {
     // already gone
   }
   cleanUpEnrichSync();
+  cleanUpServerSync();
   const uiFailed = cleanUpUiSync();
   if (uiFailed.length > 0) console.error(`bench: Failed to remove ${uiFailed.join(", ")}`);
   const failed = deleteAllSync();
@@ -119,6 +132,7 @@ async function checkEnvironment(opts: BenchOptions): Promise<void> {
     opts.cpuSeconds > 0 && opts.collector ? opts.cpuSize : 0,
     opts.ui ? opts.uiSize : 0,
     opts.enrich ? opts.enrichSize : 0,
+    opts.server ? opts.serverSize : 0,
   );
   // The churn of the steady-state run adds a few dozen entries on top.
   if (maxText !== null && Number(maxText) < largest + 1000) {
@@ -131,9 +145,11 @@ async function checkEnvironment(opts: BenchOptions): Promise<void> {
 async function loadTable(
   size: number,
   suffix = "",
+  before?: (ns: BenchNetns) => Promise<void>,
 ): Promise<{ ns: BenchNetns; loaded: number; ms: number }> {
   const ns = await BenchNetns.create(`${prefix()}${size}${suffix}`);
   try {
+    await before?.(ns);
     const lines = tableEntries(size);
     const t0 = performance.now();
     const loaded = await ns.load(lines);
@@ -318,6 +334,52 @@ async function measureEnrichSize(opts: BenchOptions): Promise<EnrichResult> {
   }
 }
 
+/**
+ * The server part's namespace: conntrack events for every entry (`nf_conntrack_events=1`; the
+ * kernel's default, 2, gives them only to entries created while someone listens, and this table
+ * is loaded before anyone does), so that changes reach conntopd as events, as on a live host,
+ * and `conntrack -E` can print them as the reference.
+ */
+async function eventsOn(ns: BenchNetns): Promise<void> {
+  const cmd = ns.cmd("sysctl", "-q", "-w", "net.netfilter.nf_conntrack_events=1");
+  const r = await run(cmd);
+  if (r.code !== 0) throw new Error(`Failed to turn events on in ${ns.name}: ${r.stderr.trim()}`);
+}
+
+async function measureServerPart(opts: BenchOptions): Promise<ServerResult> {
+  const cpp = findCppServer();
+  log(
+    cpp.path === null
+      ? `server: the C++ conntop server is not measured: ${cpp.why}`
+      : `server: the C++ conntop server: ${cpp.path}`,
+  );
+  const sopts = {
+    runs: opts.serverRuns,
+    rounds: opts.serverRounds,
+    fractions: [0.001, 0.01, 0.1],
+    seconds: opts.serverSeconds,
+    clients: opts.serverClients,
+    cppServer: cpp.path,
+    cppMissing: cpp.why,
+    log: (l: string) => log(`server: ${l}`),
+  };
+  const t0 = performance.now();
+  const { ns, loaded } = await loadTable(opts.serverSize, "-server", eventsOn);
+  let r: ServerResult;
+  try {
+    r = await measureServer(ns, opts.serverSize, loaded, sopts);
+  } finally {
+    await ns.delete();
+  }
+  await measureFallback(r, [150_000, 100_000, 50_000, 10_000], sopts, async (size) => {
+    const t = await loadTable(size, "-server", eventsOn);
+    return { ns: t.ns, loaded: t.loaded };
+  });
+  r.totalMs = performance.now() - t0;
+  log(`server benchmark done in ${(r.totalMs / 1000).toFixed(0)} s`);
+  return r;
+}
+
 async function main(args: string[]): Promise<number> {
   let opts: BenchOptions;
   try {
@@ -365,6 +427,7 @@ async function main(args: string[]): Promise<number> {
     }
     const enrich = opts.enrich ? await measureEnrichSize(opts) : null;
     const ui = opts.ui ? await measureUiSize(opts) : null;
+    const server = opts.server ? await measureServerPart(opts) : null;
     const foreignEnd = await foreignEntries(prefix());
     const results: BenchResults = {
       host,
@@ -377,6 +440,7 @@ async function main(args: string[]): Promise<number> {
       ui,
       geoip,
       enrich,
+      server,
     };
     const text = renderMarkdown(results);
     if (opts.json !== undefined) {

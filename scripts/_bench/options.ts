@@ -17,7 +17,7 @@ export interface BenchOptions {
   cpuSize: number;
   /** Timed runs per tool and size. */
   runs: number;
-  /** Run the collector's parts: full reads and the steady state (off with an `--…-only`). */
+  /** Run the collector's parts: full reads and the steady state (off with any `--…-only`). */
   collector: boolean;
   /** Run the interactive monitor's benchmark (`--no-ui` turns it off). */
   ui: boolean;
@@ -47,6 +47,20 @@ export interface BenchOptions {
   uiSortRuns: number;
   /** Write conntop's CPU profile of the UI run into this directory. */
   uiCpuProf?: string;
+  /** Run the client-server benchmark (`--no-server` turns it off). */
+  server: boolean;
+  /** Run only the client-server benchmark (with other `--…-only`: those too). */
+  serverOnly: boolean;
+  /** Table size for the client-server benchmark. */
+  serverSize: number;
+  /** Length of each load phase (0, 1, 10 clients…), per server, in seconds. */
+  serverSeconds: number;
+  /** Timed snapshot runs of each kind (and `conntrack -L` runs). */
+  serverRuns: number;
+  /** Ticks measured per level of change. */
+  serverRounds: number;
+  /** Clients of the load phases, in order. */
+  serverClients: number[];
   /** Also write the results as JSON to this file. */
   json?: string;
   help: boolean;
@@ -89,6 +103,18 @@ country over several refreshes; no tmux needed):
   --geoip-addresses N random public addresses per GeoIP pass (default 100000)
   --geoip-rounds N    rounds of GeoIP passes, the median reported (default 3)
 
+The client-server mode (conntopd and protocol clients on loopback; the original C++ conntop
+server too when built: CONNTOP_CPP_SERVER, default /work/ref/conntop-cpp/build-dedicated/conntopd):
+  --no-server         skip it
+  --server-only       run only it (with other --...-only options: those parts too)
+  --server-size N     table size (default 250000)
+  --server-seconds S  length of each load phase (0, 1, 10 clients, 0 again), per server
+                      (default 20)
+  --server-runs N     timed snapshot runs of each kind, and conntrack -L runs (default 3)
+  --server-rounds N   ticks measured per level of change (0.1 %, 1 %, 10 %) (default 5)
+  --server-clients N,N,...  clients of the load phases, in order (default 0,1,10)
+  (--quick: 50000 connections, 10 s phases, 2 runs, 3 rounds)
+
   -h, --help          show this help
 `;
 
@@ -112,6 +138,13 @@ const SPEC = {
   "enrich-refreshes": { type: "string" },
   "geoip-addresses": { type: "string" },
   "geoip-rounds": { type: "string" },
+  "no-server": { type: "boolean" },
+  "server-only": { type: "boolean" },
+  "server-size": { type: "string" },
+  "server-seconds": { type: "string" },
+  "server-runs": { type: "string" },
+  "server-rounds": { type: "string" },
+  "server-clients": { type: "string" },
   json: { type: "string" },
   help: { type: "boolean", short: "h" },
 } as const;
@@ -143,8 +176,14 @@ export function parseBenchOptions(args: string[]): BenchOptions {
       `Invalid value for --ui-enrich: expected 'on', 'off' or 'both', got '${uiEnrich}'`,
     );
   }
+  if (v["no-server"] && v["server-only"]) {
+    throw new Error("Options --no-server and --server-only exclude each other");
+  }
   const uiOnly = v["ui-only"] ?? false;
   const enrichOnly = v["enrich-only"] ?? false;
+  const serverOnly = v["server-only"] ?? false;
+  // Any --…-only option runs the parts it names and no other.
+  const anyOnly = uiOnly || enrichOnly || serverOnly;
   const count = (name: keyof typeof v, dflt: number, quickDflt: number, lo: number) => {
     const text = v[name];
     return typeof text === "string"
@@ -170,11 +209,28 @@ export function parseBenchOptions(args: string[]): BenchOptions {
       : quick
       ? 10
       : 30,
-    collector: !uiOnly && !enrichOnly,
-    ui: !(v["no-ui"] ?? false) && (uiOnly || !enrichOnly),
+    collector: !anyOnly,
+    ui: !(v["no-ui"] ?? false) && (uiOnly || !anyOnly),
     uiOnly,
-    enrich: !(v["no-enrich"] ?? false) && (enrichOnly || !uiOnly),
+    enrich: !(v["no-enrich"] ?? false) && (enrichOnly || !anyOnly),
     enrichOnly,
+    server: !(v["no-server"] ?? false) && (serverOnly || !anyOnly),
+    serverOnly,
+    serverSize: v["server-size"] !== undefined
+      ? size("--server-size", v["server-size"])
+      : quick
+      ? 50_000
+      : 250_000,
+    serverSeconds: v["server-seconds"] !== undefined
+      ? integer("--server-seconds", v["server-seconds"], 3, 3600)
+      : quick
+      ? 10
+      : 20,
+    serverRuns: count("server-runs", 3, 2, 1),
+    serverRounds: count("server-rounds", 5, 3, 1),
+    serverClients: v["server-clients"] !== undefined
+      ? v["server-clients"].split(",").map((s) => integer("--server-clients", s.trim(), 0, 64))
+      : [0, 1, 10],
     enrichSize: v["enrich-size"] !== undefined
       ? size("--enrich-size", v["enrich-size"])
       : quick

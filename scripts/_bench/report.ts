@@ -3,7 +3,8 @@
  * conntop side by side, followed by the notes that say what each number measures, and when the
  * interactive monitor was measured, a second table for it against its own references, and when
  * enrichment was measured, its tables: GeoIP lookups per second, the caches at work, and the
- * main thread and the monitor with enrichment off and on. Pure functions: no I/O.
+ * main thread and the monitor with enrichment off and on, and when the client-server mode was
+ * measured, its tables (scripts/_bench/server_report.ts). Pure functions: no I/O.
  *
  * @module
  */
@@ -13,6 +14,8 @@ import type { EnrichResult, LookupProbe } from "./enrich.ts";
 import type { GeoipBenchResult } from "./geoip.ts";
 import type { RefreshSample } from "./in_process.ts";
 import type { ForeignEntries } from "./netns.ts";
+import type { ServerResult } from "./server.ts";
+import { serverNotes, serverTables } from "./server_report.ts";
 import type { ConntopSteady, ReferenceSteady } from "./steady.ts";
 import { median, type Summary } from "./stats.ts";
 import type { ConntopDrive, KeyPress, UiResult } from "./ui.ts";
@@ -88,6 +91,8 @@ export interface BenchResults {
   geoip: GeoipBenchResult[] | null;
   /** The enrichment caches on one table, when the enrichment part ran. */
   enrich: EnrichResult | null;
+  /** The client-server mode, when it ran. */
+  server: ServerResult | null;
 }
 
 /** `12,345`. */
@@ -152,6 +157,14 @@ export function renderMarkdown(r: BenchResults): string {
     out.push("");
     const tail = generalSaid ? [] : general.slice(0, 1);
     out.push(...enrichNotes(r).concat(tail).map((n) => `- ${n}`));
+    generalSaid = true;
+  }
+  if (r.server !== null) {
+    out.push("");
+    out.push(...serverTables(r.server));
+    out.push("");
+    const tail = generalSaid ? [] : general.slice(0, 1);
+    out.push(...serverNotes(r.server).concat(tail).map((n) => `- ${n}`));
   }
   return out.join("\n") + "\n";
 }
