@@ -31,7 +31,7 @@ import { startChurn } from "./churn.ts";
 import { tableEntries } from "./entries.ts";
 import type { BenchNetns } from "./netns.ts";
 import { run } from "./netns.ts";
-import { cpuTimes, identity, machineBusy, memory } from "./proc.ts";
+import { clockTicks, cpuTimes, identity, machineBusy, memory, parseStat } from "./proc.ts";
 import type { ClientsReady, ClientStats } from "./server_clients.ts";
 import { type WireBatch, WireClient } from "./server_client.ts";
 import { tupleOf } from "./server_marks.ts";
@@ -139,6 +139,8 @@ export interface LoadPhase {
   systemPercent: number;
   /** CPU of everything else on the machine meanwhile (clients, churn), % of one core. */
   otherCpuPercent: number;
+  /** The other processes that used the most CPU in the window (the clients' included). */
+  others: { comm: string; pid: number; cpuPercent: number }[];
   /** The client process's CPU, % of one core (null without clients). */
   clientCpuPercent: number | null;
   /** VmRSS each second of the window, KiB; VmHWM at its end. */
@@ -200,6 +202,40 @@ export interface ServerResult {
   /** Things that looked wrong, for the report. */
   oddities: string[];
   totalMs: number;
+}
+
+/** utime + stime (s) and command name of every process, from /proc/PID/stat. */
+function allProcesses(): Map<number, { cpu: number; comm: string }> {
+  const out = new Map<number, { cpu: number; comm: string }>();
+  const hz = clockTicks();
+  for (const e of Deno.readDirSync("/proc")) {
+    if (!/^\d+$/.test(e.name)) continue;
+    try {
+      const text = Deno.readTextFileSync(`/proc/${e.name}/stat`);
+      const comm = text.slice(text.indexOf("(") + 1, text.lastIndexOf(")"));
+      const st = parseStat(text);
+      out.set(Number(e.name), { cpu: (st.utime + st.stime) / hz, comm });
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return out;
+}
+
+/** The processes (other than `exclude`) that used the most CPU between two readings. */
+function topOthers(
+  before: Map<number, { cpu: number; comm: string }>,
+  after: Map<number, { cpu: number; comm: string }>,
+  exclude: number[],
+  seconds: number,
+): { comm: string; pid: number; cpuPercent: number }[] {
+  const rows: { comm: string; pid: number; cpuPercent: number }[] = [];
+  for (const [pid, a] of after) {
+    if (exclude.includes(pid)) continue;
+    const used = a.cpu - (before.get(pid)?.cpu ?? 0);
+    if (used > 0) rows.push({ comm: a.comm, pid, cpuPercent: (used / seconds) * 100 });
+  }
+  return rows.sort((x, y) => y.cpuPercent - x.cpuPercent).slice(0, 3);
 }
 
 /** A TCP port free on 127.0.0.1 and ::1 now. */
@@ -483,6 +519,7 @@ async function measureLoad(
       const c0 = cpuTimes(pid);
       const hc0 = h === null ? null : cpuTimes(h.pid).self;
       const b0 = machineBusy();
+      const procs0 = allProcesses();
       const t0 = performance.now();
       const rss: number[] = [];
       for (let s = 1; s <= opts.seconds; s++) {
@@ -493,6 +530,7 @@ async function measureLoad(
       const hc1 = h === null ? null : cpuTimes(h.pid).self;
       const b1 = machineBusy();
       const secs = (performance.now() - t0) / 1000;
+      const others = topOthers(procs0, allProcesses(), [pid, Deno.pid], secs);
       const hwm = memory(pid).hwmKiB;
       const s1: ClientStats | null = h === null ? null : await h.stats();
       await h?.stop();
@@ -507,6 +545,7 @@ async function measureLoad(
         cpuPercent: pct(c1.self - c0.self),
         systemPercent: pct(c1.selfSystem - c0.selfSystem),
         otherCpuPercent: pct(b1 - b0 - (c1.self - c0.self)),
+        others,
         clientCpuPercent: hc0 === null || hc1 === null ? null : pct(hc1 - hc0),
         rssKiB: rss,
         hwmKiB: hwm,

@@ -104,8 +104,11 @@ function figures(r: ServerResult) {
 const rssOf = (p: LoadPhase | undefined) =>
   p === undefined || p.rssKiB.length === 0 ? NaN : p.rssKiB[p.rssKiB.length - 1]!;
 const rssMax = (p: LoadPhase) => Math.max(...p.rssKiB);
+const rssMin = (p: LoadPhase) => Math.min(...p.rssKiB);
 const rssCell = (p: LoadPhase) =>
-  rssMax(p) > rssOf(p) * 1.05 ? `${mib(rssOf(p))} (max ${mib(rssMax(p))})` : mib(rssOf(p));
+  rssMax(p) > rssMin(p) * 1.05
+    ? `${mib(rssOf(p))} (${mib(rssMin(p)).replace(" MiB", "")}–${mib(rssMax(p))})`
+    : mib(rssOf(p));
 
 /** An exit code as a shell shows it, with the signal's name. */
 export function exitText(code: number): string {
@@ -294,13 +297,23 @@ function loadNote(l: ServerLoad): string {
       : "") +
     (p.errors.length > 0 ? `, **errors: ${p.errors.join("; ")}**` : "")
   );
+  // Who else was busy, where something was: a run disturbed by another job shows it here.
+  const busy = l.phases.filter((p) => p.otherCpuPercent >= 10 && (p.others ?? []).length > 0)
+    .map((p) =>
+      `${phaseName(p)}: ${
+        (p.others ?? []).filter((o) => o.cpuPercent >= 1).map((o) =>
+          `${o.comm} ${pct(o.cpuPercent)}`
+        ).join(", ") || "no single process"
+      }`
+    );
   const rss = l.phases.map((p) =>
     `${phaseName(p)} ${mib(Math.min(...p.rssKiB))}–${mib(Math.max(...p.rssKiB))}`
   );
   return `${l.name} (pid ${l.pid}, ${l.threads} threads, \`${l.exe}\`): ` +
     (parts.length > 0 ? `${parts.join("; ")}. ` : "") +
     `VmRSS within each window: ${rss.join(", ")}. Everything else on the machine used ` +
-    `${l.phases.map((p) => pct(p.otherCpuPercent)).join(" / ")} of a core in the phases.` +
+    `${l.phases.map((p) => pct(p.otherCpuPercent)).join(" / ")} of a core in the phases` +
+    (busy.length > 0 ? ` (${busy.join("; ")})` : "") + "." +
     (l.failure === undefined ? "" : ` **It failed: ${l.failure.split("\n")[0]}**`) +
     (l.exitCode !== null ? ` **It exited by itself with ${exitText(l.exitCode)}.**` : "");
 }
@@ -355,7 +368,7 @@ export function serverNotes(r: ServerResult): string[] {
       "applying everything into its own model. Each phase: the clients connect and get the " +
       "whole table, 3 s pass, then the window; CPU is utime + stime of every thread of the " +
       "server (/proc/PID/stat) over the window, RSS its VmRSS at the end of the window (sampled " +
-      "every second; the max of the window beside it when higher: a snapshot's buffers are " +
+      "every second; the window's range beside it when it varied: a snapshot's buffers are " +
       "garbage once sent, but V8 hands their memory back only at a major collection, seconds " +
       "later). " +
       "A few short-lived flows are inserted every 500 ms throughout, as on a live host. " +
