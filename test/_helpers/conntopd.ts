@@ -19,7 +19,7 @@
  */
 
 import { CONNTOPD_PERMISSIONS } from "../../src/conntopd.ts";
-import { loadConntrack, Netns } from "./netns.ts";
+import { type ExecResult, loadConntrack, Netns, runCommand } from "./netns.ts";
 
 const CONNTOPD = new URL("../../src/conntopd.ts", import.meta.url).pathname;
 
@@ -241,19 +241,12 @@ export class Conntopd implements AsyncDisposable {
 }
 
 /** Runs conntopd to completion (for start-up errors); returns its exit code and output. */
-export async function runConntopd(
+export function runConntopd(
   args: readonly string[],
   opts: { permissions?: string[]; prefix?: string[] } = {},
-): Promise<{ code: number; stdout: string; stderr: string }> {
+): Promise<ExecResult> {
   const cmd = [...(opts.prefix ?? []), ...conntopdCommand(args, opts.permissions)];
-  const out = await new Deno.Command(cmd[0]!, {
-    args: cmd.slice(1),
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const dec = new TextDecoder();
-  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+  return runCommand(cmd, { check: false });
 }
 
 /** A test namespace with entries loaded and a conntopd serving its table. */
