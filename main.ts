@@ -10,23 +10,30 @@
  */
 
 import { parseOptions, USAGE, versionText } from "./src/cli/mod.ts";
+import { completionsCommand } from "./src/cli/completions.ts";
 import { ConntopError, ExitCode, UsageError } from "./src/errors.ts";
 import { runMonitor, runOnce, runStream } from "./src/app/mod.ts";
 import { writeTextSync } from "./src/output/mod.ts";
 import { runServer } from "./src/server/mod.ts";
+import { libraryLines, NFCT_PROBE } from "./src/app/libraries.ts";
+import { MAXMINDDB_PROBE } from "./src/enrich/geoip/library.ts";
 
 const warn = (line: string) => console.error(`conntop: ${line}`);
 
 /** Runs conntop with `args`; resolves with the exit code. */
 export async function main(args: string[]): Promise<number> {
   try {
+    if (args[0] === "completions") {
+      writeTextSync(Deno.stdout, completionsCommand(args.slice(1), "conntop"));
+      return ExitCode.OK;
+    }
     const opts = parseOptions(args, { noColor: (Deno.env.get("NO_COLOR") ?? "") !== "" });
     switch (opts.mode) {
       case "help":
         writeTextSync(Deno.stdout, USAGE);
         return ExitCode.OK;
       case "version":
-        writeTextSync(Deno.stdout, versionText());
+        writeTextSync(Deno.stdout, versionText(libraryLines([NFCT_PROBE, MAXMINDDB_PROBE])));
         return ExitCode.OK;
       case "once":
         return await runOnce(opts, (t) => Promise.resolve(writeTextSync(Deno.stdout, t)), warn);

@@ -29,9 +29,11 @@
  * @module
  */
 
+import { completionsCommand } from "./cli/completions.ts";
 import { parseOptions } from "./cli/options.ts";
 import { ConntopError, ExitCode, UsageError } from "./errors.ts";
 import { runServer } from "./server/run.ts";
+import { libraryLines, NFCT_PROBE } from "./app/libraries.ts";
 import { SERVER_USAGE, serverVersionText } from "./server/usage.ts";
 
 /** The Deno permissions conntopd runs with (the deno.json task uses the same). */
@@ -47,6 +49,10 @@ export const CONNTOPD_PERMISSIONS: readonly string[] = [
 /** Runs conntopd with `args`; resolves with the exit code. */
 export async function conntopd(args: string[]): Promise<number> {
   try {
+    if (args[0] === "completions") {
+      write(completionsCommand(args.slice(1), "conntopd"));
+      return ExitCode.OK;
+    }
     for (const a of args) {
       const name = /^--?[\w-]+/.exec(a)?.[0];
       if (name === "--connect" || name === "--server") {
@@ -59,7 +65,7 @@ export async function conntopd(args: string[]): Promise<number> {
         write(SERVER_USAGE);
         return ExitCode.OK;
       case "version":
-        write(serverVersionText());
+        write(serverVersionText(libraryLines([NFCT_PROBE])));
         return ExitCode.OK;
       case "server":
         return await runServer(opts);

@@ -90,6 +90,7 @@ Client-server (conntopd is the same as conntop --server):
 
 Other:
       --no-color         no colours (also when NO_COLOR is set)
+  conntop completions SHELL  print the completion script for bash, zsh or fish
 
 In the monitor, F1 or ? shows the keys. Settings (columns, sort, toggles) are kept in
 $XDG_CONFIG_HOME/conntop/config.json (default ~/.config/conntop/config.json).
@@ -100,11 +101,13 @@ Exit status: 0 ok, 1 runtime failure, 2 bad usage or missing privilege, library 
 namespace, 130/143 interrupted by SIGINT/SIGTERM (after cleaning up).
 `;
 
-/** The --version text. */
-export function versionText(): string {
+/** The --version text; `libraries` are the lines about the shared libraries found. */
+export function versionText(libraries: readonly string[] = []): string {
   return `conntop ${VERSION}
 Deno ${Deno.version.deno}, V8 ${Deno.version.v8}, TypeScript ${Deno.version.typescript}
-License GPL-3.0-or-later: GNU GPL version 3 or later <https://gnu.org/licenses/gpl.html>.
+${
+    libraries.map((l) => `${l}\n`).join("")
+  }License GPL-3.0-or-later: GNU GPL version 3 or later <https://gnu.org/licenses/gpl.html>.
 This is free software: you are free to change and redistribute it.
 There is NO WARRANTY, to the extent permitted by law.
 

@@ -55,13 +55,16 @@ Logging:
 
   -h, --help               show this help and exit
   -V, --version            show the version and exit
+  conntopd completions SHELL  print the completion script for bash, zsh or fish
 
 Exit status: 1 runtime failure (the collector failed), 2 bad usage or missing
 privilege, library, namespace or address, 129/130/143 stopped by SIGHUP/SIGINT/
 SIGTERM (after telling the clients and cleaning up).
 `;
 
-/** The --version text of conntopd. */
-export function serverVersionText(): string {
-  return `${SERVER_SOFTWARE} (protocol ${PROTOCOL_VERSION})\n`;
+/** The --version text of conntopd; `libraries` are the lines about the shared libraries found. */
+export function serverVersionText(libraries: readonly string[] = []): string {
+  return `${SERVER_SOFTWARE} (protocol ${PROTOCOL_VERSION})
+Deno ${Deno.version.deno}, V8 ${Deno.version.v8}, TypeScript ${Deno.version.typescript}
+${libraries.map((l) => `${l}\n`).join("")}`;
 }
