@@ -5,8 +5,9 @@
 #     reference tools the tests compare against (conntrack, nftables, iproute2), and the tools the
 #     tests use to drop privileges or read the kernel (libcap2-bin, util-linux, procps, python3),
 #     libmaxminddb0 (GeoIP through FFI), mmdb-bin (mmdblookup, the GeoIP reference), dnsmasq-base
-#     (the tests' own DNS server), tmux (the UI tests' terminal) and openssl (the server tests'
-#     TLS certificates);
+#     (the tests' own DNS server), tmux (the UI tests' terminal), openssl (the server tests'
+#     TLS certificates), man-db and groff-base (the man page checks), bash-completion, zsh and
+#     fish (the completion tests) and systemd (systemd-analyze checks the conntopd unit);
 #   - Deno, pinned to exactly DENO_VERSION, from the npm registry into a cache directory;
 #   - the embedded GeoIP data (scripts/geodata.ts: pinned npm packages, checked by sha512), when
 #     missing. After changing the pinned versions, run `deno task geodata` yourself.
@@ -37,6 +38,12 @@ readonly PACKAGES=(
   mmdb-bin
   dnsmasq-base
   openssl
+  man-db
+  groff-base
+  bash-completion
+  zsh
+  fish
+  systemd
 )
 
 print_deno=false

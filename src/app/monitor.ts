@@ -77,7 +77,7 @@ export async function runMonitor(opts: Options): Promise<number> {
       return damaged;
     },
   };
-  const depth = detectColorDepth(Deno.env.toObject(), !opts.color);
+  const depth = detectColorDepth(colorEnv(), !opts.color);
   const host = replay?.header.host ?? hostname();
   // With --connect, the header shows the server and the connection's state instead.
   const link = opts.remote === undefined ? undefined : new RemoteLink(opts.remote);
@@ -289,4 +289,13 @@ function hostname(): string {
   } catch {
     return "localhost";
   }
+}
+
+/** The variables {@linkcode detectColorDepth} reads (the binary may read only named ones). */
+function colorEnv(): Record<string, string | undefined> {
+  const env: Record<string, string | undefined> = {};
+  for (const name of ["NO_COLOR", "CONNTOP_COLOR", "TERM", "COLORTERM"]) {
+    env[name] = Deno.env.get(name);
+  }
+  return env;
 }

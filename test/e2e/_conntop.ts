@@ -5,7 +5,7 @@
  * @module
  */
 
-import { CONNTOP_PERMISSIONS } from "../../scripts/build.ts";
+import { CONNTOP_PERMISSIONS } from "../../scripts/_build/commands.ts";
 
 const MAIN = new URL("../../main.ts", import.meta.url).pathname;
 

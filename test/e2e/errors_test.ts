@@ -137,7 +137,7 @@ Deno.test("conntop hints at --track when the table is empty", async () => {
 });
 
 Deno.test("deno task start runs conntop with exactly the permissions the build bakes in", async () => {
-  const { CONNTOP_PERMISSIONS } = await import("../../scripts/build.ts");
+  const { CONNTOP_PERMISSIONS } = await import("../../scripts/_build/commands.ts");
   const config = JSON.parse(await Deno.readTextFile(new URL("../../deno.json", import.meta.url)));
   assertEquals(config.tasks.start, `deno run ${CONNTOP_PERMISSIONS.join(" ")} main.ts`);
 });
