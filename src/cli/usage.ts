@@ -98,7 +98,7 @@ $XDG_CONFIG_HOME/conntop/config.json (default ~/.config/conntop/config.json).
   -V, --version          show version information and exit
 
 Exit status: 0 ok, 1 runtime failure, 2 bad usage or missing privilege, library or
-namespace, 130/143 interrupted by SIGINT/SIGTERM (after cleaning up).
+namespace, 129/130/143 ended by SIGHUP/SIGINT/SIGTERM (after cleaning up).
 `;
 
 /** The --version text; `libraries` are the lines about the shared libraries found. */
