@@ -22,6 +22,9 @@
  *    and 10 % of the table change against `conntrack -E`, and its CPU and memory with 0, 1 and
  *    10 clients; against the original C++ conntop server's when its binary is found
  *    (CONNTOP_CPP_SERVER, or the /work/ref build), which is said in the report when it is not.
+ * 6. Against the peers (scripts/_bench/peers.ts): one full listing by `iptstate -1`,
+ *    `conntrack -L` and `conntop --once`, and the monitors iptstate, netsniff-ng's flowtop and
+ *    conntop held open in tmux, on the same idle tables in namespaces `ctpeer-<pid>-<size>`.
  *
  * Every table lives in a throw-away network namespace `ctbench-<pid>-<size>`, deleted on every
  * way out (normal end, error, SIGINT, SIGTERM, SIGHUP); the root namespace's conntrack table and
@@ -58,6 +61,10 @@ import {
   type ServerResult,
 } from "./_bench/server.ts";
 import { measureConntop, measureReference } from "./_bench/steady.ts";
+// --- peers ---
+import { cleanUpPeersSync, measurePeers, type PeersResult } from "./_bench/peers.ts";
+import { renderPeers } from "./_bench/peers_report.ts";
+// --- end peers ---
 import { summarize, type Summary } from "./_bench/stats.ts";
 import { cleanUpUiSync, measureUi, type UiResult } from "./_bench/ui.ts";
 
@@ -75,6 +82,7 @@ function cleanUpSync(): void {
   }
   cleanUpEnrichSync();
   cleanUpServerSync();
+  cleanUpPeersSync(); // peers
   const uiFailed = cleanUpUiSync();
   if (uiFailed.length > 0) console.error(`bench: Failed to remove ${uiFailed.join(", ")}`);
   const failed = deleteAllSync();
@@ -115,7 +123,7 @@ async function checkEnvironment(opts: BenchOptions): Promise<void> {
   if (Deno.uid() !== 0) {
     throw new Error("The benchmark needs root: it creates network namespaces (run with sudo)");
   }
-  for (const tool of opts.ui ? ["ip", "conntrack", "tmux"] : ["ip", "conntrack"]) {
+  for (const tool of opts.ui || opts.peers ? ["ip", "conntrack", "tmux"] : ["ip", "conntrack"]) {
     try {
       await run([tool, "-V"]);
     } catch (err) {
@@ -133,6 +141,7 @@ async function checkEnvironment(opts: BenchOptions): Promise<void> {
     opts.ui ? opts.uiSize : 0,
     opts.enrich ? opts.enrichSize : 0,
     opts.server ? opts.serverSize : 0,
+    opts.peers ? Math.max(...opts.peersSizes) : 0, // peers
   );
   // The churn of the steady-state run adds a few dozen entries on top.
   if (maxText !== null && Number(maxText) < largest + 1000) {
@@ -428,6 +437,19 @@ async function main(args: string[]): Promise<number> {
     const enrich = opts.enrich ? await measureEnrichSize(opts) : null;
     const ui = opts.ui ? await measureUiSize(opts) : null;
     const server = opts.server ? await measureServerPart(opts) : null;
+    // --- peers ---
+    let peers: PeersResult | null = null;
+    if (opts.peers) {
+      peers = await measurePeers({
+        sizes: opts.peersSizes,
+        runs: opts.runs,
+        seconds: opts.peersSeconds,
+        mainTs: new URL("../main.ts", import.meta.url).pathname,
+        log,
+      });
+      log(`peers benchmark done in ${(peers.totalMs / 1000).toFixed(0)} s`);
+    }
+    // --- end peers ---
     const foreignEnd = await foreignEntries(prefix());
     const results: BenchResults = {
       host,
@@ -442,9 +464,11 @@ async function main(args: string[]): Promise<number> {
       enrich,
       server,
     };
-    const text = renderMarkdown(results);
+    const text = renderMarkdown(results) +
+      (peers === null ? "" : "\n" + renderPeers(peers, foreignStart)); // peers
     if (opts.json !== undefined) {
-      await Deno.writeTextFile(opts.json, JSON.stringify({ options: opts, ...results }, null, 2));
+      const all = { options: opts, ...results, peers }; // peers
+      await Deno.writeTextFile(opts.json, JSON.stringify(all, null, 2));
       log(`results written to ${opts.json}`);
     }
     console.log(text.trimEnd());

@@ -7,7 +7,8 @@
 #     libmaxminddb0 (GeoIP through FFI), mmdb-bin (mmdblookup, the GeoIP reference), dnsmasq-base
 #     (the tests' own DNS server), tmux (the UI tests' terminal), openssl (the server tests'
 #     TLS certificates), man-db and groff-base (the man page checks), bash-completion, zsh and
-#     fish (the completion tests) and systemd (systemd-analyze checks the conntopd unit);
+#     fish (the completion tests), systemd (systemd-analyze checks the conntopd unit), and the
+#     peers the benchmark compares with: iptstate, netsniff-ng (flowtop) and time (GNU time);
 #   - Deno, pinned to exactly DENO_VERSION, from the npm registry into a cache directory;
 #   - the embedded GeoIP data (scripts/geodata.ts: pinned npm packages, checked by sha512), when
 #     missing. After changing the pinned versions, run `deno task geodata` yourself.
@@ -44,6 +45,9 @@ readonly PACKAGES=(
   zsh
   fish
   systemd
+  iptstate
+  netsniff-ng
+  time
 )
 
 print_deno=false

@@ -61,6 +61,16 @@ export interface BenchOptions {
   serverRounds: number;
   /** Clients of the load phases, in order. */
   serverClients: number[];
+  // --- peers (scripts/_bench/peers.ts) ---
+  /** Run the comparison with iptstate and flowtop (`--no-peers` turns it off). */
+  peers: boolean;
+  /** Run only the peers comparison (with other `--…-only`: those too). */
+  peersOnly: boolean;
+  /** Table sizes for the peers comparison, smallest first. */
+  peersSizes: number[];
+  /** How long each monitor is measured once it shows the table, in seconds. */
+  peersSeconds: number;
+  // --- end peers ---
   /** Also write the results as JSON to this file. */
   json?: string;
   help: boolean;
@@ -115,6 +125,15 @@ server too when built: CONNTOP_CPP_SERVER, default /work/ref/conntop-cpp/build-d
   --server-clients N,N,...  clients of the load phases, in order (default 0,1,10)
   (--quick: 50000 connections, 10 s phases, 2 runs, 3 rounds)
 
+Against the peers, iptstate and netsniff-ng's flowtop (needs tmux and GNU time; a peer that is
+not installed is reported, not measured), on idle tables: one full listing (conntrack -L,
+iptstate -1, conntop --once; --runs timed runs each) and the monitors held open in tmux:
+  --no-peers          skip it
+  --peers-only        run only it (with other --...-only options: those parts too)
+  --peers-sizes N,N,...  table sizes (default 10000,100000,250000)
+  --peers-seconds S   how long each monitor is measured once it shows the table (default 20)
+  (--quick: 10000,50000 connections, 10 s)
+
   -h, --help          show this help
 `;
 
@@ -145,6 +164,10 @@ const SPEC = {
   "server-runs": { type: "string" },
   "server-rounds": { type: "string" },
   "server-clients": { type: "string" },
+  "no-peers": { type: "boolean" },
+  "peers-only": { type: "boolean" },
+  "peers-sizes": { type: "string" },
+  "peers-seconds": { type: "string" },
   json: { type: "string" },
   help: { type: "boolean", short: "h" },
 } as const;
@@ -179,11 +202,15 @@ export function parseBenchOptions(args: string[]): BenchOptions {
   if (v["no-server"] && v["server-only"]) {
     throw new Error("Options --no-server and --server-only exclude each other");
   }
+  if (v["no-peers"] && v["peers-only"]) {
+    throw new Error("Options --no-peers and --peers-only exclude each other");
+  }
+  const peersOnly = v["peers-only"] ?? false;
   const uiOnly = v["ui-only"] ?? false;
   const enrichOnly = v["enrich-only"] ?? false;
   const serverOnly = v["server-only"] ?? false;
   // Any --…-only option runs the parts it names and no other.
-  const anyOnly = uiOnly || enrichOnly || serverOnly;
+  const anyOnly = uiOnly || enrichOnly || serverOnly || peersOnly;
   const count = (name: keyof typeof v, dflt: number, quickDflt: number, lo: number) => {
     const text = v[name];
     return typeof text === "string"
@@ -231,6 +258,20 @@ export function parseBenchOptions(args: string[]): BenchOptions {
     serverClients: v["server-clients"] !== undefined
       ? v["server-clients"].split(",").map((s) => integer("--server-clients", s.trim(), 0, 64))
       : [0, 1, 10],
+    peers: !(v["no-peers"] ?? false) && (peersOnly || !anyOnly),
+    peersOnly,
+    peersSizes: v["peers-sizes"] !== undefined
+      ? v["peers-sizes"].split(",").map((s) => size("--peers-sizes", s.trim())).sort((a, b) =>
+        a - b
+      )
+      : quick
+      ? [10_000, 50_000]
+      : [10_000, 100_000, 250_000],
+    peersSeconds: v["peers-seconds"] !== undefined
+      ? integer("--peers-seconds", v["peers-seconds"], 3, 3600)
+      : quick
+      ? 10
+      : 20,
     enrichSize: v["enrich-size"] !== undefined
       ? size("--enrich-size", v["enrich-size"])
       : quick
