@@ -100,7 +100,11 @@ export function formatTable(conns: Connection[]): string {
       c.flags.join(","),
     ];
   });
-  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  // A loop, not Math.max(...spread): a spread of 250,000 arguments overflows the stack.
+  const widths = head.map((h) => h.length);
+  for (const r of rows) {
+    for (let i = 0; i < widths.length; i++) widths[i] = Math.max(widths[i]!, r[i]!.length);
+  }
   const line = (r: string[]) => r.map((x, i) => x.padEnd(widths[i]!)).join("  ").trimEnd();
   return [line(head), ...rows.map(line)].join("\n") + "\n";
 }
