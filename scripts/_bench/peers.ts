@@ -431,22 +431,7 @@ async function measureMonitor(
   socket: string,
   size: number,
 ): Promise<Monitor> {
-  const m: Monitor = {
-    tool: spec.tool,
-    command: spec.command,
-    skipped: null,
-    readyMs: null,
-    atStart: null,
-    atEnd: null,
-    screen: [],
-    expectedCount: spec.expectedCount,
-    windowS: 0,
-    cpuPercent: null,
-    otherCpuPercent: null,
-    peakRssKiB: null,
-    processes: 0,
-    exited: null,
-  };
+  const m = blankMonitor(spec, null);
   const t0 = performance.now();
   const t = await TmuxServer.start(socket, {
     width: WIDTH,
@@ -602,22 +587,7 @@ export async function measurePeers(opts: PeersOptions): Promise<PeersResult> {
         for (const spec of monitorSpecs(ns, loaded, visible, opts, config)) {
           const why = skip.get(`mon:${spec.tool}`);
           if (why !== undefined) {
-            monitors.push({
-              tool: spec.tool,
-              command: spec.command,
-              skipped: why,
-              readyMs: null,
-              atStart: null,
-              atEnd: null,
-              screen: [],
-              expectedCount: spec.expectedCount,
-              windowS: 0,
-              cpuPercent: null,
-              otherCpuPercent: null,
-              peakRssKiB: null,
-              processes: 0,
-              exited: null,
-            });
+            monitors.push(blankMonitor(spec, why));
             opts.log(`peers: ${size}: ${spec.tool} not run: ${why}`);
             continue;
           }
@@ -658,5 +628,25 @@ export async function measurePeers(opts: PeersOptions): Promise<PeersResult> {
     missing,
     busy: { start: busyStart, end: busyEnd },
     totalMs: performance.now() - w0,
+  };
+}
+
+/** A monitor's result before anything is measured (`skipped`: why it is not run, or null). */
+function blankMonitor(spec: MonitorSpec, skipped: string | null): Monitor {
+  return {
+    tool: spec.tool,
+    command: spec.command,
+    skipped,
+    readyMs: null,
+    atStart: null,
+    atEnd: null,
+    screen: [],
+    expectedCount: spec.expectedCount,
+    windowS: 0,
+    cpuPercent: null,
+    otherCpuPercent: null,
+    peakRssKiB: null,
+    processes: 0,
+    exited: null,
   };
 }
