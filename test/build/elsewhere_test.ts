@@ -14,7 +14,7 @@ import { assert, assertEquals, assertStringIncludes } from "../_helpers/assert.t
 import { loadConntrack, Netns } from "../_helpers/netns.ts";
 import { mmdblookup } from "../_helpers/mmdblookup.ts";
 import { Conntopd } from "../_helpers/conntopd.ts";
-import { Tmux } from "../e2e/_tmux.ts";
+import { Tmux } from "../_helpers/tmux.ts";
 import { CONNTOP_PERMISSIONS, CONNTOPD_BUILD_PERMISSIONS } from "../../scripts/_build/commands.ts";
 import { CONNTOPD_PERMISSIONS } from "../../src/conntopd.ts";
 

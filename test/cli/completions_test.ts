@@ -9,7 +9,7 @@
 import { assert, assertEquals } from "../_helpers/assert.ts";
 import { Netns } from "../_helpers/netns.ts";
 import { conntopdCommand } from "../_helpers/conntopd.ts";
-import { Tmux } from "../e2e/_tmux.ts";
+import { Tmux } from "../_helpers/tmux.ts";
 import {
   COMPLETION_OPTIONS,
   completionScript,

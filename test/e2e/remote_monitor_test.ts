@@ -1,5 +1,5 @@
 /**
- * The interactive monitor on a real conntopd's table, in a real terminal (tmux, see _tmux.ts):
+ * The interactive monitor on a real conntopd's table, in a real terminal (tmux, see test/_helpers/tmux.ts):
  * the header names the server and says it is connected; when the server dies the last table
  * stays on screen, marked stale, while the client counts down to its next attempt; when the
  * server is back the fresh snapshot replaces the table (an entry that exists only after the
@@ -14,7 +14,7 @@ import { readRecording } from "../../src/record/mod.ts";
 import { ConnectionModel } from "../../src/model/mod.ts";
 import type { BatchMessage } from "../../src/collector/mod.ts";
 import { conntopCommand } from "./_conntop.ts";
-import { Tmux } from "./_tmux.ts";
+import { Tmux } from "../_helpers/tmux.ts";
 
 const DONE = "REMOTE-UI-WRAPPER-DONE";
 const WRAPPER = `

@@ -1,6 +1,6 @@
 /**
  * The interactive UI as a person uses it: conntop runs full-screen in a real terminal (a private
- * tmux server, see _tmux.ts) on a test namespace's table, keys are typed, and what the screen
+ * tmux server, see test/_helpers/tmux.ts) on a test namespace's table, keys are typed, and what the screen
  * shows is read back.
  *
  * conntop runs inside a small shell wrapper that saves `stty -g` before and after it, records
@@ -21,7 +21,7 @@ import {
 import { loadConntrack, Netns, runCommand } from "../_helpers/netns.ts";
 import { conntopCommand } from "./_conntop.ts";
 import { startDnsmasq, startSilentDns } from "../_helpers/dns.ts";
-import { Tmux } from "./_tmux.ts";
+import { Tmux } from "../_helpers/tmux.ts";
 
 const WIDTH = 120;
 const HEIGHT = 30;

@@ -20,7 +20,7 @@
  *
  * @example Run a command and wait for what it prints
  * ```ts ignore
- * import { Tmux } from "./_tmux.ts";
+ * import { Tmux } from "./tmux.ts";
  *
  * await using term = await Tmux.start(["/bin/sh", "-c", "echo ready; exec sleep 60"], {
  *   width: 80,
@@ -34,7 +34,7 @@
  * @module
  */
 
-import { runCommand } from "../_helpers/netns.ts";
+import { runCommand } from "./netns.ts";
 
 /** Options of {@linkcode Tmux.start}. */
 export interface TmuxStartOptions {
