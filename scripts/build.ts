@@ -16,7 +16,7 @@
  *
  * Usage: deno task build [--dry-run] [--target x86_64|aarch64]... [--out-dir DIR] [--no-archive]
  *
- * Exit status: 0 built, 1 a compile or packaging step failed, 2 bad usage, 3 no runtime (denort)
+ * Exit status: 0 built, 1 a compile, writing or packaging step failed, 2 bad usage, 3 no runtime (denort)
  * available.
  *
  * @module
@@ -123,5 +123,13 @@ async function main(): Promise<number> {
 }
 
 if (import.meta.main) {
-  Deno.exit(await main());
+  let code: number;
+  try {
+    code = await main();
+  } catch (err) {
+    // A file of the release that is missing or unwritable output: one line, not a stack trace.
+    console.error(`build: ${err instanceof Error ? err.message : err}`);
+    code = 1;
+  }
+  Deno.exit(code);
 }
