@@ -10,6 +10,7 @@ import { parseArgs } from "node:util";
 import { ALL_STATE_NAMES, parsePrefix, parseProto } from "../conntrack/mod.ts";
 import { UsageError } from "../errors.ts";
 import type { Filter } from "../model/mod.ts";
+import { parseDecimal, parseInteger, parseSeconds } from "./number.ts";
 import {
   parseRemoteOptions,
   parseServerOptions,
@@ -100,7 +101,12 @@ export const LONG_OPTIONS: readonly string[] = Object.keys(SPEC);
 export function parseOptions(args: string[], env: { noColor?: boolean } = {}): Options {
   let parsed;
   try {
-    parsed = parseArgs({ args, options: SPEC, strict: true, allowPositionals: false });
+    parsed = parseArgs({
+      args: attachValues(args, SPEC),
+      options: SPEC,
+      strict: true,
+      allowPositionals: false,
+    });
   } catch (err) {
     throw new UsageError(parseArgsMessage(err));
   }
@@ -159,13 +165,7 @@ export function parseOptions(args: string[], env: { noColor?: boolean } = {}): O
     );
   }
   if (v.interval !== undefined) {
-    const s = Number(v.interval);
-    if (!/^\d*\.?\d+$/.test(v.interval) || !(s >= 0.05 && s <= 3600)) {
-      throw new UsageError(
-        `Invalid value for --interval: expected seconds between 0.05 and 3600, got '${v.interval}'`,
-      );
-    }
-    opts.intervalMs = Math.round(s * 1000);
+    opts.intervalMs = parseSeconds("--interval", v.interval, 0.05, 3600);
   }
   if (v["event-buffer"] !== undefined) {
     opts.eventBufferBytes = integer("--event-buffer", v["event-buffer"], 4096, 1 << 30);
@@ -188,12 +188,7 @@ export function parseOptions(args: string[], env: { noColor?: boolean } = {}): O
     throw new UsageError("Options --record and --replay cannot be combined");
   }
   if (v.speed !== undefined) {
-    const s = Number(v.speed);
-    if (!/^\d*\.?\d+$/.test(v.speed) || !(s >= 1 / 16 && s <= 64)) {
-      throw new UsageError(
-        `Invalid value for --speed: expected a factor between 0.0625 and 64, got '${v.speed}'`,
-      );
-    }
+    const s = parseDecimal("--speed", v.speed, 1 / 16, 64, "a factor between 0.0625 and 64");
     if (v.replay === undefined) throw new UsageError("Option --speed needs --replay");
     opts.speed = s;
   }
@@ -310,8 +305,10 @@ function parseFilter(
     if (extra !== undefined) {
       throw new UsageError(`Invalid value for --mark: expected VALUE[/MASK], got '${mark}'`);
     }
-    const m = mask === undefined ? 0xffffffff : integer("--mark", mask, 0, 0xffffffff, mark);
-    const val = integer("--mark", value!, 0, 0xffffffff, mark);
+    const m = mask === undefined
+      ? 0xffffffff
+      : integer("--mark", mask, 0, 0xffffffff, { whole: mark });
+    const val = integer("--mark", value!, 0, 0xffffffff, { whole: mark });
     f.mark = { value: (val & m) >>> 0, mask: m };
   }
   const zone = str("zone");
@@ -319,18 +316,38 @@ function parseFilter(
   return f;
 }
 
-function integer(name: string, text: string, min: number, max: number, whole = text): number {
-  const n = /^0x[0-9a-f]+$/i.test(text)
-    ? parseInt(text, 16)
-    : /^\d+$/.test(text)
-    ? Number(text)
-    : NaN;
-  if (!(n >= min && n <= max)) {
-    throw new UsageError(
-      `Invalid value for ${name}: expected an integer from ${min} to ${max}, got '${whole}'`,
-    );
+const integer = parseInteger;
+
+/**
+ * `args` with each option that takes a value joined to its next argument (`-i -1` becomes
+ * `--interval=-1`), as GNU getopt reads them: node's parseArgs would otherwise refuse a value
+ * that starts with "-" as ambiguous. Arguments after "--" are left alone.
+ */
+export function attachValues(
+  args: readonly string[],
+  spec: Readonly<Record<string, { type: string; short?: string }>>,
+): string[] {
+  const takesValue = new Map<string, string>();
+  for (const [name, o] of Object.entries(spec)) {
+    if (o.type !== "string") continue;
+    takesValue.set(`--${name}`, name);
+    if (o.short !== undefined) takesValue.set(`-${o.short}`, name);
   }
-  return n;
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    if (arg === "--") {
+      for (let j = i; j < args.length; j++) out.push(args[j]!);
+      break;
+    }
+    const name = takesValue.get(arg);
+    if (name !== undefined && i + 1 < args.length) {
+      out.push(`--${name}=${args[++i]}`);
+    } else {
+      out.push(arg);
+    }
+  }
+  return out;
 }
 
 function parseArgsMessage(err: unknown): string {

@@ -7,6 +7,7 @@
  */
 
 import { UsageError } from "../errors.ts";
+import { parseInteger, parseSeconds } from "./number.ts";
 import { DEFAULT_PORT } from "../protocol/messages.ts";
 
 /** Log levels, quietest first. */
@@ -167,12 +168,12 @@ export function parseServerOptions(v: RemoteValues): ServerOptions {
     logLevel: v.quiet ? "error" : verbosity > 0 ? "debug" : "info",
     maxClients: v["max-clients"] === undefined
       ? 64
-      : integer("--max-clients", v["max-clients"], 1, 10000),
+      : parseInteger("--max-clients", v["max-clients"], 1, 10000),
     idleTimeoutMs: seconds("--idle-timeout", v["idle-timeout"], 60, 5, 86400),
     handshakeTimeoutMs: seconds("--handshake-timeout", v["handshake-timeout"], 10, 0.1, 600),
     clientQueueBytes: v["client-queue"] === undefined
       ? 32 << 20
-      : integer("--client-queue", v["client-queue"], 64 << 10, 2 ** 32),
+      : parseInteger("--client-queue", v["client-queue"], 64 << 10, 2 ** 32),
   };
 }
 
@@ -278,31 +279,9 @@ function parseName(name: string | undefined): string | undefined {
 }
 
 function parsePort(option: string, text: string, whole = text): number {
-  return integer(option, text, 1, 65535, whole, "a port from 1 to 65535");
+  return parseInteger(option, text, 1, 65535, { whole, what: "a port from 1 to 65535" });
 }
 
 function seconds(option: string, text: string | undefined, def: number, min: number, max: number) {
-  if (text === undefined) return def * 1000;
-  const s = Number(text);
-  if (!/^\d*\.?\d+$/.test(text) || !(s >= min && s <= max)) {
-    throw new UsageError(
-      `Invalid value for ${option}: expected seconds between ${min} and ${max}, got '${text}'`,
-    );
-  }
-  return Math.round(s * 1000);
-}
-
-function integer(
-  option: string,
-  text: string,
-  min: number,
-  max: number,
-  whole = text,
-  what = `an integer from ${min} to ${max}`,
-): number {
-  const n = /^\d+$/.test(text) ? Number(text) : NaN;
-  if (!(n >= min && n <= max)) {
-    throw new UsageError(`Invalid value for ${option}: expected ${what}, got '${whole}'`);
-  }
-  return n;
+  return text === undefined ? def * 1000 : parseSeconds(option, text, min, max);
 }

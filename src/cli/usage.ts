@@ -90,12 +90,14 @@ Client-server (conntopd is the same as conntop --server):
 
 Other:
       --no-color         no colours (also when NO_COLOR is set)
-  conntop completions SHELL  print the completion script for bash, zsh or fish
-
-In the monitor, F1 or ? shows the keys. Settings (columns, sort, toggles) are kept in
-$XDG_CONFIG_HOME/conntop/config.json (default ~/.config/conntop/config.json).
   -h, --help             show this help and exit
   -V, --version          show version information and exit
+  conntop completions SHELL  print the completion script for bash, zsh or fish
+
+Integers are decimal or 0x hexadecimal; seconds and factors decimal (0.5). A value
+starting with "-" is still the value of the option before it.
+In the monitor, F1 or ? shows the keys. Settings (columns, sort, toggles) are kept in
+$XDG_CONFIG_HOME/conntop/config.json (default ~/.config/conntop/config.json).
 
 Exit status: 0 ok, 1 runtime failure, 2 bad usage or missing privilege, library or
 namespace, 129/130/143 ended by SIGHUP/SIGINT/SIGTERM (after cleaning up).

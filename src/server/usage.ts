@@ -57,6 +57,9 @@ Logging:
   -V, --version            show the version and exit
   conntopd completions SHELL  print the completion script for bash, zsh or fish
 
+Integers are decimal or 0x hexadecimal; seconds decimal (0.5). A value starting
+with "-" is still the value of the option before it.
+
 Exit status: 1 runtime failure (the collector failed), 2 bad usage or missing
 privilege, library, namespace or address, 129/130/143 stopped by SIGHUP/SIGINT/
 SIGTERM (after telling the clients and cleaning up).

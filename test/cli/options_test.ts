@@ -67,3 +67,58 @@ Deno.test("versionText() credits the embedded GeoIP data", () => {
   assertEquals(text.includes("CC BY 4.0"), true);
   assertEquals(text.includes("ip-location-db"), true);
 });
+
+Deno.test("parseOptions() gives an option its next argument even when it starts with '-'", () => {
+  // GNU getopt takes the next argument as the value: `-i -1` is an interval of -1, which is out
+  // of range, not "--interval takes no value".
+  const cases: [string[], string][] = [
+    [
+      ["-i", "-1"],
+      "Invalid value for --interval: expected seconds between 0.05 and 3600, got '-1'",
+    ],
+    [["--interval", "-2"], "Invalid value for --interval"],
+    [["-w", "-1"], "Invalid value for --zone: expected an integer from 0 to 65535, got '-1'"],
+    [["--sport", "-5"], "Invalid value for --sport"],
+    [["-c", "-3", "--stream"], "Invalid value for --count"],
+    [["--connect", "h", "--port", "-1"], "Invalid value for --port"],
+  ];
+  for (const [args, message] of cases) {
+    assertThrows(() => parseOptions(args), UsageError, message);
+  }
+  // An option value that is itself a dash word is a value, not an option.
+  assertEquals(parseOptions(["--record", "-x.ndjson"]).record, "-x.ndjson");
+  // After "--" nothing is an option value any more.
+  assertThrows(() => parseOptions(["--", "-i"]), UsageError, "Unexpected argument '-i'");
+});
+
+/** parseOptions(args) throws a UsageError naming `option` and quoting `value`. */
+function rejects(args: string[], option: string, value: string): void {
+  const err = assertThrows(() => parseOptions(args), UsageError, `Invalid value for ${option}`);
+  assertEquals(err.message.endsWith(`got '${value}'`), true, err.message);
+}
+
+Deno.test("parseOptions() reads every integer option with one parser: decimal or 0x hex", () => {
+  assertEquals(parseOptions(["--connect", "h", "--port", "0x2710"]).remote?.server.port, 10000);
+  assertEquals(parseOptions(["--connect", "h:0x50"]).remote?.server.port, 80);
+  assertEquals(parseOptions(["--sport", "0x50"]).filter.sport, 80);
+  assertEquals(parseOptions(["--dport", "0X1bB"]).filter.dport, 443);
+  assertEquals(parseOptions(["--stream", "-c", "0x10"]).count, 16);
+  assertEquals(parseOptions(["-w", "0x1"]).filter.zone, 1);
+  assertEquals(parseOptions(["--event-buffer", "0x10000"]).eventBufferBytes, 65536);
+  const server = parseOptions(["--server", "--max-clients", "0x10", "--client-queue", "0x100000"]);
+  assertEquals([server.server?.maxClients, server.server?.clientQueueBytes], [16, 1 << 20]);
+  for (const bad of ["", " 5", "5 ", "+5", "1_0", "1e3", "0x", "0x1g", "5.0", "٣"]) {
+    rejects(["--sport", bad], "--sport", bad);
+    rejects(["--connect", "h", "--port", bad], "--port", bad);
+    rejects(["--server", "--max-clients", bad], "--max-clients", bad);
+  }
+});
+
+Deno.test("parseOptions() reads every seconds option with one parser", () => {
+  assertEquals(parseOptions(["-i", ".5"]).intervalMs, 500);
+  assertEquals(parseOptions(["--server", "--idle-timeout", "7.5"]).server?.idleTimeoutMs, 7500);
+  for (const bad of ["", "1e3", "0x10", "+1", " 1", "1.", "-1", "NaN", "Infinity"]) {
+    rejects(["-i", bad], "--interval", bad);
+    rejects(["--server", "--handshake-timeout", bad], "--handshake-timeout", bad);
+  }
+});
