@@ -11,7 +11,8 @@
 import type { Options } from "../cli/mod.ts";
 import { diffTables } from "../client/mod.ts";
 import type { BatchMessage } from "../collector/mod.ts";
-import { type Extra, Kind, OFF, type RecordView } from "../conntrack/mod.ts";
+import type { Owner } from "../enrich/types.ts";
+import { type Extra, Kind, OFF, RecordView } from "../conntrack/mod.ts";
 import { ConnectionModel, isEmptyFilter, matches, toConnection } from "../model/mod.ts";
 import { csvHeader, csvLine, formatNdjsonLine } from "../output/mod.ts";
 import { runSession, type SessionHandlers } from "./session.ts";
@@ -37,9 +38,9 @@ export function runStream(
   let batches = 0;
   if (opts.format === "csv") out(csvHeader(["event", "time"]));
   let text = "";
-  const emit = (view: RecordView, i: number, extra: Extra | undefined, event: string, b: Batch) => {
+  const emit: Emit = (view, i, extra, owner, event, b) => {
     if (!empty && !matches(opts.filter, view, i)) return;
-    const c = toConnection(view, i, extra, b.timeMs);
+    const c = toConnection(view, i, extra, b.timeMs, owner);
     const time = new Date(b.timeMs).toISOString();
     text += opts.format === "csv"
       ? csvLine(c, [event, time])
@@ -54,13 +55,19 @@ export function runStream(
       if (b.reset === true) {
         model = resync(model, b, emit);
       } else {
-        // The destroyed connections' extras are dropped by apply(): read them first.
+        // apply() forgets a destroyed connection's extras and owner: keep them for its event.
+        const gone = destroyed(model, b);
         const extras = new Map(b.extras);
         for (const view of model.apply(b)) {
           for (let i = 0; i < view.count; i++) {
             const slot = view.u32At(i, OFF.SLOT);
             const event = EVENT_NAMES[view.u8At(i, OFF.KIND)] ?? "update";
-            emit(view, i, extras.get(slot) ?? model.extra(slot), event, b);
+            const kept = gone.get(slot);
+            if (kept === undefined) {
+              emit(view, i, model.extra(slot), model.owner(slot), event, b);
+            } else {
+              emit(view, i, extras.get(slot) ?? kept.extra, kept.owner, event, b);
+            }
           }
         }
       }
@@ -85,9 +92,27 @@ type Emit = (
   view: RecordView,
   i: number,
   extra: Extra | undefined,
+  owner: Owner | undefined,
   event: string,
   b: Batch,
 ) => void;
+
+/** The extras and owners `model` holds for the connections `b` destroys, by slot. */
+function destroyed(
+  model: ConnectionModel,
+  b: Batch,
+): Map<number, { extra: Extra | undefined; owner: Owner | undefined }> {
+  const out = new Map<number, { extra: Extra | undefined; owner: Owner | undefined }>();
+  for (const buffer of b.records) {
+    const view = new RecordView(buffer);
+    for (let i = 0; i < view.count; i++) {
+      if (view.u8At(i, OFF.KIND) !== Kind.DESTROY) continue;
+      const slot = view.u32At(i, OFF.SLOT);
+      out.set(slot, { extra: model.extra(slot), owner: model.owner(slot) });
+    }
+  }
+  return out;
+}
 
 // A snapshot replaces the table (a server's first batch, or its batch after a reconnection):
 // only the differences with the table known before it are reported, so a reconnection prints
@@ -96,12 +121,14 @@ function resync(before: ConnectionModel, b: Batch, emit: Emit): ConnectionModel 
   const after = new ConnectionModel();
   after.apply(b);
   const { gone, added, changed } = diffTables(before, after);
-  for (const s of gone) emit(before.page(s), before.index(s), before.extra(s), "destroy", b);
+  for (const s of gone) {
+    emit(before.page(s), before.index(s), before.extra(s), before.owner(s), "destroy", b);
+  }
   const events = new Map<number, string>();
   for (const s of added) events.set(s, "new");
   for (const s of changed) events.set(s, "update");
   for (const s of [...events.keys()].sort((x, y) => x - y)) {
-    emit(after.page(s), after.index(s), after.extra(s), events.get(s)!, b);
+    emit(after.page(s), after.index(s), after.extra(s), after.owner(s), events.get(s)!, b);
   }
   return after;
 }

@@ -434,6 +434,18 @@ Deno.test("conntop --once names the local process of a connection, on both ends,
     }
   });
 
+  await t.step("--stream names the same process in its events", async () => {
+    const r = await runConntop(["--stream", "-c", "1", "--netns", a.name, "-n"], { env });
+    assertEquals(r.code, 0, r.stderr);
+    const events = r.stdout.trim().split("\n").map((l) => JSON.parse(l) as Connection);
+    const c = events.find(isFlow);
+    assert(c !== undefined, `no flow ${sport} > ${port} in ${r.stdout}`);
+    assertEquals([c.process, c.pid], [client.name, client.pid]);
+    for (const o of events.filter((x) => !isFlow(x))) {
+      assertEquals([o.process, o.pid], [null, null], `${o.orig_src}:${o.orig_sport}`);
+    }
+  });
+
   await t.step("incoming: the server holding the accepted socket", async () => {
     const { snapshot } = await once(["--netns", b.name, "-n"], { env });
     assertEquals(snapshot.connections.length, 1, JSON.stringify(snapshot.connections));
