@@ -123,6 +123,12 @@ function tableFill(table: RangeTable): Fill {
   };
 }
 
+/** Whether the 16 `bytes` are an IPv4-mapped IPv6 address (::ffff:0:0/96). */
+function isV4Mapped(bytes: Uint8Array): boolean {
+  for (let i = 0; i < 10; i++) if (bytes[i] !== 0) return false;
+  return bytes[10] === 0xff && bytes[11] === 0xff;
+}
+
 /** The GeoIP databases in use; look addresses up with {@linkcode GeoIp.lookup}. */
 export class GeoIp {
   #fills: Fill[];
@@ -175,6 +181,9 @@ export class GeoIp {
    */
   lookup(family: 4 | 6, bytes: Uint8Array): GeoInfo {
     if (this.#fills.length === 0) return NO_GEO;
+    // ::ffff:a.b.c.d is how a dual-stack socket sees the IPv4 peer a.b.c.d: look that up (the
+    // embedded data and the AS table have no alias for the mapped range; not every .mmdb has).
+    if (family === 6 && isV4Mapped(bytes)) return this.lookup(4, bytes.subarray(12, 16));
     const out: GeoInfo = { country: null, countryName: null, asn: null, org: null, city: null };
     for (const fill of this.#fills) fill(family, bytes, out);
     if (
