@@ -128,7 +128,7 @@ async function checkEnvironment(opts: BenchOptions): Promise<void> {
       await run([tool, "-V"]);
     } catch (err) {
       if (err instanceof Deno.errors.NotFound) {
-        throw new Error(`Command '${tool}' not found: run scripts/setup.sh first`);
+        throw new Error(`Command '${tool}' not found: run scripts/setup.sh --dev first`);
       }
       throw err;
     }

@@ -31,7 +31,7 @@
  *
  * Requires root (namespaces, nft, conntrack), `--allow-all` (it runs conntop with it), and
  * iproute2, conntrack, nftables, python3, tmux, util-linux (`unshare`), optionally dnsmasq and
- * librsvg2-bin; scripts/setup.sh installs all but the last.
+ * librsvg2-bin; scripts/setup.sh --dev installs all but the last.
  *
  * @module
  */
@@ -164,7 +164,9 @@ async function takeScreenshot(
   }
   for (const tool of ["ip", "conntrack", "nft", "python3", "tmux", "unshare"]) {
     if (!(await haveProgram(tool))) {
-      throw new Error(`Failed to take the screenshot: '${tool}' not found (run scripts/setup.sh)`);
+      throw new Error(
+        `Failed to take the screenshot: '${tool}' not found (run scripts/setup.sh --dev)`,
+      );
     }
   }
   let dns = opts.dns;

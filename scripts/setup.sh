@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
-# Installs what conntop needs to run and to be tested; into the project directory it writes only the
-# generated GeoIP data (data/geoip/, from .cache/geodata/):
-#   - Debian packages: libnetfilter-conntrack3 (the library conntop loads through FFI), the
-#     reference tools the tests compare against (conntrack, nftables, iproute2), and the tools the
-#     tests use to drop privileges or read the kernel (libcap2-bin, util-linux, procps, python3),
-#     libmaxminddb0 (GeoIP through FFI), mmdb-bin (mmdblookup, the GeoIP reference), dnsmasq-base
-#     (the tests' own DNS server), tmux (the UI tests' terminal), openssl (the server tests'
-#     TLS certificates), man-db and groff-base (the man page checks), bash-completion, zsh and
-#     fish (the completion tests), systemd (systemd-analyze checks the conntopd unit), and the
+# Installs what conntop needs to run (and, with --dev, to be tested and benchmarked); into the
+# project directory it writes only the generated GeoIP data (data/geoip/, from .cache/geodata/):
+#   - Debian packages, by default only what conntop and conntopd run or load: libnetfilter-conntrack3
+#     (the library conntop loads through FFI), libmaxminddb0 (GeoIP through FFI), nftables (`nft`:
+#     --track and the flowtable check) and iproute2 (`ip`: restoring sysctls in a namespace);
+#   - with --dev, also the tools of the tests and the benchmark: the reference tools the tests
+#     compare against (conntrack), the tools they use to drop privileges or read the kernel
+#     (libcap2-bin, util-linux, procps, python3), mmdb-bin (mmdblookup, the GeoIP reference),
+#     dnsmasq-base (the tests' own DNS server), tmux (the UI tests' terminal), openssl (the server
+#     tests' TLS certificates), man-db and groff-base (the man page checks), bash-completion, zsh
+#     and fish (the completion tests), systemd (systemd-analyze checks the conntopd unit), and the
 #     peers the benchmark compares with: iptstate, netsniff-ng (flowtop) and time (GNU time);
 #   - Deno, pinned to exactly DENO_VERSION, from the npm registry into a cache directory;
 #   - the embedded GeoIP data (scripts/geodata.ts: pinned npm packages, checked by sha512), when
@@ -16,7 +18,9 @@
 # Idempotent and quick: when everything is already there it prints nothing and touches nothing.
 # Progress goes to stderr; on failure the last line on stderr starts with "setup: ".
 #
-# Usage: scripts/setup.sh [--print-deno]
+# Usage: scripts/setup.sh [--dev] [--print-deno]
+#   --dev          also install the test and benchmark tools (scripts/run.sh passes it for the
+#                  test, bench and ok tasks; .ci/run runs those)
 #   --print-deno   print the path of the deno binary on stdout (the only line on stdout)
 #
 # Environment:
@@ -25,17 +29,23 @@
 set -euo pipefail
 
 readonly DENO_VERSION=2.9.6
+# What running conntop and conntopd needs (test/scripts/setup_packages_test.ts derives it from
+# their --allow-run lists and FFI libraries).
 readonly PACKAGES=(
   libnetfilter-conntrack3
-  conntrack
+  libmaxminddb0
   nftables
   iproute2
+)
+# What the tests and the benchmark call besides (the same test maps every program they name to
+# its package).
+readonly DEV_PACKAGES=(
+  conntrack
   libcap2-bin
   util-linux
   procps
   python3
   tmux
-  libmaxminddb0
   mmdb-bin
   dnsmasq-base
   openssl
@@ -51,15 +61,17 @@ readonly PACKAGES=(
 )
 
 print_deno=false
+dev=false
 for arg in "$@"; do
   case "$arg" in
     --print-deno) print_deno=true ;;
+    --dev) dev=true ;;
     -h | --help)
       sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "$0" >&2
       exit 0
       ;;
     *)
-      echo "setup: unknown argument '$arg' (expected --print-deno or --help)" >&2
+      echo "setup: unknown argument '$arg' (expected --dev, --print-deno or --help)" >&2
       exit 2
       ;;
   esac
@@ -86,9 +98,14 @@ run_logged() {
 
 # --- Debian packages ---------------------------------------------------------------------------
 
+wanted=("${PACKAGES[@]}")
+if $dev; then
+  wanted+=("${DEV_PACKAGES[@]}")
+fi
+
 missing_packages() {
   local pkg status
-  for pkg in "${PACKAGES[@]}"; do
+  for pkg in "${wanted[@]}"; do
     status=$(dpkg-query -W -f='${db:Status-Abbrev}' "$pkg" 2>/dev/null || true)
     [[ "$status" == ii* ]] || printf '%s\n' "$pkg"
   done
@@ -119,8 +136,13 @@ if command -v dpkg-query >/dev/null 2>&1; then
     ((${#missing[@]} == 0)) || die "Debian packages still missing after install: '${missing[*]}'"
   fi
 else
-  # Not Debian: we cannot install, but the tools may be there; check what conntop really calls.
-  for tool in conntrack nft ip capsh setpriv sysctl python3; do
+  # Not Debian: we cannot install, but the tools may be there; check what conntop really calls
+  # (and, with --dev, the main tools of the tests).
+  tools=(nft ip)
+  if $dev; then
+    tools+=(conntrack capsh setpriv sysctl python3 tmux mmdblookup dnsmasq openssl)
+  fi
+  for tool in "${tools[@]}"; do
     command -v "$tool" >/dev/null 2>&1 ||
       die "'$tool' not found and dpkg-query is missing: install it with your package manager"
   done

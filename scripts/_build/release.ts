@@ -26,11 +26,19 @@ export function completionFiles(): Map<string, string> {
   return files;
 }
 
-/** Files of the release archive besides the binaries and completions. */
+/** Files of the release archive besides the binaries and completions (the README's links too). */
 const RELEASE_FILES = [
   "README.md",
   "CHANGELOG.md",
   "LICENSE",
+  "docs/benchmarks.md",
+  "docs/fields.md",
+  "docs/internals.md",
+  "docs/protocol.md",
+  "docs/screenshot.png",
+  "docs/screenshot.txt",
+  "docs/server.md",
+  "docs/tests.md",
   "scripts/install.sh",
   "scripts/conntopd.service",
   "man/conntop.8",

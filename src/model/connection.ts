@@ -1,7 +1,7 @@
 /**
  * One connection as a plain object: what the outputs print and scripts read. Built on demand
  * from a record (the model keeps records, not objects). Field names are the stable scripting
- * interface documented in README.md and schema/connection.schema.json.
+ * interface documented in docs/fields.md and schema/connection.schema.json.
  *
  * @module
  */
@@ -70,7 +70,7 @@ export interface Connection {
   secctx: string | null;
   helper: string | null;
   labels: number[] | null;
-  // Enrichment (null when off, unknown or not applicable; see README "JSON fields").
+  // Enrichment (null when off, unknown or not applicable; see docs/fields.md).
   /** Owning process of the local socket, for connections that end on this host. */
   process: string | null;
   pid: number | null;

@@ -1,6 +1,6 @@
 /**
  * The scripting outputs of `--once` and `--stream`: JSON, NDJSON, CSV and a plain text table.
- * Field names are those of {@linkcode Connection} (documented in README.md and
+ * Field names are those of {@linkcode Connection} (documented in docs/fields.md and
  * schema/connection.schema.json); they are stable.
  *
  * Pure functions from connections to text: no I/O.

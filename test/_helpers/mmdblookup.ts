@@ -42,7 +42,7 @@ async function run(args: string[]): Promise<{ code: number; stdout: string; stde
       .output();
   } catch (err) {
     if (err instanceof Deno.errors.NotFound) {
-      throw new Error("Failed to run 'mmdblookup': not installed (run scripts/setup.sh)", {
+      throw new Error("Failed to run 'mmdblookup': not installed (run scripts/setup.sh --dev)", {
         cause: err,
       });
     }

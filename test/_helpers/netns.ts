@@ -155,7 +155,9 @@ export async function runCommand(
   } catch (err) {
     if (err instanceof Deno.errors.NotFound) {
       throw new Error(
-        `Failed to run '${formatCommand(cmd)}': '${program}' not found (run scripts/setup.sh)`,
+        `Failed to run '${
+          formatCommand(cmd)
+        }': '${program}' not found (run scripts/setup.sh --dev)`,
         { cause: err },
       );
     }

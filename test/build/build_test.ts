@@ -292,6 +292,14 @@ Deno.test("the release archive unpacks to the layout install.sh installs from", 
       `${name}/dist/completions/conntopd.fish`,
       `${name}/dist/conntop-x86_64`,
       `${name}/dist/conntopd-x86_64`,
+      `${name}/docs/benchmarks.md`,
+      `${name}/docs/fields.md`,
+      `${name}/docs/internals.md`,
+      `${name}/docs/protocol.md`,
+      `${name}/docs/screenshot.png`,
+      `${name}/docs/screenshot.txt`,
+      `${name}/docs/server.md`,
+      `${name}/docs/tests.md`,
       `${name}/man/conntop.8`,
       `${name}/man/conntopd.8`,
       `${name}/scripts/conntopd.service`,
@@ -300,6 +308,7 @@ Deno.test("the release archive unpacks to the layout install.sh installs from", 
     assertEquals(entries.get(`${name}/dist/conntop-x86_64`), "-rwxr-xr-x root/root");
     assertEquals(entries.get(`${name}/scripts/install.sh`), "-rwxr-xr-x root/root");
     assertEquals(entries.get(`${name}/man/conntop.8`), "-rw-r--r-- root/root");
+    assertEquals(entries.get(`${name}/docs/fields.md`), "-rw-r--r-- root/root");
   } finally {
     await Deno.remove(out, { recursive: true });
   }
