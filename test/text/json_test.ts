@@ -1,5 +1,6 @@
 import { assertEquals } from "../_helpers/assert.ts";
 import { printableJson } from "../../src/text/json.ts";
+import { isPrintable } from "../../src/text/printable.ts";
 
 const hex = (c: number) => c.toString(16).padStart(4, "0");
 
@@ -50,4 +51,13 @@ Deno.test("printableJson() keeps ordinary text and JSON.stringify's layout", () 
     printableJson({ a: ["\u202e"] }, 2),
     '{\n  "a": [\n    "\\u202e"\n  ]\n}',
   );
+});
+
+Deno.test("printableJson() escapes exactly what printable() replaces, no more", () => {
+  for (let c = 0; c <= 0xffff; c++) {
+    const ch = String.fromCharCode(c);
+    if (ch === '"' || ch === "\\") continue; // JSON's own escapes
+    const raw = printableJson(ch).slice(1, -1) === ch;
+    assertEquals(raw, isPrintable(ch), `U+${hex(c)}`);
+  }
 });
