@@ -17,8 +17,9 @@ import { writeTextSync } from "./src/output/mod.ts";
 import { runServer } from "./src/server/mod.ts";
 import { libraryLines, NFCT_PROBE } from "./src/app/libraries.ts";
 import { MAXMINDDB_PROBE } from "./src/enrich/geoip/library.ts";
+import { printable } from "./src/text/printable.ts";
 
-const warn = (line: string) => console.error(`conntop: ${line}`);
+const warn = (line: string) => console.error(`conntop: ${printable(line)}`);
 
 /** Runs conntop with `args`; resolves with the exit code. */
 export async function main(args: string[]): Promise<number> {
@@ -46,16 +47,18 @@ export async function main(args: string[]): Promise<number> {
     }
   } catch (err) {
     if (err instanceof ConntopError) {
-      console.error(`conntop: ${err.message}`);
+      console.error(`conntop: ${printable(err.message)}`);
       if (err instanceof UsageError) console.error("Try 'conntop --help' for more information.");
       return err.exitCode;
     }
     if (err instanceof Deno.errors.BrokenPipe) return ExitCode.OK;
     if (err instanceof Deno.errors.NotCapable) {
-      console.error(`conntop: Missing Deno permission: ${err.message}`);
+      console.error(`conntop: Missing Deno permission: ${printable(err.message)}`);
       return ExitCode.USAGE;
     }
-    console.error(`conntop: Unexpected error: ${err instanceof Error ? err.message : err}`);
+    console.error(
+      `conntop: Unexpected error: ${printable(err instanceof Error ? err.message : String(err))}`,
+    );
     return ExitCode.FAILURE;
   }
 }

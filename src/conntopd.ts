@@ -35,6 +35,7 @@ import { ConntopError, ExitCode, UsageError } from "./errors.ts";
 import { runServer } from "./server/run.ts";
 import { libraryLines, NFCT_PROBE } from "./app/libraries.ts";
 import { SERVER_USAGE, serverVersionText } from "./server/usage.ts";
+import { printable } from "./text/printable.ts";
 
 /** The Deno permissions conntopd runs with (the deno.json task uses the same). */
 export const CONNTOPD_PERMISSIONS: readonly string[] = [
@@ -74,15 +75,17 @@ export async function conntopd(args: string[]): Promise<number> {
     }
   } catch (err) {
     if (err instanceof ConntopError) {
-      console.error(`conntopd: ${err.message}`);
+      console.error(`conntopd: ${printable(err.message)}`);
       if (err instanceof UsageError) console.error("Try 'conntopd --help' for more information.");
       return err.exitCode;
     }
     if (err instanceof Deno.errors.NotCapable) {
-      console.error(`conntopd: Missing Deno permission: ${err.message}`);
+      console.error(`conntopd: Missing Deno permission: ${printable(err.message)}`);
       return ExitCode.USAGE;
     }
-    console.error(`conntopd: Unexpected error: ${err instanceof Error ? err.message : err}`);
+    console.error(
+      `conntopd: Unexpected error: ${printable(err instanceof Error ? err.message : String(err))}`,
+    );
     return ExitCode.FAILURE;
   }
 }

@@ -33,6 +33,7 @@ import { startEnrichment } from "./enrichment.ts";
 import { FrameProbe } from "./probe.ts";
 import { onExitSignal } from "./signals.ts";
 import { RemoteLink, runRemoteMonitor } from "./remote.ts";
+import { printable } from "../text/printable.ts";
 
 /** Runs the interactive monitor; resolves with the exit code. */
 export async function runMonitor(opts: Options): Promise<number> {
@@ -275,10 +276,12 @@ export async function runMonitor(opts: Options): Promise<number> {
       recordError = err;
     }
     probe?.close();
-    for (const n of notes) console.error(`conntop: ${n}`);
-    if (damaged !== undefined) console.error(`conntop: ${damaged}`);
+    // Notes and a recording's damage may quote text from outside (a server, a file).
+    for (const n of notes) console.error(`conntop: ${printable(n)}`);
+    if (damaged !== undefined) console.error(`conntop: ${printable(damaged)}`);
     if (recordError !== undefined) {
-      console.error(`conntop: ${recordError instanceof Error ? recordError.message : recordError}`);
+      const why = recordError instanceof Error ? recordError.message : String(recordError);
+      console.error(`conntop: ${printable(why)}`);
     }
   }
 }

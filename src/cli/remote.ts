@@ -9,6 +9,7 @@
 import { UsageError } from "../errors.ts";
 import { parseInteger, parseSeconds } from "./number.ts";
 import { DEFAULT_PORT } from "../protocol/messages.ts";
+import { isPrintable } from "../text/printable.ts";
 
 /** Log levels, quietest first. */
 export const LOG_LEVELS = ["error", "warning", "info", "debug"] as const;
@@ -269,8 +270,8 @@ function isIpv6(s: string): boolean {
 
 function parseName(name: string | undefined): string | undefined {
   if (name === undefined) return undefined;
-  // deno-lint-ignore no-control-regex
-  if (!/^[^\u0000-\u001f\u007f]{1,64}$/.test(name)) {
+  const length = [...name].length;
+  if (length < 1 || length > 64 || !isPrintable(name)) {
     throw new UsageError(
       `Invalid value for --name: expected 1 to 64 printable characters, got '${name}'`,
     );

@@ -56,10 +56,7 @@ export class RemoteError extends ConntopError {
 const FINAL_KINDS: ReadonlySet<RemoteErrorKind> = new Set(["auth", "version", "tls"]);
 
 /**
- * `text` from a server, safe to print on a terminal: the schema already refuses C0 controls;
- * DEL and the C1 controls (U+0080–U+009F, which some terminals obey as escapes) become `?`.
+ * Text from a server (names, warnings, bye messages) is shown through the project's one
+ * sanitiser; re-exported here for the client's modules.
  */
-export function printable(text: string): string {
-  // deno-lint-ignore no-control-regex
-  return text.replace(/[\u0000-\u001f\u007f-\u009f]/g, "?");
-}
+export { printable } from "../text/printable.ts";

@@ -218,7 +218,8 @@ function clientName(name: string | undefined): string {
   } catch (err) {
     if (!(err instanceof Deno.errors.NotCapable)) throw err;
   }
-  // deno-lint-ignore no-control-regex
-  host = host.replace(/[\u0000-\u001f]/g, "").slice(0, 255);
+  // The protocol carries any text (the server's log shows it printable); only the length is
+  // bounded, to the schema's 255 characters, without splitting a surrogate pair.
+  host = Array.from(host).slice(0, 255).join("");
   return host === "" ? "conntop" : host;
 }

@@ -3,6 +3,12 @@
  * Field names are those of {@linkcode Connection} (documented in docs/fields.md and
  * schema/connection.schema.json); they are stable.
  *
+ * Connections carry text from outside (process names, host names, GeoIP strings, kernel
+ * text) exactly as it came. JSON and NDJSON keep it exact, escaped so that no control, C1 or
+ * bidi character reaches a terminal raw ({@linkcode printableJson}); CSV and the table are for
+ * people and spreadsheets and show it through {@linkcode printable}. Never print a field
+ * without one of the two.
+ *
  * Pure functions from connections to text: no I/O.
  *
  * @module
@@ -12,6 +18,8 @@ import { formatEndpoint } from "../conntrack/mod.ts";
 import { type Connection, CONNECTION_FIELDS } from "../model/mod.ts";
 import type { CollectorStatus, Totals } from "../collector/mod.ts";
 import { humanBytes, humanDuration, humanRate } from "./units.ts";
+import { printable } from "../text/printable.ts";
+import { printableJson } from "../text/json.ts";
 
 /** What `--once --format json` prints besides the connections. */
 export interface Snapshot {
@@ -34,12 +42,12 @@ export interface Snapshot {
 
 /** The whole snapshot as one JSON document. */
 export function formatJson(s: Snapshot): string {
-  return JSON.stringify(s, null, 2) + "\n";
+  return printableJson(s, 2) + "\n";
 }
 
 /** One JSON object per line, optionally with extra leading fields (e.g. `event`). */
 export function formatNdjsonLine(c: Connection, lead?: Record<string, unknown>): string {
-  return JSON.stringify(lead === undefined ? c : { ...lead, ...c }) + "\n";
+  return printableJson(lead === undefined ? c : { ...lead, ...c }) + "\n";
 }
 
 /** CSV per RFC 4180: a header line, then one line per connection; null is an empty cell. */
@@ -47,7 +55,7 @@ export function csvHeader(lead: string[] = []): string {
   return [...lead, ...CONNECTION_FIELDS].join(",") + "\r\n";
 }
 
-/** One CSV line. Arrays are joined with `|`. */
+/** One CSV line. Arrays are joined with `|`; text is shown {@linkcode printable}. */
 export function csvLine(c: Connection, lead: unknown[] = []): string {
   const cells = [...lead, ...CONNECTION_FIELDS.map((f) => c[f])].map(csvCell);
   return cells.join(",") + "\r\n";
@@ -55,7 +63,7 @@ export function csvLine(c: Connection, lead: unknown[] = []): string {
 
 function csvCell(v: unknown): string {
   if (v === null || v === undefined) return "";
-  const s = Array.isArray(v) ? v.join("|") : String(v);
+  const s = printable(Array.isArray(v) ? v.join("|") : String(v));
   return /[",\r\n]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s;
 }
 
@@ -98,7 +106,7 @@ export function formatTable(conns: Connection[]): string {
       c.timeout === null ? "-" : String(c.timeout),
       humanDuration(c.age_seconds),
       c.flags.join(","),
-    ];
+    ].map(printable);
   });
   // A loop, not Math.max(...spread): a spread of 250,000 arguments overflows the stack.
   const widths = head.map((h) => h.length);

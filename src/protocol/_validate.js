@@ -4,13 +4,13 @@
 "use strict";
 export const validateServerMessage = validate21;
 const schema32 = {"type":"object","properties":{"type":{"type":"string"}},"required":["type"],"discriminator":{"propertyName":"type"},"oneOf":[{"$ref":"#/$defs/banner"},{"$ref":"#/$defs/welcome"},{"$ref":"#/$defs/batch"},{"$ref":"#/$defs/warning"},{"$ref":"#/$defs/ping"},{"$ref":"#/$defs/pong"},{"$ref":"#/$defs/bye"}]};
-const schema47 = {"type":"object","properties":{"type":{"const":"warning"},"timeMs":{"type":"number","minimum":0,"maximum":1000000000000000},"message":{"type":"string","pattern":"^[^\\u0000-\\u001f]{0,4096}$"}},"required":["type","timeMs","message"],"additionalProperties":false};
+const schema47 = {"type":"object","properties":{"type":{"const":"warning"},"timeMs":{"type":"number","minimum":0,"maximum":1000000000000000},"message":{"type":"string","pattern":"^[\\s\\S]{0,4096}$"}},"required":["type","timeMs","message"],"additionalProperties":false};
 const schema48 = {"type":"object","properties":{"type":{"const":"ping"},"id":{"type":"integer","minimum":0,"maximum":9007199254740991}},"required":["type","id"],"additionalProperties":false};
 const schema49 = {"type":"object","properties":{"type":{"const":"pong"},"id":{"type":"integer","minimum":0,"maximum":9007199254740991}},"required":["type","id"],"additionalProperties":false};
 const schema33 = {"type":"object","properties":{"type":{"const":"banner"},"protocol":{"const":"conntop"},"versions":{"type":"array","items":{"$ref":"#/$defs/version"},"minItems":1,"maxItems":16},"software":{"$ref":"#/$defs/software"},"auth":{"type":"array","items":{"enum":["token"]},"maxItems":4}},"required":["type","protocol","versions","software","auth"],"additionalProperties":false};
 const schema34 = {"type":"integer","minimum":1,"maximum":65535};
-const schema35 = {"type":"string","pattern":"^[^\\u0000-\\u001f]{0,64}$"};
-const pattern4 = new RegExp("^[^\\u0000-\\u001f]{0,64}$", "u");
+const schema35 = {"type":"string","pattern":"^[\\s\\S]{0,64}$"};
+const pattern4 = new RegExp("^[\\s\\S]{0,64}$", "u");
 
 function validate22(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -128,7 +128,7 @@ const _errs10 = errors;
 if(errors === _errs10){
 if(typeof data4 === "string"){
 if(!pattern4.test(data4)){
-validate22.errors = [{instancePath:instancePath+"/software",schemaPath:"#/$defs/software/pattern",keyword:"pattern",params:{pattern: "^[^\\u0000-\\u001f]{0,64}$"},message:"must match pattern \""+"^[^\\u0000-\\u001f]{0,64}$"+"\""}];
+validate22.errors = [{instancePath:instancePath+"/software",schemaPath:"#/$defs/software/pattern",keyword:"pattern",params:{pattern: "^[\\s\\S]{0,64}$"},message:"must match pattern \""+"^[\\s\\S]{0,64}$"+"\""}];
 return false;
 }
 }
@@ -195,11 +195,11 @@ return errors === 0;
 }
 validate22.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-const schema36 = {"type":"object","properties":{"type":{"const":"welcome"},"version":{"$ref":"#/$defs/version"},"name":{"$ref":"#/$defs/name"},"intervalMs":{"type":"integer","minimum":1,"maximum":86400000},"netns":{"anyOf":[{"type":"string","pattern":"^[^\\u0000-\\u001f]{0,4096}$"},{"type":"null"}]},"recordSize":{"type":"integer","minimum":8,"maximum":65536},"chunkRecords":{"type":"integer","minimum":1,"maximum":1048576},"idleTimeoutMs":{"type":"integer","minimum":1000,"maximum":86400000},"ready":{"type":"object","properties":{"warnings":{"type":"array","items":{"type":"string","pattern":"^[^\\u0000-\\u001f]{0,4096}$"},"maxItems":64},"flowtables":{"type":"boolean"}},"required":["warnings","flowtables"],"additionalProperties":false}},"required":["type","version","name","intervalMs","netns","recordSize","chunkRecords","idleTimeoutMs","ready"],"additionalProperties":false};
-const schema38 = {"type":"string","pattern":"^[^\\u0000-\\u001f]{1,255}$"};
+const schema36 = {"type":"object","properties":{"type":{"const":"welcome"},"version":{"$ref":"#/$defs/version"},"name":{"$ref":"#/$defs/name"},"intervalMs":{"type":"integer","minimum":1,"maximum":86400000},"netns":{"anyOf":[{"type":"string","pattern":"^[\\s\\S]{0,4096}$"},{"type":"null"}]},"recordSize":{"type":"integer","minimum":8,"maximum":65536},"chunkRecords":{"type":"integer","minimum":1,"maximum":1048576},"idleTimeoutMs":{"type":"integer","minimum":1000,"maximum":86400000},"ready":{"type":"object","properties":{"warnings":{"type":"array","items":{"type":"string","pattern":"^[\\s\\S]{0,4096}$"},"maxItems":64},"flowtables":{"type":"boolean"}},"required":["warnings","flowtables"],"additionalProperties":false}},"required":["type","version","name","intervalMs","netns","recordSize","chunkRecords","idleTimeoutMs","ready"],"additionalProperties":false};
+const schema38 = {"type":"string","pattern":"^[\\s\\S]{1,255}$"};
 const func1 = Object.prototype.hasOwnProperty;
-const pattern5 = new RegExp("^[^\\u0000-\\u001f]{1,255}$", "u");
-const pattern6 = new RegExp("^[^\\u0000-\\u001f]{0,4096}$", "u");
+const pattern5 = new RegExp("^[\\s\\S]{1,255}$", "u");
+const pattern6 = new RegExp("^[\\s\\S]{0,4096}$", "u");
 
 function validate23(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -275,7 +275,7 @@ const _errs7 = errors;
 if(errors === _errs7){
 if(typeof data2 === "string"){
 if(!pattern5.test(data2)){
-validate23.errors = [{instancePath:instancePath+"/name",schemaPath:"#/$defs/name/pattern",keyword:"pattern",params:{pattern: "^[^\\u0000-\\u001f]{1,255}$"},message:"must match pattern \""+"^[^\\u0000-\\u001f]{1,255}$"+"\""}];
+validate23.errors = [{instancePath:instancePath+"/name",schemaPath:"#/$defs/name/pattern",keyword:"pattern",params:{pattern: "^[\\s\\S]{1,255}$"},message:"must match pattern \""+"^[\\s\\S]{1,255}$"+"\""}];
 return false;
 }
 }
@@ -326,7 +326,7 @@ const _errs13 = errors;
 if(errors === _errs13){
 if(typeof data4 === "string"){
 if(!pattern6.test(data4)){
-const err0 = {instancePath:instancePath+"/netns",schemaPath:"#/properties/netns/anyOf/0/pattern",keyword:"pattern",params:{pattern: "^[^\\u0000-\\u001f]{0,4096}$"},message:"must match pattern \""+"^[^\\u0000-\\u001f]{0,4096}$"+"\""};
+const err0 = {instancePath:instancePath+"/netns",schemaPath:"#/properties/netns/anyOf/0/pattern",keyword:"pattern",params:{pattern: "^[\\s\\S]{0,4096}$"},message:"must match pattern \""+"^[\\s\\S]{0,4096}$"+"\""};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -510,7 +510,7 @@ const _errs28 = errors;
 if(errors === _errs28){
 if(typeof data10 === "string"){
 if(!pattern6.test(data10)){
-validate23.errors = [{instancePath:instancePath+"/ready/warnings/" + i0,schemaPath:"#/properties/ready/properties/warnings/items/pattern",keyword:"pattern",params:{pattern: "^[^\\u0000-\\u001f]{0,4096}$"},message:"must match pattern \""+"^[^\\u0000-\\u001f]{0,4096}$"+"\""}];
+validate23.errors = [{instancePath:instancePath+"/ready/warnings/" + i0,schemaPath:"#/properties/ready/properties/warnings/items/pattern",keyword:"pattern",params:{pattern: "^[\\s\\S]{0,4096}$"},message:"must match pattern \""+"^[\\s\\S]{0,4096}$"+"\""}];
 return false;
 }
 }
@@ -584,12 +584,13 @@ return errors === 0;
 validate23.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 const schema39 = {"type":"object","properties":{"type":{"const":"batch"},"kind":{"enum":["snapshot","delta"]},"seq":{"type":"integer","minimum":0,"maximum":9007199254740991},"part":{"type":"integer","minimum":0,"maximum":1048576},"last":{"type":"boolean"},"count":{"type":"integer","minimum":0,"maximum":8192},"records":{"type":"array","maxItems":1,"items":{"type":"string","pattern":"^[A-Za-z0-9+/]*={0,2}$"}},"extras":{"type":"array","maxItems":8192,"items":{"type":"array","prefixItems":[{"type":"integer","minimum":0,"maximum":4294967295},{"$ref":"#/$defs/extra"}],"items":false,"minItems":2}},"owners":{"type":"array","maxItems":8192,"items":{"type":"array","prefixItems":[{"type":"integer","minimum":0,"maximum":4294967295},{"anyOf":[{"$ref":"#/$defs/owner"},{"type":"null"}]}],"items":false,"minItems":2}},"local":{"$ref":"#/$defs/local"},"timeMs":{"type":"number","minimum":0,"maximum":1000000000000000},"startedMs":{"type":"number","minimum":0,"maximum":1000000000000000},"totals":{"$ref":"#/$defs/totals"},"status":{"$ref":"#/$defs/status"}},"required":["type","kind","seq","part","last","count","records","extras","owners"],"additionalProperties":false};
-const schema40 = {"type":"object","properties":{"secctx":{"type":"string","pattern":"^[^\\u0000-\\u001f]{0,4096}$"},"helper":{"type":"string","pattern":"^[^\\u0000-\\u001f]{0,64}$"},"labels":{"type":"array","items":{"type":"integer","minimum":0,"maximum":127},"maxItems":128},"stopMs":{"type":"number","minimum":0,"maximum":1000000000000000},"origZone":{"type":"integer","minimum":0,"maximum":65535},"replyZone":{"type":"integer","minimum":0,"maximum":65535}},"required":[],"additionalProperties":false};
-const schema41 = {"type":"object","properties":{"pid":{"type":"integer","minimum":1,"maximum":4194304},"name":{"type":"string","pattern":"^[^\\u0000-\\u001f]{0,64}$"}},"required":["pid","name"],"additionalProperties":false};
+const schema40 = {"type":"object","properties":{"secctx":{"type":"string","pattern":"^[\\s\\S]{0,4096}$"},"helper":{"type":"string","pattern":"^[\\s\\S]{0,64}$"},"labels":{"type":"array","items":{"type":"integer","minimum":0,"maximum":127},"maxItems":128},"stopMs":{"type":"number","minimum":0,"maximum":1000000000000000},"origZone":{"type":"integer","minimum":0,"maximum":65535},"replyZone":{"type":"integer","minimum":0,"maximum":65535}},"required":[],"additionalProperties":false};
+const schema41 = {"type":"object","properties":{"pid":{"type":"integer","minimum":1,"maximum":4194304},"name":{"type":"string","pattern":"^[\\s\\S]{0,64}$"}},"required":["pid","name"],"additionalProperties":false};
 const schema42 = {"type":"object","properties":{"v4":{"type":"array","items":{"type":"string","pattern":"^[^\\u0000-\\u001f]{0,64}$"},"maxItems":4096},"v6":{"type":"array","items":{"type":"string","pattern":"^[^\\u0000-\\u001f]{0,64}$"},"maxItems":4096},"broadcast":{"type":"array","items":{"type":"string","pattern":"^[^\\u0000-\\u001f]{0,64}$"},"maxItems":4096}},"required":["v4","v6","broadcast"],"additionalProperties":false};
 const schema43 = {"type":"object","properties":{"count":{"type":"integer","minimum":0,"maximum":4294967295},"kernelCount":{"anyOf":[{"type":"integer","minimum":0,"maximum":4294967295},{"type":"null"}]},"max":{"anyOf":[{"type":"integer","minimum":0,"maximum":4294967295},{"type":"null"}]},"byProto":{"type":"object","maxProperties":256,"propertyNames":{"pattern":"^[a-z0-9]{1,16}$"},"additionalProperties":{"type":"integer","minimum":0,"maximum":4294967295}},"ipv4":{"type":"integer","minimum":0,"maximum":4294967295},"ipv6":{"type":"integer","minimum":0,"maximum":4294967295},"accounting":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"timestamps":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"offloaded":{"type":"integer","minimum":0,"maximum":4294967295}},"required":["count","kernelCount","max","byProto","ipv4","ipv6","accounting","timestamps","offloaded"],"additionalProperties":false};
-const schema44 = {"type":"object","properties":{"dumpMs":{"type":"number","minimum":0,"maximum":1000000000000000},"dumps":{"type":"integer","minimum":0,"maximum":9007199254740991},"eventOverruns":{"type":"integer","minimum":0,"maximum":9007199254740991},"events":{"type":"integer","minimum":0,"maximum":9007199254740991},"dumpInterrupted":{"type":"boolean"},"eventsEnabled":{"type":"boolean"},"lastError":{"type":"string","pattern":"^[^\\u0000-\\u001f]{0,4096}$"}},"required":["dumpMs","dumps","eventOverruns","events","dumpInterrupted","eventsEnabled"],"additionalProperties":false};
+const schema44 = {"type":"object","properties":{"dumpMs":{"type":"number","minimum":0,"maximum":1000000000000000},"dumps":{"type":"integer","minimum":0,"maximum":9007199254740991},"eventOverruns":{"type":"integer","minimum":0,"maximum":9007199254740991},"events":{"type":"integer","minimum":0,"maximum":9007199254740991},"dumpInterrupted":{"type":"boolean"},"eventsEnabled":{"type":"boolean"},"lastError":{"type":"string","pattern":"^[\\s\\S]{0,4096}$"}},"required":["dumpMs","dumps","eventOverruns","events","dumpInterrupted","eventsEnabled"],"additionalProperties":false};
 const pattern8 = new RegExp("^[A-Za-z0-9+/]*={0,2}$", "u");
+const pattern12 = new RegExp("^[^\\u0000-\\u001f]{0,64}$", "u");
 const pattern15 = new RegExp("^[a-z0-9]{1,16}$", "u");
 
 function validate24(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
@@ -850,7 +851,7 @@ const _errs26 = errors;
 if(errors === _errs26){
 if(typeof data12 === "string"){
 if(!pattern6.test(data12)){
-validate24.errors = [{instancePath:instancePath+"/extras/" + i1+"/1/secctx",schemaPath:"#/$defs/extra/properties/secctx/pattern",keyword:"pattern",params:{pattern: "^[^\\u0000-\\u001f]{0,4096}$"},message:"must match pattern \""+"^[^\\u0000-\\u001f]{0,4096}$"+"\""}];
+validate24.errors = [{instancePath:instancePath+"/extras/" + i1+"/1/secctx",schemaPath:"#/$defs/extra/properties/secctx/pattern",keyword:"pattern",params:{pattern: "^[\\s\\S]{0,4096}$"},message:"must match pattern \""+"^[\\s\\S]{0,4096}$"+"\""}];
 return false;
 }
 }
@@ -871,7 +872,7 @@ const _errs28 = errors;
 if(errors === _errs28){
 if(typeof data13 === "string"){
 if(!pattern4.test(data13)){
-validate24.errors = [{instancePath:instancePath+"/extras/" + i1+"/1/helper",schemaPath:"#/$defs/extra/properties/helper/pattern",keyword:"pattern",params:{pattern: "^[^\\u0000-\\u001f]{0,64}$"},message:"must match pattern \""+"^[^\\u0000-\\u001f]{0,64}$"+"\""}];
+validate24.errors = [{instancePath:instancePath+"/extras/" + i1+"/1/helper",schemaPath:"#/$defs/extra/properties/helper/pattern",keyword:"pattern",params:{pattern: "^[\\s\\S]{0,64}$"},message:"must match pattern \""+"^[\\s\\S]{0,64}$"+"\""}];
 return false;
 }
 }
@@ -1198,7 +1199,7 @@ const _errs54 = errors;
 if(errors === _errs54){
 if(typeof data24 === "string"){
 if(!pattern4.test(data24)){
-const err5 = {instancePath:instancePath+"/owners/" + i3+"/1/name",schemaPath:"#/$defs/owner/properties/name/pattern",keyword:"pattern",params:{pattern: "^[^\\u0000-\\u001f]{0,64}$"},message:"must match pattern \""+"^[^\\u0000-\\u001f]{0,64}$"+"\""};
+const err5 = {instancePath:instancePath+"/owners/" + i3+"/1/name",schemaPath:"#/$defs/owner/properties/name/pattern",keyword:"pattern",params:{pattern: "^[\\s\\S]{0,64}$"},message:"must match pattern \""+"^[\\s\\S]{0,64}$"+"\""};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -1350,7 +1351,7 @@ let data27 = data26[i4];
 const _errs64 = errors;
 if(errors === _errs64){
 if(typeof data27 === "string"){
-if(!pattern4.test(data27)){
+if(!pattern12.test(data27)){
 validate24.errors = [{instancePath:instancePath+"/local/v4/" + i4,schemaPath:"#/$defs/local/properties/v4/items/pattern",keyword:"pattern",params:{pattern: "^[^\\u0000-\\u001f]{0,64}$"},message:"must match pattern \""+"^[^\\u0000-\\u001f]{0,64}$"+"\""}];
 return false;
 }
@@ -1395,7 +1396,7 @@ let data29 = data28[i5];
 const _errs68 = errors;
 if(errors === _errs68){
 if(typeof data29 === "string"){
-if(!pattern4.test(data29)){
+if(!pattern12.test(data29)){
 validate24.errors = [{instancePath:instancePath+"/local/v6/" + i5,schemaPath:"#/$defs/local/properties/v6/items/pattern",keyword:"pattern",params:{pattern: "^[^\\u0000-\\u001f]{0,64}$"},message:"must match pattern \""+"^[^\\u0000-\\u001f]{0,64}$"+"\""}];
 return false;
 }
@@ -1440,7 +1441,7 @@ let data31 = data30[i6];
 const _errs72 = errors;
 if(errors === _errs72){
 if(typeof data31 === "string"){
-if(!pattern4.test(data31)){
+if(!pattern12.test(data31)){
 validate24.errors = [{instancePath:instancePath+"/local/broadcast/" + i6,schemaPath:"#/$defs/local/properties/broadcast/items/pattern",keyword:"pattern",params:{pattern: "^[^\\u0000-\\u001f]{0,64}$"},message:"must match pattern \""+"^[^\\u0000-\\u001f]{0,64}$"+"\""}];
 return false;
 }
@@ -2218,7 +2219,7 @@ const _errs136 = errors;
 if(errors === _errs136){
 if(typeof data52 === "string"){
 if(!pattern6.test(data52)){
-validate24.errors = [{instancePath:instancePath+"/status/lastError",schemaPath:"#/$defs/status/properties/lastError/pattern",keyword:"pattern",params:{pattern: "^[^\\u0000-\\u001f]{0,4096}$"},message:"must match pattern \""+"^[^\\u0000-\\u001f]{0,4096}$"+"\""}];
+validate24.errors = [{instancePath:instancePath+"/status/lastError",schemaPath:"#/$defs/status/properties/lastError/pattern",keyword:"pattern",params:{pattern: "^[\\s\\S]{0,4096}$"},message:"must match pattern \""+"^[\\s\\S]{0,4096}$"+"\""}];
 return false;
 }
 }
@@ -2277,9 +2278,9 @@ return errors === 0;
 }
 validate24.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-const schema45 = {"type":"object","properties":{"type":{"const":"bye"},"reason":{"$ref":"#/$defs/byeReason"},"message":{"type":"string","pattern":"^[^\\u0000-\\u001f]{0,1024}$"}},"required":["type","reason","message"],"additionalProperties":false};
+const schema45 = {"type":"object","properties":{"type":{"const":"bye"},"reason":{"$ref":"#/$defs/byeReason"},"message":{"type":"string","pattern":"^[\\s\\S]{0,1024}$"}},"required":["type","reason","message"],"additionalProperties":false};
 const schema46 = {"enum":["timeout","user","server_quit","version_mismatch","protocol_error","auth_failed","too_slow","server_full","rate_limited"]};
-const pattern17 = new RegExp("^[^\\u0000-\\u001f]{0,1024}$", "u");
+const pattern17 = new RegExp("^[\\s\\S]{0,1024}$", "u");
 
 function validate25(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -2339,7 +2340,7 @@ const _errs5 = errors;
 if(errors === _errs5){
 if(typeof data2 === "string"){
 if(!pattern17.test(data2)){
-validate25.errors = [{instancePath:instancePath+"/message",schemaPath:"#/properties/message/pattern",keyword:"pattern",params:{pattern: "^[^\\u0000-\\u001f]{0,1024}$"},message:"must match pattern \""+"^[^\\u0000-\\u001f]{0,1024}$"+"\""}];
+validate25.errors = [{instancePath:instancePath+"/message",schemaPath:"#/properties/message/pattern",keyword:"pattern",params:{pattern: "^[\\s\\S]{0,1024}$"},message:"must match pattern \""+"^[\\s\\S]{0,1024}$"+"\""}];
 return false;
 }
 }
@@ -2490,7 +2491,7 @@ const _errs14 = errors;
 if(errors === _errs14){
 if(typeof data3 === "string"){
 if(!pattern6.test(data3)){
-validate21.errors = [{instancePath:instancePath+"/message",schemaPath:"#/$defs/warning/properties/message/pattern",keyword:"pattern",params:{pattern: "^[^\\u0000-\\u001f]{0,4096}$"},message:"must match pattern \""+"^[^\\u0000-\\u001f]{0,4096}$"+"\""}];
+validate21.errors = [{instancePath:instancePath+"/message",schemaPath:"#/$defs/warning/properties/message/pattern",keyword:"pattern",params:{pattern: "^[\\s\\S]{0,4096}$"},message:"must match pattern \""+"^[\\s\\S]{0,4096}$"+"\""}];
 return false;
 }
 }
@@ -2769,7 +2770,7 @@ const _errs7 = errors;
 if(errors === _errs7){
 if(typeof data2 === "string"){
 if(!pattern4.test(data2)){
-validate31.errors = [{instancePath:instancePath+"/software",schemaPath:"#/$defs/software/pattern",keyword:"pattern",params:{pattern: "^[^\\u0000-\\u001f]{0,64}$"},message:"must match pattern \""+"^[^\\u0000-\\u001f]{0,64}$"+"\""}];
+validate31.errors = [{instancePath:instancePath+"/software",schemaPath:"#/$defs/software/pattern",keyword:"pattern",params:{pattern: "^[\\s\\S]{0,64}$"},message:"must match pattern \""+"^[\\s\\S]{0,64}$"+"\""}];
 return false;
 }
 }
@@ -2791,7 +2792,7 @@ const _errs10 = errors;
 if(errors === _errs10){
 if(typeof data3 === "string"){
 if(!pattern5.test(data3)){
-validate31.errors = [{instancePath:instancePath+"/name",schemaPath:"#/$defs/name/pattern",keyword:"pattern",params:{pattern: "^[^\\u0000-\\u001f]{1,255}$"},message:"must match pattern \""+"^[^\\u0000-\\u001f]{1,255}$"+"\""}];
+validate31.errors = [{instancePath:instancePath+"/name",schemaPath:"#/$defs/name/pattern",keyword:"pattern",params:{pattern: "^[\\s\\S]{1,255}$"},message:"must match pattern \""+"^[\\s\\S]{1,255}$"+"\""}];
 return false;
 }
 }

@@ -4,7 +4,9 @@
  * encoding and decoding of single lines; it does no I/O.
  *
  * A recording is NDJSON, one JSON object per line, gzip-compressed when the file name ends in
- * `.gz`:
+ * `.gz`. Text from outside in it (process names, kernel text, warnings) is kept exact, with
+ * every control, C1 and bidi character escaped (`printableJson`), so that a recording shown
+ * on a terminal cannot drive it:
  *
  * 1. The header:
  *    `{"type":"conntop-recording","version":1,"recordSize":168,"chunkRecords":8192,
@@ -33,6 +35,7 @@ import { Buffer } from "node:buffer";
 import type { BatchMessage } from "../collector/messages.ts";
 import type { Extra } from "../conntrack/decode.ts";
 import { ConntopError, ExitCode } from "../errors.ts";
+import { printableJson } from "../text/json.ts";
 
 /** The `type` of a recording's first line. */
 export const RECORDING_TYPE = "conntop-recording";
@@ -136,7 +139,7 @@ export class DamagedRecordingError extends ConntopError {
 /** The header line (with its newline) for a recording made now. */
 export function encodeHeader(header: Omit<RecordingHeader, "type" | "version">): string {
   const line: RecordingHeader = { type: RECORDING_TYPE, version: RECORDING_VERSION, ...header };
-  return JSON.stringify(line) + "\n";
+  return printableJson(line) + "\n";
 }
 
 /**
@@ -158,19 +161,19 @@ export function encodeBatch(batch: BatchMessage): string {
     status: batch.status,
     ...(batch.reset === true ? { reset: true } : {}),
   };
-  return JSON.stringify(line) + "\n";
+  return printableJson(line) + "\n";
 }
 
 /** A collector warning's line (with its newline). */
 export function encodeWarning(message: string, timeMs: number): string {
   const line: WarningLine = { type: "warning", timeMs, message };
-  return JSON.stringify(line) + "\n";
+  return printableJson(line) + "\n";
 }
 
 /** The end line (with its newline). */
 export function encodeEnd(timeMs: number): string {
   const line: EndLine = { type: "end", timeMs };
-  return JSON.stringify(line) + "\n";
+  return printableJson(line) + "\n";
 }
 
 /**

@@ -120,7 +120,7 @@ export class Hub {
 
   /** Sends a warning to every subscribed client. */
   warn(message: string, timeMs: number = Date.now()): void {
-    const msg: WarningMessage = { type: "warning", timeMs, message: oneLine(message, 4096) };
+    const msg: WarningMessage = { type: "warning", timeMs, message: bounded(message, 4096) };
     const line = [encodeMessage(msg)];
     for (const sub of this.#subs.keys()) this.#result(sub, sub.queue.push("control", line));
   }
@@ -247,9 +247,16 @@ export class Hub {
   }
 }
 
-/** `text` on one line of at most `max` characters (the schema forbids control characters). */
-export function oneLine(text: string, max: number): string {
-  // deno-lint-ignore no-control-regex
-  const t = text.replace(/[\u0000-\u001f]/g, " ");
-  return t.length <= max ? t : t.slice(0, max - 1) + "…";
+/**
+ * `text` cut to at most `max` characters (the schema's limit for the field), ending in "…" when
+ * cut. Its characters are kept as they are: the protocol carries any text, JSON-escaped, and a
+ * receiver shows it through `printable()`.
+ */
+export function bounded(text: string, max: number): string {
+  if (text.length <= max) return text;
+  let end = max - 1;
+  // Never split a surrogate pair.
+  const c = text.charCodeAt(end - 1);
+  if (c >= 0xd800 && c <= 0xdbff) end--;
+  return text.slice(0, end) + "…";
 }

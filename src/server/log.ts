@@ -12,6 +12,7 @@
 
 import { LOG_LEVELS, type LogLevel } from "../cli/remote.ts";
 import { ConntopError, errorReason, ExitCode } from "../errors.ts";
+import { printable } from "../text/printable.ts";
 
 /** Where log lines go. */
 export interface LogSink {
@@ -65,9 +66,9 @@ export class Logger {
 
   #write(level: LogLevel, message: string): void {
     if (!this.enabled(level)) return;
-    // One line each, whatever the message holds.
-    // deno-lint-ignore no-control-regex
-    const text = message.replace(/[\u0000-\u001f\u007f]/g, " ");
+    // One line each, whatever the message holds: it may quote a client's name, a collector
+    // error or kernel text, so nothing in it reaches the log raw.
+    const text = printable(message);
     const bytes = this.#encoder.encode(
       `${new Date().toISOString()} ${level.toUpperCase()} ${text}\n`,
     );

@@ -25,7 +25,7 @@ import {
 import { onExitSignal } from "../app/signals.ts";
 import { readToken, type Token } from "./auth.ts";
 import { checkExposure } from "./exposure.ts";
-import { Hub, oneLine } from "./hub.ts";
+import { bounded, Hub } from "./hub.ts";
 import { Admission } from "./limits.ts";
 import { acceptLoop, listenAll, type Listening, type TlsFiles } from "./listen.ts";
 import { type Logger, openLogger } from "./log.ts";
@@ -71,7 +71,7 @@ async function serve(opts: Options, so: ServerOptions, log: Logger): Promise<num
       throw new EnvironmentError(`Network namespace '${opts.netns}' not found (no ${path})`);
     }
   }
-  const name = so.name ?? oneLine(Deno.hostname(), 255);
+  const name = so.name ?? bounded(Deno.hostname(), 255);
 
   // From here on a signal or a fatal error ends the run through `done`.
   let finish!: (code: number) => void;
@@ -160,7 +160,7 @@ async function serve(opts: Options, so: ServerOptions, log: Logger): Promise<num
     listeners.length = 0;
     clearInterval(ticker);
     ticker = undefined;
-    await Promise.all([...sessions].map((s) => s.quit("server_quit", oneLine(why, 1024))));
+    await Promise.all([...sessions].map((s) => s.quit("server_quit", bounded(why, 1024))));
     if (fatal !== undefined) throw fatal;
     return code;
   } finally {
@@ -229,7 +229,7 @@ function welcome(
     chunkRecords: CHUNK_RECORDS,
     idleTimeoutMs: so.idleTimeoutMs,
     ready: {
-      warnings: ready.warnings.slice(0, 64).map((w) => oneLine(w, 4096)),
+      warnings: ready.warnings.slice(0, 64).map((w) => bounded(w, 4096)),
       flowtables: ready.flowtables,
     },
   };

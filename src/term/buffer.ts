@@ -29,6 +29,7 @@ import { CLEAR_SCREEN, cursorTo, sgr, SGR_RESET } from "./ansi.ts";
 import { downgrade } from "./color.ts";
 import type { ColorDepth, Style } from "./style.ts";
 import { codePointWidth, stringWidth } from "./width.ts";
+import { printable } from "../text/printable.ts";
 
 /** A flat, row-major grid of cells: cell (x, y) is index `y * width + x` of every array. */
 export class CellBuffer {
@@ -90,8 +91,10 @@ export class CellBuffer {
    *
    * A wide glyph takes two cells (the second `""`); one that would cross the clip edge is
    * replaced by a space. Zero-width code points join the cell written before them (dropped if
-   * there is none). Control characters (C0, DEL, C1) are written as `"?"`, never raw. Writing
-   * over half of a wide glyph blanks its other half, keeping that cell's style.
+   * there is none). What `printable()` replaces (C0, DEL, C1, the bidi controls and marks, lone
+   * surrogates) is written as `"?"`, never raw: this is the last gate before the terminal for
+   * every region of the screen. Writing over half of a wide glyph blanks its other half,
+   * keeping that cell's style.
    */
   setString(x: number, y: number, text: string, style?: Style, maxWidth?: number): number {
     const w = this.#width;
@@ -100,6 +103,7 @@ export class CellBuffer {
     if (!(y >= 0 && y < this.#height)) return 0;
     const edge = maxWidth === undefined ? w : Math.min(w, x + Math.max(0, Math.floor(maxWidth)));
     if (!(x < edge)) return 0;
+    text = printable(text);
     const fg = style?.fg ?? 0, bg = style?.bg ?? 0, at = style?.attrs ?? 0;
     const syms = this.#symbols;
     const row = y * w;
@@ -123,16 +127,8 @@ export class CellBuffer {
             len = 2;
           }
         }
-        if (cp < 0x20 || (cp >= 0x7f && cp < 0xa0)) {
-          sym = "?";
-          cw = 1;
-        } else if (cp >= 0xd800 && cp <= 0xdfff) {
-          sym = "\ufffd"; // a lone surrogate: what the UTF-8 encoder would send anyway
-          cw = 1;
-        } else {
-          sym = len === 1 ? text[i]! : text.slice(i, i + 2);
-          cw = codePointWidth(cp);
-        }
+        sym = len === 1 ? text[i]! : text.slice(i, i + 2);
+        cw = codePointWidth(cp);
         i += len;
         if (cw === 0) {
           if (last >= 0) syms[last] += sym;

@@ -9,6 +9,7 @@
 
 import type { CellBuffer } from "../term/buffer.ts";
 import { fit, stringWidth } from "../term/width.ts";
+import { printable } from "../text/printable.ts";
 import { putSkipping } from "./draw.ts";
 import { COLUMNS } from "./columns.ts";
 import type { Rect } from "./layout.ts";
@@ -126,7 +127,9 @@ export function renderList(buf: CellBuffer, rect: Rect, list: ListView, theme: T
     if (isCursor) buf.fill(rect.x, rect.y + r, rect.width, 1, " ", base);
     for (const span of spans) {
       const col = list.columns[span.index]!;
-      const raw = col.def.text(conn, list.ctx);
+      // Outside text (process names, host names, GeoIP strings) made printable before it is
+      // fitted, so that widths count the "?" the buffer would draw.
+      const raw = printable(col.def.text(conn, list.ctx));
       const text = fit(raw, span.width, col.def.align, "…");
       const quiet = raw === "-" || raw === "0" || raw === "0B";
       const cls = col.def.addressClass?.(conn) ?? null;

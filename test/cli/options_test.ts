@@ -122,3 +122,16 @@ Deno.test("parseOptions() reads every seconds option with one parser", () => {
     rejects(["--server", "--handshake-timeout", bad], "--handshake-timeout", bad);
   }
 });
+
+Deno.test("--name takes 1 to 64 printable characters: controls, C1 and bidi characters are refused", () => {
+  for (
+    const bad of ["", "a\tb", "a\x1b]0;x\x07", "a\x7f", "a\u009bb", "a\u202eb", "x".repeat(65)]
+  ) {
+    assertThrows(
+      () => parseOptions(["--connect", "h", "--name", bad]),
+      UsageError,
+      "Invalid value for --name",
+    );
+  }
+  assertEquals(parseOptions(["--connect", "h", "--name", "Zürich 🦕"]).remote?.name, "Zürich 🦕");
+});

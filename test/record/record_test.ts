@@ -281,3 +281,28 @@ Deno.test("a server's snapshot keeps its reset flag through a recording, so repl
     ]);
   });
 });
+
+Deno.test("a recording keeps text from outside exact but escaped: nothing raw for a terminal that shows it", () =>
+  withTempDir(async (dir) => {
+    const evil = "ev\x1b]0;PWNED\x07\x7f\u009b\u202e\u2066\ud800z";
+    const recorder = await Recorder.open(`${dir}/r.ndjson`, {
+      ...META,
+      netns: evil,
+      ready: { warnings: [evil], flowtables: false },
+    });
+    const batch = makeBatch(1, 5000, [1]);
+    batch.owners = [[1, { pid: 42, name: evil }]];
+    batch.extras = [[1, { helper: evil, secctx: evil }]];
+    recorder.writeBatch(batch);
+    recorder.writeWarning(evil, 5001);
+    await recorder.close();
+    const text = await Deno.readTextFile(`${dir}/r.ndjson`);
+    // deno-lint-ignore no-control-regex
+    const raw =
+      /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/;
+    assertEquals(raw.exec(text), null, text);
+    const played = await play(`${dir}/r.ndjson`);
+    assertEquals(played.batches[0]!.owners, [[1, { pid: 42, name: evil }]]);
+    assertEquals(played.batches[0]!.extras, [[1, { helper: evil, secctx: evil }]]);
+    assertEquals(played.order, ["batch 1", `warning ${evil}`]);
+  }));

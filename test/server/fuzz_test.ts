@@ -73,7 +73,7 @@ function makeCase(i: number, rnd: () => number): Case {
           { ...HELLO, name: 42 },
           { ...HELLO, extra: true },
           { ...HELLO, token: "has space" },
-          { ...HELLO, name: "tab\there" },
+          { ...HELLO, name: "x".repeat(256) },
           { type: "welcome", version: 1 },
           { type: "batch" },
           { type: "ping", id: -1 },

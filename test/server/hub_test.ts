@@ -207,5 +207,11 @@ Deno.test("Hub sends warnings to every client", async () => {
   await settle();
   const m = parseServerMessage(a.lines[0]!);
   assert(m.ok && m.value.type === "warning");
-  assertEquals(m.value.message, "line one line two");
+  // The exact text, JSON-escaped on the wire: a client shows it through printable().
+  assertEquals(m.value.message, "line one\nline two");
+  hub.warn("\u009b".repeat(5000));
+  await settle();
+  const long = parseServerMessage(a.lines[1]!);
+  assert(long.ok && long.value.type === "warning");
+  assertEquals(long.value.message, "\u009b".repeat(4095) + "…");
 });

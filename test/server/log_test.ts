@@ -15,7 +15,7 @@ Deno.test("Logger writes one line per call with the ISO time and level, at its l
   log.error("bad");
   assertEquals(s.out.length, 3);
   assertMatch(s.out[0]!, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z INFO client #1 connected\n$/);
-  assertMatch(s.out[1]!, / WARNING two lines\n$/);
+  assertMatch(s.out[1]!, / WARNING two\?lines\n$/);
   assertMatch(s.out[2]!, / ERROR bad\n$/);
 });
 
@@ -44,4 +44,12 @@ Deno.test("openLogger() appends to --log-file", async () => {
   } finally {
     await Deno.remove(path);
   }
+});
+
+Deno.test("Logger writes text from outside printable: every control, C1 and bidi character is '?'", () => {
+  const s = sink();
+  const log = new Logger(s, "info");
+  log.info("client 'e\t\r\x1b]0;PWNED\x07\x7f\u0085\u009b\u061c\u202e\u2066\ud800z' left");
+  assertEquals(s.out.length, 1);
+  assertMatch(s.out[0]!, / INFO client 'e\?\?\?\]0;PWNED\?\?\?\?\?\?\?\?z' left\n$/);
 });

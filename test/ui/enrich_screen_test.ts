@@ -99,3 +99,42 @@ Deno.test("Sorting on the destination country ranks countries by code, missing o
   assertEquals(/ IE /.test(rows[1]!), true, rows.join("\n"));
   assertEquals(/ US | IE /.test(rows[2]!), false, rows.join("\n"));
 });
+
+Deno.test("Process names, hostnames and GeoIP strings from outside show printable, cut with their mark", () => {
+  const store = new EnrichStore({ geoip: true, hostnames: true });
+  const settings = defaultSettings();
+  settings.columns.push({ id: "dst_org", width: 14 });
+  const app = new UiApp({ settings, host: "router", source: "live", now: () => T0, enrich: store });
+  app.resize(200, 8);
+  const conns = [
+    { slot: 0, src: "10.0.0.1", dst: "8.8.8.8", sport: 40100, dport: 53, proto: 17, txBps: 2 },
+    { slot: 1, src: "10.0.0.1", dst: "8.8.4.4", sport: 40101, dport: 53, proto: 17, txBps: 1 },
+  ].map((c) => ({ sampledMs: T0, ...c }));
+  const batch = batchOf(conns, { timeMs: T0 });
+  batch.owners = [
+    [0, { pid: 4242, name: "ev\x1b]0;PWNED\x07il" }],
+    [1, { pid: 7, name: "a\t\u202e\u2066\ud800z" }],
+  ];
+  app.onBatch(batch);
+  app.frame(new CellBuffer(1, 1));
+  store.apply(
+    [["8.8.8.8", {
+      country: "US",
+      countryName: null,
+      asn: 1,
+      org: "G\u009b2J\u200fX",
+      city: null,
+    }]],
+    [["8.8.8.8", { status: "resolved", name: "dns\u202e.google" }]],
+  );
+  const text = screenText(app);
+  // deno-lint-ignore no-control-regex
+  const raw =
+    /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/;
+  assertEquals(raw.exec(text), null, text);
+  const row = (needle: string) => text.split("\n").find((l) => l.includes(needle)) ?? "";
+  // PROCESS is 16 wide: the name, '?' for each unprintable character, cut with "…".
+  assertEquals(row("dns?.google").includes("ev?]0;PWNED?il[…"), true, text);
+  assertEquals(row("dns?.google").includes("G?2J?X"), true, text);
+  assertEquals(row("8.8.4.4").includes("a????z[7]"), true, text);
+});
