@@ -175,6 +175,33 @@ Deno.test("process names with control, C1 and bidi characters reach no output ra
       });
 
       await t.step(
+        `${where} --stream -o ndjson and csv: exact when escaped, printable in CSV`,
+        async () => {
+          const nd = await runConntop([...source, "-n", "--stream", "-c", "3"]);
+          assertEquals(nd.code, 0, nd.stderr);
+          assertNoRaw(nd.stdout, `${where} stream ndjson stdout`);
+          assertNoRaw(nd.stderr, `${where} stream ndjson stderr`);
+          const events = nd.stdout.trim().split("\n").map((l) => JSON.parse(l) as Connection);
+          for (const [pid, name] of names) {
+            const c = events.find((c) => c.pid === pid);
+            assert(c !== undefined, `stream: no event of pid ${pid}: ${nd.stdout}`);
+            assertEquals(c.process, name);
+          }
+          const csv = await runConntop([...source, "-n", "--stream", "-c", "3", "-o", "csv"]);
+          assertEquals(csv.code, 0, csv.stderr);
+          assertNoRaw(csv.stdout, `${where} stream csv stdout`);
+          const rows = csv.stdout.split("\r\n").filter((l) => l !== "").map((l) => l.split(","));
+          const head = rows[0]!;
+          const [pidAt, processAt] = [head.indexOf("pid"), head.indexOf("process")];
+          for (const [pid, text] of shown) {
+            const row = rows.find((r) => r[pidAt] === String(pid));
+            assert(row !== undefined, `stream csv: no row of pid ${pid}: ${csv.stdout}`);
+            assertEquals([row[processAt], row.length], [text, head.length]);
+          }
+        },
+      );
+
+      await t.step(
         `${where} monitor: the names printable, nothing raw on the terminal`,
         async () => {
           const sub = `${dir}/${where}`;
