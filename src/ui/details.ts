@@ -129,7 +129,7 @@ export function detailsLines(c: Connection, hosts: DetailsHosts = {}): [string, 
 
 const LABEL_WIDTH = 18;
 /** Narrower than this, a value goes under its label instead of beside it. */
-const MIN_VALUE = 16;
+const MIN_VALUE = 26;
 
 /** One line of the dialog as shown: a label and a value (or a section title). */
 interface DetailsRow {

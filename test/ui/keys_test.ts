@@ -81,3 +81,26 @@ Deno.test("The help lists no key the main screen leaves unbound", () => {
   const extra = [...helpKeys()].filter((k) => k !== "mouse" && !bound.has(k));
   assertEquals(extra, [], "keys in HELP_LINES that keymap.ts does not bind");
 });
+
+Deno.test("A click on a key bar label presses that key, where the bar drew it", () => {
+  const app = fixtureApp(100, 20);
+  const bar = app.frame().lines()[19]!;
+  const click = (x: number) => ({
+    type: "mouse" as const,
+    action: "press" as const,
+    button: 0,
+    x,
+    y: 19,
+    ctrl: false,
+    alt: false,
+    shift: false,
+  });
+  app.handle([click(bar.indexOf("F4Filter") + 3)]);
+  assertEquals(app.state.input?.kind, "filter");
+  app.handle([key("escape")]);
+  app.handle([click(bar.indexOf("F6SortBy") + 7)]);
+  assertEquals(app.state.dialog?.kind, "sort");
+  app.handle([key("escape")]);
+  // The position in the corner is no key.
+  assertEquals(app.handle([click(bar.indexOf("row 1 of 8"))]), Flag.NONE);
+});

@@ -13,6 +13,7 @@ import { stringWidth } from "../../src/term/width.ts";
 import { emptyTableHint } from "../../src/app/hints.ts";
 import { COLUMNS } from "../../src/ui/columns.ts";
 import { HELP_LINES } from "../../src/ui/help.ts";
+import { detailsLines } from "../../src/ui/details.ts";
 import { UiApp } from "../../src/ui/mod.ts";
 import { defaultSettings } from "../../src/ui/settings.ts";
 import { fixtureApp, key, T0, typed } from "./_fixture.ts";
@@ -85,8 +86,8 @@ function helpWords(): string[] {
     .filter((w) => w !== "");
 }
 
-Deno.test("The help shows every word whole at widths 24 to 200 and scrolls to its end", () => {
-  for (let width = 24; width <= 200; width += 4) {
+Deno.test("The help shows every word whole at widths 20 to 200 and scrolls to its end", () => {
+  for (let width = 20; width <= 200; width++) {
     const app = fixtureApp(width, 24);
     app.handle([key("f1")]);
     const seen = new Set<string>();
@@ -134,6 +135,33 @@ Deno.test("The details dialog says that more follows and scrolls to its last fie
   assert(!end.some((l) => l.includes("↓ more")), end.join("\n"));
   app.handle([key("up")]);
   assert(frameLines(app).some((l) => l.includes("↓ more")), "Up from the end moves at once");
+});
+
+Deno.test("The details show every word whole at widths 20 to 200 and scroll to the end", () => {
+  for (let width = 20; width <= 200; width++) {
+    const app = fixtureApp(width, 24);
+    app.handle([key("down"), key("enter")]);
+    const conn = app.view().dialog;
+    assert(conn?.kind === "details");
+    const words = detailsLines(conn.conn, conn.hosts).flat().flatMap((t) => t.split(/\s+/))
+      .filter((w) => w !== "");
+    const seen = new Set<string>();
+    let before = "";
+    for (let i = 0; i < 200; i++) {
+      const text = frameLines(app).slice(0, 23).join("\n");
+      if (text === before) break;
+      for (const w of text.split(/[\s│┌┐└┘─]+/)) seen.add(w);
+      before = text;
+      app.handle([key("down")]);
+    }
+    // A word wider than the dialog's value column is split across lines, not cut.
+    const inner = Math.min(72, width) - 4;
+    const room = inner - (inner - 18 >= 26 ? 18 : 2);
+    const missing = words.filter((w) =>
+      !seen.has(w) && !(stringWidth(w) > room && seen.has(w.slice(0, room)))
+    );
+    assertEquals(missing, [], `width ${width}: details words never shown whole`);
+  }
 });
 
 Deno.test("The columns dialog cuts no title and marks every cut line with '…'", () => {
