@@ -67,7 +67,9 @@ function line1(w: LineWriter, h: HeaderView, theme: Theme): void {
 
 function meter(w: LineWriter, used: number, max: number | null, theme: Theme): void {
   const label = max === null ? `${used}` : `${used}/${max}`;
-  const inner = Math.max(label.length + 2, Math.min(40, w.room - 40));
+  // The bar gives way to what follows it on the line ("Table [", "]" and at most 48 columns of
+  // rates and Acct/Stamps), so at 80 columns those are not cut off.
+  const inner = Math.max(label.length + 2, Math.min(40, w.room - 56));
   const frac = max === null || max <= 0 ? 0 : Math.min(1, used / max);
   const fill = Math.round(frac * (inner - label.length - 1));
   w.put("Table ", theme.label).put("[", theme.meterFrame);

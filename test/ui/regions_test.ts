@@ -75,6 +75,7 @@ Deno.test("A long header message is cut with '…' and the flags keep their plac
     // Line 2 ends in "Stamps on" when whole; line 1's left part ends in its last count.
     const line2 = lines[1]!.trimEnd();
     assert(/(Stamps on|…)$/.test(line2), `width ${width}: line 2 cut without a mark: '${line2}'`);
+    if (width >= 80) assert(line2.endsWith("Stamps on"), `width ${width}: '${line2}' is cut`);
     const left = lines[0]!.replace(/ *PAUSED $/, "");
     assert(/(icmp 1|…)$/.test(left), `width ${width}: line 1 cut without a mark: '${left}'`);
   }
