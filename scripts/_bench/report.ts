@@ -918,7 +918,7 @@ function enrichNotes(r: BenchResults): string[] {
     out.push(
       "Monitor: the UI benchmark's drive, once with conntop's defaults (enrichment on: " +
         "GeoIP from the embedded data, hostnames, service names; the DCC and PROCESS columns " +
-        "are on its default screen, PROCESS cut at the right edge; F5 shows hostnames) and " +
+        "are on its default screen, PROCESS cut at the right edge; H shows hostnames) and " +
         (dr.off === null
           ? "not with enrichment off. "
           : `once with \`${dr.off.args.join(" ")}\`, one after the other on the same table. `) +

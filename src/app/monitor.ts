@@ -31,6 +31,7 @@ import {
 import { runSession } from "./session.ts";
 import { startEnrichment } from "./enrichment.ts";
 import { FrameProbe } from "./probe.ts";
+import { emptyTableHint } from "./hints.ts";
 import { onExitSignal } from "./signals.ts";
 import { RemoteLink, runRemoteMonitor } from "./remote.ts";
 import { printable } from "../text/printable.ts";
@@ -108,6 +109,10 @@ export async function runMonitor(opts: Options): Promise<number> {
     remote: link,
     recording: opts.record,
     enrich: enrichment.store,
+    // As --once says it; not for a recording, nor with --track, which makes the kernel track.
+    emptyHint: replay !== undefined || opts.track
+      ? undefined
+      : emptyTableHint(opts.remote === undefined ? opts.netns : undefined, opts.remote?.display),
   });
   for (const n of notes) app.onWarning(n);
 

@@ -12,7 +12,7 @@ import { type Connection, ConnectionModel, type Filter } from "../model/mod.ts";
 import type { InputEvent, KeyEvent, MouseEvent } from "../term/input.ts";
 import { CellBuffer } from "../term/buffer.ts";
 import { COLUMN_IDS, COLUMNS } from "./columns.ts";
-import { fkeySpans } from "./footer.ts";
+import { keyBar, positionText } from "./footer.ts";
 import { type ActionName, Flag, keyName, MAIN_KEYS } from "./keymap.ts";
 import { layout } from "./layout.ts";
 import { columnAt, lineWidth } from "./list.ts";
@@ -22,7 +22,8 @@ import { MODES, type Settings } from "./settings.ts";
 import { initialState, type UiState } from "./state.ts";
 import { DEFAULT_THEME, type Theme } from "./theme.ts";
 import type { HeaderView, ScreenView } from "./view.ts";
-import { detailsLines } from "./details.ts";
+import { detailsLines, detailsScrollMax } from "./details.ts";
+import { helpScrollMax } from "./help.ts";
 import { dialogKey, sortBy } from "./dialog_keys.ts";
 import type { EnrichStore } from "../enrich/store.ts";
 import { ownerText } from "../enrich/types.ts";
@@ -70,6 +71,11 @@ export interface UiAppOptions {
    * columns stay empty.
    */
   enrich?: EnrichStore;
+  /**
+   * What to say when the table is empty: the hint `--once` prints (src/app/hints.ts). Without
+   * it (e.g. with --track, which makes the kernel track) the list just says it is empty.
+   */
+  emptyHint?: string;
 }
 
 const MESSAGE_MS = 2500;
@@ -244,6 +250,7 @@ export class UiApp {
         hscroll: s.hscroll,
         ctx,
         highlight: s.input?.kind === "search" ? s.input.text : s.search,
+        empty: this.rows.length > 0 ? "" : this.#emptyText(),
       },
       input: s.input === null
         ? null
@@ -252,6 +259,19 @@ export class UiApp {
       message: s.message === null ? null : { text: s.message.text, error: s.message.error },
       theme: this.#theme,
     };
+  }
+
+  // Why no row is listed: nothing read yet (say nothing), an empty table (say why, as --once
+  // does), or a filter that hides every row (say so, or the list looks broken).
+  #emptyText(): string {
+    if (this.model.totals === undefined) return "";
+    const n = this.model.size;
+    if (n === 0) return this.#opts.emptyHint ?? "The conntrack table is empty";
+    const hidden = `${n} hidden`;
+    const text = this.state.filter;
+    return text !== ""
+      ? `No connection matches the filter '${text}' (${hidden}; F4 or \\ then Esc clears it)`
+      : `No connection matches the command line's filter (${hidden})`;
   }
 
   /** When the next message expires (for the app to redraw then), or undefined. */
@@ -322,7 +342,7 @@ export class UiApp {
 
   // --- rows and cursor ---
 
-  /** Whether hostnames are wanted on screen: F5 is on, or a hostname column shows. */
+  /** Whether hostnames are wanted on screen: H is on, or a hostname column shows. */
   #wantsHostnames(): boolean {
     const st = this.state.settings;
     return st.hostnames || st.columns.some((c) => c.id === "src_host" || c.id === "dst_host");
@@ -354,6 +374,9 @@ export class UiApp {
     if (!this.#rowsStale) return;
     const t0 = performance.now();
     const s = this.state;
+    // Where the cursor sat on the page, to keep it there when the rows change under it.
+    const atTop = s.top === 0 && (!s.settings.cursor || s.cursorRow === 0);
+    const offset = s.cursorRow - s.top;
     this.rows.update(this.model, {
       sort: s.settings.sort,
       sort2: s.settings.sort2,
@@ -363,13 +386,23 @@ export class UiApp {
       ctx: { enrich: this.#opts.enrich, owner: (slot) => this.model.owner(slot) },
     }, this.#texts);
     this.#rowsStale = false;
-    this.#followCursor();
+    this.#followCursor(atTop, offset);
     this.#rowsMs += performance.now() - t0;
   }
 
-  // The cursor stays on its connection when it is still listed; otherwise on the same row.
-  #followCursor(): void {
+  /**
+   * Places the cursor after the rows changed. On the first row at the top of the list it stays
+   * there (a person watching the top of a sort keeps seeing it: after a filter is cleared, the
+   * list does not open mid-way). Otherwise it stays on its connection when that is still listed,
+   * or on the same row number, and keeps its place on the page (`offset` rows below the top).
+   */
+  #followCursor(atTop: boolean, offset: number): void {
     const s = this.state;
+    if (atTop) {
+      s.top = 0;
+      this.#setCursor(0);
+      return;
+    }
     if (
       s.cursorSlot >= 0 && this.model.live(s.cursorSlot) &&
       this.model.id(s.cursorSlot) === s.cursorId
@@ -377,6 +410,7 @@ export class UiApp {
       const r = this.rows.indexOf(s.cursorSlot);
       if (r >= 0) s.cursorRow = r;
     }
+    if (s.settings.cursor) s.top = s.cursorRow - offset;
     this.#setCursor(s.cursorRow);
   }
 
@@ -661,12 +695,21 @@ export class UiApp {
   }
 
   #dialogKey(name: string): number {
-    const details = this.#details === undefined ? 0 : detailsLines(this.#details.conn).length;
     return dialogKey(this.state, name, {
       pageSize: this.pageSize,
-      detailsLines: details,
+      scrollMax: this.#scrollMax(),
       say: (text, error) => this.#say(text, error),
     });
+  }
+
+  // How far the open help or details dialog scrolls at the current size (as render.ts lays it).
+  #scrollMax(): number {
+    const l = layout(this.#width, this.#height);
+    const area = { x: 0, y: 0, width: this.#width, height: this.#height - l.footer.height };
+    const d = this.#dialogView();
+    if (d?.kind === "help") return helpScrollMax(area);
+    if (d?.kind === "details") return detailsScrollMax(area, detailsLines(d.conn, d.hosts));
+    return 0;
   }
 
   #mouse(ev: MouseEvent): number {
@@ -694,7 +737,8 @@ export class UiApp {
       return Flag.REDRAW;
     }
     if (l.footer.height > 0 && ev.y === l.footer.y && s.input === null) {
-      for (const span of fkeySpans(this.#width)) {
+      this.#refreshRows();
+      for (const span of keyBar(this.#width, positionText(this.view().list)).keys) {
         if (ev.x >= span.x && ev.x < span.x + span.width) {
           const action = MAIN_KEYS[span.key];
           return action === undefined ? Flag.NONE : this.#act(action);

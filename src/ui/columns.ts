@@ -62,9 +62,9 @@ export type ColumnId = typeof COLUMN_IDS[number];
 
 /** What a cell's text may depend on besides the connection. */
 export interface CellContext {
-  /** Show hostnames instead of addresses in SOURCE and DESTINATION (F5). */
+  /** Show hostnames instead of addresses in SOURCE and DESTINATION (H). */
   hostnames: boolean;
-  /** Show service names instead of port numbers in SPORT and DPORT (F6). */
+  /** Show service names instead of port numbers in SPORT and DPORT (P). */
   services: boolean;
 }
 
@@ -222,7 +222,7 @@ export const COLUMNS: Readonly<Record<ColumnId, ColumnDef>> = {
   src: {
     id: "src",
     title: "SOURCE",
-    description: "Source address (original direction); its hostname with F5",
+    description: "Source address (original direction); its hostname with H",
     width: 22,
     align: "left",
     defaultDesc: false,
@@ -234,7 +234,7 @@ export const COLUMNS: Readonly<Record<ColumnId, ColumnDef>> = {
   sport: {
     id: "sport",
     title: "SPORT",
-    description: "Source port (ICMP: id; GRE: key); its service name with F6",
+    description: "Source port (ICMP: id; GRE: key); its service name with P",
     width: 6,
     align: "right",
     defaultDesc: false,
@@ -244,7 +244,7 @@ export const COLUMNS: Readonly<Record<ColumnId, ColumnDef>> = {
   dst: {
     id: "dst",
     title: "DESTINATION",
-    description: "Destination address (original direction); its hostname with F5",
+    description: "Destination address (original direction); its hostname with H",
     width: 22,
     align: "left",
     defaultDesc: false,
@@ -256,7 +256,7 @@ export const COLUMNS: Readonly<Record<ColumnId, ColumnDef>> = {
   dport: {
     id: "dport",
     title: "DPORT",
-    description: "Destination port (ICMP: type/code); its service name with F6",
+    description: "Destination port (ICMP: type/code); its service name with P",
     width: 6,
     align: "right",
     defaultDesc: false,

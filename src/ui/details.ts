@@ -10,7 +10,7 @@ import type { CellBuffer } from "../term/buffer.ts";
 import { formatEndpoint } from "../conntrack/mod.ts";
 import type { Connection } from "../model/mod.ts";
 import { humanBytes, humanDuration, humanRate } from "../output/mod.ts";
-import { centered, drawBox } from "./draw.ts";
+import { centered, drawBox, drawMoreMarks, wrap } from "./draw.ts";
 import { type HostEntry, ownerText } from "../enrich/types.ts";
 import type { Rect } from "./layout.ts";
 import type { Theme } from "./theme.ts";
@@ -127,6 +127,56 @@ export function detailsLines(c: Connection, hosts: DetailsHosts = {}): [string, 
   return lines;
 }
 
+const LABEL_WIDTH = 18;
+/** Narrower than this, a value goes under its label instead of beside it. */
+const MIN_VALUE = 26;
+
+/** One line of the dialog as shown: a label and a value (or a section title). */
+interface DetailsRow {
+  label: string;
+  value: string;
+  title: boolean;
+}
+
+function valueColumn(width: number): number {
+  return width - LABEL_WIDTH >= MIN_VALUE ? LABEL_WIDTH : 2;
+}
+
+// The lines wrapped to `width` (inside the frame): long values (hostnames, organisations,
+// security contexts) continue on the next line instead of being cut.
+function rowsOf(lines: [string, string][], width: number): DetailsRow[] {
+  const at = valueColumn(width);
+  const rows: DetailsRow[] = [];
+  for (const [label, value] of lines) {
+    if (label === "") {
+      for (const t of wrap(value, width)) rows.push({ label: "", value: t, title: true });
+      continue;
+    }
+    const values = wrap(value, width - at);
+    if (at === LABEL_WIDTH) {
+      values.forEach((v, i) => rows.push({ label: i === 0 ? label : "", value: v, title: false }));
+    } else {
+      for (const l of wrap(label, width)) rows.push({ label: l, value: "", title: false });
+      for (const v of values) rows.push({ label: "", value: v, title: false });
+    }
+  }
+  return rows;
+}
+
+function geometry(area: Rect, lines: [string, string][]) {
+  const width = Math.min(72, area.width);
+  const rows = rowsOf(lines, width - 4);
+  const box = centered(area, width, rows.length + 2);
+  const innerHeight = box.width < 4 || box.height < 3 ? box.height : box.height - 2;
+  return { box, rows, innerHeight };
+}
+
+/** How far the details of `lines` scroll in `area` (lines beyond the first page). */
+export function detailsScrollMax(area: Rect, lines: [string, string][]): number {
+  const { rows, innerHeight } = geometry(area, lines);
+  return Math.max(0, rows.length - innerHeight);
+}
+
 /** Draws the details of `conn` over `area`; `ended` marks a connection that is gone. */
 export function renderDetails(
   buf: CellBuffer,
@@ -137,24 +187,23 @@ export function renderDetails(
   theme: Theme,
   hosts: DetailsHosts = {},
 ): void {
-  const lines = detailsLines(conn, hosts);
-  const box = centered(area, 72, lines.length + 2);
+  const { box, rows } = geometry(area, detailsLines(conn, hosts));
   const title = `${conn.protocol} ${formatEndpoint(conn.orig_src, conn.orig_sport)} → ${
     formatEndpoint(conn.orig_dst, conn.orig_dport)
   }${ended ? " (ended)" : ""}`;
   const inner = drawBox(buf, box, title, theme.dialog, ended ? theme.error : theme.dialogTitle);
-  const top = Math.max(0, Math.min(scroll, lines.length - inner.height));
-  const labelWidth = 18;
-  for (let r = 0; r < inner.height && top + r < lines.length; r++) {
-    const [label, value] = lines[top + r]!;
+  if (inner.width <= 0) return;
+  const at = valueColumn(inner.width);
+  const top = Math.max(0, Math.min(scroll, rows.length - inner.height));
+  for (let r = 0; r < inner.height && top + r < rows.length; r++) {
+    const { label, value, title } = rows[top + r]!;
     const y = inner.y + r;
-    if (label === "") {
+    if (title) {
       buf.setString(inner.x, y, value, theme.dialogTitle, inner.width);
       continue;
     }
-    buf.setString(inner.x, y, label, theme.dialog, Math.min(labelWidth, inner.width));
-    if (inner.width > labelWidth) {
-      buf.setString(inner.x + labelWidth, y, value, theme.dialog, inner.width - labelWidth);
-    }
+    if (label !== "") buf.setString(inner.x, y, label, theme.dialog, inner.width);
+    if (value !== "") buf.setString(inner.x + at, y, value, theme.dialog, inner.width - at);
   }
+  drawMoreMarks(buf, box, top, inner.height, rows.length, theme.dialogTitle);
 }

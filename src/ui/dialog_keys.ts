@@ -7,7 +7,6 @@
  */
 
 import { COLUMN_IDS, type ColumnId, COLUMNS } from "./columns.ts";
-import { HELP_LINES } from "./help.ts";
 import { Flag } from "./keymap.ts";
 import { MAX_WIDTH, MIN_WIDTH, type Settings } from "./settings.ts";
 import { columnsDialogRows } from "./setup.ts";
@@ -17,8 +16,8 @@ import type { UiState } from "./state.ts";
 export interface DialogContext {
   /** Rows a page moves. */
   pageSize: number;
-  /** Lines of the details dialog (its scroll limit). */
-  detailsLines: number;
+  /** How far the open help or details dialog scrolls at the current size. */
+  scrollMax: number;
   /** Shows a short message. */
   say(text: string, error?: boolean): void;
 }
@@ -46,27 +45,23 @@ export function dialogKey(s: UiState, name: string, ctx: DialogContext): number 
         ? COLUMN_IDS.length
         : columnsDialogRows(s.settings.columns).length;
       d.index = Math.max(0, Math.min(n - 1, d.index + jump));
-    } else d.scroll = Math.max(0, Math.min(60, d.scroll + jump));
+    } else d.scroll = Math.max(0, Math.min(ctx.scrollMax, d.scroll + jump));
     return Flag.REDRAW;
   }
   switch (d.kind) {
-    case "help": {
-      const max = HELP_LINES.length;
-      if (name === "up" || name === "k") d.scroll = Math.max(0, d.scroll - 1);
-      else if (name === "down" || name === "j") d.scroll = Math.min(max, d.scroll + 1);
-      else return close();
-      return Flag.REDRAW;
-    }
+    case "help":
     case "details": {
-      const max = ctx.detailsLines;
-      if (name === "up" || name === "k") d.scroll = Math.max(0, d.scroll - 1);
+      // The scroll stays within what there is to see, so Up from the end moves at once.
+      const max = ctx.scrollMax;
+      if (name === "up" || name === "k") d.scroll = Math.max(0, Math.min(max, d.scroll) - 1);
       else if (name === "down" || name === "j") d.scroll = Math.min(max, d.scroll + 1);
-      else if (name === "enter") return close();
+      else if (d.kind === "help" || name === "enter") return close();
       return Flag.REDRAW;
     }
     case "columns":
       return columnsKey(s, d, name, ctx);
     case "sort":
+      if (name === "f6") return close();
       return sortKey(s, d, name);
   }
 }

@@ -14,7 +14,8 @@
 
 import type { CellBuffer } from "../term/buffer.ts";
 import { humanRate } from "../output/mod.ts";
-import { LineWriter } from "./draw.ts";
+import { stringWidth } from "../term/width.ts";
+import { cut, LineWriter } from "./draw.ts";
 import type { Rect } from "./layout.ts";
 import type { Theme } from "./theme.ts";
 import type { HeaderView } from "./view.ts";
@@ -23,7 +24,7 @@ import type { HeaderView } from "./view.ts";
 export function renderHeader(buf: CellBuffer, rect: Rect, h: HeaderView, theme: Theme): void {
   if (rect.height <= 0 || rect.width <= 0) return;
   if (rect.height < 3) return renderCompact(buf, rect, h, theme);
-  line1(new LineWriter(buf, rect, 0), h, theme);
+  line1(flagged(buf, rect, h, theme), h, theme);
   line2(new LineWriter(buf, rect, 1), h, theme);
   line3(new LineWriter(buf, rect, 2), h, theme);
 }
@@ -31,18 +32,25 @@ export function renderHeader(buf: CellBuffer, rect: Rect, h: HeaderView, theme: 
 function flags(h: HeaderView): string[] {
   const out: string[] = [];
   if (h.stale) out.push("STALE");
-  if (h.filter !== "") out.push(`FILTER: ${h.filter}`);
+  if (h.filter !== "") out.push(`FILTER: ${cut(h.filter, 20)}`);
   if (h.recording !== undefined) out.push("REC");
   if (h.locked) out.push("LOCKED");
   if (h.paused) out.push("PAUSED");
   return out;
 }
 
-function putFlags(w: LineWriter, h: HeaderView, theme: Theme): void {
+/**
+ * Draws the flags (PAUSED, FILTER…) at the right end of the header's first line and returns a
+ * writer for what is left of it: the flags say what state the screen is in, so they keep their
+ * place and the rest of the line is cut (with "…") before them.
+ */
+function flagged(buf: CellBuffer, rect: Rect, h: HeaderView, theme: Theme): LineWriter {
   const text = flags(h).join(" ");
-  if (text === "") return;
-  const width = [...text].length + 1;
-  w.putRight(text + " ", width, theme.warn);
+  if (text === "") return new LineWriter(buf, { ...rect, height: 1 }, 0);
+  const shown = cut(text, Math.max(0, rect.width - 2));
+  const width = stringWidth(shown) + 1;
+  buf.setString(rect.x + rect.width - width, rect.y, shown + " ", theme.warn, width);
+  return new LineWriter(buf, { ...rect, width: Math.max(0, rect.width - width - 1) }, 0);
 }
 
 function line1(w: LineWriter, h: HeaderView, theme: Theme): void {
@@ -55,12 +63,13 @@ function line1(w: LineWriter, h: HeaderView, theme: Theme): void {
     const protos = Object.entries(t.byProto).sort((a, b) => b[1] - a[1]);
     for (const [name, n] of protos) w.put(` ${name} `, theme.label).put(String(n), theme.text);
   }
-  putFlags(w, h, theme);
 }
 
 function meter(w: LineWriter, used: number, max: number | null, theme: Theme): void {
   const label = max === null ? `${used}` : `${used}/${max}`;
-  const inner = Math.max(label.length + 2, Math.min(40, w.room - 40));
+  // The bar gives way to what follows it on the line ("Table [", "]" and at most 48 columns of
+  // rates and Acct/Stamps), so at 80 columns those are not cut off.
+  const inner = Math.max(label.length + 2, Math.min(40, w.room - 56));
   const frac = max === null || max <= 0 ? 0 : Math.min(1, used / max);
   const fill = Math.round(frac * (inner - label.length - 1));
   w.put("Table ", theme.label).put("[", theme.meterFrame);
@@ -118,11 +127,10 @@ function line3(w: LineWriter, h: HeaderView, theme: Theme): void {
 }
 
 function renderCompact(buf: CellBuffer, rect: Rect, h: HeaderView, theme: Theme): void {
-  const w = new LineWriter(buf, rect, 0);
+  const w = flagged(buf, rect, h, theme);
   w.put(" ").put(h.totals ? String(h.totals.count) : "-", theme.value).put(" conns", theme.label);
   w.put("  TX ", theme.label).put(humanRate(h.txRate), theme.value);
   w.put(" RX ", theme.label).put(humanRate(h.rxRate), theme.value);
-  putFlags(w, h, theme);
 }
 
 /** A replay speed as text: 1, 2, 0.5, 1/16. */

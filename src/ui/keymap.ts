@@ -66,7 +66,12 @@ export type ActionName =
   | "escape"
   | "quit";
 
-/** The main screen's key table. */
+/**
+ * The main screen's key table. The function keys are htop's where conntop has the action (F1
+ * help, F2 setup, F3 search, F4 filter, F6 sort by, F10 quit); F5 (htop: tree) stays free for a
+ * grouped view and F9 (htop: kill) for deleting a connection, so an htop user's hand never does
+ * something else there. Every key here is listed in the help (help.ts; a test holds them equal).
+ */
 export const MAIN_KEYS: Readonly<Record<string, ActionName>> = {
   up: "up",
   k: "up",
@@ -88,19 +93,20 @@ export const MAIN_KEYS: Readonly<Record<string, ActionName>> = {
   h: "help",
   f2: "columns",
   S: "columns",
-  s: "sortDialog",
   f3: "search",
   "/": "search",
   n: "searchNext",
   N: "searchPrev",
   "shift+f3": "searchPrev",
+  f4: "filter",
   "\\": "filter",
-  f4: "cursor",
-  f5: "hostnames",
-  f6: "services",
+  f6: "sortDialog",
+  s: "sortDialog",
+  c: "cursor",
+  H: "hostnames",
+  P: "services",
   f7: "modePrev",
   f8: "modeNext",
-  f9: "pause",
   space: "pause",
   Z: "pause",
   "<": "sortPrev",

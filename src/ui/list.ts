@@ -10,7 +10,7 @@
 import type { CellBuffer } from "../term/buffer.ts";
 import { fit, stringWidth } from "../term/width.ts";
 import { printable } from "../text/printable.ts";
-import { putSkipping } from "./draw.ts";
+import { cut, ELLIPSIS, putSkipping, wrap } from "./draw.ts";
 import { COLUMNS } from "./columns.ts";
 import type { Rect } from "./layout.ts";
 import type { Theme } from "./theme.ts";
@@ -71,7 +71,7 @@ export function renderColumnHeader(
     // A narrow column shortens its title, never the arrow that says it is the sort column.
     const room = Math.max(0, span.width - stringWidth(arrow));
     const name = stringWidth(col.def.title) > room
-      ? fit(col.def.title, room, "left")
+      ? fit(col.def.title, room, "left", ELLIPSIS)
       : col.def.title;
     const title = col.def.align === "right"
       ? fit(arrow + name, span.width, "right")
@@ -115,9 +115,10 @@ function drawCell(
   putSkipping(buf, rect.x + Math.max(0, x), rect.y + row, text, skip, room, style);
 }
 
-/** Draws the rows of the visible page into `rect`. */
+/** Draws the rows of the visible page into `rect`, or what an empty list has to say. */
 export function renderList(buf: CellBuffer, rect: Rect, list: ListView, theme: Theme): void {
   if (rect.height <= 0 || rect.width <= 0) return;
+  if (list.rows.length === 0 && list.empty !== "") return renderEmpty(buf, rect, list.empty, theme);
   const spans = columnSpans(list.columns.map((c) => c.width), rect.width + list.hscroll);
   const needle = list.highlight.toLowerCase();
   for (let r = 0; r < rect.height && r < list.rows.length; r++) {
@@ -144,6 +145,24 @@ export function renderList(buf: CellBuffer, rect: Rect, list: ListView, theme: T
       if (needle !== "") highlight(buf, rect, r, span, list.hscroll, text, needle, theme);
     }
   }
+}
+
+// Why the list is empty, wrapped in the list area, a blank line and two columns in when there
+// is room; what does not fit ends in "…".
+function renderEmpty(buf: CellBuffer, rect: Rect, text: string, theme: Theme): void {
+  const indent = rect.width >= 24 ? 2 : 0;
+  const width = rect.width - 2 * indent;
+  const lines = wrap(text, width);
+  const top = rect.height > lines.length + 1 ? 1 : 0;
+  const room = rect.height - top;
+  if (lines.length > room) {
+    lines.length = room;
+    const last = lines[room - 1]!;
+    lines[room - 1] = stringWidth(last) < width ? last + ELLIPSIS : cut(last + ELLIPSIS, width);
+  }
+  lines.forEach((line, i) => {
+    buf.setString(rect.x + indent, rect.y + top + i, line, theme.warn, width);
+  });
 }
 
 // Marks every occurrence of `needle` in a cell's (already fitted) text.

@@ -23,7 +23,7 @@ export function renderScreen(buf: CellBuffer, view: ScreenView): void {
   renderHeader(buf, l.header, view.header, theme);
   renderColumnHeader(buf, l.columns, view.list, theme);
   renderList(buf, l.list, view.list, theme);
-  renderFooter(buf, l.footer, view.input, view.message, theme);
+  renderFooter(buf, l.footer, view.input, view.message, view.list, theme);
   const d = view.dialog;
   if (d === null) return;
   const area = { x: 0, y: 0, width: buf.width, height: buf.height - l.footer.height };

@@ -28,11 +28,11 @@ export interface Settings {
   sort: SortKey;
   /** Orders rows the primary key leaves equal. */
   sort2: SortKey | null;
-  /** Highlight bar on a row (F4). */
+  /** Highlight bar on a row (c). */
   cursor: boolean;
-  /** Hostnames instead of addresses (F5). */
+  /** Hostnames instead of addresses (H). */
   hostnames: boolean;
-  /** Service names instead of ports (F6). */
+  /** Service names instead of ports (P). */
   services: boolean;
   /** The view mode (F7/F8). */
   mode: string;

@@ -6,12 +6,15 @@
  */
 
 import type { CellBuffer } from "../term/buffer.ts";
-import { fit } from "../term/width.ts";
+import { fit, stringWidth } from "../term/width.ts";
 import { COLUMN_IDS, type ColumnId, COLUMNS } from "./columns.ts";
-import { centered, drawBox } from "./draw.ts";
+import { centered, cut, drawBox, drawMoreMarks, ELLIPSIS } from "./draw.ts";
 import type { Rect } from "./layout.ts";
 import type { ColumnSetting, SortKey } from "./settings.ts";
 import type { Theme } from "./theme.ts";
+
+/** The widest column title: the dialogs line titles up to it and never cut one. */
+const TITLE_WIDTH = Math.max(...COLUMN_IDS.map((id) => stringWidth(COLUMNS[id].title)));
 
 /** The columns dialog's rows: shown columns in their order, then the hidden ones. */
 export function columnsDialogRows(
@@ -39,11 +42,12 @@ function list(
   for (let r = 0; r < rows && top + r < lines.length; r++) {
     const i = top + r;
     const style = i === index ? theme.dialogSelected : theme.dialog;
-    buf.setString(inner.x, inner.y + r, fit(lines[i]!, inner.width), style, inner.width);
+    buf.setString(inner.x, inner.y + r, fit(lines[i]!, inner.width, "left", ELLIPSIS), style);
   }
   if (inner.height > 0) {
-    buf.setString(inner.x, inner.y + inner.height - 1, help, theme.dialogTitle, inner.width);
+    buf.setString(inner.x, inner.y + inner.height - 1, cut(help, inner.width), theme.dialogTitle);
   }
+  drawMoreMarks(buf, box, top, rows, lines.length, theme.dialogTitle);
 }
 
 /** Draws the columns dialog with row `index` selected. */
@@ -55,9 +59,9 @@ export function renderColumnsDialog(
   theme: Theme,
 ): void {
   const lines = columnsDialogRows(columns).map((r) =>
-    `${r.shown ? "[x]" : "[ ]"} ${fit(COLUMNS[r.id].title, 12)} ${String(r.width).padStart(3)}  ${
-      COLUMNS[r.id].description
-    }`
+    `${r.shown ? "[x]" : "[ ]"} ${fit(COLUMNS[r.id].title, TITLE_WIDTH)} ${
+      String(r.width).padStart(3)
+    }  ${COLUMNS[r.id].description}`
   );
   list(
     buf,
@@ -85,7 +89,7 @@ export function renderSortDialog(
     return "  ";
   };
   const lines = COLUMN_IDS.map((id) =>
-    `${mark(id)} ${fit(COLUMNS[id].title, 12)} ${COLUMNS[id].description}`
+    `${mark(id)} ${fit(COLUMNS[id].title, TITLE_WIDTH)} ${COLUMNS[id].description}`
   );
   list(
     buf,

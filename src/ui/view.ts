@@ -57,6 +57,8 @@ export interface ListView {
   ctx: CellContext;
   /** Search text to highlight ("" for none). */
   highlight: string;
+  /** What to say when no row is listed: why the list is empty ("" to say nothing). */
+  empty: string;
 }
 
 /** The line being typed at the bottom (search or filter). */

@@ -53,7 +53,7 @@ Deno.test("conntopScreen reads the header's count and the rows", () => {
     "tcp    TIME_WAIT   10.22.56.1              32768 93.184.216.240          https US",
     "icmpv6             fd00::fd2:1                   2001:db8:9a2::c2cf",
     "",
-    "F1Help  F2Setup F3SearchF4CursorF5Names F6ServicF7Prev  F8Next  F9Pause F10Quit",
+    "F1Help F2Setup F3Search F4Filter F6SortBy F10Quit                      row 1 of 10000",
   ];
   assertEquals(conntopScreen(screen), { count: 10000, rows: 3, collecting: false });
   assertEquals(conntopScreen(["conntop starting…"]), { count: null, rows: 0, collecting: false });

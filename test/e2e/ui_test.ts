@@ -19,7 +19,8 @@ import {
   assertStringIncludes,
 } from "../_helpers/assert.ts";
 import { loadConntrack, Netns, runCommand } from "../_helpers/netns.ts";
-import { conntopCommand } from "./_conntop.ts";
+import { conntopCommand, runConntop } from "./_conntop.ts";
+import { COLUMNS } from "../../src/ui/columns.ts";
 import { startDnsmasq, startSilentDns } from "../_helpers/dns.ts";
 import { Tmux } from "../_helpers/tmux.ts";
 
@@ -127,7 +128,7 @@ function conns(screen: string): number | undefined {
 
 /** The sorted column's title and arrow, from the column title row (4th line at 120x30). */
 function sortedColumn(screen: string): string | undefined {
-  const m = /([▲▼])([A-Za-z/]+)|([A-Za-z/]+)([▲▼])/.exec(lines(screen)[3] ?? "");
+  const m = /([▲▼])([A-Za-z/…]+)|([A-Za-z/…]+)([▲▼])/.exec(lines(screen)[3] ?? "");
   if (m === null) return undefined;
   return m[1] !== undefined ? `${m[1]}${m[2]}` : `${m[3]}${m[4]}`;
 }
@@ -406,13 +407,13 @@ Deno.test("The UI sorts by the column chosen with < and >, and I inverts the ord
   await expectCleanExit(ui, "q");
 });
 
-Deno.test("The UI holds the list while paused with F9 and shows what came meanwhile after", async () => {
+Deno.test("The UI holds the list while paused with Space and shows what came meanwhile after", async () => {
   const first = table(10);
   const later = table(5, 3);
   await using ns = await namespaceWith(first);
   await using ui = await Ui.start(live(ns));
   await ui.waitReady(first.length);
-  await ui.press("F9", "PAUSED", (s) => /\bPAUSED\s*$/.test(lines(s)[0]!));
+  await ui.press("Space", "PAUSED", (s) => /\bPAUSED\s*$/.test(lines(s)[0]!));
   await loadConntrack(ns, later.map(insertLine));
   await sleep(1200); // six refreshes
   const paused = await ui.screen();
@@ -424,7 +425,7 @@ Deno.test("The UI holds the list while paused with F9 and shows what came meanwh
     "the list shows none of the rows added while paused",
   );
   const resumed = await ui.press(
-    "F9",
+    "Z",
     "the new rows",
     (s) => !lines(s)[0]!.includes("PAUSED") && listRows(s).length === 15,
   );
@@ -547,7 +548,7 @@ Deno.test("The UI redraws at once when the terminal is resized, down to 40x10", 
     const all = lines(screen);
     assertEquals(all.length, height, `${height} lines`);
     for (const l of all) assert([...l].length <= width, `'${l}' fits in ${width} columns`);
-    assertMatch(all.at(-1)!, /^F1Help {2}F2Setup/, "the function key bar is on the last line");
+    assertMatch(all.at(-1)!, /^F1Help /, "the function key bar is on the last line");
     return all;
   };
   let all = await redrawn(60, 15, 15 - 5, /^ conntop@/);
@@ -696,9 +697,108 @@ async function replayShowsTable(recording: string, entries: Entry[]): Promise<vo
   await expectCleanExit(ui, "q");
 }
 
+// --- what an empty list says, where the cursor is, text cut at 80x24 ---
+
+Deno.test("The UI says why an empty table is empty, as --once does, and why a filter shows nothing", async () => {
+  await using ns = await Netns.create("ui");
+  const listed = await runCommand(["ip", "netns", "exec", ns.name, "conntrack", "-L"]);
+  assertEquals(listed.stdout.trim(), "", "conntrack -L lists nothing in the namespace");
+  const once = await runConntop(["--once", "--netns", ns.name]);
+  assertEquals(once.code, 0);
+  const hint = /The conntrack table[^\n]*/.exec(once.stderr)?.[0];
+  assert(hint !== undefined, `--once printed no hint: ${once.stderr}`);
+  await using ui = await Ui.start(live(ns));
+  const empty = await ui.waitFor("the hint in the list area", (s) => s.includes("is empty"));
+  // The hint is wrapped to the list area: its lines joined give what --once printed.
+  const text = lines(empty).slice(4, HEIGHT - 1).map((l) => l.trim()).filter((l) => l !== "");
+  assertEquals(text.join(" "), hint);
+  assertEquals(conns(empty), 0);
+
+  const entries = table(3);
+  await loadConntrack(ns, entries.map(insertLine));
+  await ui.waitReady(entries.length);
+  await ui.press("\\", "the filter line", (s) => lines(s).at(-1)!.startsWith("Filter:"));
+  await ui.term.sendText("no-such-thing");
+  const none = await ui.waitFor("the filter's message", (s) => s.includes("No connection matches"));
+  assertStringIncludes(none, "No connection matches the filter 'no-such-thing' (3 hidden");
+  assert(!none.includes("is empty"), "the table is not called empty");
+  await ui.press(
+    "Enter",
+    "the filter line to close",
+    (s) => !lines(s).at(-1)!.startsWith("Filter:"),
+  );
+  await expectCleanExit(ui, "q");
+});
+
+Deno.test("At 80x24 the key bar keeps whole labels, every cut ends in '…', help and setup scroll", async () => {
+  const entries = table(40);
+  await using ns = await namespaceWith(entries);
+  await using ui = await Ui.start(live(ns));
+  await ui.waitReady(entries.length);
+  await ui.term.resize(80, 24);
+  const screen = await ui.waitFor("the frame at 80x24", (s) => lines(s).length === 24);
+  assertMatch(
+    lines(screen).at(-1)!,
+    /^F1Help F2Setup F3Search F4Filter F6SortBy F10Quit +row 1 of 40\s*$/,
+  );
+  const moved = await ui.press("Down", "row 2", (s) => / row 2 of 40\s*$/.test(lines(s).at(-1)!));
+  assertEquals(lines(moved).length, 24);
+
+  // The help: more follows below, PgDn and End scroll to its last line.
+  const help = await ui.press("F1", "the help", (s) => s.includes("Help — conntop keys"));
+  assertStringIncludes(help, "↓ more");
+  assert(!help.includes("↑ more"));
+  const page = await ui.press("PageDown", "the next page", (s) => s.includes("↑ more"));
+  assert(page !== help);
+  const end = await ui.press("End", "the end", (s) => s.includes("F10, q, Ctrl-C"));
+  assert(!end.includes("↓ more"), "nothing more below the last line");
+  for (const line of lines(end)) {
+    // Every help line is whole: wrapped, never cut.
+    assert(!/\S…\s*│/.test(line), `a help line was cut: '${line}'`);
+  }
+  await ui.press("Escape", "the help to close", (s) => !s.includes("Help — conntop keys"));
+
+  // The columns dialog: whole titles; a description that does not fit ends in "…".
+  const titles = new Set(Object.values(COLUMNS).map((c) => c.title));
+  const setup = await ui.press("F2", "the columns dialog", (s) => s.includes(" Columns "));
+  const last = await ui.press("End", "the last column", (s) => s !== setup);
+  for (const screen of [setup, last]) {
+    for (const line of lines(screen)) {
+      const m = /│ \[[x ]\] (\S+) +\d+ {2}(.*?) *│/.exec(line);
+      if (m === null) continue;
+      assert(titles.has(m[1]!), `a title was cut: '${line}'`);
+      const described = Object.values(COLUMNS).some((c) => c.description === m[2]);
+      assert(described || m[2]!.endsWith("…"), `a description cut without '…': '${line}'`);
+    }
+  }
+  assertStringIncludes(last, "SORGANISATION");
+  await ui.press("Escape", "the dialog to close", (s) => !s.includes(" Columns "));
+  await expectCleanExit(ui, "q");
+});
+
+Deno.test("The UI shows the top of the list again when a filter is cleared from the first row", async () => {
+  const entries = table(40);
+  await using ns = await namespaceWith(entries);
+  await using ui = await Ui.start(live(ns), { config: { sort: { column: "src", desc: false } } });
+  const start = await ui.waitReady(entries.length);
+  const top = listRows(start).map(keyOf);
+  const bySrc = entries.toSorted((a, b) => ipNumber(a.src) - ipNumber(b.src)).map(keyOf);
+  assertEquals(top, bySrc.slice(0, PAGE));
+  // A filter that keeps only a row far down the list, then cleared: the top shows again.
+  const far = entries[35]!;
+  await ui.press("\\", "the filter line", (s) => lines(s).at(-1)!.startsWith("Filter:"));
+  await ui.term.sendText(far.src);
+  await ui.waitFor("the one row", (s) => listRows(s).length === 1);
+  await ui.term.sendKeys("Escape");
+  const back = await ui.waitFor("every row back", (s) => listRows(s).length === PAGE);
+  assertEquals(listRows(back).map(keyOf), bySrc.slice(0, PAGE), "the top of the list shows");
+  assertMatch(lines(back).at(-1)!, / row 1 of 40\s*$/);
+  await expectCleanExit(ui, "q");
+});
+
 // --- enrichment ---
 
-Deno.test("The UI shows hostnames from the system resolver, and addresses again with F5", async () => {
+Deno.test("The UI shows hostnames from the system resolver, and addresses again with H", async () => {
   const entries = table(12);
   await using ns = await namespaceWith(entries);
   // Names for two destinations; the rest get NXDOMAIN and stay addresses.
@@ -718,7 +818,7 @@ Deno.test("The UI shows hostnames from the system resolver, and addresses again 
   assert(rows.some((l) => l.includes(entries[1]!.dst)), "an address without a name stays");
   const asked = dns.queries();
   assert(asked.length > 0, "the names came from the test's DNS server");
-  const back = await ui.press("F5", "addresses", (s) => !s.includes("host0.conntop.test"));
+  const back = await ui.press("H", "addresses", (s) => !s.includes("host0.conntop.test"));
   assertStringIncludes(back, named[0]!.dst);
   await expectCleanExit(ui, "q");
 });

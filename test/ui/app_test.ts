@@ -134,7 +134,7 @@ Deno.test("UiApp locks the row order while values keep updating", () => {
 
 Deno.test("UiApp freezes the list while paused and shows the current state on resume", () => {
   const app = fixtureApp();
-  app.handle([key("f9")]);
+  app.handle([key("Z")]);
   assert(app.state.paused);
   app.onBatch(
     batchOf([{ slot: 8, src: "10.9.9.9", dst: "192.0.2.200", sport: 1, dport: 2, sampledMs: T0 }], {
@@ -260,7 +260,7 @@ Deno.test("UiApp pages and jumps with PgDn, End and Home on a short terminal", (
   assertEquals(app.state.top, 3);
   app.handle([key("home")]);
   assertEquals([app.state.cursorRow, app.state.top], [0, 0]);
-  app.handle([key("f4"), key("pagedown")]);
+  app.handle([key("c"), key("pagedown")]);
   assertEquals(app.state.top, 3, "without the cursor, keys scroll the view");
 });
 
@@ -274,4 +274,45 @@ Deno.test("UiApp details dialog marks a connection that ended while open", () =>
     assert(v.dialog.ended);
     assertEquals(v.dialog.conn.orig_src, "2001:db8::1");
   }
+});
+
+Deno.test("UiApp keeps the top of the list in view when a filter is cleared from the first row", () => {
+  const app = fixtureApp(100, 8); // a page of 5 rows
+  app.handle([key("\\"), ...typed("10.0.0.2"), key("enter")]);
+  assertEquals(sources(app), ["10.0.0.2"]);
+  assertEquals(app.state.cursorRow, 0);
+  // 10.0.0.2 is the last row of the whole list; the cursor was on the first row: it stays there.
+  app.handle([key("\\"), key("escape")]);
+  assertEquals(sources(app), RATE_ORDER);
+  assertEquals([app.state.cursorRow, app.state.top], [0, 0]);
+  assertEquals(cursorSource(app), RATE_ORDER[0]);
+});
+
+Deno.test("UiApp keeps the cursor's place on the page when its connection moves", () => {
+  const app = fixtureApp(100, 8); // a page of 5 rows
+  app.handle([key("down")]);
+  assertEquals(cursorSource(app), "10.0.0.1");
+  // Sorted by source, 10.0.0.1 is the first row; inverted, the last: the cursor follows it and
+  // stays one row below the top of the page rather than jumping to its edge.
+  app.handle([key("s"), key("home"), key("down"), key("down"), key("enter"), key("I")]);
+  app.handle([key("escape")]);
+  assertEquals(sources(app).indexOf("10.0.0.1"), 7);
+  assertEquals(cursorSource(app), "10.0.0.1");
+  assertEquals([app.state.cursorRow, app.state.top], [7, 3], "the end of the list, clamped");
+  app.handle([key("up"), key("up"), key("up")]);
+  assertEquals([app.state.cursorRow, app.state.top], [4, 3]);
+  app.handle([key("I")]);
+  assertEquals(sources(app).indexOf("10.0.0.1"), 0, "sorted by source ascending again");
+  // The cursor was second on its page, on 10.0.0.4: it stays second.
+  assertEquals(cursorSource(app), "10.0.0.4");
+  assertEquals(app.state.cursorRow - app.state.top, 1);
+});
+
+Deno.test("UiApp keeps the cursor on the first row when the sort changes there", () => {
+  const app = fixtureApp();
+  assertEquals(cursorSource(app), RATE_ORDER[0]);
+  app.handle([key("I")]); // the fastest connection, first, becomes the last
+  assertEquals(sources(app).at(-1), RATE_ORDER[0]);
+  assertEquals([app.state.cursorRow, app.state.top], [0, 0]);
+  assertEquals(cursorSource(app), RATE_ORDER.at(-1));
 });

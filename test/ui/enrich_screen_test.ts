@@ -61,9 +61,9 @@ Deno.test("The main screen shows hostnames, services, countries, classes and own
   assertGolden("ui/enriched_200x16.txt", screenText(app));
 });
 
-Deno.test("F5 and F6 switch back to addresses and port numbers", () => {
+Deno.test("H and P switch back to addresses and port numbers", () => {
   const { app } = enrichedApp(200, 16);
-  app.handle([key("f5"), key("f6")]);
+  app.handle([key("H"), key("P")]);
   const text = screenText(app);
   assertEquals(text.includes("dns.google"), false);
   assertEquals(text.includes("8.8.8.8"), true);
