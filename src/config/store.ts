@@ -64,6 +64,8 @@ export interface LoadedConfig {
   warning?: string;
   /** Whether {@linkcode saveConfig} may replace the file. */
   writable: boolean;
+  /** When it may not: why, as the end of a "Cannot save config file '…': " line. */
+  refusal?: string;
 }
 
 /**
@@ -118,6 +120,7 @@ export function loadConfig(path: string, options: ConfigOptions = {}): LoadedCon
       data: undefined,
       warning: `Cannot read config file '${path}': ${reasonOf(err)}; using defaults`,
       writable: false,
+      refusal: `it could not be read (${reasonOf(err)})`,
     };
   }
   if (dir === undefined || bytes === undefined) {
@@ -137,6 +140,7 @@ export function loadConfig(path: string, options: ConfigOptions = {}): LoadedCon
       data: undefined,
       warning: `${prefix}; it will not be overwritten, ${why}`,
       writable: false,
+      refusal: `it is not valid JSON and will not be overwritten, ${why}`,
     };
   }
   return { data: undefined, warning: `${prefix}, kept a copy as '${backup}'`, writable: true };
