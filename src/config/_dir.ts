@@ -11,9 +11,10 @@
  * never through a link; mode and owner are set on the open file, never on a path.
  *
  * The user the settings are for: the process's own user; for root, the owner of the base, so a
- * file saved under sudo into a user's home is that user's (a directory owned by root is also
- * accepted then: nobody else can plant anything in it). Must never follow a link below the base,
- * never chmod or chown a path. Requires `--allow-ffi` (not `--allow-sys`).
+ * file saved under sudo into a user's home is that user's. A directory owned by root is accepted
+ * too: only root decides who may plant names in it (and earlier versions made the directory as
+ * root under sudo). Must never follow a link below the base, never chmod or chown a path.
+ * Requires `--allow-ffi` (not `--allow-sys`).
  *
  * @module
  */
@@ -134,7 +135,9 @@ export class ConfigDir implements Disposable {
           fchown(fd, owner.uid, owner.gid);
           st = statAt(fd);
         }
-        if (st.uid !== owner.uid && !(root && st.uid === 0)) {
+        // Root's directories are trusted as the system itself is; anyone else's could hold a
+        // planted name.
+        if (st.uid !== owner.uid && st.uid !== 0) {
           throw new RefusedError(`'${path}' is owned by uid ${st.uid}, not uid ${owner.uid}`);
         }
       }

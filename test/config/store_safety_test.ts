@@ -166,6 +166,19 @@ Deno.test("saveConfig() and loadConfig() refuse a config directory owned by anot
     );
   }));
 
+Deno.test("saveConfig() as root accepts a root-owned config directory in a user's home", () =>
+  withTempDir((dir) => {
+    // What earlier versions left behind under sudo: the directory made as root.
+    const home = `${dir}/home`;
+    userHome(home);
+    Deno.chownSync(`${home}/.config/conntop`, 0, 0);
+    const path = `${home}/.config/conntop/config.json`;
+    saveConfig(path, { a: 1 }, { base: home });
+    const st = Deno.lstatSync(path);
+    assertEquals([st.uid, st.gid], [USER, GROUP], "the file is still the user's");
+    assertEquals(loadConfig(path, { base: home }), { data: { a: 1 }, writable: true });
+  }));
+
 Deno.test("a config.json that is a symbolic link is neither read nor written through", () =>
   withTempDir((dir) => {
     const target = victim(dir);
