@@ -151,6 +151,11 @@ export const SYMBOLS = {
     parameters: ["i32"],
     result: "i32",
   },
+  flock: {
+    // int flock(int fd, int operation)
+    parameters: ["i32", "i32"],
+    result: "i32",
+  },
   geteuid: {
     // uid_t geteuid(void)
     parameters: [],
@@ -556,6 +561,20 @@ export function fchmod(fd: number, mode: number): void {
 /** Flushes the open file (or directory) to disk. Throws {@linkcode OsError}. */
 export function fsync(fd: number): void {
   unwrap(libc().fsync(fd), "sync to disk");
+}
+
+const LOCK_EX = 2;
+const LOCK_NB = 4;
+
+/**
+ * Takes an exclusive flock(2) on the open file `fd` without waiting; false when another open
+ * file holds one. Released when `fd` is closed. Throws {@linkcode OsError} for other errors.
+ */
+export function tryLockExclusive(fd: number): boolean {
+  if (libc().flock(fd, LOCK_EX | LOCK_NB) === 0) return true;
+  const code = errno();
+  if (code === Errno.EAGAIN) return false;
+  throw new OsError("lock", code);
 }
 
 /** Closes a file descriptor; errors are ignored (there is nothing left to do about them). */

@@ -165,7 +165,8 @@ export async function runMonitor(opts: Options): Promise<number> {
       return;
     }
     try {
-      config.save(settingsToJson(app.state.settings));
+      const warning = config.save(settingsToJson(app.state.settings));
+      if (warning !== undefined) app.onWarning(warning);
       saveFailure = undefined;
     } catch (err) {
       saveFailure = err instanceof Error ? err.message : String(err);

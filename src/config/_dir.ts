@@ -45,6 +45,7 @@ import {
   S_IFREG,
   statAt,
   strerror,
+  tryLockExclusive,
   unlinkAt,
   writeAll,
 } from "../../ffi/libc.ts";
@@ -221,6 +222,22 @@ export class ConfigDir implements Disposable {
       throw err;
     } finally {
       closeFd(fd);
+    }
+  }
+
+  /**
+   * Takes the directory's exclusive lock (flock), which every save holds from reading the file
+   * to renaming the new one over it; released by {@linkcode close}. Waits at most `timeoutMs`
+   * (the monitor's loop waits with it), then throws {@linkcode RefusedError}.
+   */
+  lock(timeoutMs: number): void {
+    const deadline = performance.now() + timeoutMs;
+    const pause = new Int32Array(new SharedArrayBuffer(4));
+    while (!tryLockExclusive(this.#fd)) {
+      if (performance.now() >= deadline) {
+        throw new RefusedError(`'${this.path}' is locked by another program`);
+      }
+      Atomics.wait(pause, 0, 0, 10);
     }
   }
 

@@ -24,8 +24,7 @@
  * @module
  */
 
-import { type ConfigLocation, loadConfig, type LoadedConfig, saveConfig } from "./store.ts";
-import { ConntopError, ExitCode } from "../errors.ts";
+import { type ConfigLocation, loadConfig, type LoadedConfig, updateConfig } from "./store.ts";
 
 /** The settings file as one running program sees it. */
 export class ConfigFile {
@@ -57,39 +56,32 @@ export class ConfigFile {
   /**
    * Saves `data`: the keys changed since {@linkcode start} (or since the last save, so a value
    * changed back still counts) replace those on disk, and keys nobody here touched keep what is
-   * on disk now. With nothing usable on disk (missing, or not valid JSON, which is copied aside
-   * first), all of `data` is written. Without {@linkcode start}, every key counts as changed.
+   * on disk now (read under the directory's lock, see {@linkcode updateConfig}). With nothing
+   * usable on disk (missing, or not valid JSON, which is copied aside first), all of `data` is
+   * written. Without {@linkcode start}, every key counts as changed. Returns a warning about
+   * the file that was on disk, if any.
    *
-   * Throws a {@linkcode ConntopError} naming the path, as {@linkcode saveConfig} does, and when
-   * the file on disk cannot be read (it is then left alone).
+   * Throws a {@linkcode ConntopError} naming the path, as {@linkcode updateConfig} does; a key
+   * changed in a save that failed is still written by the next one.
    */
-  save(data: Record<string, unknown>): void {
+  save(data: Record<string, unknown>): string | undefined {
     const now = snapshot(data);
+    const touched = new Set(this.#touched);
     for (const key of new Set([...now.keys(), ...(this.#last?.keys() ?? [])])) {
-      if (this.#last === undefined || now.get(key) !== this.#last.get(key)) {
-        this.#touched.add(key);
-      }
+      if (this.#last === undefined || now.get(key) !== this.#last.get(key)) touched.add(key);
     }
-    const { path, base } = this.location;
-    const disk = loadConfig(path, { base });
-    if (!disk.writable) {
-      throw new ConntopError(
-        `Cannot save config file '${path}': ${disk.refusal ?? "it could not be read"}`,
-        ExitCode.FAILURE,
-      );
-    }
-    let merged: Record<string, unknown>;
-    if (disk.data === undefined) {
-      merged = { ...data };
-    } else {
-      merged = { ...disk.data };
-      for (const key of this.#touched) {
+    const warning = updateConfig(this.location.path, (disk) => {
+      if (disk === undefined) return data;
+      const merged = { ...disk };
+      for (const key of touched) {
         if (Object.hasOwn(data, key)) merged[key] = data[key];
         else delete merged[key];
       }
-    }
-    saveConfig(path, merged, { base });
+      return merged;
+    }, { base: this.location.base });
+    this.#touched = touched;
     this.#last = now;
+    return warning;
   }
 }
 

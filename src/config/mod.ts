@@ -14,5 +14,6 @@ export {
   loadConfig,
   type LoadedConfig,
   saveConfig,
+  updateConfig,
 } from "./store.ts";
 export { ConfigFile } from "./file.ts";

@@ -108,42 +108,15 @@ export function configLocation(
  *   be written. If the copy fails, it must not be written.
  */
 export function loadConfig(path: string, options: ConfigOptions = {}): LoadedConfig {
-  const name = basename(path);
   let dir: ConfigDir | undefined;
-  let bytes: Uint8Array | undefined;
   try {
     dir = ConfigDir.open(options.base ?? dirname(path), dirname(path), false);
-    bytes = dir?.read(name);
   } catch (err) {
-    dir?.close();
-    return {
-      data: undefined,
-      warning: `Cannot read config file '${path}': ${reasonOf(err)}; using defaults`,
-      writable: false,
-      refusal: `it could not be read (${reasonOf(err)})`,
-    };
+    return unreadable(path, err);
   }
-  if (dir === undefined || bytes === undefined) {
-    dir?.close();
-    return { data: undefined, writable: true };
-  }
+  if (dir === undefined) return { data: undefined, writable: true };
   using d = dir;
-  const detail = parseObject(bytes);
-  if (typeof detail !== "string") return { data: detail, writable: true };
-  const prefix = `Config file '${path}' is not valid JSON (${detail}); using defaults`;
-  let backup = backupName(path, new Date());
-  try {
-    backup = keepCopy(d, backup, bytes);
-  } catch (err) {
-    const why = `since a copy could not be kept as '${backup}' (${reasonOf(err)})`;
-    return {
-      data: undefined,
-      warning: `${prefix}; it will not be overwritten, ${why}`,
-      writable: false,
-      refusal: `it is not valid JSON and will not be overwritten, ${why}`,
-    };
-  }
-  return { data: undefined, warning: `${prefix}, kept a copy as '${backup}'`, writable: true };
+  return readIn(d, path);
 }
 
 /**
@@ -161,15 +134,50 @@ export function loadConfig(path: string, options: ConfigOptions = {}): LoadedCon
  * removing a temporary file it made.
  */
 export function saveConfig(path: string, data: unknown, options: ConfigOptions = {}): void {
+  underLock(path, options, () => data);
+}
+
+/**
+ * Reads the file and writes what `update` makes of its content, holding the directory's lock
+ * from the read to the rename, so two programs updating at once each see the other's result.
+ * `update` gets the JSON object on disk, or undefined when there is none to use (missing, or
+ * not valid JSON: copied aside first as {@linkcode loadConfig} does). Writes as
+ * {@linkcode saveConfig}; returns a warning about the file on disk, if any.
+ *
+ * Throws a {@linkcode ConntopError} naming the path when the file on disk cannot be read (it
+ * is left alone), when the lock stays taken for a second, or as {@linkcode saveConfig} does.
+ */
+export function updateConfig(
+  path: string,
+  update: (disk: Record<string, unknown> | undefined) => unknown,
+  options: ConfigOptions = {},
+): string | undefined {
+  let warning: string | undefined;
+  underLock(path, options, (dir) => {
+    const disk = readIn(dir, path);
+    if (!disk.writable) throw new RefusedError(disk.refusal ?? "it could not be read");
+    warning = disk.warning;
+    return update(disk.data);
+  });
+  return warning;
+}
+
+/** How long a save waits for another one to finish. */
+const LOCK_WAIT_MS = 1000;
+
+/** Opens and locks the directory, gets the data from `produce`, and writes it. */
+function underLock(path: string, options: ConfigOptions, produce: (dir: ConfigDir) => unknown) {
   const name = basename(path);
   const tmp = `${name}.tmp-${Deno.pid}`;
   try {
-    const text = JSON.stringify(data, null, 2);
-    if (text === undefined) throw new TypeError(`cannot write ${typeof data} as JSON`);
     const base = options.base ?? dirname(path);
     // The base is the environment's; it is made as given, like `mkdir -p` would.
     Deno.mkdirSync(base, { recursive: true, mode: 0o700 });
     using dir = ConfigDir.open(base, dirname(path), true)!;
+    dir.lock(LOCK_WAIT_MS);
+    const data = produce(dir);
+    const text = JSON.stringify(data, null, 2);
+    if (text === undefined) throw new TypeError(`cannot write ${typeof data} as JSON`);
     const old = dir.status(name);
     if (old?.kind === "link") throw new RefusedError("is a symbolic link");
     if (old !== undefined && old.kind !== "file") throw new RefusedError("is not a regular file");
@@ -188,6 +196,43 @@ export function saveConfig(path: string, data: unknown, options: ConfigOptions =
       { cause: err },
     );
   }
+}
+
+/** {@linkcode loadConfig}'s answer for a file or directory that cannot be read. */
+function unreadable(path: string, err: unknown): LoadedConfig {
+  return {
+    data: undefined,
+    warning: `Cannot read config file '${path}': ${reasonOf(err)}; using defaults`,
+    writable: false,
+    refusal: `it could not be read (${reasonOf(err)})`,
+  };
+}
+
+/** Reads `path`'s file in its opened directory; see {@linkcode loadConfig}. */
+function readIn(dir: ConfigDir, path: string): LoadedConfig {
+  let bytes: Uint8Array | undefined;
+  try {
+    bytes = dir.read(basename(path));
+  } catch (err) {
+    return unreadable(path, err);
+  }
+  if (bytes === undefined) return { data: undefined, writable: true };
+  const detail = parseObject(bytes);
+  if (typeof detail !== "string") return { data: detail, writable: true };
+  const prefix = `Config file '${path}' is not valid JSON (${detail}); using defaults`;
+  let backup = backupName(path, new Date());
+  try {
+    backup = keepCopy(dir, backup, bytes);
+  } catch (err) {
+    const why = `since a copy could not be kept as '${backup}' (${reasonOf(err)})`;
+    return {
+      data: undefined,
+      warning: `${prefix}; it will not be overwritten, ${why}`,
+      writable: false,
+      refusal: `it is not valid JSON and will not be overwritten, ${why}`,
+    };
+  }
+  return { data: undefined, warning: `${prefix}, kept a copy as '${backup}'`, writable: true };
 }
 
 /** The parsed object, or a short description of why the bytes are not a JSON object. */

@@ -5,7 +5,8 @@
  * @module
  */
 
-import { assertEquals } from "../_helpers/assert.ts";
+import { assert, assertEquals, assertThrows } from "../_helpers/assert.ts";
+import { ConntopError } from "../../src/errors.ts";
 import { ConfigFile } from "../../src/config/file.ts";
 
 async function withTempDir(fn: (dir: string) => void | Promise<void>): Promise<void> {
@@ -89,4 +90,52 @@ Deno.test("ConfigFile.save() writes the whole view when nothing usable is on dis
     const backups = [...Deno.readDirSync(`${dir}/conntop`)]
       .filter((e) => e.name.startsWith("config.json.bad-"));
     assertEquals(backups.length, 1, "the corrupt file was kept aside first");
+  }));
+
+Deno.test("ConfigFile.save() waits for another save holding the directory's lock", () =>
+  withTempDir(async (dir) => {
+    const cfg = `${dir}/conntop`;
+    Deno.mkdirSync(cfg);
+    const a = instance(dir);
+    // Another program (flock(1), as another save would) holds the lock for 300 ms and changes
+    // a key while it does: the save must merge with what it leaves, not with what was before.
+    const other = new Deno.Command("flock", {
+      args: [
+        "-x",
+        cfg,
+        "sh",
+        "-c",
+        `echo locked; sleep 0.3; printf '{"x":2}' > '${cfg}/config.json'`,
+      ],
+      stdout: "piped",
+    }).spawn();
+    const reader = other.stdout.getReader();
+    const first = await reader.read();
+    assertEquals(new TextDecoder().decode(first.value).trim(), "locked");
+    a.view.theme = "light";
+    const t0 = performance.now();
+    a.file.save(a.view);
+    const waited = performance.now() - t0;
+    reader.releaseLock();
+    await other.stdout.cancel();
+    assertEquals((await other.status).code, 0);
+    assert(waited >= 200, `the save waited for the lock (${waited.toFixed(0)} ms)`);
+    assertEquals(onDisk(`${cfg}/config.json`), { x: 2, theme: "light" });
+  }));
+
+Deno.test("ConfigFile.save() gives up on a lock held too long, writing nothing", () =>
+  withTempDir((dir) => {
+    const cfg = `${dir}/conntop`;
+    Deno.mkdirSync(cfg);
+    const a = instance(dir);
+    // flock(2) locks belong to an open file, so this one conflicts with the save's own.
+    using held = Deno.openSync(cfg);
+    held.lockSync(true);
+    a.view.theme = "light";
+    const err = assertThrows(() => a.file.save(a.view), ConntopError);
+    assertEquals(
+      err.message,
+      `Cannot save config file '${cfg}/config.json': '${cfg}' is locked by another program`,
+    );
+    assertEquals([...Deno.readDirSync(cfg)], []);
   }));
