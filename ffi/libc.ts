@@ -1,6 +1,7 @@
 /**
  * Thin, typed binding to the few C library calls the collector needs around netlink sockets:
- * receiving, polling, socket options, errno and network namespaces.
+ * receiving, polling, socket options, errno and network namespaces; and the `*at` file calls
+ * the settings store needs to work inside a directory it opened, without following links.
  *
  * Opened lazily on first use. Requires `--allow-ffi`. Nothing here knows about conntrack.
  *
@@ -109,6 +110,62 @@ export const SYMBOLS = {
     parameters: ["pointer"],
     result: "void",
   },
+  openat: {
+    // int openat(int dirfd, const char *pathname, int flags, mode_t mode)
+    parameters: ["i32", "buffer", "i32", "u32"],
+    result: "i32",
+  },
+  mkdirat: {
+    // int mkdirat(int dirfd, const char *pathname, mode_t mode)
+    parameters: ["i32", "buffer", "u32"],
+    result: "i32",
+  },
+  renameat: {
+    // int renameat(int olddirfd, const char *oldpath, int newdirfd, const char *newpath)
+    parameters: ["i32", "buffer", "i32", "buffer"],
+    result: "i32",
+  },
+  unlinkat: {
+    // int unlinkat(int dirfd, const char *pathname, int flags)
+    parameters: ["i32", "buffer", "i32"],
+    result: "i32",
+  },
+  statx: {
+    // int statx(int dirfd, const char *pathname, int flags, unsigned int mask,
+    //           struct statx *statxbuf)
+    parameters: ["i32", "buffer", "i32", "u32", "buffer"],
+    result: "i32",
+  },
+  fchown: {
+    // int fchown(int fd, uid_t owner, gid_t group)
+    parameters: ["i32", "u32", "u32"],
+    result: "i32",
+  },
+  fchmod: {
+    // int fchmod(int fd, mode_t mode)
+    parameters: ["i32", "u32"],
+    result: "i32",
+  },
+  fsync: {
+    // int fsync(int fd)
+    parameters: ["i32"],
+    result: "i32",
+  },
+  flock: {
+    // int flock(int fd, int operation)
+    parameters: ["i32", "i32"],
+    result: "i32",
+  },
+  geteuid: {
+    // uid_t geteuid(void)
+    parameters: [],
+    result: "u32",
+  },
+  getegid: {
+    // gid_t getegid(void)
+    parameters: [],
+    result: "u32",
+  },
 } as const satisfies Deno.ForeignLibraryInterface;
 
 export const MSG_DONTWAIT = 0x40;
@@ -149,6 +206,9 @@ export const Errno = {
   EINVAL: 22,
   EPROTONOSUPPORT: 93,
   ENOBUFS: 105,
+  EEXIST: 17,
+  ENOTDIR: 20,
+  ELOOP: 40,
 } as const;
 
 let lib: Deno.DynamicLibrary<typeof SYMBOLS> | undefined;
@@ -410,4 +470,140 @@ export async function lookupName(
   if (rc !== 0) return rc;
   const end = host.indexOf(0);
   return new TextDecoder().decode(host.subarray(0, end < 0 ? host.length : end));
+}
+
+// --- files relative to an open directory (openat and friends) ---
+
+/** open(2) flags for the `*at` calls; O_DIRECTORY and O_NOFOLLOW differ on aarch64. */
+export const O_CREAT = 0o100;
+export const O_EXCL = 0o200;
+export const O_NONBLOCK = 0o4000;
+export const O_DIRECTORY = Deno.build.arch === "aarch64" ? 0o40000 : 0o200000;
+export const O_NOFOLLOW = Deno.build.arch === "aarch64" ? 0o100000 : 0o400000;
+/** The current directory, for a path that is not relative to an open one. */
+export const AT_FDCWD = -100;
+const AT_SYMLINK_NOFOLLOW = 0x100;
+const AT_EMPTY_PATH = 0x1000;
+const STATX_BASIC_STATS = 0x7ff;
+
+/** What statx(2) says about a file (struct statx has one layout on every architecture). */
+export interface FileStatus {
+  /** st_mode: type and permission bits. */
+  mode: number;
+  uid: number;
+  gid: number;
+  size: number;
+}
+
+/** The file-type bits of {@linkcode FileStatus.mode}. */
+export const S_IFMT = 0o170000;
+export const S_IFDIR = 0o040000;
+export const S_IFREG = 0o100000;
+export const S_IFLNK = 0o120000;
+
+/**
+ * Opens `name` relative to the directory `dirfd` (or {@linkcode AT_FDCWD}); returns the fd.
+ * Throws {@linkcode OsError} (ELOOP when O_NOFOLLOW meets a link, EEXIST for O_EXCL).
+ */
+export function openAt(dirfd: number, name: string, flags: number, mode = 0): number {
+  return unwrap(libc().openat(dirfd, cString(name), flags | O_CLOEXEC, mode), `open '${name}'`);
+}
+
+/**
+ * The status of `name` in `dirfd` without following a link, or of `dirfd` itself when `name`
+ * is omitted. Throws {@linkcode OsError}.
+ */
+export function statAt(dirfd: number, name?: string): FileStatus {
+  const buf = new Uint8Array(256);
+  const flags = name === undefined ? AT_EMPTY_PATH : AT_SYMLINK_NOFOLLOW;
+  unwrap(
+    libc().statx(dirfd, cString(name ?? ""), flags, STATX_BASIC_STATS, buf),
+    `get the status of '${name ?? dirfd}'`,
+  );
+  const v = new DataView(buf.buffer);
+  // struct statx: stx_uid at 20, stx_gid at 24, stx_mode (u16) at 28, stx_size at 40.
+  return {
+    uid: v.getUint32(20, true),
+    gid: v.getUint32(24, true),
+    mode: v.getUint16(28, true),
+    size: Number(v.getBigUint64(40, true)),
+  };
+}
+
+/** Creates the directory `name` in `dirfd`. Throws {@linkcode OsError}. */
+export function mkdirAt(dirfd: number, name: string, mode: number): void {
+  unwrap(libc().mkdirat(dirfd, cString(name), mode), `create directory '${name}'`);
+}
+
+/** Renames `from` to `to`, both in `dirfd`, atomically. Throws {@linkcode OsError}. */
+export function renameAt(dirfd: number, from: string, to: string): void {
+  unwrap(
+    libc().renameat(dirfd, cString(from), dirfd, cString(to)),
+    `rename '${from}' to '${to}'`,
+  );
+}
+
+/** Removes the file `name` in `dirfd` (a link itself, never its target). */
+export function unlinkAt(dirfd: number, name: string): void {
+  unwrap(libc().unlinkat(dirfd, cString(name), 0), `remove '${name}'`);
+}
+
+/** Gives the open file `fd` an owner. Throws {@linkcode OsError}. */
+export function fchown(fd: number, uid: number, gid: number): void {
+  unwrap(libc().fchown(fd, uid, gid), "change the owner");
+}
+
+/** Sets the open file's permission bits (the umask does not apply). */
+export function fchmod(fd: number, mode: number): void {
+  unwrap(libc().fchmod(fd, mode), "change the mode");
+}
+
+/** Flushes the open file (or directory) to disk. Throws {@linkcode OsError}. */
+export function fsync(fd: number): void {
+  unwrap(libc().fsync(fd), "sync to disk");
+}
+
+const LOCK_EX = 2;
+const LOCK_NB = 4;
+
+/**
+ * Takes an exclusive flock(2) on the open file `fd` without waiting; false when another open
+ * file holds one. Released when `fd` is closed. Throws {@linkcode OsError} for other errors.
+ */
+export function tryLockExclusive(fd: number): boolean {
+  if (libc().flock(fd, LOCK_EX | LOCK_NB) === 0) return true;
+  const code = errno();
+  if (code === Errno.EAGAIN) return false;
+  throw new OsError("lock", code);
+}
+
+/** Closes a file descriptor; errors are ignored (there is nothing left to do about them). */
+export function closeFd(fd: number): void {
+  libc().close(fd);
+}
+
+/** Writes all of `bytes` to `fd`. Throws {@linkcode OsError}. */
+export function writeAll(fd: number, bytes: Uint8Array): void {
+  let off = 0;
+  while (off < bytes.length) {
+    const rest = bytes.subarray(off);
+    off += unwrap(libc().write(fd, rest, BigInt(rest.length)), "write");
+  }
+}
+
+/** Reads from `fd` until end of file or `max` bytes. Throws {@linkcode OsError}. */
+export function readUpTo(fd: number, max: number): Uint8Array {
+  const buf = new Uint8Array(max);
+  let len = 0;
+  while (len < max) {
+    const n = unwrap(libc().read(fd, buf.subarray(len), BigInt(max - len)), "read");
+    if (n === 0) break;
+    len += n;
+  }
+  return buf.subarray(0, len);
+}
+
+/** The effective user and group ids, without the `--allow-sys` Deno.uid() needs. */
+export function effectiveIds(): { uid: number; gid: number } {
+  return { uid: libc().geteuid(), gid: libc().getegid() };
 }

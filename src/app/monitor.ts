@@ -13,7 +13,7 @@
 
 import type { Options } from "../cli/mod.ts";
 import type { BatchMessage } from "../collector/mod.ts";
-import { configPath, loadConfig, saveConfig } from "../config/mod.ts";
+import { ConfigFile, configLocation } from "../config/mod.ts";
 import { EnvironmentError } from "../errors.ts";
 import { Recorder, type RecordingMeta, Replay } from "../record/mod.ts";
 import { CellBuffer, diff } from "../term/buffer.ts";
@@ -44,11 +44,12 @@ export async function runMonitor(opts: Options): Promise<number> {
     );
   }
   const notes: string[] = []; // printed after the terminal is restored
-  const path = configPath(Deno.env);
-  let writable = path !== undefined;
+  const where = configLocation(Deno.env);
+  const config = where === undefined ? undefined : new ConfigFile(where);
+  let writable = config !== undefined;
   let settings = defaultSettings();
-  if (path !== undefined) {
-    const loaded = loadConfig(path);
+  if (config !== undefined) {
+    const loaded = config.load();
     writable = loaded.writable;
     if (loaded.warning !== undefined) notes.push(loaded.warning);
     if (loaded.data !== undefined) {
@@ -56,6 +57,8 @@ export async function runMonitor(opts: Options): Promise<number> {
       settings = r.settings;
       notes.push(...r.warnings);
     }
+    // This run's own settings: saves write what its user changes, not what another run saved.
+    config.start(settingsToJson(settings));
   }
   const replay = opts.replay === undefined ? undefined : await Replay.open(opts.replay);
   if (replay !== undefined) replay.setSpeed(opts.speed);
@@ -156,18 +159,24 @@ export async function runMonitor(opts: Options): Promise<number> {
     }, 0);
   };
   onEnrich = () => schedule("enrich");
+  // The last save that failed, repeated after the terminal is restored so it is not missed.
+  let saveFailure: string | undefined;
   const save = () => {
-    if (path === undefined || !writable) {
-      if (!saveWarned && path !== undefined) {
+    if (config === undefined || !writable) {
+      if (!saveWarned && config !== undefined) {
         saveWarned = true;
+        const path = config.location.path;
         app.onWarning(`Settings are not saved: ${path} could not be read, so it is left alone`);
       }
       return;
     }
     try {
-      saveConfig(path, settingsToJson(app.state.settings));
+      const warning = config.save(settingsToJson(app.state.settings));
+      if (warning !== undefined) app.onWarning(warning);
+      saveFailure = undefined;
     } catch (err) {
-      app.onWarning(err instanceof Error ? err.message : String(err));
+      saveFailure = err instanceof Error ? err.message : String(err);
+      app.onWarning(saveFailure);
     }
   };
   const onEvents = (events: Parameters<UiApp["handle"]>[0]) => {
@@ -283,6 +292,7 @@ export async function runMonitor(opts: Options): Promise<number> {
     probe?.close();
     // Notes and a recording's damage may quote text from outside (a server, a file).
     for (const n of notes) console.error(`conntop: ${printable(n)}`);
+    if (saveFailure !== undefined) console.error(`conntop: ${printable(saveFailure)}`);
     if (damaged !== undefined) console.error(`conntop: ${printable(damaged)}`);
     if (recordError !== undefined) {
       const why = recordError instanceof Error ? recordError.message : String(recordError);

@@ -10,27 +10,51 @@
  *
  * The path follows the process's own `$XDG_CONFIG_HOME` and `$HOME`. conntop usually runs as
  * root through sudo, and whether sudo keeps the caller's `$HOME` depends on its configuration;
- * this module does not guess from `$SUDO_USER`.
+ * this module does not guess from `$SUDO_USER`. Since root may so write into a directory another
+ * user controls, everything below that base directory goes through `_dir.ts`: no link is
+ * followed, directories owned by someone else are refused, files are created exclusively and
+ * given to the base's owner on the open file.
  *
- * Requires `--allow-env` (for the path), `--allow-read` and `--allow-write`.
+ * Requires `--allow-env` (for the path), `--allow-read`, `--allow-write` and `--allow-ffi`.
  *
  * @example
  * ```ts
- * import { configPath, loadConfig, saveConfig } from "./store.ts";
+ * import { configLocation, loadConfig, saveConfig } from "./store.ts";
  *
- * const path = configPath(Deno.env);
- * if (path !== undefined) {
- *   const loaded = loadConfig(path);
+ * const where = configLocation(Deno.env);
+ * if (where !== undefined) {
+ *   const loaded = loadConfig(where.path, { base: where.base });
  *   if (loaded.warning) console.error(loaded.warning);
  *   const settings = { ...loaded.data, theme: "dark" };
- *   if (loaded.writable) saveConfig(path, settings);
+ *   if (loaded.writable) saveConfig(where.path, settings, { base: where.base });
  * }
  * ```
  *
  * @module
  */
 
-import { ConntopError, errorReason, ExitCode } from "../errors.ts";
+import { ConfigDir, ExistsError, reasonOf, RefusedError } from "./_dir.ts";
+import { ConntopError, ExitCode } from "../errors.ts";
+
+/** Where the settings file is: its path, and the base directory it lies below. */
+export interface ConfigLocation {
+  /**
+   * `$XDG_CONFIG_HOME` or `$HOME`, taken as the environment gives it; everything below it is
+   * checked (no links, owned by the user the settings are for).
+   */
+  base: string;
+  /** The settings file. */
+  path: string;
+}
+
+/** Options of {@linkcode loadConfig} and {@linkcode saveConfig}. */
+export interface ConfigOptions {
+  /**
+   * The directory the path lies below (see {@linkcode ConfigLocation.base}). Default: the
+   * file's own directory, taken as given, so only the file itself is checked.
+   */
+  base?: string;
+}
 
 /** What {@linkcode loadConfig} found. */
 export interface LoadedConfig {
@@ -40,6 +64,8 @@ export interface LoadedConfig {
   warning?: string;
   /** Whether {@linkcode saveConfig} may replace the file. */
   writable: boolean;
+  /** When it may not: why, as the end of a "Cannot save config file '…': " line. */
+  refusal?: string;
 }
 
 /**
@@ -52,11 +78,20 @@ export interface LoadedConfig {
  * on sudo's configuration.
  */
 export function configPath(env: { get(name: string): string | undefined }): string | undefined {
+  return configLocation(env)?.path;
+}
+
+/** {@linkcode configPath} with the base directory it lies below. */
+export function configLocation(
+  env: { get(name: string): string | undefined },
+): ConfigLocation | undefined {
   const xdg = env.get("XDG_CONFIG_HOME");
-  if (xdg !== undefined && xdg.startsWith("/")) return `${trimSlashes(xdg)}/conntop/config.json`;
+  if (xdg !== undefined && xdg.startsWith("/")) {
+    return { base: xdg, path: `${trimSlashes(xdg)}/conntop/config.json` };
+  }
   const home = env.get("HOME");
   if (home !== undefined && home.startsWith("/")) {
-    return `${trimSlashes(home)}/.config/conntop/config.json`;
+    return { base: home, path: `${trimSlashes(home)}/.config/conntop/config.json` };
   }
   return undefined;
 }
@@ -65,97 +100,139 @@ export function configPath(env: { get(name: string): string | undefined }): stri
  * Reads the JSON object at `path`.
  *
  * - A missing file gives no data and no warning, and may be written.
- * - A file that cannot be read (a directory, no permission…) gives a warning and must not be
- *   written: it is never overwritten with defaults.
+ * - A file that cannot be read or must not be (a directory, a symbolic link, a FIFO, a file over
+ *   1 MiB, no permission; a directory below the base that is a link or someone else's) gives a
+ *   warning and must not be written: it is never overwritten with defaults.
  * - A file that is not a JSON object is first copied, byte for byte, to
  *   `<path>.bad-YYYYMMDDTHHMMSS` (local time; `-1`, `-2`… appended when that exists), then may
  *   be written. If the copy fails, it must not be written.
  */
-export function loadConfig(path: string): LoadedConfig {
-  let bytes: Uint8Array;
+export function loadConfig(path: string, options: ConfigOptions = {}): LoadedConfig {
+  let dir: ConfigDir | undefined;
   try {
-    bytes = Deno.readFileSync(path);
+    dir = ConfigDir.open(options.base ?? dirname(path), dirname(path), false);
   } catch (err) {
-    if (err instanceof Deno.errors.NotFound) return { data: undefined, writable: true };
-    return {
-      data: undefined,
-      warning: `Cannot read config file '${path}': ${errorReason(err)}; using defaults`,
-      writable: false,
-    };
+    return unreadable(path, err);
   }
+  if (dir === undefined) return { data: undefined, writable: true };
+  using d = dir;
+  return readIn(d, path);
+}
+
+/**
+ * Writes `data` as JSON (2-space indent, trailing newline) to `path`, atomically: creates the
+ * missing directories below the base (mode 0700), creates `<path>.tmp-<pid>` exclusively beside
+ * the target, syncs it to disk and renames it over the target. The file keeps the old file's
+ * permission bits; a new file gets mode 0600. Run as root, the file and the directories made
+ * are given to the owner of the base, so a config saved under sudo stays its user's.
+ *
+ * Refuses, without writing anything: a directory below the base that is a symbolic link or is
+ * owned by someone other than that user (or root), a `config.json` that is a link or not a
+ * regular file, and a temporary name that already exists (it could be a planted link).
+ *
+ * Throws a {@linkcode ConntopError} naming the path when anything fails or is refused, after
+ * removing a temporary file it made.
+ */
+export function saveConfig(path: string, data: unknown, options: ConfigOptions = {}): void {
+  underLock(path, options, () => data);
+}
+
+/**
+ * Reads the file and writes what `update` makes of its content, holding the directory's lock
+ * from the read to the rename, so two programs updating at once each see the other's result.
+ * `update` gets the JSON object on disk, or undefined when there is none to use (missing, or
+ * not valid JSON: copied aside first as {@linkcode loadConfig} does). Writes as
+ * {@linkcode saveConfig}; returns a warning about the file on disk, if any.
+ *
+ * Throws a {@linkcode ConntopError} naming the path when the file on disk cannot be read (it
+ * is left alone), when the lock stays taken for a second, or as {@linkcode saveConfig} does.
+ */
+export function updateConfig(
+  path: string,
+  update: (disk: Record<string, unknown> | undefined) => unknown,
+  options: ConfigOptions = {},
+): string | undefined {
+  let warning: string | undefined;
+  underLock(path, options, (dir) => {
+    const disk = readIn(dir, path);
+    if (!disk.writable) throw new RefusedError(disk.refusal ?? "it could not be read");
+    warning = disk.warning;
+    return update(disk.data);
+  });
+  return warning;
+}
+
+/** How long a save waits for another one to finish. */
+const LOCK_WAIT_MS = 1000;
+
+/** Opens and locks the directory, gets the data from `produce`, and writes it. */
+function underLock(path: string, options: ConfigOptions, produce: (dir: ConfigDir) => unknown) {
+  const name = basename(path);
+  const tmp = `${name}.tmp-${Deno.pid}`;
+  try {
+    const base = options.base ?? dirname(path);
+    // The base is the environment's; it is made as given, like `mkdir -p` would.
+    Deno.mkdirSync(base, { recursive: true, mode: 0o700 });
+    using dir = ConfigDir.open(base, dirname(path), true)!;
+    dir.lock(LOCK_WAIT_MS);
+    const data = produce(dir);
+    const text = JSON.stringify(data, null, 2);
+    if (text === undefined) throw new TypeError(`cannot write ${typeof data} as JSON`);
+    const old = dir.status(name);
+    if (old?.kind === "link") throw new RefusedError("is a symbolic link");
+    if (old !== undefined && old.kind !== "file") throw new RefusedError("is not a regular file");
+    dir.create(tmp, new TextEncoder().encode(text + "\n"), old?.mode ?? 0o600);
+    try {
+      dir.rename(tmp, name);
+    } catch (err) {
+      dir.remove(tmp);
+      throw err;
+    }
+    dir.sync();
+  } catch (err) {
+    throw new ConntopError(
+      `Cannot save config file '${path}': ${reasonOf(err)}`,
+      ExitCode.FAILURE,
+      { cause: err },
+    );
+  }
+}
+
+/** {@linkcode loadConfig}'s answer for a file or directory that cannot be read. */
+function unreadable(path: string, err: unknown): LoadedConfig {
+  return {
+    data: undefined,
+    warning: `Cannot read config file '${path}': ${reasonOf(err)}; using defaults`,
+    writable: false,
+    refusal: `it could not be read (${reasonOf(err)})`,
+  };
+}
+
+/** Reads `path`'s file in its opened directory; see {@linkcode loadConfig}. */
+function readIn(dir: ConfigDir, path: string): LoadedConfig {
+  let bytes: Uint8Array | undefined;
+  try {
+    bytes = dir.read(basename(path));
+  } catch (err) {
+    return unreadable(path, err);
+  }
+  if (bytes === undefined) return { data: undefined, writable: true };
   const detail = parseObject(bytes);
   if (typeof detail !== "string") return { data: detail, writable: true };
   const prefix = `Config file '${path}' is not valid JSON (${detail}); using defaults`;
   let backup = backupName(path, new Date());
   try {
-    backup = keepCopy(backup, bytes);
+    backup = keepCopy(dir, backup, bytes);
   } catch (err) {
-    const why = `since a copy could not be kept as '${backup}' (${errorReason(err)})`;
+    const why = `since a copy could not be kept as '${backup}' (${reasonOf(err)})`;
     return {
       data: undefined,
       warning: `${prefix}; it will not be overwritten, ${why}`,
       writable: false,
+      refusal: `it is not valid JSON and will not be overwritten, ${why}`,
     };
   }
   return { data: undefined, warning: `${prefix}, kept a copy as '${backup}'`, writable: true };
-}
-
-/**
- * Writes `data` as JSON (2-space indent, trailing newline) to `path`, atomically: creates the
- * directory if needed (mode 0700), writes `<path>.tmp-<pid>` beside the target, syncs it to
- * disk and renames it over the target. The file keeps the old file's mode (and, where allowed,
- * its owner, so a config saved under sudo stays its user's); a new file gets mode 0600.
- *
- * Throws a {@linkcode ConntopError} naming the path when anything fails, after removing the
- * temporary file.
- */
-export function saveConfig(path: string, data: unknown): void {
-  const tmp = `${path}.tmp-${Deno.pid}`;
-  let created = false;
-  try {
-    const text = JSON.stringify(data, null, 2);
-    if (text === undefined) throw new TypeError(`cannot write ${typeof data} as JSON`);
-    const dir = dirname(path);
-    Deno.mkdirSync(dir, { recursive: true, mode: 0o700 });
-    let old: Deno.FileInfo | undefined;
-    try {
-      old = Deno.statSync(path);
-    } catch (err) {
-      if (!(err instanceof Deno.errors.NotFound)) throw err;
-    }
-    const mode = old !== undefined && old.mode !== null ? old.mode & 0o7777 : 0o600;
-    const file = Deno.openSync(tmp, { write: true, create: true, truncate: true, mode });
-    created = true;
-    try {
-      // The umask may have narrowed the mode at creation.
-      Deno.chmodSync(tmp, mode);
-      if (old !== undefined && old.uid !== null && old.gid !== null) {
-        chownQuietly(tmp, old.uid, old.gid);
-      }
-      const bytes = new TextEncoder().encode(text + "\n");
-      let off = 0;
-      while (off < bytes.length) off += file.writeSync(bytes.subarray(off));
-      file.syncSync();
-    } finally {
-      file.close();
-    }
-    Deno.renameSync(tmp, path);
-    created = false;
-    syncDirQuietly(dir);
-  } catch (err) {
-    if (created) {
-      try {
-        Deno.removeSync(tmp);
-      } catch {
-        // Best effort: the original error is the one to report.
-      }
-    }
-    throw new ConntopError(
-      `Cannot save config file '${path}': ${errorReason(err)}`,
-      ExitCode.FAILURE,
-      { cause: err },
-    );
-  }
 }
 
 /** The parsed object, or a short description of why the bytes are not a JSON object. */
@@ -180,41 +257,20 @@ function backupName(path: string, now: Date): string {
   return `${path}.bad-${stamp}`;
 }
 
-/** Writes `bytes` to a new file named `name`, or `name-1`, `name-2`…; returns the name used. */
-function keepCopy(name: string, bytes: Uint8Array): string {
+/**
+ * Writes `bytes` to a new file named `name`, or `name-1`, `name-2`…, in `dir`; returns the name
+ * used.
+ */
+function keepCopy(dir: ConfigDir, name: string, bytes: Uint8Array): string {
   for (let n = 0;; n++) {
     const candidate = n === 0 ? name : `${name}-${n}`;
     try {
-      // createNew: never clobber an earlier copy, even one made in the same second.
-      Deno.writeFileSync(candidate, bytes, { createNew: true, mode: 0o600 });
+      // Exclusive: never clobber an earlier copy, even one made in the same second.
+      dir.create(basename(candidate), bytes, 0o600);
       return candidate;
     } catch (err) {
-      if (!(err instanceof Deno.errors.AlreadyExists) || n >= 1000) throw err;
+      if (!(err instanceof ExistsError) || n >= 1000) throw err;
     }
-  }
-}
-
-/** Gives the file the old file's owner; not being allowed to (not root) is fine. */
-function chownQuietly(path: string, uid: number, gid: number): void {
-  if (uid === Deno.uid() && gid === Deno.gid()) return;
-  try {
-    Deno.chownSync(path, uid, gid);
-  } catch {
-    // Not root: the new file keeps our ownership.
-  }
-}
-
-/** Syncs the directory so the rename itself survives a crash; not every filesystem allows it. */
-function syncDirQuietly(dir: string): void {
-  try {
-    const d = Deno.openSync(dir);
-    try {
-      d.syncSync();
-    } finally {
-      d.close();
-    }
-  } catch {
-    // The file's own data is already on disk; only the rename could be lost.
   }
 }
 
@@ -223,6 +279,11 @@ function dirname(path: string): string {
   const i = path.lastIndexOf("/");
   if (i < 0) return ".";
   return i === 0 ? "/" : path.slice(0, i);
+}
+
+/** The last part of `path`. */
+function basename(path: string): string {
+  return path.slice(path.lastIndexOf("/") + 1);
 }
 
 /** Drops trailing slashes ("/" becomes "", so joining with "/conntop" stays right). */
