@@ -15,7 +15,7 @@ import { COLUMN_IDS, COLUMNS } from "./columns.ts";
 import { fkeySpans } from "./footer.ts";
 import { type ActionName, Flag, keyName, MAIN_KEYS } from "./keymap.ts";
 import { layout } from "./layout.ts";
-import { columnAt, lineWidth } from "./list.ts";
+import { columnIdAt, listMaxHscroll, type ListPlacement } from "./list.ts";
 import { renderScreen } from "./render.ts";
 import { RowList, SearchTexts } from "./rows.ts";
 import { MODES, type Settings } from "./settings.ts";
@@ -234,14 +234,12 @@ export class UiApp {
     return {
       header: this.#headerView(),
       list: {
-        columns: s.settings.columns.map((c) => ({ def: COLUMNS[c.id], width: c.width })),
-        sort: s.settings.sort,
+        ...this.#placement(),
         sort2: s.settings.sort2,
         rows,
         top: s.top,
         cursor: s.settings.cursor ? s.cursorRow : -1,
         total: this.rows.length,
-        hscroll: s.hscroll,
         ctx,
         highlight: s.input?.kind === "search" ? s.input.text : s.search,
       },
@@ -251,6 +249,17 @@ export class UiApp {
       dialog,
       message: s.message === null ? null : { text: s.message.text, error: s.message.error },
       theme: this.#theme,
+    };
+  }
+
+  // The columns shown, the sort and the scroll: what the list is laid out from, for drawing
+  // and for mapping a click on a title alike.
+  #placement(): ListPlacement {
+    const s = this.state;
+    return {
+      columns: s.settings.columns.map((c) => ({ def: COLUMNS[c.id], width: c.width })),
+      sort: s.settings.sort,
+      hscroll: s.hscroll,
     };
   }
 
@@ -462,7 +471,7 @@ export class UiApp {
         s.hscroll = Math.max(0, s.hscroll - HSCROLL_STEP);
         return Flag.REDRAW;
       case "right": {
-        const max = Math.max(0, lineWidth(st.columns.map((c) => c.width)) - this.#width);
+        const max = listMaxHscroll(this.#placement(), this.#width);
         s.hscroll = Math.min(max, s.hscroll + HSCROLL_STEP);
         return Flag.REDRAW;
       }
@@ -681,9 +690,8 @@ export class UiApp {
     if (ev.action !== "press" || ev.button !== 0) return Flag.NONE;
     const l = layout(this.#width, this.#height);
     if (l.columns.height > 0 && ev.y === l.columns.y) {
-      const c = columnAt(s.settings.columns.map((col) => col.width), s.hscroll, this.#width, ev.x);
-      if (c < 0) return Flag.NONE;
-      return sortBy(s.settings, s.settings.columns[c]!.id);
+      const id = columnIdAt(this.#placement(), this.#width, ev.x);
+      return id === undefined ? Flag.NONE : sortBy(s.settings, id);
     }
     if (ev.y >= l.list.y && ev.y < l.list.y + l.list.height) {
       this.#refreshRows();
