@@ -223,7 +223,7 @@ export const COLUMNS: Readonly<Record<ColumnId, ColumnDef>> = {
     id: "src",
     title: "SOURCE",
     description: "Source address (original direction); its hostname with F5",
-    width: 22,
+    width: 16,
     align: "left",
     defaultDesc: false,
     text: (c, ctx) => (ctx.hostnames ? c.src_host ?? c.orig_src : c.orig_src),
@@ -245,7 +245,7 @@ export const COLUMNS: Readonly<Record<ColumnId, ColumnDef>> = {
     id: "dst",
     title: "DESTINATION",
     description: "Destination address (original direction); its hostname with F5",
-    width: 22,
+    width: 16,
     align: "left",
     defaultDesc: false,
     text: (c, ctx) => (ctx.hostnames ? c.dst_host ?? c.orig_dst : c.orig_dst),
@@ -280,7 +280,7 @@ export const COLUMNS: Readonly<Record<ColumnId, ColumnDef>> = {
     id: "tx_rate",
     title: "TX/s",
     description: "Bytes per second sent by the initiator (original direction)",
-    width: 8,
+    width: 7,
     align: "right",
     defaultDesc: true,
     text: (c) => (c.tx_bytes_per_s === null ? "-" : humanRate(c.tx_bytes_per_s).slice(0, -2)),
@@ -290,7 +290,7 @@ export const COLUMNS: Readonly<Record<ColumnId, ColumnDef>> = {
     id: "rx_rate",
     title: "RX/s",
     description: "Bytes per second of replies (reply direction)",
-    width: 8,
+    width: 7,
     align: "right",
     defaultDesc: true,
     text: (c) => (c.rx_bytes_per_s === null ? "-" : humanRate(c.rx_bytes_per_s).slice(0, -2)),
@@ -300,7 +300,7 @@ export const COLUMNS: Readonly<Record<ColumnId, ColumnDef>> = {
     id: "rate",
     title: "RATE/s",
     description: "Bytes per second, both directions",
-    width: 8,
+    width: 7,
     align: "right",
     defaultDesc: true,
     text: (c) =>
@@ -475,7 +475,10 @@ function enrichPair(
   >;
 }
 
-/** The columns shown by default, in order. */
+/**
+ * The columns shown by default, in order. Those up to RATE/s fit an 80-column terminal (78
+ * cells: an IPv4 address, 15 cells, fits its 16; a service name like "domain" its 6); the rest are a scroll away.
+ */
 export const DEFAULT_COLUMNS: readonly ColumnId[] = [
   "proto",
   "state",
