@@ -318,7 +318,12 @@ export class UiApp {
         return { kind: "details", conn: det.conn, ended: det.ended, scroll: d.scroll, hosts };
       }
       case "columns":
-        return { kind: "columns", index: d.index, columns: this.state.settings.columns };
+        return {
+          kind: "columns",
+          index: d.index,
+          columns: this.state.settings.columns,
+          order: d.order,
+        };
       case "sort":
         return {
           kind: "sort",

@@ -71,11 +71,24 @@ export function dialogKey(s: UiState, name: string, ctx: DialogContext): number 
   }
 }
 
-function columnsKey(s: UiState, d: { index: number }, name: string, ctx: DialogContext): number {
+function columnsKey(
+  s: UiState,
+  d: { index: number; order?: ColumnId[] },
+  name: string,
+  ctx: DialogContext,
+): number {
   const st = s.settings;
-  const rows = columnsDialogRows(st.columns);
+  // The dialog's rows keep the order they opened with: showing or hiding a column leaves it in
+  // its row, with the cursor on it, and showing it again puts it back where it was.
+  const order = d.order ??= columnsDialogRows(st.columns).map((r) => r.id);
+  const rows = columnsDialogRows(st.columns, order);
   const row = rows[d.index]!;
   const at = st.columns.findIndex((c) => c.id === row.id);
+  // The shown columns, in the dialog's order.
+  const reorder = () => {
+    const byId = new Map(st.columns.map((c) => [c.id, c]));
+    st.columns = order.flatMap((id) => byId.get(id) ?? []);
+  };
   if (moveIndex(d, name, rows.length)) return Flag.REDRAW;
   switch (name) {
     case "space":
@@ -86,29 +99,23 @@ function columnsKey(s: UiState, d: { index: number }, name: string, ctx: DialogC
           return Flag.REDRAW;
         }
         st.columns.splice(at, 1);
-        d.index = Math.min(d.index, rows.length - 1);
       } else {
         st.columns.push({ id: row.id, width: row.width });
-        d.index = st.columns.length - 1;
+        reorder();
       }
       s.hscroll = 0;
       return Flag.REDRAW | Flag.SAVE;
     case "[":
     case "shift+up":
-      if (at > 0) {
-        [st.columns[at - 1], st.columns[at]] = [st.columns[at]!, st.columns[at - 1]!];
-        d.index = at - 1;
-        return Flag.REDRAW | Flag.SAVE;
-      }
-      return Flag.NONE;
     case "]":
-    case "shift+down":
-      if (at >= 0 && at < st.columns.length - 1) {
-        [st.columns[at + 1], st.columns[at]] = [st.columns[at]!, st.columns[at + 1]!];
-        d.index = at + 1;
-        return Flag.REDRAW | Flag.SAVE;
-      }
-      return Flag.NONE;
+    case "shift+down": {
+      const to = d.index + (name === "[" || name === "shift+up" ? -1 : 1);
+      if (to < 0 || to >= order.length) return Flag.NONE;
+      [order[to], order[d.index]] = [order[d.index]!, order[to]!];
+      d.index = to;
+      reorder();
+      return Flag.REDRAW | Flag.SAVE;
+    }
     case "-":
     case "+":
     case "=": {

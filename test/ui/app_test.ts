@@ -1,9 +1,26 @@
-import { assert, assertEquals } from "../_helpers/assert.ts";
+import { assert, assertEquals, assertStringIncludes } from "../_helpers/assert.ts";
 import { batchOf, type TestConn } from "../_helpers/records.ts";
 import { Kind } from "../../src/conntrack/record.ts";
 import { Flag } from "../../src/ui/mod.ts";
 import type { UiApp } from "../../src/ui/mod.ts";
 import { fixtureApp, fixtureConns, key, T0, typed } from "./_fixture.ts";
+import { CellBuffer } from "../../src/term/buffer.ts";
+
+const ROW_RE = /\[[x ]\] \S+\s+\d+ /; // "[x] TITLE  width  description"
+
+// The dialog line drawn as selected: the one row of "[x]"/"[ ]" lines whose style differs.
+function dialogLine(app: UiApp): string {
+  const buf = app.frame(new CellBuffer(1, 1));
+  const rows = buf.lines().map((text, y) => ({ text, y })).filter((r) => ROW_RE.test(r.text));
+  const styleOf = (r: { text: string; y: number }) => {
+    const i = r.y * buf.width + r.text.search(ROW_RE);
+    return `${buf.fg[i]}/${buf.bg[i]}/${buf.attrs[i]}`;
+  };
+  const styles = rows.map(styleOf);
+  const odd = rows.filter((_, k) => styles.filter((x) => x === styles[k]).length === 1);
+  assertEquals(odd.length, 1, "one selected line in the columns dialog");
+  return odd[0]!.text;
+}
 
 /** Source addresses of the rows, top to bottom. */
 function sources(app: UiApp): string[] {
@@ -199,13 +216,13 @@ Deno.test("UiApp columns dialog shows, hides, moves and resizes columns", () => 
   let f = app.handle([key("space")]);
   assert(f & Flag.SAVE);
   assertEquals(ids()[0], "state", "PROTO hidden");
-  app.handle([key("]")]);
-  assertEquals(ids().slice(0, 2), ["src", "state"]);
+  app.handle([key("space")]);
+  assertEquals(ids().slice(0, 2), ["proto", "state"], "PROTO shown again in its place");
+  app.handle([key("down"), key("]")]);
+  assertEquals(ids().slice(0, 3), ["proto", "src", "state"]);
   f = app.handle([key("+"), key("+")]);
-  assertEquals(app.state.settings.columns[1], { id: "state", width: 13 });
-  // Hidden columns follow the shown ones in the dialog, PROTO first among them.
-  app.handle([key("home"), ...Array(ids().length).fill(key("down")), key("space")]);
-  assertEquals(ids().at(-1), "proto", "shown again, at the end");
+  assertEquals(app.state.settings.columns[2], { id: "state", width: 13 });
+  // Hidden columns follow the shown ones in the dialog; the last is DCLASS.
   app.handle([key("end"), key("space")]);
   assertEquals(ids().at(-1), "dst_class", "the dialog's last row is DCLASS");
   app.handle([key("escape")]);
@@ -274,4 +291,35 @@ Deno.test("UiApp details dialog marks a connection that ended while open", () =>
     assert(v.dialog.ended);
     assertEquals(v.dialog.conn.orig_src, "2001:db8::1");
   }
+});
+
+Deno.test("UiApp columns dialog: toggling keeps a column in its place and the cursor on it", () => {
+  const app = fixtureApp(100, 44);
+  const ids = () => app.state.settings.columns.map((c) => c.id);
+  const before = ids();
+  const row = () => {
+    const d = app.view().dialog;
+    if (d?.kind !== "columns") throw new Error("the columns dialog is open");
+    return { index: d.index, line: dialogLine(app) };
+  };
+  app.handle([key("f2"), key("down"), key("down"), key("down")]);
+  assertStringIncludes(row().line, "[x] SPORT");
+  app.handle([key("space")]);
+  assertEquals(ids(), before.filter((id) => id !== "sport"), "SPORT hidden");
+  assertEquals(row().index, 3, "the cursor stays on the row");
+  assertStringIncludes(row().line, "[ ] SPORT", "the row is still SPORT's");
+  app.handle([key("space")]);
+  assertEquals(ids(), before, "shown again where it was");
+  assertStringIncludes(row().line, "[x] SPORT");
+  // A hidden column is shown where its row is: MARK after the shown ones, then NAT before it.
+  const mark = before.length + 3; // hidden rows: NAT, TXPKT, RXPKT, MARK, …
+  app.handle([key("home"), ...Array(mark).fill(key("down"))]);
+  assertStringIncludes(row().line, "[ ] MARK");
+  app.handle([key("space")]);
+  assertEquals(ids(), [...before, "mark"]);
+  assertStringIncludes(row().line, "[x] MARK", "the cursor stays on MARK");
+  app.handle([key("up"), key("up"), key("up"), key("space")]);
+  assertStringIncludes(row().line, "[x] NAT");
+  assertEquals(ids(), [...before, "nat", "mark"]);
+  assertEquals(row().index, before.length);
 });
