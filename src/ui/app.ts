@@ -23,7 +23,7 @@ import { initialState, type UiState } from "./state.ts";
 import { DEFAULT_THEME, type Theme } from "./theme.ts";
 import type { HeaderView, ScreenView } from "./view.ts";
 import { detailsLines } from "./details.ts";
-import { dialogKey, sortBy } from "./dialog_keys.ts";
+import { dialogKey, setSort, sortBy } from "./dialog_keys.ts";
 import type { EnrichStore } from "../enrich/store.ts";
 import { ownerText } from "../enrich/types.ts";
 
@@ -583,8 +583,7 @@ export class UiApp {
     const ids = st.columns.map((c) => c.id);
     const i = ids.indexOf(st.sort.column);
     const next = ids[(i + step + ids.length) % ids.length] ?? st.sort.column;
-    st.sort = { column: next, desc: COLUMNS[next].defaultDesc };
-    return Flag.ROWS | Flag.REDRAW | Flag.SAVE;
+    return setSort(st, { column: next, desc: COLUMNS[next].defaultDesc });
   }
 
   #openDetails(): number {

@@ -9,7 +9,7 @@
 import { COLUMN_IDS, type ColumnId, COLUMNS } from "./columns.ts";
 import { HELP_LINES } from "./help.ts";
 import { Flag } from "./keymap.ts";
-import { MAX_WIDTH, MIN_WIDTH, type Settings } from "./settings.ts";
+import { MAX_WIDTH, MIN_WIDTH, type Settings, type SortKey } from "./settings.ts";
 import { columnsDialogRows } from "./setup.ts";
 import type { UiState } from "./state.ts";
 
@@ -23,12 +23,24 @@ export interface DialogContext {
   say(text: string, error?: boolean): void;
 }
 
+/**
+ * Makes `key` the primary sort key. The secondary key never equals it: when it named the same
+ * column, the old primary key takes its place.
+ */
+export function setSort(st: Settings, key: SortKey): number {
+  if (st.sort2?.column === key.column) st.sort2 = st.sort.column === key.column ? null : st.sort;
+  st.sort = key;
+  return Flag.ROWS | Flag.REDRAW | Flag.SAVE;
+}
+
 /** Sorts by `id`; the column sorted already is inverted instead. */
 export function sortBy(st: Settings, id: ColumnId): number {
-  st.sort = st.sort.column === id
-    ? { column: id, desc: !st.sort.desc }
-    : { column: id, desc: COLUMNS[id].defaultDesc };
-  return Flag.ROWS | Flag.REDRAW | Flag.SAVE;
+  return setSort(
+    st,
+    st.sort.column === id
+      ? { column: id, desc: !st.sort.desc }
+      : { column: id, desc: COLUMNS[id].defaultDesc },
+  );
 }
 
 /** Handles key `name` in the open dialog. */
@@ -137,7 +149,6 @@ function sortKey(s: UiState, d: { index: number }, name: string): number {
   if (moveIndex(d, name, COLUMN_IDS.length)) return Flag.REDRAW;
   switch (name) {
     case "enter":
-      if (st.sort2?.column === id) st.sort2 = null;
       return sortBy(st, id);
     case "space":
       if (st.sort.column === id) return Flag.NONE;

@@ -103,6 +103,12 @@ export function settingsFromJson(
     if (k !== undefined) s.sort2 = k;
     else bad("sort2");
   }
+  // The secondary key orders what the primary leaves equal: the same column would do nothing.
+  if (s.sort2?.column === s.sort.column) {
+    const fallback = defaultSettings().sort2;
+    s.sort2 = fallback?.column === s.sort.column ? null : fallback;
+    if ("sort2" in data) bad("sort2");
+  }
   for (const f of ["cursor", "hostnames", "services"] as const) {
     if (!(f in data)) continue;
     const v = data[f];

@@ -323,3 +323,33 @@ Deno.test("UiApp columns dialog: toggling keeps a column in its place and the cu
   assertEquals(ids(), [...before, "nat", "mark"]);
   assertEquals(row().index, before.length);
 });
+
+Deno.test("UiApp never makes the secondary sort key the primary one", () => {
+  const app = fixtureApp(160, 20);
+  const st = app.state.settings;
+  assertEquals([st.sort.column, st.sort2?.column], ["rate", "tx_bytes"]);
+  // A click on the title of the secondary key (TX, found on the drawn title line).
+  const title = app.frame(new CellBuffer(1, 1)).lines()[3]!;
+  const x = title.search(/ TX /) + 2;
+  app.handle([{
+    type: "mouse",
+    action: "press",
+    button: 0,
+    x,
+    y: 3,
+    ctrl: false,
+    alt: false,
+    shift: false,
+  }]);
+  assertEquals(st.sort.column, "tx_bytes", "the click sorts by TX");
+  assertEquals(st.sort2?.column, "rate", "the old primary key becomes the secondary one");
+  // < and > onto the secondary key's column do the same.
+  st.sort2 = { column: "rx_bytes", desc: true };
+  app.handle([key(">")]);
+  assertEquals(st.sort.column, "rx_bytes");
+  assertEquals(st.sort2?.column, "tx_bytes");
+  // The sort dialog's Enter too.
+  app.handle([key("s"), key("home"), key("enter"), key("escape")]);
+  assertEquals(st.sort.column, "proto");
+  assert(st.sort2?.column !== "proto");
+});
