@@ -18,11 +18,12 @@ import { layout } from "./layout.ts";
 import { columnIdAt, listMaxHscroll, type ListPlacement } from "./list.ts";
 import { renderScreen } from "./render.ts";
 import { RowList, SearchTexts } from "./rows.ts";
-import { MODES, type Settings } from "./settings.ts";
+import { type ColumnSetting, MODES, type Settings, shownColumns } from "./settings.ts";
 import { initialState, type UiState } from "./state.ts";
 import { DEFAULT_THEME, type Theme } from "./theme.ts";
 import type { HeaderView, ScreenView } from "./view.ts";
 import { detailsLines } from "./details.ts";
+import { columnsDialogRows } from "./setup.ts";
 import { dialogKey, setSort, sortBy } from "./dialog_keys.ts";
 import type { EnrichStore } from "../enrich/store.ts";
 import { ownerText } from "../enrich/types.ts";
@@ -252,12 +253,17 @@ export class UiApp {
     };
   }
 
+  // The columns on screen: the chosen ones and NAT when it shows by itself.
+  #shown(): ColumnSetting[] {
+    return shownColumns(this.state.settings, this.rows.natCount > 0);
+  }
+
   // The columns shown, the sort and the scroll: what the list is laid out from, for drawing
   // and for mapping a click on a title alike.
   #placement(): ListPlacement {
     const s = this.state;
     return {
-      columns: s.settings.columns.map((c) => ({ def: COLUMNS[c.id], width: c.width })),
+      columns: this.#shown().map((c) => ({ def: COLUMNS[c.id], width: c.width })),
       sort: s.settings.sort,
       hscroll: s.hscroll,
     };
@@ -321,7 +327,7 @@ export class UiApp {
         return {
           kind: "columns",
           index: d.index,
-          columns: this.state.settings.columns,
+          columns: this.#shown(),
           order: d.order,
         };
       case "sort":
@@ -486,7 +492,11 @@ export class UiApp {
         s.dialog = { kind: "help", scroll: 0 };
         return Flag.REDRAW;
       case "columns":
-        s.dialog = { kind: "columns", index: 0 };
+        s.dialog = {
+          kind: "columns",
+          index: 0,
+          order: columnsDialogRows(this.#shown()).map((r) => r.id),
+        };
         return Flag.REDRAW;
       case "sortDialog":
         s.dialog = { kind: "sort", index: Math.max(0, COLUMN_IDS.indexOf(st.sort.column)) };
@@ -580,7 +590,7 @@ export class UiApp {
 
   #cycleSort(step: number): number {
     const st = this.state.settings;
-    const ids = st.columns.map((c) => c.id);
+    const ids = this.#shown().map((c) => c.id);
     const i = ids.indexOf(st.sort.column);
     const next = ids[(i + step + ids.length) % ids.length] ?? st.sort.column;
     return setSort(st, { column: next, desc: COLUMNS[next].defaultDesc });
@@ -678,6 +688,7 @@ export class UiApp {
     return dialogKey(this.state, name, {
       pageSize: this.pageSize,
       detailsLines: details,
+      shown: this.#shown(),
       say: (text, error) => this.#say(text, error),
     });
   }

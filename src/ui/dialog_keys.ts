@@ -9,7 +9,13 @@
 import { COLUMN_IDS, type ColumnId, COLUMNS } from "./columns.ts";
 import { HELP_LINES } from "./help.ts";
 import { Flag } from "./keymap.ts";
-import { MAX_WIDTH, MIN_WIDTH, type Settings, type SortKey } from "./settings.ts";
+import {
+  type ColumnSetting,
+  MAX_WIDTH,
+  MIN_WIDTH,
+  type Settings,
+  type SortKey,
+} from "./settings.ts";
 import { columnsDialogRows } from "./setup.ts";
 import type { UiState } from "./state.ts";
 
@@ -19,6 +25,8 @@ export interface DialogContext {
   pageSize: number;
   /** Lines of the details dialog (its scroll limit). */
   detailsLines: number;
+  /** The columns on screen (the settings' and NAT when it shows by itself). */
+  shown: ColumnSetting[];
   /** Shows a short message. */
   say(text: string, error?: boolean): void;
 }
@@ -92,8 +100,8 @@ function columnsKey(
   const st = s.settings;
   // The dialog's rows keep the order they opened with: showing or hiding a column leaves it in
   // its row, with the cursor on it, and showing it again puts it back where it was.
-  const order = d.order ??= columnsDialogRows(st.columns).map((r) => r.id);
-  const rows = columnsDialogRows(st.columns, order);
+  const order = d.order ??= columnsDialogRows(ctx.shown).map((r) => r.id);
+  const rows = columnsDialogRows(ctx.shown, order);
   const row = rows[d.index]!;
   const at = st.columns.findIndex((c) => c.id === row.id);
   // The shown columns, in the dialog's order.
@@ -105,12 +113,15 @@ function columnsKey(
   switch (name) {
     case "space":
     case "enter":
-      if (at >= 0) {
+      if (row.shown && at < 0) {
+        st.autoNat = false; // NAT, shown by itself: the user turned it off
+      } else if (at >= 0) {
         if (st.columns.length === 1) {
           ctx.say("At least one column stays shown", true);
           return Flag.REDRAW;
         }
         st.columns.splice(at, 1);
+        if (row.id === "nat") st.autoNat = false;
       } else {
         st.columns.push({ id: row.id, width: row.width });
         reorder();

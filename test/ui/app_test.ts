@@ -1,4 +1,4 @@
-import { assert, assertEquals, assertStringIncludes } from "../_helpers/assert.ts";
+import { assert, assertEquals, assertMatch, assertStringIncludes } from "../_helpers/assert.ts";
 import { batchOf, type TestConn } from "../_helpers/records.ts";
 import { Kind } from "../../src/conntrack/record.ts";
 import { Flag } from "../../src/ui/mod.ts";
@@ -294,7 +294,7 @@ Deno.test("UiApp details dialog marks a connection that ended while open", () =>
 });
 
 Deno.test("UiApp columns dialog: toggling keeps a column in its place and the cursor on it", () => {
-  const app = fixtureApp(100, 44);
+  const app = fixtureApp(100, 44, {}, (c) => c.slot !== 6); // no NAT: no NAT column by itself
   const ids = () => app.state.settings.columns.map((c) => c.id);
   const before = ids();
   const row = () => {
@@ -352,4 +352,38 @@ Deno.test("UiApp never makes the secondary sort key the primary one", () => {
   app.handle([key("s"), key("home"), key("enter"), key("escape")]);
   assertEquals(st.sort.column, "proto");
   assert(st.sort2?.column !== "proto");
+});
+
+Deno.test("UiApp shows NAT by itself while a listed connection is NATed, unless turned off", () => {
+  const app = fixtureApp(200, 44); // 192.168.1.20 → 203.0.113.80 is SNATed and DNATed
+  const title = () => app.frame(new CellBuffer(1, 1)).lines()[3]!;
+  const natRow = () =>
+    app.frame(new CellBuffer(1, 1)).lines().find((l) => l.includes("192.168.1.20"))!;
+  assertMatch(title(), / NAT /);
+  assertStringIncludes(natRow(), "src→203.0.113.1:61000 d…");
+  assertEquals(app.state.settings.columns.some((c) => c.id === "nat"), false, "not a setting");
+  // Filtered to connections without NAT, it goes.
+  app.handle([key("\\"), ...typed("10.0.0.1"), key("enter")]);
+  assertEquals(title().includes(" NAT "), false);
+  app.handle([key("\\"), key("escape")]);
+  assertMatch(title(), / NAT /);
+  // In F2 it shows as shown; hiding it there turns the automatic column off, and it stays off.
+  app.handle([key("f2"), key("home"), ...Array(8).fill(key("down"))]);
+  assertStringIncludes(dialogLine(app), "[x] NAT");
+  const f = app.handle([key("space")]);
+  assert(f & Flag.SAVE);
+  assertStringIncludes(dialogLine(app), "[ ] NAT");
+  assertEquals(app.state.settings.autoNat, false);
+  app.handle([key("escape")]);
+  assertEquals(title().includes(" NAT "), false);
+  // Shown again in F2 (first of the hidden rows now): a column like the others.
+  const n = app.state.settings.columns.length;
+  app.handle([key("f2"), key("home"), ...Array(n).fill(key("down")), key("space")]);
+  assertStringIncludes(dialogLine(app), "[x] NAT");
+  assert(app.state.settings.columns.some((c) => c.id === "nat"));
+});
+
+Deno.test("UiApp shows no NAT column when no connection is NATed", () => {
+  const app = fixtureApp(200, 20, {}, (c) => c.slot !== 6);
+  assertEquals(app.frame(new CellBuffer(1, 1)).lines()[3]!.includes(" NAT "), false);
 });
