@@ -18,10 +18,11 @@ const ENTRIES = [
   { src: "10.9.7.77", sport: 600, dst: "10.9.0.3", dport: 22 },
 ];
 
-async function namespace(): Promise<Netns> {
+// A namespace holding ENTRIES, idle, with accounting `acct` (0: off, 1: on).
+async function namespace(acct = 0): Promise<Netns> {
   const ns = await Netns.create("cols");
   try {
-    await ns.sysctl("net.netfilter.nf_conntrack_acct", 0);
+    await ns.sysctl("net.netfilter.nf_conntrack_acct", acct);
     await loadConntrack(
       ns,
       ENTRIES.map((e) =>
@@ -108,4 +109,26 @@ Deno.test("At 80x24 every column title sits over its values, scrolled or not", a
 
 Deno.test("At 200x50 every column title sits over its values", async () => {
   await check(200, 50, false);
+});
+
+Deno.test("With accounting on, the monitor shows an idle connection's rate as 0, not '-'", async () => {
+  await using ns = await namespace(1);
+  const config = await Deno.makeTempDir({ prefix: "conntop-cols-" });
+  try {
+    await using term = await Tmux.start(
+      conntopCommand(["--netns", ns.name, "--interval", "0.2", "-P", "-n", "--no-geoip"]),
+      { width: 80, height: 24, env: { NO_COLOR: "1", XDG_CONFIG_HOME: config } },
+    );
+    const rates = (s: string) =>
+      ENTRIES.map((e) => s.split("\n").find((l) => l.includes(` ${e.src} `))?.trimEnd().at(-1));
+    // Rated from the second dump on (the first only finds them): 0 then, and at every refresh.
+    await term.waitFor((s) => rates(s).every((r) => r === "0"), { what: "rates of 0" });
+    for (let k = 0; k < 6; k++) {
+      await new Promise((r) => setTimeout(r, 250));
+      const screen = await term.capture();
+      assertEquals(rates(screen), ENTRIES.map(() => "0"), `refresh ${k}:\n${screen}`);
+    }
+  } finally {
+    await Deno.remove(config, { recursive: true }).catch(() => {});
+  }
 });
