@@ -387,3 +387,20 @@ Deno.test("UiApp shows no NAT column when no connection is NATed", () => {
   const app = fixtureApp(200, 20, {}, (c) => c.slot !== 6);
   assertEquals(app.frame(new CellBuffer(1, 1)).lines()[3]!.includes(" NAT "), false);
 });
+
+Deno.test("UiApp: a click on the sort column's title kept at the right end inverts it", () => {
+  const app = fixtureApp(60, 20);
+  const title = app.frame(new CellBuffer(1, 1)).lines()[3]!;
+  assert(title.endsWith("▼RATE/s"), `RATE/s kept in view at the right end: ${title}`);
+  app.handle([{
+    type: "mouse",
+    action: "press",
+    button: 0,
+    x: 57,
+    y: 3,
+    ctrl: false,
+    alt: false,
+    shift: false,
+  }]);
+  assertEquals(app.state.settings.sort, { column: "rate", desc: false });
+});
