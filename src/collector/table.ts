@@ -336,6 +336,10 @@ export class CtTable {
     // rated as new: from zero at its start time.
     if (this.#state[s]! & S_BORN) this.#bornRates();
     else this.#dumpRates(s, countersChanged && this.#countersWentBack(s));
+    // Having a rate or not is a change, even when the rate is 0: an idle connection's first
+    // rate (0) must reach the model, or it keeps showing none ("-") for as long as it idles.
+    const ratedBefore = this.#dv.getUint16(s * RECORD_SIZE + OFF.HAS, true) & Has.RATES;
+    if ((this.#sdv.getUint16(OFF.HAS, true) & Has.RATES) !== ratedBefore) changed = true;
     if (!changed && this.#expiryMoved(s)) changed = true;
     for (let k = 0; k < WORDS; k++) w[base + k] = sw[k]!;
     const st = this.#state[s]! & ~S_RATE_NZ;

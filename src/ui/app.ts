@@ -15,16 +15,17 @@ import { COLUMN_IDS, COLUMNS } from "./columns.ts";
 import { keyBar, positionText } from "./footer.ts";
 import { type ActionName, Flag, keyName, MAIN_KEYS } from "./keymap.ts";
 import { layout } from "./layout.ts";
-import { columnAt, lineWidth } from "./list.ts";
+import { columnIdAt, listMaxHscroll, type ListPlacement } from "./list.ts";
 import { renderScreen } from "./render.ts";
 import { RowList, SearchTexts } from "./rows.ts";
-import { MODES, type Settings } from "./settings.ts";
+import { type ColumnSetting, MODES, type Settings, shownColumns } from "./settings.ts";
 import { initialState, type UiState } from "./state.ts";
 import { DEFAULT_THEME, type Theme } from "./theme.ts";
 import type { HeaderView, ScreenView } from "./view.ts";
 import { detailsLines, detailsScrollMax } from "./details.ts";
 import { helpScrollMax } from "./help.ts";
-import { dialogKey, sortBy } from "./dialog_keys.ts";
+import { columnsDialogRows } from "./setup.ts";
+import { dialogKey, setSort, sortBy } from "./dialog_keys.ts";
 import type { EnrichStore } from "../enrich/store.ts";
 import { ownerText } from "../enrich/types.ts";
 
@@ -240,14 +241,12 @@ export class UiApp {
     return {
       header: this.#headerView(),
       list: {
-        columns: s.settings.columns.map((c) => ({ def: COLUMNS[c.id], width: c.width })),
-        sort: s.settings.sort,
+        ...this.#placement(),
         sort2: s.settings.sort2,
         rows,
         top: s.top,
         cursor: s.settings.cursor ? s.cursorRow : -1,
         total: this.rows.length,
-        hscroll: s.hscroll,
         ctx,
         highlight: s.input?.kind === "search" ? s.input.text : s.search,
         empty: this.rows.length > 0 ? "" : this.#emptyText(),
@@ -272,6 +271,22 @@ export class UiApp {
     return text !== ""
       ? `No connection matches the filter '${text}' (${hidden}; F4 or \\ then Esc clears it)`
       : `No connection matches the command line's filter (${hidden})`;
+  }
+
+  // The columns on screen: the chosen ones and NAT when it shows by itself.
+  #shown(): ColumnSetting[] {
+    return shownColumns(this.state.settings, this.rows.natCount > 0);
+  }
+
+  // The columns shown, the sort and the scroll: what the list is laid out from, for drawing
+  // and for mapping a click on a title alike.
+  #placement(): ListPlacement {
+    const s = this.state;
+    return {
+      columns: this.#shown().map((c) => ({ def: COLUMNS[c.id], width: c.width })),
+      sort: s.settings.sort,
+      hscroll: s.hscroll,
+    };
   }
 
   /** When the next message expires (for the app to redraw then), or undefined. */
@@ -329,7 +344,12 @@ export class UiApp {
         return { kind: "details", conn: det.conn, ended: det.ended, scroll: d.scroll, hosts };
       }
       case "columns":
-        return { kind: "columns", index: d.index, columns: this.state.settings.columns };
+        return {
+          kind: "columns",
+          index: d.index,
+          columns: this.#shown(),
+          order: d.order,
+        };
       case "sort":
         return {
           kind: "sort",
@@ -496,7 +516,7 @@ export class UiApp {
         s.hscroll = Math.max(0, s.hscroll - HSCROLL_STEP);
         return Flag.REDRAW;
       case "right": {
-        const max = Math.max(0, lineWidth(st.columns.map((c) => c.width)) - this.#width);
+        const max = listMaxHscroll(this.#placement(), this.#width);
         s.hscroll = Math.min(max, s.hscroll + HSCROLL_STEP);
         return Flag.REDRAW;
       }
@@ -506,7 +526,11 @@ export class UiApp {
         s.dialog = { kind: "help", scroll: 0 };
         return Flag.REDRAW;
       case "columns":
-        s.dialog = { kind: "columns", index: 0 };
+        s.dialog = {
+          kind: "columns",
+          index: 0,
+          order: columnsDialogRows(this.#shown()).map((r) => r.id),
+        };
         return Flag.REDRAW;
       case "sortDialog":
         s.dialog = { kind: "sort", index: Math.max(0, COLUMN_IDS.indexOf(st.sort.column)) };
@@ -600,11 +624,10 @@ export class UiApp {
 
   #cycleSort(step: number): number {
     const st = this.state.settings;
-    const ids = st.columns.map((c) => c.id);
+    const ids = this.#shown().map((c) => c.id);
     const i = ids.indexOf(st.sort.column);
     const next = ids[(i + step + ids.length) % ids.length] ?? st.sort.column;
-    st.sort = { column: next, desc: COLUMNS[next].defaultDesc };
-    return Flag.ROWS | Flag.REDRAW | Flag.SAVE;
+    return setSort(st, { column: next, desc: COLUMNS[next].defaultDesc });
   }
 
   #openDetails(): number {
@@ -698,6 +721,7 @@ export class UiApp {
     return dialogKey(this.state, name, {
       pageSize: this.pageSize,
       scrollMax: this.#scrollMax(),
+      shown: this.#shown(),
       say: (text, error) => this.#say(text, error),
     });
   }
@@ -724,9 +748,8 @@ export class UiApp {
     if (ev.action !== "press" || ev.button !== 0) return Flag.NONE;
     const l = layout(this.#width, this.#height);
     if (l.columns.height > 0 && ev.y === l.columns.y) {
-      const c = columnAt(s.settings.columns.map((col) => col.width), s.hscroll, this.#width, ev.x);
-      if (c < 0) return Flag.NONE;
-      return sortBy(s.settings, s.settings.columns[c]!.id);
+      const id = columnIdAt(this.#placement(), this.#width, ev.x);
+      return id === undefined ? Flag.NONE : sortBy(s.settings, id);
     }
     if (ev.y >= l.list.y && ev.y < l.list.y + l.list.height) {
       this.#refreshRows();

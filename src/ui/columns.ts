@@ -14,6 +14,7 @@ import {
   OFF,
   RECORD_SIZE as RECORD_BYTES,
   type RecordView,
+  stateName,
 } from "../conntrack/mod.ts";
 import type { Connection } from "../model/mod.ts";
 import type { AddrInfo, EnrichStore } from "../enrich/store.ts";
@@ -110,6 +111,13 @@ export interface ColumnDef {
 }
 
 const num = (n: number | null) => (n === null ? "-" : String(n));
+
+// A rate cell: "-" only where the kernel gives no counters (accounting off); blank while a
+// connection with counters has been sampled once and has no rate yet; else the rate.
+function rateText(c: Connection, bps: number | null): string {
+  if (bps !== null) return humanRate(bps).slice(0, -2);
+  return c.tx_bytes === null ? "-" : "";
+}
 const counters = (v: RecordView, i: number) => (v.u16At(i, OFF.HAS) & Has.COUNTERS) !== 0;
 const rates = (v: RecordView, i: number) => (v.u16At(i, OFF.HAS) & Has.RATES) !== 0;
 const ports = (v: RecordView, i: number) => (v.u16At(i, OFF.HAS) & Has.PORTS) !== 0;
@@ -217,13 +225,15 @@ export const COLUMNS: Readonly<Record<ColumnId, ColumnDef>> = {
     align: "left",
     defaultDesc: false,
     text: (c) => c.state ?? "",
-    key: (v, i) => v.u8At(i, OFF.L4) * 256 + v.u8At(i, OFF.STATE),
+    key: () => 0,
+    // By the name shown (TCP's and SCTP's ESTABLISHED together), not the protocol's number.
+    textKey: (v, i) => stateName(v.u8At(i, OFF.L4), v.u8At(i, OFF.STATE)) ?? null,
   },
   src: {
     id: "src",
     title: "SOURCE",
     description: "Source address (original direction); its hostname with H",
-    width: 22,
+    width: 16,
     align: "left",
     defaultDesc: false,
     text: (c, ctx) => (ctx.hostnames ? c.src_host ?? c.orig_src : c.orig_src),
@@ -245,7 +255,7 @@ export const COLUMNS: Readonly<Record<ColumnId, ColumnDef>> = {
     id: "dst",
     title: "DESTINATION",
     description: "Destination address (original direction); its hostname with H",
-    width: 22,
+    width: 16,
     align: "left",
     defaultDesc: false,
     text: (c, ctx) => (ctx.hostnames ? c.dst_host ?? c.orig_dst : c.orig_dst),
@@ -280,33 +290,36 @@ export const COLUMNS: Readonly<Record<ColumnId, ColumnDef>> = {
     id: "tx_rate",
     title: "TX/s",
     description: "Bytes per second sent by the initiator (original direction)",
-    width: 8,
+    width: 7,
     align: "right",
     defaultDesc: true,
-    text: (c) => (c.tx_bytes_per_s === null ? "-" : humanRate(c.tx_bytes_per_s).slice(0, -2)),
+    text: (c) => rateText(c, c.tx_bytes_per_s),
     key: (v, i) => (rates(v, i) ? v.f32At(i, OFF.TX_BPS) : -1),
   },
   "rx_rate": {
     id: "rx_rate",
     title: "RX/s",
     description: "Bytes per second of replies (reply direction)",
-    width: 8,
+    width: 7,
     align: "right",
     defaultDesc: true,
-    text: (c) => (c.rx_bytes_per_s === null ? "-" : humanRate(c.rx_bytes_per_s).slice(0, -2)),
+    text: (c) => rateText(c, c.rx_bytes_per_s),
     key: (v, i) => (rates(v, i) ? v.f32At(i, OFF.RX_BPS) : -1),
   },
   rate: {
     id: "rate",
     title: "RATE/s",
     description: "Bytes per second, both directions",
-    width: 8,
+    width: 7,
     align: "right",
     defaultDesc: true,
     text: (c) =>
-      c.tx_bytes_per_s === null || c.rx_bytes_per_s === null
-        ? "-"
-        : humanRate(c.tx_bytes_per_s + c.rx_bytes_per_s).slice(0, -2),
+      rateText(
+        c,
+        c.tx_bytes_per_s === null || c.rx_bytes_per_s === null
+          ? null
+          : c.tx_bytes_per_s + c.rx_bytes_per_s,
+      ),
     key: (v, i) => (rates(v, i) ? v.f32At(i, OFF.TX_BPS) + v.f32At(i, OFF.RX_BPS) : -1),
   },
   "tx_bytes": counterColumn("tx_bytes", "TX", "Bytes sent by the initiator", OFF.ORIG_BYTES),
@@ -349,7 +362,8 @@ export const COLUMNS: Readonly<Record<ColumnId, ColumnDef>> = {
     width: 10,
     align: "right",
     defaultDesc: true,
-    text: (c) => (c.mark === 0 ? "0" : `0x${c.mark.toString(16)}`),
+    // Decimal, as conntrack -L and the JSON output write it (the details add the hex).
+    text: (c) => String(c.mark),
     key: (v, i) => v.u32At(i, OFF.MARK),
   },
   zone: {
@@ -475,7 +489,10 @@ function enrichPair(
   >;
 }
 
-/** The columns shown by default, in order. */
+/**
+ * The columns shown by default, in order. Those up to RATE/s fit an 80-column terminal (78
+ * cells: an IPv4 address, 15 cells, fits its 16; a service name like "domain" its 6); the rest are a scroll away.
+ */
 export const DEFAULT_COLUMNS: readonly ColumnId[] = [
   "proto",
   "state",

@@ -8,7 +8,13 @@
 
 import { COLUMN_IDS, type ColumnId, COLUMNS } from "./columns.ts";
 import { Flag } from "./keymap.ts";
-import { MAX_WIDTH, MIN_WIDTH, type Settings } from "./settings.ts";
+import {
+  type ColumnSetting,
+  MAX_WIDTH,
+  MIN_WIDTH,
+  type Settings,
+  type SortKey,
+} from "./settings.ts";
 import { columnsDialogRows } from "./setup.ts";
 import type { UiState } from "./state.ts";
 
@@ -18,16 +24,30 @@ export interface DialogContext {
   pageSize: number;
   /** How far the open help or details dialog scrolls at the current size. */
   scrollMax: number;
+  /** The columns on screen (the settings' and NAT when it shows by itself). */
+  shown: ColumnSetting[];
   /** Shows a short message. */
   say(text: string, error?: boolean): void;
 }
 
+/**
+ * Makes `key` the primary sort key. The secondary key never equals it: when it named the same
+ * column, the old primary key takes its place.
+ */
+export function setSort(st: Settings, key: SortKey): number {
+  if (st.sort2?.column === key.column) st.sort2 = st.sort.column === key.column ? null : st.sort;
+  st.sort = key;
+  return Flag.ROWS | Flag.REDRAW | Flag.SAVE;
+}
+
 /** Sorts by `id`; the column sorted already is inverted instead. */
 export function sortBy(st: Settings, id: ColumnId): number {
-  st.sort = st.sort.column === id
-    ? { column: id, desc: !st.sort.desc }
-    : { column: id, desc: COLUMNS[id].defaultDesc };
-  return Flag.ROWS | Flag.REDRAW | Flag.SAVE;
+  return setSort(
+    st,
+    st.sort.column === id
+      ? { column: id, desc: !st.sort.desc }
+      : { column: id, desc: COLUMNS[id].defaultDesc },
+  );
 }
 
 /** Handles key `name` in the open dialog. */
@@ -66,44 +86,54 @@ export function dialogKey(s: UiState, name: string, ctx: DialogContext): number 
   }
 }
 
-function columnsKey(s: UiState, d: { index: number }, name: string, ctx: DialogContext): number {
+function columnsKey(
+  s: UiState,
+  d: { index: number; order?: ColumnId[] },
+  name: string,
+  ctx: DialogContext,
+): number {
   const st = s.settings;
-  const rows = columnsDialogRows(st.columns);
+  // The dialog's rows keep the order they opened with: showing or hiding a column leaves it in
+  // its row, with the cursor on it, and showing it again puts it back where it was.
+  const order = d.order ??= columnsDialogRows(ctx.shown).map((r) => r.id);
+  const rows = columnsDialogRows(ctx.shown, order);
   const row = rows[d.index]!;
   const at = st.columns.findIndex((c) => c.id === row.id);
+  // The shown columns, in the dialog's order.
+  const reorder = () => {
+    const byId = new Map(st.columns.map((c) => [c.id, c]));
+    st.columns = order.flatMap((id) => byId.get(id) ?? []);
+  };
   if (moveIndex(d, name, rows.length)) return Flag.REDRAW;
   switch (name) {
     case "space":
     case "enter":
-      if (at >= 0) {
+      if (row.shown && at < 0) {
+        st.autoNat = false; // NAT, shown by itself: the user turned it off
+      } else if (at >= 0) {
         if (st.columns.length === 1) {
           ctx.say("At least one column stays shown", true);
           return Flag.REDRAW;
         }
         st.columns.splice(at, 1);
-        d.index = Math.min(d.index, rows.length - 1);
+        if (row.id === "nat") st.autoNat = false;
       } else {
         st.columns.push({ id: row.id, width: row.width });
-        d.index = st.columns.length - 1;
+        reorder();
       }
       s.hscroll = 0;
       return Flag.REDRAW | Flag.SAVE;
     case "[":
     case "shift+up":
-      if (at > 0) {
-        [st.columns[at - 1], st.columns[at]] = [st.columns[at]!, st.columns[at - 1]!];
-        d.index = at - 1;
-        return Flag.REDRAW | Flag.SAVE;
-      }
-      return Flag.NONE;
     case "]":
-    case "shift+down":
-      if (at >= 0 && at < st.columns.length - 1) {
-        [st.columns[at + 1], st.columns[at]] = [st.columns[at]!, st.columns[at + 1]!];
-        d.index = at + 1;
-        return Flag.REDRAW | Flag.SAVE;
-      }
-      return Flag.NONE;
+    case "shift+down": {
+      const to = d.index + (name === "[" || name === "shift+up" ? -1 : 1);
+      if (to < 0 || to >= order.length) return Flag.NONE;
+      [order[to], order[d.index]] = [order[d.index]!, order[to]!];
+      d.index = to;
+      reorder();
+      return Flag.REDRAW | Flag.SAVE;
+    }
     case "-":
     case "+":
     case "=": {
@@ -125,7 +155,6 @@ function sortKey(s: UiState, d: { index: number }, name: string): number {
   if (moveIndex(d, name, COLUMN_IDS.length)) return Flag.REDRAW;
   switch (name) {
     case "enter":
-      if (st.sort2?.column === id) st.sort2 = null;
       return sortBy(st, id);
     case "space":
       if (st.sort.column === id) return Flag.NONE;

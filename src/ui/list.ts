@@ -1,8 +1,8 @@
 /**
  * The connection list: the column header with the sort column marked, and one line per
  * connection on the visible page, with the cursor bar and search matches highlighted.
- * Columns are laid out left to right with one space between them; the last one takes what is
- * left of the line; Left/Right scroll the whole line sideways.
+ * Both are drawn from one layout of the columns (column_layout.ts): Left/Right scroll the whole
+ * line sideways, and the sort column is kept in view at the right end.
  *
  * @module
  */
@@ -11,47 +11,55 @@ import type { CellBuffer } from "../term/buffer.ts";
 import { fit, stringWidth } from "../term/width.ts";
 import { printable } from "../text/printable.ts";
 import { cut, ELLIPSIS, putSkipping, wrap } from "./draw.ts";
-import { COLUMNS } from "./columns.ts";
+import { type ColumnDef, type ColumnId, COLUMNS } from "./columns.ts";
+import {
+  cellAt,
+  type ColumnCell,
+  columnLayout,
+  type ColumnLayoutOptions,
+  maxHscroll,
+} from "./column_layout.ts";
 import type { Rect } from "./layout.ts";
 import type { Theme } from "./theme.ts";
 import type { AddressClass } from "../enrich/types.ts";
 import type { ListView } from "./view.ts";
 
-/** A column's place on the (unscrolled) line. */
-export interface ColumnSpan {
-  index: number;
-  x: number;
-  width: number;
+/** What places the columns: the shown ones, the sort column and the scroll. */
+export type ListPlacement = Pick<ListView, "columns" | "sort" | "hscroll">;
+
+function layoutOptions(list: ListPlacement, screenWidth: number): ColumnLayoutOptions {
+  const sortAt = list.columns.findIndex((c) => c.def.id === list.sort.column);
+  return {
+    screenWidth,
+    hscroll: list.hscroll,
+    sortAt,
+    hiddenSortWidth: sortAt < 0 ? COLUMNS[list.sort.column].width : 0,
+  };
 }
 
-/** Where each column goes on a line `lineWidth` wide (before horizontal scrolling). */
-export function columnSpans(widths: number[], lineWidth: number): ColumnSpan[] {
-  const spans: ColumnSpan[] = [];
-  let x = 0;
-  widths.forEach((w, index) => {
-    const last = index === widths.length - 1;
-    spans.push({ index, x, width: last ? Math.max(w, lineWidth - x) : w });
-    x += w + 1;
-  });
-  return spans;
+/** The columns of `list` as they show on a line `screenWidth` wide: {@linkcode columnLayout}. */
+export function listLayout(list: ListPlacement, screenWidth: number): ColumnCell[] {
+  return columnLayout(list.columns.map((c) => c.width), layoutOptions(list, screenWidth));
 }
 
-/** Total width of all columns with their separators. */
-export function lineWidth(widths: number[]): number {
-  return widths.reduce((a, w) => a + w + 1, 0) - (widths.length > 0 ? 1 : 0);
+/** How far `list` may scroll right on a line `screenWidth` wide. */
+export function listMaxHscroll(list: ListPlacement, screenWidth: number): number {
+  return maxHscroll(list.columns.map((c) => c.width), layoutOptions(list, screenWidth));
 }
 
-/** The column at screen column `x` of a line scrolled by `hscroll`, or -1. */
-export function columnAt(
-  widths: number[],
-  hscroll: number,
+/** The column whose title is at screen column `x`, or undefined. */
+export function columnIdAt(
+  list: ListPlacement,
   screenWidth: number,
   x: number,
-): number {
-  const spans = columnSpans(widths, screenWidth + hscroll);
-  const at = x + hscroll;
-  for (const s of spans) if (at >= s.x && at < s.x + s.width + 1) return s.index;
-  return -1;
+): ColumnId | undefined {
+  const cell = cellAt(listLayout(list, screenWidth), x);
+  return cell === undefined ? undefined : defOf(list, cell).id;
+}
+
+// The column a cell shows (a sort column that is not among the shown ones: its own def).
+function defOf(list: ListPlacement, cell: ColumnCell): ColumnDef {
+  return list.columns[cell.index]?.def ?? COLUMNS[list.sort.column];
 }
 
 /** Draws the column header row into `rect` (its first line). */
@@ -63,39 +71,17 @@ export function renderColumnHeader(
 ): void {
   if (rect.height <= 0 || rect.width <= 0) return;
   buf.fill(rect.x, rect.y, rect.width, 1, " ", theme.columnHeader);
-  const spans = columnSpans(list.columns.map((c) => c.width), rect.width + list.hscroll);
-  for (const span of spans) {
-    const col = list.columns[span.index]!;
-    const sorted = list.sort.column === col.def.id;
+  for (const cell of listLayout(list, rect.width)) {
+    const def = defOf(list, cell);
+    const sorted = list.sort.column === def.id;
     const arrow = sorted ? (list.sort.desc ? "▼" : "▲") : "";
     // A narrow column shortens its title, never the arrow that says it is the sort column.
-    const room = Math.max(0, span.width - stringWidth(arrow));
-    const name = stringWidth(col.def.title) > room
-      ? fit(col.def.title, room, "left", ELLIPSIS)
-      : col.def.title;
-    const title = col.def.align === "right"
-      ? fit(arrow + name, span.width, "right")
-      : fit(name + arrow, span.width, "left");
-    drawCell(
-      buf,
-      rect,
-      0,
-      span,
-      list.hscroll,
-      title,
-      sorted ? theme.columnHeaderSorted : theme.columnHeader,
-    );
-  }
-  // A sort column that is hidden or scrolled off still says so, at the right end.
-  const at = list.columns.findIndex((c) => c.def.id === list.sort.column);
-  const span = at < 0 ? undefined : spans[at];
-  const x = span === undefined ? -1 : span.x - list.hscroll;
-  if (span === undefined || x < 0 || x + Math.min(span.width, 8) > rect.width) {
-    const label = ` ${list.sort.desc ? "▼" : "▲"}${COLUMNS[list.sort.column].title} `;
-    const w = stringWidth(label);
-    if (w < rect.width) {
-      buf.setString(rect.x + rect.width - w, rect.y, label, theme.columnHeaderSorted, w);
-    }
+    const room = Math.max(0, cell.width - stringWidth(arrow));
+    const name = stringWidth(def.title) > room ? fit(def.title, room, "left", ELLIPSIS) : def.title;
+    const title = def.align === "right"
+      ? fit(arrow + name, cell.width, "right")
+      : fit(name + arrow, cell.width, "left");
+    drawCell(buf, rect, 0, cell, title, sorted ? theme.columnHeaderSorted : theme.columnHeader);
   }
 }
 
@@ -103,37 +89,32 @@ function drawCell(
   buf: CellBuffer,
   rect: Rect,
   row: number,
-  span: ColumnSpan,
-  hscroll: number,
+  cell: ColumnCell,
   text: string,
   style: Parameters<CellBuffer["setString"]>[3],
 ): void {
-  const x = span.x - hscroll;
-  if (x + span.width <= 0 || x >= rect.width) return;
-  const skip = x < 0 ? -x : 0;
-  const room = Math.min(span.width - skip, rect.width - Math.max(0, x));
-  putSkipping(buf, rect.x + Math.max(0, x), rect.y + row, text, skip, room, style);
+  putSkipping(buf, rect.x + cell.x, rect.y + row, text, cell.skip, cell.room, style);
 }
 
 /** Draws the rows of the visible page into `rect`, or what an empty list has to say. */
 export function renderList(buf: CellBuffer, rect: Rect, list: ListView, theme: Theme): void {
   if (rect.height <= 0 || rect.width <= 0) return;
   if (list.rows.length === 0 && list.empty !== "") return renderEmpty(buf, rect, list.empty, theme);
-  const spans = columnSpans(list.columns.map((c) => c.width), rect.width + list.hscroll);
+  const cells = listLayout(list, rect.width);
   const needle = list.highlight.toLowerCase();
   for (let r = 0; r < rect.height && r < list.rows.length; r++) {
     const conn = list.rows[r]!;
     const isCursor = list.top + r === list.cursor;
     const base = isCursor ? theme.cursor : theme.text;
     if (isCursor) buf.fill(rect.x, rect.y + r, rect.width, 1, " ", base);
-    for (const span of spans) {
-      const col = list.columns[span.index]!;
+    for (const cell of cells) {
+      const def = defOf(list, cell);
       // Outside text (process names, host names, GeoIP strings) made printable before it is
       // fitted, so that widths count the "?" the buffer would draw.
-      const raw = printable(col.def.text(conn, list.ctx));
-      const text = fit(raw, span.width, col.def.align, "…");
+      const raw = printable(def.text(conn, list.ctx));
+      const text = fit(raw, cell.width, def.align, "…");
       const quiet = raw === "-" || raw === "0" || raw === "0B";
-      const cls = col.def.addressClass?.(conn) ?? null;
+      const cls = def.addressClass?.(conn) ?? null;
       const style = isCursor
         ? base
         : quiet
@@ -141,8 +122,8 @@ export function renderList(buf: CellBuffer, rect: Rect, list: ListView, theme: T
         : cls !== null
         ? theme.classes[cls as AddressClass] ?? base
         : base;
-      drawCell(buf, rect, r, span, list.hscroll, text, style);
-      if (needle !== "") highlight(buf, rect, r, span, list.hscroll, text, needle, theme);
+      drawCell(buf, rect, r, cell, text, style);
+      if (needle !== "") highlight(buf, rect, r, cell, text, needle, theme);
     }
   }
 }
@@ -170,8 +151,7 @@ function highlight(
   buf: CellBuffer,
   rect: Rect,
   row: number,
-  span: ColumnSpan,
-  hscroll: number,
+  cell: ColumnCell,
   text: string,
   needle: string,
   theme: Theme,
@@ -179,9 +159,9 @@ function highlight(
   const lower = text.toLowerCase();
   let at = lower.indexOf(needle);
   while (at >= 0) {
-    const from = span.x - hscroll + stringWidth(text.slice(0, at));
+    const from = cell.x - cell.skip + stringWidth(text.slice(0, at));
     const w = stringWidth(text.slice(at, at + needle.length));
-    const x0 = Math.max(0, from), x1 = Math.min(rect.width, from + w);
+    const x0 = Math.max(cell.x, from), x1 = Math.min(cell.x + cell.room, from + w);
     if (x1 > x0) buf.patchStyle(rect.x + x0, rect.y + row, x1 - x0, 1, theme.match);
     at = lower.indexOf(needle, at + Math.max(1, needle.length));
   }

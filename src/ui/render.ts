@@ -33,7 +33,7 @@ export function renderScreen(buf: CellBuffer, view: ScreenView): void {
     case "details":
       return renderDetails(buf, area, d.conn, d.ended, d.scroll, theme, d.hosts);
     case "columns":
-      return renderColumnsDialog(buf, area, d.columns, d.index, theme);
+      return renderColumnsDialog(buf, area, d.columns, d.index, theme, d.order);
     case "sort":
       return renderSortDialog(buf, area, d.sort, d.sort2, d.index, theme);
   }

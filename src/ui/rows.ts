@@ -103,6 +103,8 @@ export class RowList {
   /** Sum of the listed connections' rates at the last update, bytes per second. */
   txRate = 0;
   rxRate = 0;
+  /** How many listed connections are translated (SNAT or DNAT) at the last update. */
+  natCount = 0;
 
   /** Number of rows. */
   get length(): number {
@@ -135,15 +137,17 @@ export class RowList {
       (needle === "" || texts.get(model, s).includes(needle));
     if (q.locked && this.#n > 0) this.#updateLocked(model, q, keep);
     else this.#updateSorted(model, q, keep);
-    let tx = 0, rx = 0;
+    let tx = 0, rx = 0, nat = 0;
     for (let r = 0; r < this.#n; r++) {
       const s = this.#slots[r]!;
       const v = model.page(s), i = model.index(s);
       tx += v.f32At(i, OFF.TX_BPS);
       rx += v.f32At(i, OFF.RX_BPS);
+      if (v.u32At(i, OFF.STATUS) & (IPS_SRC_NAT | IPS_DST_NAT)) nat++;
     }
     this.txRate = tx;
     this.rxRate = rx;
+    this.natCount = nat;
   }
 
   #updateSorted(model: ConnectionModel, q: RowQuery, keep: (s: number) => boolean): void {

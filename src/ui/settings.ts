@@ -36,6 +36,11 @@ export interface Settings {
   services: boolean;
   /** The view mode (F7/F8). */
   mode: string;
+  /**
+   * NAT shows by itself while a listed connection is translated (when it is not among
+   * `columns`); hiding it in the columns dialog turns this off.
+   */
+  autoNat: boolean;
 }
 
 /** Narrowest and widest a column may be set. */
@@ -55,7 +60,21 @@ export function defaultSettings(): Settings {
     hostnames: true,
     services: true,
     mode: "connections",
+    autoNat: true,
   };
+}
+
+/**
+ * The columns on screen: the chosen ones, and NAT when it shows by itself (`autoNat`) and
+ * some listed connection is translated — after RATE/s, or DPORT, or at the end.
+ */
+export function shownColumns(s: Settings, natListed: boolean): ColumnSetting[] {
+  if (!s.autoNat || !natListed || s.columns.some((c) => c.id === "nat")) return s.columns;
+  const after = ["rate", "dport"].map((id) => s.columns.findIndex((c) => c.id === id))
+    .find((i) => i >= 0) ?? s.columns.length - 1;
+  const out = [...s.columns];
+  out.splice(after + 1, 0, { id: "nat", width: COLUMNS.nat.width });
+  return out;
 }
 
 function sortKey(x: unknown): SortKey | undefined {
@@ -103,7 +122,13 @@ export function settingsFromJson(
     if (k !== undefined) s.sort2 = k;
     else bad("sort2");
   }
-  for (const f of ["cursor", "hostnames", "services"] as const) {
+  // The secondary key orders what the primary leaves equal: the same column would do nothing.
+  if (s.sort2?.column === s.sort.column) {
+    const fallback = defaultSettings().sort2;
+    s.sort2 = fallback?.column === s.sort.column ? null : fallback;
+    if ("sort2" in data) bad("sort2");
+  }
+  for (const f of ["cursor", "hostnames", "services", "autoNat"] as const) {
     if (!(f in data)) continue;
     const v = data[f];
     if (typeof v === "boolean") s[f] = v;
@@ -126,5 +151,6 @@ export function settingsToJson(s: Settings): Record<string, unknown> {
     hostnames: s.hostnames,
     services: s.services,
     mode: s.mode,
+    autoNat: s.autoNat,
   };
 }

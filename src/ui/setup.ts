@@ -16,14 +16,19 @@ import type { Theme } from "./theme.ts";
 /** The widest column title: the dialogs line titles up to it and never cut one. */
 const TITLE_WIDTH = Math.max(...COLUMN_IDS.map((id) => stringWidth(COLUMNS[id].title)));
 
-/** The columns dialog's rows: shown columns in their order, then the hidden ones. */
+/**
+ * The columns dialog's rows: in `order` when given (the order the dialog opened with), else the
+ * shown columns in their order, then the hidden ones.
+ */
 export function columnsDialogRows(
   columns: ColumnSetting[],
+  order?: readonly ColumnId[],
 ): { id: ColumnId; shown: boolean; width: number }[] {
-  const shown = columns.map((c) => ({ id: c.id, shown: true, width: c.width }));
-  const hidden = COLUMN_IDS.filter((id) => !columns.some((c) => c.id === id))
-    .map((id) => ({ id, shown: false, width: COLUMNS[id].width }));
-  return [...shown, ...hidden];
+  const ids = [...order ?? [], ...columns.map((c) => c.id), ...COLUMN_IDS];
+  return [...new Set(ids)].map((id) => {
+    const c = columns.find((c) => c.id === id);
+    return { id, shown: c !== undefined, width: c?.width ?? COLUMNS[id].width };
+  });
 }
 
 function list(
@@ -57,8 +62,9 @@ export function renderColumnsDialog(
   columns: ColumnSetting[],
   index: number,
   theme: Theme,
+  order?: readonly ColumnId[],
 ): void {
-  const lines = columnsDialogRows(columns).map((r) =>
+  const lines = columnsDialogRows(columns, order).map((r) =>
     `${r.shown ? "[x]" : "[ ]"} ${fit(COLUMNS[r.id].title, TITLE_WIDTH)} ${
       String(r.width).padStart(3)
     }  ${COLUMNS[r.id].description}`

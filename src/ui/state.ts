@@ -5,13 +5,18 @@
  * @module
  */
 
+import type { ColumnId } from "./columns.ts";
 import type { Settings } from "./settings.ts";
 
 /** An open dialog and its own position. */
 export type Dialog =
   | { kind: "help"; scroll: number }
   | { kind: "details"; scroll: number }
-  | { kind: "columns"; index: number }
+  /**
+   * `order`: every column in the dialog's order, fixed while it is open, so that showing or
+   * hiding one leaves it (and the cursor) in its row.
+   */
+  | { kind: "columns"; index: number; order?: ColumnId[] }
   | { kind: "sort"; index: number };
 
 /** The search or filter line being typed. */

@@ -7,7 +7,7 @@
 
 import type { CollectorStatus, Totals } from "../collector/mod.ts";
 import type { Connection } from "../model/mod.ts";
-import type { CellContext, ColumnDef } from "./columns.ts";
+import type { CellContext, ColumnDef, ColumnId } from "./columns.ts";
 import type { DetailsHosts } from "./details.ts";
 import type { ColumnSetting, SortKey } from "./settings.ts";
 import type { Theme } from "./theme.ts";
@@ -80,7 +80,7 @@ export type DialogView =
     /** Where the reverse lookups stand (for "resolving…", "no name"). */
     hosts?: DetailsHosts;
   }
-  | { kind: "columns"; index: number; columns: ColumnSetting[] }
+  | { kind: "columns"; index: number; columns: ColumnSetting[]; order?: ColumnId[] }
   | { kind: "sort"; index: number; sort: SortKey; sort2: SortKey | null };
 
 /** A short message in the bottom line. */

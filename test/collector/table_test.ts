@@ -216,3 +216,15 @@ Deno.test("CtTable rates a connection first seen by an event from its start time
   assertAlmostEquals(r.view.f32At(0, OFF.TX_BPS), 1000, 1e-3, "500 B in the 0.5 s since start");
   assertAlmostEquals(r.view.f32At(0, OFF.RX_BPS), 2000, 1e-3);
 });
+
+Deno.test("CtTable sends an idle connection's first rate, 0, though nothing else changed", () => {
+  const t = new CtTable();
+  const idle = { ...BASE, counters: [0, 0, 0, 0] as [number, number, number, number] };
+  dump(t, [{ ...idle, timeout: 100 }], 1000); // first dump: found, no rate yet
+  const r = dump(t, [{ ...idle, timeout: 99 }], 2000);
+  assertEquals(r.count, 1, "the record goes out with its rate");
+  assert(r.view.has(0, Has.RATES));
+  assertEquals(r.view.f32At(0, OFF.TX_BPS), 0);
+  assertEquals(r.view.f32At(0, OFF.RX_BPS), 0);
+  assertEquals(dump(t, [{ ...idle, timeout: 98 }], 3000).count, 0, "then nothing");
+});

@@ -142,6 +142,7 @@ export function fixtureApp(
   width = 100,
   height = 20,
   over: Partial<UiAppOptions> = {},
+  keep: (c: TestConn) => boolean = () => true,
 ): UiApp {
   const app = new UiApp({
     settings: defaultSettings(),
@@ -151,7 +152,7 @@ export function fixtureApp(
     ...over,
   });
   app.resize(width, height);
-  const conns = fixtureConns();
+  const conns = fixtureConns().filter(keep);
   app.onBatch(batchOf(conns, { timeMs: T0 }));
   return app;
 }

@@ -1,9 +1,26 @@
-import { assert, assertEquals } from "../_helpers/assert.ts";
+import { assert, assertEquals, assertMatch, assertStringIncludes } from "../_helpers/assert.ts";
 import { batchOf, type TestConn } from "../_helpers/records.ts";
 import { Kind } from "../../src/conntrack/record.ts";
 import { Flag } from "../../src/ui/mod.ts";
 import type { UiApp } from "../../src/ui/mod.ts";
 import { fixtureApp, fixtureConns, key, T0, typed } from "./_fixture.ts";
+import { CellBuffer } from "../../src/term/buffer.ts";
+
+const ROW_RE = /\[[x ]\] \S+\s+\d+ /; // "[x] TITLE  width  description"
+
+// The dialog line drawn as selected: the one row of "[x]"/"[ ]" lines whose style differs.
+function dialogLine(app: UiApp): string {
+  const buf = app.frame(new CellBuffer(1, 1));
+  const rows = buf.lines().map((text, y) => ({ text, y })).filter((r) => ROW_RE.test(r.text));
+  const styleOf = (r: { text: string; y: number }) => {
+    const i = r.y * buf.width + r.text.search(ROW_RE);
+    return `${buf.fg[i]}/${buf.bg[i]}/${buf.attrs[i]}`;
+  };
+  const styles = rows.map(styleOf);
+  const odd = rows.filter((_, k) => styles.filter((x) => x === styles[k]).length === 1);
+  assertEquals(odd.length, 1, "one selected line in the columns dialog");
+  return odd[0]!.text;
+}
 
 /** Source addresses of the rows, top to bottom. */
 function sources(app: UiApp): string[] {
@@ -199,13 +216,13 @@ Deno.test("UiApp columns dialog shows, hides, moves and resizes columns", () => 
   let f = app.handle([key("space")]);
   assert(f & Flag.SAVE);
   assertEquals(ids()[0], "state", "PROTO hidden");
-  app.handle([key("]")]);
-  assertEquals(ids().slice(0, 2), ["src", "state"]);
+  app.handle([key("space")]);
+  assertEquals(ids().slice(0, 2), ["proto", "state"], "PROTO shown again in its place");
+  app.handle([key("down"), key("]")]);
+  assertEquals(ids().slice(0, 3), ["proto", "src", "state"]);
   f = app.handle([key("+"), key("+")]);
-  assertEquals(app.state.settings.columns[1], { id: "state", width: 13 });
-  // Hidden columns follow the shown ones in the dialog, PROTO first among them.
-  app.handle([key("home"), ...Array(ids().length).fill(key("down")), key("space")]);
-  assertEquals(ids().at(-1), "proto", "shown again, at the end");
+  assertEquals(app.state.settings.columns[2], { id: "state", width: 13 });
+  // Hidden columns follow the shown ones in the dialog; the last is DCLASS.
   app.handle([key("end"), key("space")]);
   assertEquals(ids().at(-1), "dst_class", "the dialog's last row is DCLASS");
   app.handle([key("escape")]);
@@ -315,4 +332,116 @@ Deno.test("UiApp keeps the cursor on the first row when the sort changes there",
   assertEquals(sources(app).at(-1), RATE_ORDER[0]);
   assertEquals([app.state.cursorRow, app.state.top], [0, 0]);
   assertEquals(cursorSource(app), RATE_ORDER.at(-1));
+});
+
+Deno.test("UiApp columns dialog: toggling keeps a column in its place and the cursor on it", () => {
+  const app = fixtureApp(100, 44, {}, (c) => c.slot !== 6); // no NAT: no NAT column by itself
+  const ids = () => app.state.settings.columns.map((c) => c.id);
+  const before = ids();
+  const row = () => {
+    const d = app.view().dialog;
+    if (d?.kind !== "columns") throw new Error("the columns dialog is open");
+    return { index: d.index, line: dialogLine(app) };
+  };
+  app.handle([key("f2"), key("down"), key("down"), key("down")]);
+  assertStringIncludes(row().line, "[x] SPORT");
+  app.handle([key("space")]);
+  assertEquals(ids(), before.filter((id) => id !== "sport"), "SPORT hidden");
+  assertEquals(row().index, 3, "the cursor stays on the row");
+  assertStringIncludes(row().line, "[ ] SPORT", "the row is still SPORT's");
+  app.handle([key("space")]);
+  assertEquals(ids(), before, "shown again where it was");
+  assertStringIncludes(row().line, "[x] SPORT");
+  // A hidden column is shown where its row is: MARK after the shown ones, then NAT before it.
+  const mark = before.length + 3; // hidden rows: NAT, TXPKT, RXPKT, MARK, …
+  app.handle([key("home"), ...Array(mark).fill(key("down"))]);
+  assertStringIncludes(row().line, "[ ] MARK");
+  app.handle([key("space")]);
+  assertEquals(ids(), [...before, "mark"]);
+  assertStringIncludes(row().line, "[x] MARK", "the cursor stays on MARK");
+  app.handle([key("up"), key("up"), key("up"), key("space")]);
+  assertStringIncludes(row().line, "[x] NAT");
+  assertEquals(ids(), [...before, "nat", "mark"]);
+  assertEquals(row().index, before.length);
+});
+
+Deno.test("UiApp never makes the secondary sort key the primary one", () => {
+  const app = fixtureApp(160, 20);
+  const st = app.state.settings;
+  assertEquals([st.sort.column, st.sort2?.column], ["rate", "tx_bytes"]);
+  // A click on the title of the secondary key (TX, found on the drawn title line).
+  const title = app.frame(new CellBuffer(1, 1)).lines()[3]!;
+  const x = title.search(/ TX /) + 2;
+  app.handle([{
+    type: "mouse",
+    action: "press",
+    button: 0,
+    x,
+    y: 3,
+    ctrl: false,
+    alt: false,
+    shift: false,
+  }]);
+  assertEquals(st.sort.column, "tx_bytes", "the click sorts by TX");
+  assertEquals(st.sort2?.column, "rate", "the old primary key becomes the secondary one");
+  // < and > onto the secondary key's column do the same.
+  st.sort2 = { column: "rx_bytes", desc: true };
+  app.handle([key(">")]);
+  assertEquals(st.sort.column, "rx_bytes");
+  assertEquals(st.sort2?.column, "tx_bytes");
+  // The sort dialog's Enter too.
+  app.handle([key("s"), key("home"), key("enter"), key("escape")]);
+  assertEquals(st.sort.column, "proto");
+  assert(st.sort2?.column !== "proto");
+});
+
+Deno.test("UiApp shows NAT by itself while a listed connection is NATed, unless turned off", () => {
+  const app = fixtureApp(200, 44); // 192.168.1.20 → 203.0.113.80 is SNATed and DNATed
+  const title = () => app.frame(new CellBuffer(1, 1)).lines()[3]!;
+  const natRow = () =>
+    app.frame(new CellBuffer(1, 1)).lines().find((l) => l.includes("192.168.1.20"))!;
+  assertMatch(title(), / NAT /);
+  assertStringIncludes(natRow(), "src→203.0.113.1:61000 d…");
+  assertEquals(app.state.settings.columns.some((c) => c.id === "nat"), false, "not a setting");
+  // Filtered to connections without NAT, it goes.
+  app.handle([key("\\"), ...typed("10.0.0.1"), key("enter")]);
+  assertEquals(title().includes(" NAT "), false);
+  app.handle([key("\\"), key("escape")]);
+  assertMatch(title(), / NAT /);
+  // In F2 it shows as shown; hiding it there turns the automatic column off, and it stays off.
+  app.handle([key("f2"), key("home"), ...Array(8).fill(key("down"))]);
+  assertStringIncludes(dialogLine(app), "[x] NAT");
+  const f = app.handle([key("space")]);
+  assert(f & Flag.SAVE);
+  assertStringIncludes(dialogLine(app), "[ ] NAT");
+  assertEquals(app.state.settings.autoNat, false);
+  app.handle([key("escape")]);
+  assertEquals(title().includes(" NAT "), false);
+  // Shown again in F2 (first of the hidden rows now): a column like the others.
+  const n = app.state.settings.columns.length;
+  app.handle([key("f2"), key("home"), ...Array(n).fill(key("down")), key("space")]);
+  assertStringIncludes(dialogLine(app), "[x] NAT");
+  assert(app.state.settings.columns.some((c) => c.id === "nat"));
+});
+
+Deno.test("UiApp shows no NAT column when no connection is NATed", () => {
+  const app = fixtureApp(200, 20, {}, (c) => c.slot !== 6);
+  assertEquals(app.frame(new CellBuffer(1, 1)).lines()[3]!.includes(" NAT "), false);
+});
+
+Deno.test("UiApp: a click on the sort column's title kept at the right end inverts it", () => {
+  const app = fixtureApp(60, 20);
+  const title = app.frame(new CellBuffer(1, 1)).lines()[3]!;
+  assert(title.endsWith("▼RATE/s"), `RATE/s kept in view at the right end: ${title}`);
+  app.handle([{
+    type: "mouse",
+    action: "press",
+    button: 0,
+    x: 57,
+    y: 3,
+    ctrl: false,
+    alt: false,
+    shift: false,
+  }]);
+  assertEquals(app.state.settings.sort, { column: "rate", desc: false });
 });

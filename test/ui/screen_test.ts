@@ -109,10 +109,14 @@ Deno.test("Horizontal scroll shifts every row and the column header together", (
   const before = app.frame(new CellBuffer(1, 1)).lines();
   app.handle([key("right")]);
   const after = app.frame(new CellBuffer(1, 1)).lines();
-  for (const y of [4, 5]) assertEquals(after[y]!.slice(0, 52), before[y]!.slice(8, 60));
-  // The column header too, left of where the off-screen sort column is named.
-  assertEquals(after[3]!.slice(0, 40), before[3]!.slice(8, 48));
-  assert(after[3]!.endsWith(" ▼RATE/s "), "the sort column is named when off screen");
+  // Titles and rows alike, left of the sort column, which is kept in view at the right end:
+  // its title over its values, where the scroll does not move it.
+  for (const y of [3, 4, 5]) {
+    assertEquals(after[y]!.slice(0, 40), before[y]!.slice(8, 48));
+    assertEquals(after[y]!.slice(52), before[y]!.slice(52));
+  }
+  assertEquals(after[3]!.slice(52), " ▼RATE/s");
+  assertEquals(after[4]!.slice(52), "    2.9M");
 });
 
 Deno.test("Wide characters in the host name do not shift the columns", () => {
@@ -121,4 +125,20 @@ Deno.test("Wide characters in the host name do not shift the columns", () => {
   assert(lines[0]!.includes("ルーター.例え"));
   const plain = fixtureApp(80, 20).frame(new CellBuffer(1, 1)).lines();
   assertEquals(lines.slice(3), plain.slice(3));
+});
+
+Deno.test("The default columns fit 80 columns with the rate in its own place", () => {
+  const app = fixtureApp(80, 24);
+  app.state.settings.sort = { column: "proto", desc: false }; // not kept in view as the sort
+  app.handle([]);
+  const lines = app.frame(new CellBuffer(1, 1)).lines();
+  const title = lines[3]!;
+  for (const t of ["PROTO", "STATE", "SOURCE", "SPORT", "DESTINATION", "DPORT", "RATE/s"]) {
+    assert(title.includes(t), `title '${t}' on the 80-column title line: ${title}`);
+  }
+  // The row of 10.0.0.1 → 192.0.2.10:443 moves 1.5K/s + 244K/s: its rate ends under "RATE/s".
+  const row = lines.find((l) => l.includes("10.0.0.1 "))!;
+  const end = title.indexOf("RATE/s") + "RATE/s".length;
+  assertEquals(row.slice(end - 4, end), "246K");
+  assertEquals(row.slice(0, 80).includes("443"), true);
 });

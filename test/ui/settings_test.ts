@@ -42,3 +42,15 @@ Deno.test("settingsFromJson() falls back to the default columns when none is val
   assertEquals(r.settings.columns, defaultSettings().columns);
   assertEquals(r.warnings, ["Config field 'columns' is invalid; using default"]);
 });
+
+Deno.test("settingsFromJson() drops a secondary sort key equal to the primary", () => {
+  const r = settingsFromJson({
+    sort: { column: "src", desc: false },
+    sort2: { column: "src", desc: true },
+  });
+  assertEquals(r.settings.sort2, defaultSettings().sort2);
+  assertEquals(r.warnings, ["Config field 'sort2' is invalid; using default"]);
+  const t = settingsFromJson({ sort: { column: "tx_bytes", desc: true } });
+  assertEquals(t.settings.sort2, null, "the default secondary key is the primary: none");
+  assertEquals(t.warnings, []);
+});
