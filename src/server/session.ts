@@ -292,7 +292,11 @@ export class Session implements Subscriber {
         // waiting one answers this ping too; not encoding another saves a flood's garbage.
         if (this.queue.pongWaiting) return;
         const r = this.queue.push("pong", [encodeMessage({ type: "pong", id: m.id })]);
-        if (r === "too_slow") this.tooSlow();
+        // Not tooSlow(): that one is the hub's call, made after the hub has let the client go;
+        // here the hub still feeds it, and #end unsubscribes it.
+        if (r === "too_slow") {
+          void this.#end("too_slow", "the client read too slowly to keep up with its pongs");
+        }
         return;
       }
       case "pong":
