@@ -7,20 +7,27 @@
  *
  * What bounds a slow client's cost:
  *
- * - Queued delta and control bytes are counted against `capBytes`; a snapshot is not (it is the
- *   hub's, shared, and at most one per refresh exists). A delta is always taken when nothing
- *   counted is waiting (one refresh may change more than the cap). A delta past the cap drops
- *   every queued delta and snapshot line not yet begun, and {@linkcode OutQueue.push} answers
- *   "overflow": the client gets a fresh snapshot once the queue has drained, instead of what
- *   it missed.
+ * - Everything queued except a snapshot is counted against `capBytes` at what it costs in
+ *   memory, not at its length: a line's bytes plus {@linkcode LINE_COST_BYTES} (its
+ *   Uint8Array, ArrayBuffer and backing store) plus {@linkcode ITEM_COST_BYTES} per item. A
+ *   28-byte pong takes about 620 bytes of RSS; counted at 28, a client that sent pings and read
+ *   nothing made the server hold 22 times its cap in pongs.
+ * - A snapshot is not counted (it is the hub's, shared, and at most one per refresh exists). A
+ *   delta is always taken when nothing counted is waiting (one refresh may change more than the
+ *   cap). A delta past the cap drops every queued delta and snapshot line not yet begun, and
+ *   {@linkcode OutQueue.push} answers "overflow": the client gets a fresh snapshot once the queue
+ *   has drained, instead of what it missed.
+ * - At most one pong waits: a ping that comes while the answer to an earlier one has not begun
+ *   to go out gets none of its own (see {@linkcode OutQueue.push}).
  * - A client that overflows more than `maxResyncs` times within `resyncWindowMs` cannot keep up
- *   even with snapshots: "too_slow". So is one whose control messages (pongs) alone pass twice
- *   the cap.
+ *   even with snapshots: "too_slow". So is one whose control messages would pass twice the cap.
  * - A write that makes no progress for `stallMs` (the client stopped reading, its socket buffer
  *   is full) makes {@linkcode OutQueue.stalled} true; the session drops the client.
  *
- * So a client that never reads costs at most about twice `capBytes` of queued lines (plus one
- * refresh's delta) and the one line being written, however long the table churns.
+ * So a client that never reads costs at most `capBytes` of queued deltas (or one refresh's
+ * delta, shared with every client) plus the server's own few control messages (banner, welcome,
+ * one pong, warnings; never past twice `capBytes` in all), and the one line being written,
+ * however long the table churns and however fast it pings.
  *
  * @module
  */
@@ -30,12 +37,26 @@ export interface QueueWriter {
   write(p: Uint8Array): Promise<number>;
 }
 
-/** What an item holds. */
-export type ItemKind = "delta" | "snapshot" | "control";
+/**
+ * What a queued line costs beyond its bytes: the Uint8Array and ArrayBuffer objects on V8's
+ * heap and the backing store's allocation. Measured with Deno 2.9 on x86-64 (a million queued
+ * pongs: about 590 bytes each beyond their 28), rounded up; test/server/queue_test.ts checks
+ * that queued pongs cost no more than counted.
+ */
+export const LINE_COST_BYTES = 640;
+
+/** What a queued item costs beyond its lines: the item and its array of lines. */
+export const ITEM_COST_BYTES = 128;
+
+/**
+ * What an item holds. A "pong" is a control message of which at most one waits (see
+ * {@linkcode OutQueue.push}).
+ */
+export type ItemKind = "delta" | "snapshot" | "control" | "pong";
 
 /** Limits of {@linkcode OutQueue}. */
 export interface QueueOptions {
-  /** Bytes of delta and control lines that may wait. */
+  /** Memory that delta and control lines may take while they wait, bytes (see the module). */
   capBytes: number;
   /** A write without progress for this long counts as stalled, ms. */
   stallMs: number;
@@ -65,6 +86,8 @@ interface Item {
 export class OutQueue {
   #items: Item[] = [];
   #counted = 0;
+  /** A pong is queued and not begun. */
+  #pongWaiting = false;
   #writing = false;
   #lastProgress = 0;
   #closed = false;
@@ -89,9 +112,17 @@ export class OutQueue {
     this.#onError = opts.onError;
   }
 
-  /** Bytes of delta and control lines waiting (the line being written excluded). */
+  /**
+   * Memory held by the delta and control lines waiting, as counted against the cap: their
+   * bytes plus the per-line and per-item costs (the line being written excluded).
+   */
   get queuedBytes(): number {
     return this.#counted;
+  }
+
+  /** Whether a pong waits, not begun: a "pong" pushed now would not be queued. */
+  get pongWaiting(): boolean {
+    return this.#pongWaiting;
   }
 
   /** Bytes written so far. */
@@ -120,15 +151,24 @@ export class OutQueue {
    * - A delta that would pass the cap drops itself and every queued delta and snapshot: the
    *   client needs a fresh snapshot ("overflow"), or, after too many, is "too_slow".
    * - A control message never drops a batch (the hub would not know the client missed it);
-   *   control messages alone past twice the cap mean the client sends pings and reads
-   *   nothing: "too_slow".
+   *   control messages past twice the cap mean the client reads nothing: "too_slow".
+   * - A "pong" while another pong waits, not begun, is not queued (the result is "queued": the
+   *   waiting pong answers it). Why not one pong per ping: a pong only shows the client that
+   *   the server is there and how long the way is, which the waiting one shows as well, while
+   *   one per ping would let a client that pings and never reads spend the server's memory
+   *   (each pong is a line held until the client reads it). Why not answer only while nothing
+   *   waits: a client behind a snapshot that takes longer than the idle timeout to read would
+   *   get no pong at all and might give the server up.
    * - A snapshot is not counted.
    */
   push(kind: ItemKind, lines: readonly Uint8Array[]): PushResult {
     if (this.#closed) return "closed";
-    const bytes = kind === "snapshot" ? 0 : size(lines);
+    if (kind === "pong" && this.#pongWaiting) return "queued";
+    const bytes = kind === "snapshot" ? 0 : cost(lines);
     const cap = this.#opts.capBytes;
-    if (kind === "control" && this.#counted + bytes > 2 * cap) return "too_slow";
+    if ((kind === "control" || kind === "pong") && this.#counted + bytes > 2 * cap) {
+      return "too_slow";
+    }
     // A batch larger than the cap still goes to a client that has nothing waiting: the cap
     // bounds what piles up, not what one refresh may change.
     if (kind === "delta" && this.#counted > 0 && this.#counted + bytes > cap) {
@@ -140,6 +180,7 @@ export class OutQueue {
     }
     this.#items.push({ kind, lines, next: 0 });
     this.#counted += bytes;
+    if (kind === "pong") this.#pongWaiting = true;
     if (!this.#writing) void this.#run();
     return "queued";
   }
@@ -154,6 +195,7 @@ export class OutQueue {
     // The line in flight goes out whole; a bye may come between the parts of a batch.
     this.#items = [];
     this.#counted = 0;
+    this.#pongWaiting = false;
     this.#items.push({ kind: "control", lines, next: 0 });
     this.#closed = true;
     if (!this.#writing) void this.#run();
@@ -170,16 +212,17 @@ export class OutQueue {
     this.#closed = true;
     this.#items = [];
     this.#counted = 0;
+    this.#pongWaiting = false;
     this.#wakeDrainWaiters();
   }
 
   // Drops queued batches, and the rest of the one being written (its line in flight goes out
   // whole): a fresh snapshot follows, and a snapshot may begin while a batch is unfinished.
-  // Control messages stay.
+  // Control messages (and the waiting pong) stay.
   #dropBatches(): void {
-    this.#items = this.#items.filter((item) => item.kind === "control");
+    this.#items = this.#items.filter((item) => item.kind === "control" || item.kind === "pong");
     this.#counted = 0;
-    for (const item of this.#items) this.#counted += size(item.lines.slice(item.next));
+    for (const item of this.#items) this.#counted += waiting(item);
   }
 
   async #run(): Promise<void> {
@@ -208,8 +251,12 @@ export class OutQueue {
       const item = this.#items[0];
       if (item === undefined) return undefined;
       if (item.next < item.lines.length) {
+        if (item.next === 0 && item.kind === "pong") this.#pongWaiting = false;
         const line = item.lines[item.next++]!;
-        if (item.kind !== "snapshot") this.#counted -= line.length;
+        if (item.kind !== "snapshot") {
+          this.#counted -= line.length + LINE_COST_BYTES;
+          if (item.next === 1) this.#counted -= ITEM_COST_BYTES;
+        }
         if (item.next === item.lines.length) this.#items.shift();
         return line;
       }
@@ -234,8 +281,17 @@ export class OutQueue {
   }
 }
 
-function size(lines: readonly Uint8Array[]): number {
+/** What `lines` cost while queued as one item. */
+function cost(lines: readonly Uint8Array[]): number {
+  let n = lines.length === 0 ? 0 : ITEM_COST_BYTES;
+  for (const l of lines) n += l.length + LINE_COST_BYTES;
+  return n;
+}
+
+// What is still counted of a queued item: #take gives the item's cost back with its first line.
+function waiting(item: Item): number {
+  if (item.next === 0) return cost(item.lines);
   let n = 0;
-  for (const l of lines) n += l.length;
+  for (let i = item.next; i < item.lines.length; i++) n += item.lines[i]!.length + LINE_COST_BYTES;
   return n;
 }

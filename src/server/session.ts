@@ -1,8 +1,8 @@
 /**
  * One client connection, from accept to close: the banner, the handshake (hello within the
  * handshake timeout, version, token), the welcome, then the hub's snapshot and deltas through
- * the client's {@linkcode OutQueue}; pings answered; the idle timeout; and the end, with a `bye`
- * whenever the server ends it.
+ * the client's {@linkcode OutQueue}; pings answered (one pong waiting at most); the idle
+ * timeout; and the end, with a `bye` whenever the server ends it.
  *
  * Every received line is checked (size, UTF-8, JSON, schema, order) before anything acts on it;
  * any breach ends this connection with `bye protocol_error`, logged once. Nothing a client does
@@ -288,8 +288,15 @@ export class Session implements Subscriber {
     }
     switch (m.type) {
       case "ping": {
-        const r = this.queue.push("control", [encodeMessage({ type: "pong", id: m.id })]);
-        if (r === "too_slow") this.tooSlow();
+        // Not one pong per ping: at most one waits (the queue's "pong" kind says why). The
+        // waiting one answers this ping too; not encoding another saves a flood's garbage.
+        if (this.queue.pongWaiting) return;
+        const r = this.queue.push("pong", [encodeMessage({ type: "pong", id: m.id })]);
+        // Not tooSlow(): that one is the hub's call, made after the hub has let the client go;
+        // here the hub still feeds it, and #end unsubscribes it.
+        if (r === "too_slow") {
+          void this.#end("too_slow", "the client read too slowly to keep up with its pongs");
+        }
         return;
       }
       case "pong":
