@@ -1,7 +1,8 @@
 /**
  * Runs a collector for the length of one command: starts it, reports its warnings, and stops
  * it (restoring whatever it changed in the kernel) on every way out — normal end, SIGINT,
- * SIGTERM, SIGHUP, or a fatal error.
+ * SIGTERM, SIGHUP, a fatal error, or an uncaught error or unhandled rejection anywhere on the
+ * main thread (which would otherwise end the process with the kernel still changed).
  *
  * @module
  */
@@ -10,7 +11,7 @@ import { type BatchMessage, Collector, netnsPath, type ReadyMessage } from "../c
 import type { CollectorOptions } from "../collector/mod.ts";
 import { ConntopError, EnvironmentError } from "../errors.ts";
 import type { Options } from "../cli/mod.ts";
-import { onExitSignal } from "./signals.ts";
+import { onExitSignal, onUncaughtError, uncaughtMessage } from "./signals.ts";
 
 /** What a command does with the collector's output. */
 export interface SessionHandlers {
@@ -65,6 +66,11 @@ export async function runSession(opts: Options, handlers: SessionHandlers): Prom
   };
   handlers.signal?.addEventListener("abort", () => end(0), { once: true });
   const removeSignals = onExitSignal(end);
+  const removeUncaught = onUncaughtError((err) => {
+    if (ended) return;
+    ended = true;
+    fail(new ConntopError(uncaughtMessage(err), 1, { cause: err }));
+  });
   let collector: Collector | undefined;
   let overruns = 0;
   // Batches that arrive while onReady runs wait for it.
@@ -112,5 +118,6 @@ export async function runSession(opts: Options, handlers: SessionHandlers): Prom
     ended = true;
     await collector?.stop();
     removeSignals();
+    removeUncaught();
   }
 }
