@@ -262,7 +262,14 @@ export async function runMonitor(opts: Options): Promise<number> {
       // The recording's header carries the collector's start-up facts, so it opens once they
       // are known.
       const openRecorder = async (meta: RecordingMeta) => {
-        if (opts.record !== undefined) recorder = await Recorder.open(opts.record, meta);
+        if (opts.record === undefined) return;
+        recorder = await Recorder.open(opts.record, meta, {
+          // Shown at once; monitoring goes on, and the run exits 1 (see below).
+          onError: (reason) => {
+            app.onRecordingError(reason);
+            schedule("record");
+          },
+        });
       };
       const code = link !== undefined
         ? await runRemoteMonitor(opts, link, {
@@ -311,6 +318,8 @@ export async function runMonitor(opts: Options): Promise<number> {
     if (damaged !== undefined) printError(damaged);
     if (recordError !== undefined) {
       printError(recordError instanceof Error ? recordError.message : String(recordError));
+      // A recording that could not be written is a runtime failure (exit code 1), as documented.
+      if (result === ExitCode.OK) result = ExitCode.FAILURE;
     }
   }
   if (uncaught !== undefined) throw uncaught;

@@ -32,7 +32,8 @@ function flags(h: HeaderView): string[] {
   const out: string[] = [];
   if (h.stale) out.push("STALE");
   if (h.filter !== "") out.push(`FILTER: ${h.filter}`);
-  if (h.recording !== undefined) out.push("REC");
+  if (h.recordingError !== undefined) out.push(`REC failed: ${h.recordingError}`);
+  else if (h.recording !== undefined) out.push("REC");
   if (h.locked) out.push("LOCKED");
   if (h.paused) out.push("PAUSED");
   return out;
