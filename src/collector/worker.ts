@@ -26,7 +26,11 @@ import {
   readSysctlNumber,
   restoreSysctls,
   setSysctl,
+  TRACK_TABLE,
+  trackTableExists,
 } from "./kernel.ts";
+import { Journal, JournalError, netnsKey } from "./journal.ts";
+import { deleteOrphanTable, recover, type Recovery } from "./recovery.ts";
 import type {
   CollectorOptions,
   CollectorStatus,
@@ -86,6 +90,7 @@ class Fatal extends Error {
 async function run(opts: CollectorOptions): Promise<void> {
   const changed: SysctlChange[] = [];
   let trackTable: string | null = null;
+  let journal: Journal | undefined;
   let dumpSock: CtSocket | undefined;
   // The event socket, replaced while paused (closed) and on resume (reopened).
   const events: { sock: CtSocket | undefined } = { sock: undefined };
@@ -102,12 +107,43 @@ async function run(opts: CollectorOptions): Promise<void> {
       }
     }
     if (!hasCapNetAdmin()) throw privilegeError();
+    const warnings: string[] = [];
+    // What earlier runs, killed before they could restore, left changed here is undone first.
+    const where = opts.netns === undefined
+      ? "this network namespace"
+      : `network namespace '${opts.netns}'`;
+    const changing = opts.enableAcct || opts.track;
+    const key = netnsKey();
+    let recovery: Recovery = { restored: [], failed: [], running: [], liveTrack: false };
+    try {
+      recovery = recover(key, where);
+    } catch (err) {
+      // A run that changes nothing has nothing to journal: it goes on without looking.
+      if (!(err instanceof JournalError) || changing || opts.restoreOnly) throw journalFatal(err);
+    }
+    if (opts.restoreOnly) {
+      const orphan = deleteOrphanTable(recovery, where);
+      post({
+        type: "restored",
+        restored: orphan === null ? recovery.restored : [...recovery.restored, orphan],
+        failed: recovery.failed,
+        running: recovery.running.map((e) => e.pid),
+      });
+      return;
+    }
+    warnings.push(...recovery.restored, ...recovery.failed);
+    if (changing) {
+      try {
+        journal = Journal.create(key, opts.netns ?? null);
+      } catch (err) {
+        throw journalFatal(err);
+      }
+    }
     try {
       dumpSock = CtSocket.open(0, 1 << 16);
     } catch (err) {
       throw classify(err);
     }
-    const warnings: string[] = [];
     let eventsEnabled = opts.events;
     if (opts.events) {
       try {
@@ -124,7 +160,7 @@ async function run(opts: CollectorOptions): Promise<void> {
     if (opts.enableAcct) {
       for (const name of ["nf_conntrack_acct", "nf_conntrack_timestamp"]) {
         try {
-          const c = setSysctl(name, "1");
+          const c = setSysctl(name, "1", (c) => journal!.addSysctl(c));
           if (c !== null) changed.push(c);
         } catch (err) {
           throw new Fatal((err as Error).message, ExitCode.FAILURE);
@@ -133,7 +169,19 @@ async function run(opts: CollectorOptions): Promise<void> {
     }
     if (opts.track) {
       try {
-        trackTable = addTrackTable();
+        if (!trackTableExists()) {
+          journal!.setTrack(TRACK_TABLE);
+          trackTable = addTrackTable();
+        } else if (!recovery.liveTrack) {
+          // Left by a conntop that kept no journal: no running conntop owns it, so this run
+          // takes it over and deletes it on exit rather than leaving it for ever.
+          journal!.setTrack(TRACK_TABLE);
+          trackTable = TRACK_TABLE;
+          warnings.push(
+            `Took over the nftables table 'inet ${TRACK_TABLE}' an earlier conntop left in ${where}; it is deleted on exit`,
+          );
+        }
+        // Else a running conntop owns it and deletes it when it ends.
       } catch (err) {
         throw new Fatal((err as Error).message, ExitCode.FAILURE);
       }
@@ -156,7 +204,14 @@ async function run(opts: CollectorOptions): Promise<void> {
         "A flowtable is configured: the kernel does not update counters of offloaded flows unless the flowtable has the 'counter' flag",
       );
     }
-    post({ type: "ready", warnings, changed, trackTable, flowtables });
+    post({
+      type: "ready",
+      warnings,
+      changed,
+      trackTable,
+      flowtables,
+      journal: journal?.path ?? null,
+    });
     await loop(opts, dumpSock, events, eventsEnabled);
   } catch (err) {
     const f = err instanceof Fatal ? err : classify(err);
@@ -168,10 +223,24 @@ async function run(opts: CollectorOptions): Promise<void> {
     if (failed.length > 0) {
       post({ type: "warning", message: `Failed to restore ${failed.join(", ")}` });
     }
-    if (trackTable !== null && !deleteTrackTable(trackTable)) {
+    const tableFailed = trackTable !== null && !deleteTrackTable(trackTable);
+    if (tableFailed) {
       post({ type: "warning", message: `Failed to delete nftables table 'inet ${trackTable}'` });
     }
+    // Kept when something could not be undone: the next start (or --restore) tries again.
+    if (failed.length === 0 && !tableFailed) journal?.remove();
   }
+}
+
+/** The undo journal cannot be kept: changing the kernel without it is refused. */
+function journalFatal(err: unknown): Fatal {
+  const message = err instanceof Error ? err.message : String(err);
+  return new Fatal(
+    err instanceof JournalError
+      ? `${message} (--enable-acct, --track and --restore keep their undo journal there)`
+      : message,
+    err instanceof JournalError ? EXIT_USAGE : ExitCode.FAILURE,
+  );
 }
 
 function openEvents(opts: CollectorOptions): CtSocket {
