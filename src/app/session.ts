@@ -11,7 +11,8 @@ import { type BatchMessage, Collector, netnsPath, type ReadyMessage } from "../c
 import type { CollectorOptions } from "../collector/mod.ts";
 import { ConntopError, EnvironmentError } from "../errors.ts";
 import type { Options } from "../cli/mod.ts";
-import { onExitSignal, onUncaughtError, uncaughtMessage } from "./signals.ts";
+import { isHangUp } from "../term/tty.ts";
+import { HANGUP_EXIT_CODE, onExitSignal, onUncaughtError, uncaughtMessage } from "./signals.ts";
 
 /** What a command does with the collector's output. */
 export interface SessionHandlers {
@@ -88,6 +89,8 @@ export async function runSession(opts: Options, handlers: SessionHandlers): Prom
     } catch (err) {
       // The reader went away (`conntop --stream | head`): a normal end, as for any filter.
       if (err instanceof Deno.errors.BrokenPipe) return end(0);
+      // The terminal it writes to is gone (EIO): a hang-up, as SIGHUP would be.
+      if (isHangUp(err)) return end(HANGUP_EXIT_CODE);
       ended = true;
       fail(err instanceof ConntopError ? err : new ConntopError(String(err), 1, { cause: err }));
     }

@@ -65,7 +65,7 @@ async function kernelState(ns: Netns): Promise<{ acct: string; tstamp: string; t
  * shows its screen and has changed the kernel, and returns the terminal, the trace directory
  * and conntop's pid.
  */
-async function startMonitor(ns: Netns, extra: string[] = []) {
+async function startMonitor(ns: Netns, extra: string[] = [], ready = "netns") {
   await ns.sysctl("net.netfilter.nf_conntrack_acct", 0);
   await ns.sysctl("net.netfilter.nf_conntrack_timestamp", 0);
   const dir = await Deno.makeTempDir({ prefix: "conntop-hangup-" });
@@ -75,7 +75,7 @@ async function startMonitor(ns: Netns, extra: string[] = []) {
     height: 24,
     env: { NO_COLOR: "1", XDG_CONFIG_HOME: dir },
   });
-  await term.waitFor((s) => s.includes("netns"), { what: "the monitor's header" });
+  await term.waitFor((s) => s.includes(ready), { what: "conntop's first output" });
   const pid = Number(await waitForFile(`${dir}/pid`, 5000, "conntop's pid"));
   const deadline = Date.now() + 10_000;
   while (!(await kernelState(ns)).track && Date.now() < deadline) await sleep(100);
@@ -110,6 +110,51 @@ Deno.test("the monitor restores sysctls and the --track table and exits 129 on S
     await assertRestored(ns, dir, pid);
     // The terminal is still there: the monitor left its screen and raw mode behind it.
     assertEquals(await term.format("#{alternate_on}"), "0");
+  } finally {
+    await term.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("--stream on a terminal restores sysctls and the --track table and exits 129 when the terminal is killed", async () => {
+  await using ns = await Netns.create("hupstream");
+  await ns.exec([
+    "conntrack",
+    "-I",
+    "-t",
+    "100",
+    "-s",
+    "10.1.0.1",
+    "-d",
+    "10.1.0.2",
+    "-p",
+    "udp",
+    "--sport",
+    "1",
+    "--dport",
+    "2",
+  ]);
+  const { term, dir, pid } = await startMonitor(ns, ["--stream"], "10.1.0.1");
+  try {
+    await term.tmux(["kill-session", "-t", "t"]);
+    // --stream writes only what changes: a new connection makes it write to the lost terminal.
+    await ns.exec([
+      "conntrack",
+      "-I",
+      "-t",
+      "100",
+      "-s",
+      "10.1.0.3",
+      "-d",
+      "10.1.0.4",
+      "-p",
+      "udp",
+      "--sport",
+      "3",
+      "--dport",
+      "4",
+    ]);
+    await assertRestored(ns, dir, pid);
   } finally {
     await term.close();
     await Deno.remove(dir, { recursive: true });
