@@ -184,3 +184,123 @@ Deno.test("conntopd keeps the journal too: conntop --restore undoes a conntopd k
   assertEquals(await kernelState(ns), ORIGINAL);
   assert((await journalFiles(ns)).length === 0);
 });
+
+/**
+ * Runs conntop with `args` in a private mount namespace whose /run is a fresh tmpfs, after
+ * `prepare` (shell) has set up /run/conntop there; the real /run is never touched. The test
+ * namespaces are reached through a recursive bind of /run/netns at `$T/netns`.
+ */
+async function withPrivateRun(
+  prepare: string,
+  args: (netnsDir: string) => string[],
+): Promise<{ code: number; stderr: string; dir: string }> {
+  const dir = await Deno.makeTempDir({ prefix: "conntop-privrun-" });
+  const script = `set -e
+T=$1; shift
+mkdir -p "$T/netns"
+mount --rbind /run/netns "$T/netns"
+mount -t tmpfs conntop-test /run
+${prepare}
+exec "$@"`;
+  const cmd = [
+    "unshare",
+    "-m",
+    "--propagation",
+    "private",
+    "sh",
+    "-c",
+    script,
+    "sh",
+    dir,
+  ];
+  const r = await runConntop(args(`${dir}/netns`), { prefix: cmd });
+  return { code: r.code, stderr: r.stderr, dir };
+}
+
+for (
+  const [what, prepare] of [
+    ["a symbolic link", 'mkdir -m 700 "$T/elsewhere" && ln -s "$T/elsewhere" /run/conntop'],
+    ["open to others", "mkdir -m 777 /run/conntop"],
+  ] as const
+) {
+  Deno.test(`--enable-acct refuses an undo journal directory that is ${what}, changing nothing`, async () => {
+    await using ns = await Netns.create("junsafe");
+    await loadConntrack(ns, [ENTRY]);
+    await ns.sysctl("net.netfilter.nf_conntrack_acct", 0);
+    const r = await withPrivateRun(
+      prepare,
+      (netns) => ["--once", "--enable-acct", "--track", "--netns", `${netns}/${ns.name}`],
+    );
+    try {
+      assertEquals(r.code, 2, r.stderr);
+      assertEquals(
+        r.stderr,
+        "conntop: Refusing the undo journal directory '/run/conntop': it must be a directory " +
+          "owned by uid 0 with mode 0700 (--enable-acct, --track and --restore keep their undo " +
+          "journal there)\n",
+      );
+      assertEquals(await ns.sysctl("net.netfilter.nf_conntrack_acct"), "0");
+      assertEquals((await kernelState(ns)).track, false);
+      if (what === "a symbolic link") {
+        assertEquals([...Deno.readDirSync(`${r.dir}/elsewhere`)], [], "nothing written there");
+      }
+    } finally {
+      await Deno.remove(r.dir, { recursive: true });
+    }
+  });
+}
+
+/** Plants a journal for `ns` in /run/conntop, as a run with `pid` would have written it. */
+async function plantJournal(ns: Netns, pid: number, entry: Record<string, unknown>) {
+  await runCommand(["install", "-d", "-m", "700", "-o", "root", JOURNAL_DIR]);
+  const path = `${JOURNAL_DIR}/net-${await netnsInode(ns)}-${pid}.json`;
+  await Deno.writeTextFile(path, JSON.stringify({ pid, netns: ns.name, ...entry }), {
+    createNew: true,
+    mode: 0o600,
+  });
+  return path;
+}
+
+Deno.test("a journal whose pid now belongs to another process is undone", async () => {
+  await using ns = await Netns.create("jreuse");
+  await ns.sysctl("net.netfilter.nf_conntrack_acct", 1);
+  // A live process with the journal's pid, started at another time than the journal says.
+  const other = new Deno.Command("sleep", { args: ["30"] }).spawn();
+  const path = await plantJournal(ns, other.pid, {
+    start: "1",
+    sysctls: [{ path: "/proc/sys/net/netfilter/nf_conntrack_acct", previous: "0" }],
+    track: null,
+  });
+  try {
+    const r = await runConntop(["--restore", "--netns", ns.name]);
+    assertEquals(r.code, 0, r.stderr);
+    assertStringIncludes(r.stdout, `Restored what conntop (pid ${other.pid}) left changed`);
+    assertEquals(await ns.sysctl("net.netfilter.nf_conntrack_acct"), "0");
+  } finally {
+    other.kill("SIGKILL");
+    await other.status;
+    await Deno.remove(path).catch(() => {});
+  }
+});
+
+Deno.test("a journal naming anything but conntop's own changes is ignored", async () => {
+  await using ns = await Netns.create("jbad");
+  await ns.sysctl("net.netfilter.nf_conntrack_acct", 1);
+  const victim = await Deno.makeTempFile({ prefix: "conntop-victim-" });
+  await Deno.writeTextFile(victim, "keep\n");
+  const path = await plantJournal(ns, 999_999_999, {
+    start: "1",
+    sysctls: [{ path: victim, previous: "0" }],
+    track: null,
+  });
+  try {
+    const r = await runConntop(["--restore", "--netns", ns.name]);
+    assertEquals(r.code, 0, r.stderr);
+    assertEquals(r.stdout, `Nothing to restore in network namespace '${ns.name}'\n`);
+    assertEquals(await Deno.readTextFile(victim), "keep\n");
+    assertEquals(await ns.sysctl("net.netfilter.nf_conntrack_acct"), "1");
+  } finally {
+    await Deno.remove(path).catch(() => {});
+    await Deno.remove(victim);
+  }
+});
