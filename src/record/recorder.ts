@@ -103,8 +103,13 @@ export class Recorder {
     try {
       file = await Deno.open(path, { write: true, create: true, truncate: true });
     } catch (err) {
+      // Deno refuses devices and /proc without --allow-all, and its hint names that flag,
+      // which the user cannot give the binary: say what conntop writes to instead.
+      const reason = err instanceof Deno.errors.NotCapable
+        ? "conntop records to files, not to devices or /proc"
+        : errorReason(err);
       throw new ConntopError(
-        `Cannot open recording '${path}': ${errorReason(err)}`,
+        `Cannot open recording '${path}': ${reason}`,
         ExitCode.FAILURE,
         { cause: err },
       );

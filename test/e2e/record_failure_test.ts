@@ -82,6 +82,26 @@ async function checkFailingRecording(record: string, prefix: string[] = []): Pro
   }
 }
 
+Deno.test("the monitor with --record /dev/full exits 1 with one line naming the file", async () => {
+  await using ns = await Netns.create("recdev");
+  const dir = await Deno.makeTempDir({ prefix: "conntop-recdev-" });
+  try {
+    const cmd = conntopCommand(["--netns", ns.name, "--record", "/dev/full"]);
+    await using _term = await Tmux.start(["sh", "-c", WRAPPER, "wrapper", dir, ...cmd], {
+      width: 100,
+      height: 24,
+      env: { NO_COLOR: "1", XDG_CONFIG_HOME: dir },
+    });
+    assertEquals(await waitForFile(`${dir}/code`, 15_000, "conntop's exit code"), "1");
+    assertEquals(
+      await Deno.readTextFile(`${dir}/stderr`),
+      "conntop: Cannot open recording '/dev/full': conntop records to files, not to devices or /proc\n",
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("the monitor shows a --record filling a small filesystem, goes on, and exits 1", async () => {
   // A 64 KiB tmpfs in a mount namespace of its own: nothing is mounted where others see it.
   const mount = "/mnt";
