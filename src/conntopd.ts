@@ -17,9 +17,10 @@
  *   may stand still), and --track adds its table with nft.
  *
  * Only with some options: `--allow-write=FILE` for `--log-file FILE`; `--allow-write=/run/conntop`
- * for `--enable-acct` (the undo journal, written before a sysctl is changed, that lets the next
- * start or `conntop --restore` undo what a killed server left); `--allow-write` for `--track`
- * (it loads its table from a temporary nft script, and journals it too).
+ * for `--enable-acct` to keep its undo journal (written before a sysctl is changed, it lets the
+ * next start or `conntop --restore` undo what a server killed with SIGKILL left; without it the
+ * server says so and goes on); `--allow-write` for `--track` (it loads its table from a
+ * temporary nft script, and journals it too).
  *
  * @example
  * ```sh

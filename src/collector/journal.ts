@@ -13,8 +13,11 @@
  * alive (a pid alone may have been reused).
  *
  * It must never follow a link or write where others can: the directory is created 0700 and
- * refused unless it is a real directory owned by this process's user with no access for others;
- * files are created exclusively (0600) and replaced by rename. It must never undo anything but
+ * refused as unsafe unless it is a real directory, owned by root or this process's user, with no
+ * access for group or others; files are created exclusively (0600) and replaced by rename. A
+ * directory that is safe but out of reach (read-only /run in a sandboxed service, root's
+ * directory for another user, no Deno write permission) is not unsafe: the caller goes on
+ * without a journal, and says so. It must never undo anything but
  * the two sysctls and the one table conntop changes, whatever a journal file says.
  *
  * Synchronous like kernel.ts: it runs on the collector worker's thread, which may be inside
@@ -56,11 +59,20 @@ export interface JournalEntry {
   track: string | null;
 }
 
-/** The journal directory cannot be used safely; nothing was changed. */
+/** Options of {@linkcode JournalError}. */
+export interface JournalErrorOptions extends ErrorOptions {
+  /** The directory looks tampered with (a link, a stranger's, open to others). */
+  unsafe?: boolean;
+}
+
+/** The journal cannot be kept or read; nothing was changed. */
 export class JournalError extends Error {
-  constructor(message: string, options?: ErrorOptions) {
+  /** Whether the directory is unsafe, rather than merely out of reach. */
+  readonly unsafe: boolean;
+  constructor(message: string, options: JournalErrorOptions = {}) {
     super(message, options);
     this.name = "JournalError";
+    this.unsafe = options.unsafe ?? false;
   }
 }
 
@@ -93,9 +105,10 @@ export function ownerAlive(entry: JournalEntry): boolean {
 }
 
 /**
- * Makes sure {@linkcode JOURNAL_DIR} exists and is safe: a directory (not a link) owned by this
- * process's effective user, with no access for group or others. Throws {@linkcode JournalError}
- * otherwise, or when it cannot be created.
+ * Makes sure {@linkcode JOURNAL_DIR} exists and is safe and usable: a directory (not a link)
+ * owned by this process's effective user, with no access for group or others. Throws
+ * {@linkcode JournalError} otherwise (`unsafe` when it is a link, a stranger's or open to
+ * others), or when it cannot be created.
  */
 function ensureDir(): void {
   try {
@@ -115,13 +128,20 @@ function checkDir(): void {
   const st = Deno.lstatSync(JOURNAL_DIR);
   const euid = effectiveUid();
   if (
-    !st.isDirectory || st.isSymlink || (euid !== null && st.uid !== euid) ||
+    !st.isDirectory || st.isSymlink || (st.uid !== 0 && st.uid !== euid) ||
     ((st.mode ?? 0o777) & 0o077) !== 0
   ) {
     throw new JournalError(
       `Refusing the undo journal directory '${JOURNAL_DIR}': it must be a directory owned by ${
-        euid === null ? "this user" : `uid ${euid}`
+        euid === null || euid === 0 ? "uid 0" : `uid 0 or ${euid}`
       } with mode 0700`,
+      { unsafe: true },
+    );
+  }
+  if (euid !== null && st.uid !== euid) {
+    // Root's, and this process is not root: safe, but not this process's to write in.
+    throw new JournalError(
+      `Cannot use the undo journal directory '${JOURNAL_DIR}': it belongs to root`,
     );
   }
 }
@@ -257,16 +277,29 @@ export class Journal {
     }
   }
 
-  /** Records that sysctl `change.path` is about to be changed from `change.previous`. */
+  /**
+   * Records that sysctl `change.path` is about to be changed from `change.previous`. Throws
+   * {@linkcode JournalError} when it cannot be written (then the change must not be made).
+   */
   addSysctl(change: SysctlChange): void {
     this.#entry.sysctls.push({ ...change });
-    this.#write();
+    this.#update();
   }
 
   /** Records that the nftables table `name` is about to be added (or is taken over). */
   setTrack(name: string): void {
     this.#entry.track = name;
-    this.#write();
+    this.#update();
+  }
+
+  #update(): void {
+    try {
+      this.#write();
+    } catch (err) {
+      throw new JournalError(`Cannot write the undo journal '${this.path}': ${errorReason(err)}`, {
+        cause: err,
+      });
+    }
   }
 
   /** Removes the journal: everything it recorded has been undone. Never throws. */

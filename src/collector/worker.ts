@@ -118,8 +118,11 @@ async function run(opts: CollectorOptions): Promise<void> {
     try {
       recovery = recover(key, where);
     } catch (err) {
-      // A run that changes nothing has nothing to journal: it goes on without looking.
-      if (!(err instanceof JournalError) || changing || opts.restoreOnly) throw journalFatal(err);
+      if (!(err instanceof JournalError)) throw err;
+      // A run that changes nothing goes on without looking; one that changes the kernel
+      // refuses a directory that looks tampered with (and says below when it merely cannot
+      // keep a journal); --restore cannot do its job either way.
+      if (opts.restoreOnly || (changing && err.unsafe)) throw journalFatal(err);
     }
     if (opts.restoreOnly) {
       const orphan = deleteOrphanTable(recovery, where);
@@ -136,7 +139,12 @@ async function run(opts: CollectorOptions): Promise<void> {
       try {
         journal = Journal.create(key, opts.netns ?? null);
       } catch (err) {
-        throw journalFatal(err);
+        if (!(err instanceof JournalError) || err.unsafe) throw journalFatal(err);
+        // Out of reach (a sandboxed service's read-only /run, no permission): the changes are
+        // still undone on every way out but SIGKILL, and --restore deletes a leftover table.
+        warnings.push(
+          `${err.message}: if conntop is killed (SIGKILL), what --enable-acct and --track changed stays changed`,
+        );
       }
     }
     try {
@@ -160,9 +168,10 @@ async function run(opts: CollectorOptions): Promise<void> {
     if (opts.enableAcct) {
       for (const name of ["nf_conntrack_acct", "nf_conntrack_timestamp"]) {
         try {
-          const c = setSysctl(name, "1", (c) => journal!.addSysctl(c));
+          const c = setSysctl(name, "1", (c) => journal?.addSysctl(c));
           if (c !== null) changed.push(c);
         } catch (err) {
+          if (err instanceof JournalError) throw journalFatal(err);
           throw new Fatal((err as Error).message, ExitCode.FAILURE);
         }
       }
@@ -170,12 +179,12 @@ async function run(opts: CollectorOptions): Promise<void> {
     if (opts.track) {
       try {
         if (!trackTableExists()) {
-          journal!.setTrack(TRACK_TABLE);
+          journal?.setTrack(TRACK_TABLE);
           trackTable = addTrackTable();
         } else if (!recovery.liveTrack) {
           // Left by a conntop that kept no journal: no running conntop owns it, so this run
           // takes it over and deletes it on exit rather than leaving it for ever.
-          journal!.setTrack(TRACK_TABLE);
+          journal?.setTrack(TRACK_TABLE);
           trackTable = TRACK_TABLE;
           warnings.push(
             `Took over the nftables table 'inet ${TRACK_TABLE}' an earlier conntop left in ${where}; it is deleted on exit`,
@@ -183,6 +192,7 @@ async function run(opts: CollectorOptions): Promise<void> {
         }
         // Else a running conntop owns it and deletes it when it ends.
       } catch (err) {
+        if (err instanceof JournalError) throw journalFatal(err);
         throw new Fatal((err as Error).message, ExitCode.FAILURE);
       }
     }

@@ -304,3 +304,25 @@ Deno.test("a journal naming anything but conntop's own changes is ignored", asyn
     await Deno.remove(victim);
   }
 });
+
+Deno.test("--enable-acct and --track go on with a warning where /run is read-only, as in a sandboxed service", async () => {
+  await using ns = await Netns.create("jro");
+  await loadConntrack(ns, [ENTRY]);
+  await ns.sysctl("net.netfilter.nf_conntrack_acct", 0);
+  await ns.sysctl("net.netfilter.nf_conntrack_timestamp", 0);
+  const r = await withPrivateRun(
+    "mount -o remount,ro /run",
+    (netns) => ["--once", "--enable-acct", "--track", "--netns", `${netns}/${ns.name}`],
+  );
+  try {
+    assertEquals(r.code, 0, r.stderr);
+    const lines = r.stderr.split("\n").filter((l) => l.includes("undo journal"));
+    assertEquals(lines, [
+      "conntop: Cannot create the undo journal directory '/run/conntop': read-only file system: " +
+      "if conntop is killed (SIGKILL), what --enable-acct and --track changed stays changed",
+    ]);
+    assertEquals(await kernelState(ns), ORIGINAL, "restored on exit all the same");
+  } finally {
+    await Deno.remove(r.dir, { recursive: true });
+  }
+});
