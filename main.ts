@@ -12,7 +12,7 @@
 import { parseOptions, USAGE, versionText } from "./src/cli/mod.ts";
 import { completionsCommand } from "./src/cli/completions.ts";
 import { ConntopError, ExitCode, UsageError } from "./src/errors.ts";
-import { runMonitor, runOnce, runStream } from "./src/app/mod.ts";
+import { runMonitor, runOnce, runRestore, runStream } from "./src/app/mod.ts";
 import { writeTextSync } from "./src/output/mod.ts";
 import { runServer } from "./src/server/mod.ts";
 import { libraryLines, NFCT_PROBE } from "./src/app/libraries.ts";
@@ -42,6 +42,8 @@ export async function main(args: string[]): Promise<number> {
         return await runStream(opts, (t) => writeTextSync(Deno.stdout, t), warn);
       case "server":
         return await runServer(opts);
+      case "restore":
+        return await runRestore(opts, (l) => writeTextSync(Deno.stdout, `${l}\n`), warn);
       default:
         return await runMonitor(opts);
     }

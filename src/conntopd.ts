@@ -16,8 +16,11 @@
  * - `--allow-run=nft`: the collector asks nft whether flowtables are in use (their counters
  *   may stand still), and --track adds its table with nft.
  *
- * Only with some options: `--allow-write=FILE` for `--log-file FILE`; `--allow-write` for
- * `--track` (it loads its table from a temporary nft script).
+ * Only with some options: `--allow-write=FILE` for `--log-file FILE`; `--allow-write=/run/conntop`
+ * for `--enable-acct` to keep its undo journal (written before a sysctl is changed, it lets the
+ * next start or `conntop --restore` undo what a server killed with SIGKILL left; without it the
+ * server says so and goes on); `--allow-write` for `--track` (it loads its table from a
+ * temporary nft script, and journals it too).
  *
  * @example
  * ```sh
@@ -58,6 +61,11 @@ export async function conntopd(args: string[]): Promise<number> {
       const name = /^--?[\w-]+/.exec(a)?.[0];
       if (name === "--connect" || name === "--server") {
         throw new UsageError(`Unknown option '${name}' (conntopd always serves)`);
+      }
+      if (name === "--restore") {
+        throw new UsageError(
+          "Unknown option '--restore' (to undo what a killed conntopd left, run conntop --restore)",
+        );
       }
     }
     const opts = parseOptions(["--server", ...args]);

@@ -4,6 +4,11 @@
  * restored on every way out — quit keys, SIGINT/SIGTERM/SIGHUP, an uncaught error, the
  * collector dying — before any error is printed.
  *
+ * Losing the terminal (SSH dropped, window closed, tmux session killed) is a hang-up: the read
+ * fails with EIO or sees end of input, or a write fails. It ends the run like SIGHUP does, with
+ * the kernel restored and exit code 129, instead of an error thrown from a timer killing the
+ * process with the sysctls and the --track table still changed.
+ *
  * The loop (as trippy's): a batch or a key arrives → the controller updates its state → a
  * frame is rendered into a cell buffer → only the cells that differ from the last frame are
  * written, in one write.
@@ -14,11 +19,11 @@
 import type { Options } from "../cli/mod.ts";
 import type { BatchMessage } from "../collector/mod.ts";
 import { ConfigFile, configLocation } from "../config/mod.ts";
-import { EnvironmentError } from "../errors.ts";
+import { ConntopError, EnvironmentError, errorReason, ExitCode } from "../errors.ts";
 import { Recorder, type RecordingMeta, Replay } from "../record/mod.ts";
 import { CellBuffer, diff } from "../term/buffer.ts";
 import { detectColorDepth } from "../term/color.ts";
-import { Tty } from "../term/tty.ts";
+import { isHangUp, Tty } from "../term/tty.ts";
 import {
   defaultSettings,
   Flag,
@@ -32,7 +37,7 @@ import { runSession } from "./session.ts";
 import { startEnrichment } from "./enrichment.ts";
 import { FrameProbe } from "./probe.ts";
 import { emptyTableHint } from "./hints.ts";
-import { onExitSignal } from "./signals.ts";
+import { HANGUP_EXIT_CODE, onExitSignal, onUncaughtError, uncaughtMessage } from "./signals.ts";
 import { RemoteLink, runRemoteMonitor } from "./remote.ts";
 import { printable } from "../text/printable.ts";
 
@@ -130,6 +135,12 @@ export async function runMonitor(opts: Options): Promise<number> {
   let recorder: Recorder | undefined;
   let saveWarned = false;
   let first = true;
+  // Set by an uncaught error outside a live session (which reports its own); thrown at the end.
+  let uncaught: ConntopError | undefined;
+  const hangUp = () => {
+    exitCode = HANGUP_EXIT_CODE;
+    quit.abort();
+  };
 
   const paint = (cause: string, inputAt?: number) => {
     if (!tty.active) return;
@@ -139,7 +150,12 @@ export async function runMonitor(opts: Options): Promise<number> {
     next = app.frame(next);
     const t1 = performance.now();
     const out = diff(prev, next, depth);
-    if (out !== "") tty.write(out);
+    try {
+      if (out !== "") tty.write(out);
+    } catch (err) {
+      if (!isHangUp(err)) throw err;
+      return hangUp();
+    }
     const t2 = performance.now();
     [prev, next] = [next, prev ?? new CellBuffer(columns, rows)];
     // Ask the worker about the addresses this frame needed.
@@ -197,7 +213,21 @@ export async function runMonitor(opts: Options): Promise<number> {
     prev = undefined;
     paint("resize");
   });
-  const reading = tty.readEvents(onEvents, quit.signal);
+  const reading = tty.readEvents(onEvents, quit.signal).then((end) => {
+    if (end === "closed") hangUp();
+  }, (err) => {
+    if (isHangUp(err)) return hangUp();
+    uncaught ??= new ConntopError(
+      `Cannot read the terminal: ${errorReason(err)}`,
+      ExitCode.FAILURE,
+    );
+    quit.abort();
+  });
+  const removeUncaught = onUncaughtError((err) => {
+    uncaught ??= new ConntopError(uncaughtMessage(err), ExitCode.FAILURE, { cause: err });
+    quit.abort();
+  });
+  let result = ExitCode.OK as number;
   try {
     paint("start");
     if (replay !== undefined) {
@@ -225,55 +255,63 @@ export async function runMonitor(opts: Options): Promise<number> {
       if (!quit.signal.aborted) {
         await new Promise((resolve) => quit.signal.addEventListener("abort", resolve));
       }
-      return exitCode;
+      result = exitCode;
+    } else {
+      const onWarning = (w: string) => {
+        app.onWarning(w);
+        recorder?.writeWarning(w);
+        schedule("warning");
+      };
+      const onBatch = (b: BatchMessage) => {
+        // Encoded before the model takes the buffers over.
+        recorder?.writeBatch(b);
+        app.onBatch(b);
+        // Deno may clear a progress line on a terminal stderr while the worker loads, which
+        // erases the bottom of the screen behind the diff's back: repaint all once data flows.
+        if (first) {
+          first = false;
+          prev = undefined;
+        }
+        schedule("batch");
+      };
+      // The recording's header carries the collector's start-up facts, so it opens once they
+      // are known.
+      const openRecorder = async (meta: RecordingMeta) => {
+        if (opts.record === undefined) return;
+        recorder = await Recorder.open(opts.record, meta, {
+          // Shown at once; monitoring goes on, and the run exits 1 (see below).
+          onError: (reason) => {
+            app.onRecordingError(reason);
+            schedule("record");
+          },
+        });
+      };
+      const code = link !== undefined
+        ? await runRemoteMonitor(opts, link, {
+          signal: quit.signal,
+          onBatch,
+          onWarning,
+          clearWarning: (m) => app.clearWarning(m),
+          notify: (text, error) => {
+            app.notify(text, error);
+            schedule("message");
+          },
+          repaint: () => schedule("remote"),
+          onReady: openRecorder,
+        })
+        : await runSession(opts, {
+          signal: quit.signal,
+          onWarning,
+          onBatch,
+          onReady: (ready) =>
+            openRecorder({
+              intervalMs: opts.intervalMs,
+              netns: opts.netns ?? null,
+              ready: { warnings: ready.warnings, flowtables: ready.flowtables },
+            }),
+        });
+      result = exitCode !== 0 ? exitCode : code;
     }
-    const onWarning = (w: string) => {
-      app.onWarning(w);
-      recorder?.writeWarning(w);
-      schedule("warning");
-    };
-    const onBatch = (b: BatchMessage) => {
-      // Encoded before the model takes the buffers over.
-      recorder?.writeBatch(b);
-      app.onBatch(b);
-      // Deno may clear a progress line on a terminal stderr while the worker loads, which
-      // erases the bottom of the screen behind the diff's back: repaint all once data flows.
-      if (first) {
-        first = false;
-        prev = undefined;
-      }
-      schedule("batch");
-    };
-    // The recording's header carries the collector's start-up facts, so it opens once they
-    // are known.
-    const openRecorder = async (meta: RecordingMeta) => {
-      if (opts.record !== undefined) recorder = await Recorder.open(opts.record, meta);
-    };
-    const code = link !== undefined
-      ? await runRemoteMonitor(opts, link, {
-        signal: quit.signal,
-        onBatch,
-        onWarning,
-        clearWarning: (m) => app.clearWarning(m),
-        notify: (text, error) => {
-          app.notify(text, error);
-          schedule("message");
-        },
-        repaint: () => schedule("remote"),
-        onReady: openRecorder,
-      })
-      : await runSession(opts, {
-        signal: quit.signal,
-        onWarning,
-        onBatch,
-        onReady: (ready) =>
-          openRecorder({
-            intervalMs: opts.intervalMs,
-            netns: opts.netns ?? null,
-            ready: { warnings: ready.warnings, flowtables: ready.flowtables },
-          }),
-      });
-    return exitCode !== 0 ? exitCode : code;
   } finally {
     quit.abort();
     enrichment.close();
@@ -281,6 +319,7 @@ export async function runMonitor(opts: Options): Promise<number> {
     clearTimeout(messageTimer);
     unresize();
     removeSignals();
+    removeUncaught();
     tty.restore();
     await Promise.race([reading, new Promise((r) => setTimeout(r, 20))]);
     let recordError: unknown;
@@ -291,13 +330,25 @@ export async function runMonitor(opts: Options): Promise<number> {
     }
     probe?.close();
     // Notes and a recording's damage may quote text from outside (a server, a file).
-    for (const n of notes) console.error(`conntop: ${printable(n)}`);
-    if (saveFailure !== undefined) console.error(`conntop: ${printable(saveFailure)}`);
-    if (damaged !== undefined) console.error(`conntop: ${printable(damaged)}`);
+    for (const n of notes) printError(n);
+    if (saveFailure !== undefined) printError(saveFailure);
+    if (damaged !== undefined) printError(damaged);
     if (recordError !== undefined) {
-      const why = recordError instanceof Error ? recordError.message : String(recordError);
-      console.error(`conntop: ${printable(why)}`);
+      printError(recordError instanceof Error ? recordError.message : String(recordError));
+      // A recording that could not be written is a runtime failure (exit code 1), as documented.
+      if (result === ExitCode.OK) result = ExitCode.FAILURE;
     }
+  }
+  if (uncaught !== undefined) throw uncaught;
+  return result;
+}
+
+/** One line on stderr, which may be the terminal that just hung up: then it is lost. */
+function printError(line: string): void {
+  try {
+    console.error(`conntop: ${printable(line)}`);
+  } catch {
+    // No terminal left to tell.
   }
 }
 

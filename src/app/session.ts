@@ -1,7 +1,8 @@
 /**
  * Runs a collector for the length of one command: starts it, reports its warnings, and stops
  * it (restoring whatever it changed in the kernel) on every way out — normal end, SIGINT,
- * SIGTERM, SIGHUP, or a fatal error.
+ * SIGTERM, SIGHUP, a fatal error, or an uncaught error or unhandled rejection anywhere on the
+ * main thread (which would otherwise end the process with the kernel still changed).
  *
  * @module
  */
@@ -10,7 +11,8 @@ import { type BatchMessage, Collector, netnsPath, type ReadyMessage } from "../c
 import type { CollectorOptions } from "../collector/mod.ts";
 import { ConntopError, EnvironmentError } from "../errors.ts";
 import type { Options } from "../cli/mod.ts";
-import { onExitSignal } from "./signals.ts";
+import { isHangUp } from "../term/tty.ts";
+import { HANGUP_EXIT_CODE, onExitSignal, onUncaughtError, uncaughtMessage } from "./signals.ts";
 
 /** What a command does with the collector's output. */
 export interface SessionHandlers {
@@ -65,6 +67,11 @@ export async function runSession(opts: Options, handlers: SessionHandlers): Prom
   };
   handlers.signal?.addEventListener("abort", () => end(0), { once: true });
   const removeSignals = onExitSignal(end);
+  const removeUncaught = onUncaughtError((err) => {
+    if (ended) return;
+    ended = true;
+    fail(new ConntopError(uncaughtMessage(err), 1, { cause: err }));
+  });
   let collector: Collector | undefined;
   let overruns = 0;
   // Batches that arrive while onReady runs wait for it.
@@ -82,6 +89,8 @@ export async function runSession(opts: Options, handlers: SessionHandlers): Prom
     } catch (err) {
       // The reader went away (`conntop --stream | head`): a normal end, as for any filter.
       if (err instanceof Deno.errors.BrokenPipe) return end(0);
+      // The terminal it writes to is gone (EIO): a hang-up, as SIGHUP would be.
+      if (isHangUp(err)) return end(HANGUP_EXIT_CODE);
       ended = true;
       fail(err instanceof ConntopError ? err : new ConntopError(String(err), 1, { cause: err }));
     }
@@ -112,5 +121,6 @@ export async function runSession(opts: Options, handlers: SessionHandlers): Prom
     ended = true;
     await collector?.stop();
     removeSignals();
+    removeUncaught();
   }
 }

@@ -25,7 +25,7 @@ export type Format = "table" | "json" | "ndjson" | "csv";
 
 /** What the user asked for. */
 export interface Options {
-  mode: "help" | "version" | "once" | "stream" | "monitor" | "server";
+  mode: "help" | "version" | "once" | "stream" | "monitor" | "server" | "restore";
   format: Format;
   /** Refresh interval in ms. */
   intervalMs: number;
@@ -81,6 +81,7 @@ const SPEC = {
   netns: { type: "string" },
   "enable-acct": { type: "boolean" },
   track: { type: "boolean" },
+  restore: { type: "boolean" },
   "no-events": { type: "boolean" },
   "event-buffer": { type: "string" },
   "no-color": { type: "boolean" },
@@ -116,6 +117,8 @@ export function parseOptions(args: string[], env: { noColor?: boolean } = {}): O
       ? "help"
       : v.version
       ? "version"
+      : v.restore
+      ? "restore"
       : v.once
       ? "once"
       : v.stream
@@ -140,6 +143,15 @@ export function parseOptions(args: string[], env: { noColor?: boolean } = {}): O
     geoip: !(v["no-geoip"] ?? false),
     geoipDirs: v["geoip-dir"] ?? [],
   };
+  if (opts.mode === "restore") {
+    // It only undoes: any option of a run would suggest it does more.
+    const other = Object.keys(v).find((k) =>
+      !["restore", "netns", "no-color", "server"].includes(k)
+    );
+    if (other !== undefined) {
+      throw new UsageError(`Option --${other} does not apply to --restore (only --netns does)`);
+    }
+  }
   for (const dir of opts.geoipDirs) {
     if (dir === "") {
       throw new UsageError("Invalid value for --geoip-dir: expected a directory, got ''");
@@ -194,7 +206,7 @@ export function parseOptions(args: string[], env: { noColor?: boolean } = {}): O
   }
   opts.filter = parseFilter(v);
   if (v.server) {
-    if (opts.mode === "once" || opts.mode === "stream") {
+    if (opts.mode === "once" || opts.mode === "stream" || opts.mode === "restore") {
       throw new UsageError(`Options --server and --${opts.mode} cannot be combined`);
     }
     for (const k of SERVER_CONFLICTS) {

@@ -31,6 +31,9 @@ Collection:
                          restoring the previous settings on exit
       --track            add an nftables table that makes the kernel track
                          connections, removed on exit
+      --restore          undo what a conntop killed before it could restore left
+                         changed (sysctls, --track table) in this namespace or
+                         --netns NAME's, and exit; starts nothing
       --no-events        read the table by dumps only (no conntrack events)
       --event-buffer BYTES  kernel receive buffer for events (default 16777216)
 
@@ -100,7 +103,9 @@ In the monitor, F1 or ? shows the keys. Settings (columns, sort, toggles) are ke
 $XDG_CONFIG_HOME/conntop/config.json (default ~/.config/conntop/config.json).
 
 Exit status: 0 ok, 1 runtime failure, 2 bad usage or missing privilege, library or
-namespace, 129/130/143 ended by SIGHUP/SIGINT/SIGTERM (after cleaning up).
+namespace, 129/130/143 ended by SIGHUP/SIGINT/SIGTERM or the terminal lost (after
+cleaning up). --restore: 0 restored or nothing to do, 1 a change not undone or its
+conntop still running, 2 no privilege, namespace missing or unsafe /run/conntop.
 `;
 
 /** The --version text; `libraries` are the lines about the shared libraries found. */

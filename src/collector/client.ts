@@ -13,6 +13,7 @@ import type {
   CollectorOptions,
   FromCollector,
   ReadyMessage,
+  RestoreReport,
   ToCollector,
 } from "./messages.ts";
 
@@ -89,6 +90,38 @@ export class Collector {
     });
   }
 
+  /**
+   * Runs the worker only to undo what earlier runs left changed in the namespace of `options`
+   * (`conntop --restore`), and resolves with what it found and did. Rejects with a
+   * {@linkcode ConntopError} when it cannot (no privilege, no namespace, unsafe journal).
+   */
+  static restore(options: CollectorOptions): Promise<RestoreReport> {
+    const worker = new Worker(new URL("./worker.ts", import.meta.url), { type: "module" });
+    return new Promise((resolve, reject) => {
+      let report: RestoreReport | undefined;
+      let error: ConntopError | undefined;
+      worker.onmessage = (e: MessageEvent<FromCollector>) => {
+        const msg = e.data;
+        if (msg.type === "restored") {
+          report = { restored: msg.restored, failed: msg.failed, running: msg.running };
+        } else if (msg.type === "fatal") {
+          error = new ConntopError(msg.message, msg.exitCode);
+        } else if (msg.type === "stopped") {
+          worker.terminate();
+          if (report !== undefined) resolve(report);
+          else reject(error ?? new ConntopError("The collector stopped before it restored"));
+        }
+      };
+      worker.onerror = (e: ErrorEvent) => {
+        e.preventDefault();
+        worker.terminate();
+        reject(new ConntopError(`The collector crashed: ${e.message}`, ExitCode.FAILURE));
+      };
+      const start: ToCollector = { type: "start", options: { ...options, restoreOnly: true } };
+      worker.postMessage(start);
+    });
+  }
+
   /** What the collector found at start-up. */
   get ready(): ReadyMessage {
     return this.#ready!;
@@ -148,13 +181,18 @@ export class Collector {
     const ready = this.#ready;
     if (ready === undefined) return;
     const ns = this.#options.netns;
+    let ok = true;
     const run = (cmd: string[]) => {
       try {
         const full = ns === undefined ? cmd : ["ip", "netns", "exec", ns, ...cmd];
-        new Deno.Command(full[0]!, { args: full.slice(1), stdout: "null", stderr: "null" })
-          .outputSync();
+        const r = new Deno.Command(full[0]!, {
+          args: full.slice(1),
+          stdout: "null",
+          stderr: "null",
+        }).outputSync();
+        if (!r.success) ok = false;
       } catch {
-        // best effort
+        ok = false; // best effort
       }
     };
     // Through a shell rather than Deno's file API, which wants --allow-all for /proc/sys.
@@ -162,5 +200,14 @@ export class Collector {
       run(["sh", "-c", `echo '${c.previous}' > '${c.path}'`]);
     }
     if (ready.trackTable !== null) run(["nft", "delete", "table", "inet", ready.trackTable]);
+    // Undone: the journal goes too. Otherwise it stays for the next start or --restore.
+    const journal = ready.journal ?? null;
+    if (ok && journal !== null) {
+      try {
+        Deno.removeSync(journal);
+      } catch {
+        // Left for the next start, which finds nothing changed to undo.
+      }
+    }
   }
 }

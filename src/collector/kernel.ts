@@ -46,13 +46,19 @@ export function readSysctlNumber(name: string): number | null {
 
 /**
  * Sets `name` to `value` if it differs, returning what to restore (or null when unchanged).
- * Throws a one-line Error when it cannot be written.
+ * `before` is called with that change just before it is made (to journal it); when it throws,
+ * nothing is changed. Throws a one-line Error when the sysctl cannot be written.
  */
-export function setSysctl(name: string, value: string): SysctlChange | null {
+export function setSysctl(
+  name: string,
+  value: string,
+  before?: (change: SysctlChange) => void,
+): SysctlChange | null {
   const path = `${NETFILTER}/${name}`;
   const previous = readSysctl(name);
   if (previous === null) throw new Error(`Failed to read sysctl '${path}'`);
   if (previous === value) return null;
+  before?.({ path, previous });
   try {
     writeSmallFile(path, `${value}\n`);
   } catch (err) {
@@ -92,13 +98,17 @@ function nft(args: string[]): { ok: boolean; out: string } {
 /** Name of the nftables table --track adds (family inet). */
 export const TRACK_TABLE = "conntop_track";
 
+/** Whether the table {@linkcode addTrackTable} adds is there (from this run or another). */
+export function trackTableExists(): boolean {
+  return nft(["list", "table", "inet", TRACK_TABLE]).ok;
+}
+
 /**
  * Adds a minimal inet table whose rules need conntrack, so the kernel tracks every connection
- * of this namespace. Returns the table name, or null when it already existed (then it is not
- * ours to delete). Throws a one-line Error when nft fails.
+ * of this namespace, and returns its name. The caller checks first that it is not there
+ * ({@linkcode trackTableExists}). Throws a one-line Error when nft fails.
  */
-export function addTrackTable(): string | null {
-  if (nft(["list", "table", "inet", TRACK_TABLE]).ok) return null;
+export function addTrackTable(): string {
   const script = [
     `table inet ${TRACK_TABLE} {`,
     `  comment "added by conntop --track; removed when conntop exits"`,

@@ -36,6 +36,21 @@ export interface CollectorOptions {
   eventBufferBytes: number;
   /** Subscribe to events (short-lived connections, final counters); dumps alone otherwise. */
   events: boolean;
+  /**
+   * Only undo what earlier runs left changed in the namespace (`conntop --restore`): no
+   * collecting; the worker answers with a "restored" message and stops.
+   */
+  restoreOnly?: boolean;
+}
+
+/** What `conntop --restore` found and did in a namespace. */
+export interface RestoreReport {
+  /** One line per undone run (or leftover table deleted). */
+  restored: string[];
+  /** One line per change that could not be undone. */
+  failed: string[];
+  /** Pids of runs still alive that hold changes there (they restore them when they end). */
+  running: number[];
 }
 
 /** Table totals sent with every batch. */
@@ -102,6 +117,11 @@ export type FromCollector =
     changed: SysctlChange[];
     /** An nftables table added by --track (deleted by the worker on stop). */
     trackTable: string | null;
+    /**
+     * This run's undo journal (removed by the worker once it restored everything); absent or
+     * null when nothing is journaled (and in a remote server's ready facts).
+     */
+    journal?: string | null;
     flowtables: boolean;
   }
   | {
@@ -131,6 +151,7 @@ export type FromCollector =
     reset?: boolean;
   }
   | { type: "warning"; message: string }
+  | ({ type: "restored" } & RestoreReport)
   | { type: "fatal"; message: string; exitCode: number }
   | { type: "stopped" };
 

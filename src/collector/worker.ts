@@ -26,7 +26,11 @@ import {
   readSysctlNumber,
   restoreSysctls,
   setSysctl,
+  TRACK_TABLE,
+  trackTableExists,
 } from "./kernel.ts";
+import { Journal, JournalError, netnsKey } from "./journal.ts";
+import { deleteOrphanTable, recover, type Recovery } from "./recovery.ts";
 import type {
   CollectorOptions,
   CollectorStatus,
@@ -86,6 +90,7 @@ class Fatal extends Error {
 async function run(opts: CollectorOptions): Promise<void> {
   const changed: SysctlChange[] = [];
   let trackTable: string | null = null;
+  let journal: Journal | undefined;
   let dumpSock: CtSocket | undefined;
   // The event socket, replaced while paused (closed) and on resume (reopened).
   const events: { sock: CtSocket | undefined } = { sock: undefined };
@@ -102,12 +107,51 @@ async function run(opts: CollectorOptions): Promise<void> {
       }
     }
     if (!hasCapNetAdmin()) throw privilegeError();
+    const warnings: string[] = [];
+    // What earlier runs, killed before they could restore, left changed here is undone first.
+    const where = opts.netns === undefined
+      ? "this network namespace"
+      : `network namespace '${opts.netns}'`;
+    const changing = opts.enableAcct || opts.track;
+    const key = netnsKey();
+    let recovery: Recovery = { restored: [], failed: [], running: [], liveTrack: false };
+    try {
+      recovery = recover(key, where);
+    } catch (err) {
+      if (!(err instanceof JournalError)) throw err;
+      // A run that changes nothing goes on without looking; one that changes the kernel
+      // refuses a directory that looks tampered with (and says below when it merely cannot
+      // keep a journal); --restore cannot do its job either way.
+      if (opts.restoreOnly || (changing && err.unsafe)) throw journalFatal(err);
+    }
+    if (opts.restoreOnly) {
+      const orphan = deleteOrphanTable(recovery, where);
+      post({
+        type: "restored",
+        restored: orphan === null ? recovery.restored : [...recovery.restored, orphan],
+        failed: recovery.failed,
+        running: recovery.running.map((e) => e.pid),
+      });
+      return;
+    }
+    warnings.push(...recovery.restored, ...recovery.failed);
+    if (changing) {
+      try {
+        journal = Journal.create(key, opts.netns ?? null);
+      } catch (err) {
+        if (!(err instanceof JournalError) || err.unsafe) throw journalFatal(err);
+        // Out of reach (a sandboxed service's read-only /run, no permission): the changes are
+        // still undone on every way out but SIGKILL, and --restore deletes a leftover table.
+        warnings.push(
+          `${err.message}: if conntop is killed (SIGKILL), what --enable-acct and --track changed stays changed`,
+        );
+      }
+    }
     try {
       dumpSock = CtSocket.open(0, 1 << 16);
     } catch (err) {
       throw classify(err);
     }
-    const warnings: string[] = [];
     let eventsEnabled = opts.events;
     if (opts.events) {
       try {
@@ -124,17 +168,31 @@ async function run(opts: CollectorOptions): Promise<void> {
     if (opts.enableAcct) {
       for (const name of ["nf_conntrack_acct", "nf_conntrack_timestamp"]) {
         try {
-          const c = setSysctl(name, "1");
+          const c = setSysctl(name, "1", (c) => journal?.addSysctl(c));
           if (c !== null) changed.push(c);
         } catch (err) {
+          if (err instanceof JournalError) throw journalFatal(err);
           throw new Fatal((err as Error).message, ExitCode.FAILURE);
         }
       }
     }
     if (opts.track) {
       try {
-        trackTable = addTrackTable();
+        if (!trackTableExists()) {
+          journal?.setTrack(TRACK_TABLE);
+          trackTable = addTrackTable();
+        } else if (!recovery.liveTrack) {
+          // Left by a conntop that kept no journal: no running conntop owns it, so this run
+          // takes it over and deletes it on exit rather than leaving it for ever.
+          journal?.setTrack(TRACK_TABLE);
+          trackTable = TRACK_TABLE;
+          warnings.push(
+            `Took over the nftables table 'inet ${TRACK_TABLE}' an earlier conntop left in ${where}; it is deleted on exit`,
+          );
+        }
+        // Else a running conntop owns it and deletes it when it ends.
       } catch (err) {
+        if (err instanceof JournalError) throw journalFatal(err);
         throw new Fatal((err as Error).message, ExitCode.FAILURE);
       }
     }
@@ -156,7 +214,14 @@ async function run(opts: CollectorOptions): Promise<void> {
         "A flowtable is configured: the kernel does not update counters of offloaded flows unless the flowtable has the 'counter' flag",
       );
     }
-    post({ type: "ready", warnings, changed, trackTable, flowtables });
+    post({
+      type: "ready",
+      warnings,
+      changed,
+      trackTable,
+      flowtables,
+      journal: journal?.path ?? null,
+    });
     await loop(opts, dumpSock, events, eventsEnabled);
   } catch (err) {
     const f = err instanceof Fatal ? err : classify(err);
@@ -168,10 +233,24 @@ async function run(opts: CollectorOptions): Promise<void> {
     if (failed.length > 0) {
       post({ type: "warning", message: `Failed to restore ${failed.join(", ")}` });
     }
-    if (trackTable !== null && !deleteTrackTable(trackTable)) {
+    const tableFailed = trackTable !== null && !deleteTrackTable(trackTable);
+    if (tableFailed) {
       post({ type: "warning", message: `Failed to delete nftables table 'inet ${trackTable}'` });
     }
+    // Kept when something could not be undone: the next start (or --restore) tries again.
+    if (failed.length === 0 && !tableFailed) journal?.remove();
   }
+}
+
+/** The undo journal cannot be kept: changing the kernel without it is refused. */
+function journalFatal(err: unknown): Fatal {
+  const message = err instanceof Error ? err.message : String(err);
+  return new Fatal(
+    err instanceof JournalError
+      ? `${message} (--enable-acct, --track and --restore keep their undo journal there)`
+      : message,
+    err instanceof JournalError ? EXIT_USAGE : ExitCode.FAILURE,
+  );
 }
 
 function openEvents(opts: CollectorOptions): CtSocket {

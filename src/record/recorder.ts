@@ -53,6 +53,15 @@ export interface RecordingMeta {
 
 const encoder = new TextEncoder();
 
+/** Options of {@linkcode Recorder.open}. */
+export interface RecorderOptions {
+  /**
+   * Called once, at the first failed write, with the reason as a phrase starting with a capital
+   * ("No space left on device"), so the UI can show it at once rather than at close.
+   */
+  onError?(reason: string): void;
+}
+
 /** An open recording being written. Gzip-compressed when the path ends in `.gz`. */
 export class Recorder {
   /** The recording's path. */
@@ -64,10 +73,12 @@ export class Recorder {
   #error: string | undefined;
   #cause: unknown;
   #closing: Promise<void> | undefined;
+  #onError: ((reason: string) => void) | undefined;
 
-  private constructor(path: string, file: Deno.FsFile) {
+  private constructor(path: string, file: Deno.FsFile, options: RecorderOptions) {
     this.path = path;
     this.#file = file;
+    this.#onError = options.onError;
     const sink = fileSink(file);
     if (path.endsWith(".gz")) {
       const gzip = new CompressionStream("gzip");
@@ -83,18 +94,27 @@ export class Recorder {
    * Creates (or truncates) the recording at `path` and queues its header. Throws a
    * {@linkcode ConntopError} (exit code 1) naming the path when the file cannot be opened.
    */
-  static async open(path: string, meta: RecordingMeta): Promise<Recorder> {
+  static async open(
+    path: string,
+    meta: RecordingMeta,
+    options: RecorderOptions = {},
+  ): Promise<Recorder> {
     let file: Deno.FsFile;
     try {
       file = await Deno.open(path, { write: true, create: true, truncate: true });
     } catch (err) {
+      // Deno refuses devices and /proc without --allow-all, and its hint names that flag,
+      // which the user cannot give the binary: say what conntop writes to instead.
+      const reason = err instanceof Deno.errors.NotCapable
+        ? "conntop records to files, not to devices or /proc"
+        : errorReason(err);
       throw new ConntopError(
-        `Cannot open recording '${path}': ${errorReason(err)}`,
+        `Cannot open recording '${path}': ${reason}`,
         ExitCode.FAILURE,
         { cause: err },
       );
     }
-    const recorder = new Recorder(path, file);
+    const recorder = new Recorder(path, file, options);
     recorder.#enqueue(encodeHeader({
       recordSize: RECORD_SIZE,
       chunkRecords: CHUNK_RECORDS,
@@ -151,8 +171,10 @@ export class Recorder {
 
   #fail(err: unknown): void {
     if (this.#error !== undefined) return;
-    this.#error = `Cannot write recording '${this.path}': ${errorReason(err)}`;
+    const reason = errorReason(err);
+    this.#error = `Cannot write recording '${this.path}': ${reason}`;
     this.#cause = err;
+    this.#onError?.(reason.charAt(0).toUpperCase() + reason.slice(1));
   }
 
   async #finish(): Promise<void> {

@@ -22,7 +22,7 @@ import {
   SUPPORTED_VERSIONS,
   type Welcome,
 } from "../protocol/mod.ts";
-import { onExitSignal } from "../app/signals.ts";
+import { onExitSignal, onUncaughtError, uncaughtMessage } from "../app/signals.ts";
 import { readToken, type Token } from "./auth.ts";
 import { checkExposure } from "./exposure.ts";
 import { bounded, Hub } from "./hub.ts";
@@ -78,6 +78,13 @@ async function serve(opts: Options, so: ServerOptions, log: Logger): Promise<num
   let fatal: ConntopError | undefined;
   const done = new Promise<number>((resolve) => (finish = resolve));
   const removeSignals = onExitSignal((code) => finish(code));
+  // An uncaught error ends the run as a fatal collector error does: clients told, kernel restored.
+  let crashed = false;
+  const removeUncaught = onUncaughtError((err) => {
+    if (fatal === undefined) crashed = true;
+    fatal ??= new ConntopError(uncaughtMessage(err), ExitCode.FAILURE, { cause: err });
+    finish(ExitCode.FAILURE);
+  });
 
   const hub = new Hub((paused) =>
     log.debug(paused ? "Collection paused: no client" : "Collection resumed")
@@ -153,9 +160,11 @@ async function serve(opts: Options, so: ServerOptions, log: Logger): Promise<num
     const code = await done;
     const why = fatal === undefined
       ? "the server is shutting down"
+      : crashed
+      ? "the server failed"
       : `the server's collector failed: ${fatal.message}`;
     if (fatal === undefined) log.info(`Shutting down (exit code ${code})`);
-    else log.error(`Collector failed: ${fatal.message}`);
+    else log.error(crashed ? fatal.message : `Collector failed: ${fatal.message}`);
     for (const l of listeners) l.listener.close();
     listeners.length = 0;
     clearInterval(ticker);
@@ -169,6 +178,7 @@ async function serve(opts: Options, so: ServerOptions, log: Logger): Promise<num
     for (const s of sessions) void s.quit("server_quit", "the server is shutting down");
     await collector?.stop();
     removeSignals();
+    removeUncaught();
   }
 }
 

@@ -42,6 +42,7 @@ Collection (paused while no client is connected):
   -i, --interval S         refresh every S seconds (default 1)
       --netns NAME|PATH    monitor another network namespace
       --enable-acct        turn on accounting and timestamps while running
+                           (--allow-write=/run/conntop keeps its undo journal)
       --track              make the kernel track connections while running
                            (needs --allow-run and --allow-write)
       --no-events          dumps only, no conntrack events

@@ -45,6 +45,24 @@ import {
 } from "./ansi.ts";
 import { InputDecoder, type InputEvent } from "./input.ts";
 
+/**
+ * How {@linkcode Tty.readEvents} ended: `"aborted"` by its signal, `"closed"` when the terminal
+ * gave end of input (a hang-up: the terminal is gone).
+ */
+export type ReadEnd = "aborted" | "closed";
+
+/**
+ * Whether `err` (from a read or write of the terminal) says the terminal is gone: EIO, which a
+ * read or write of a hung-up terminal fails with (SSH dropped, window closed, tmux session
+ * killed), or EPIPE/ECONNRESET when the other end of the output went away.
+ */
+export function isHangUp(err: unknown): boolean {
+  if (err instanceof Deno.errors.BrokenPipe || err instanceof Deno.errors.ConnectionReset) {
+    return true;
+  }
+  return err instanceof Error && (err as { code?: unknown }).code === "EIO";
+}
+
 /** The size used when the terminal cannot say. */
 const FALLBACK_SIZE = { columns: 80, rows: 24 };
 
@@ -225,7 +243,8 @@ export class Tty {
    * Reads input until `signal` aborts or stdin ends, decoding with InputDecoder; calls
    * onEvents with each decoded batch; after a read leaves the decoder pending, waits
    * escTimeoutMs (default 30) for more bytes and then flushes (so a lone Esc key works).
-   * Resolves when done.
+   * Resolves with how it ended: `"closed"` at end of input (the caller treats it as a hang-up,
+   * as it does a read error for which {@linkcode isHangUp} holds), `"aborted"` otherwise.
    *
    * Only one read is ever outstanding: a read that loses the race against the Esc timer is
    * kept for the next round, and one still pending at abort is left behind (a read cannot be
@@ -236,8 +255,8 @@ export class Tty {
     onEvents: (events: InputEvent[]) => void,
     signal: AbortSignal,
     escTimeoutMs = 30,
-  ): Promise<void> {
-    if (signal.aborted) return;
+  ): Promise<ReadEnd> {
+    if (signal.aborted) return "aborted";
     const decoder = new InputDecoder();
     const buf = new Uint8Array(4096);
     let onAbort = () => {};
@@ -267,12 +286,12 @@ export class Tty {
         try {
           next = await Promise.race(contenders);
         } catch (err) {
-          if (signal.aborted) return;
+          if (signal.aborted) return "aborted";
           throw err;
         } finally {
           clearTimeout(timer);
         }
-        if (next.kind === "abort") return;
+        if (next.kind === "abort") return "aborted";
         if (next.kind === "timeout") {
           emit(decoder.flush());
           continue;
@@ -280,10 +299,11 @@ export class Tty {
         read = null;
         if (next.n === null) {
           emit(decoder.flush());
-          return;
+          return "closed";
         }
         emit(decoder.feed(buf.subarray(0, next.n)));
       }
+      return "aborted";
     } finally {
       signal.removeEventListener("abort", onAbort);
       // A read left pending may still fail (the terminal closes at exit); nobody awaits it.

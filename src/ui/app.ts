@@ -104,6 +104,7 @@ export class UiApp {
   #width = 80;
   #height = 24;
   #lastError: string | undefined;
+  #recordingError: string | undefined;
   #liveTotals: BatchMessage["totals"] | undefined;
   #liveStatus: BatchMessage["status"] | undefined;
   #details: { conn: Connection; slot: number; id: number; ended: boolean } | undefined;
@@ -161,6 +162,14 @@ export class UiApp {
   /** Takes back the warning `message` when it is still the one shown (its cause has passed). */
   clearWarning(message: string): void {
     if (this.#lastError === message) this.#lastError = undefined;
+  }
+
+  /**
+   * Shows in the header that the recording failed, with `reason` ("No space left on device"),
+   * for the rest of the run: the flag that said REC now says REC failed.
+   */
+  onRecordingError(reason: string): void {
+    this.#recordingError = reason;
   }
 
   /** Shows `text` in the message line for a moment (as the UI's own messages). */
@@ -318,6 +327,7 @@ export class UiApp {
         atMs: r.positionMs,
       },
       recording: this.#opts.recording,
+      recordingError: this.#recordingError,
       lastError: this.#lastError,
     };
   }

@@ -33,7 +33,8 @@ function flags(h: HeaderView): string[] {
   const out: string[] = [];
   if (h.stale) out.push("STALE");
   if (h.filter !== "") out.push(`FILTER: ${cut(h.filter, 20)}`);
-  if (h.recording !== undefined) out.push("REC");
+  if (h.recordingError !== undefined) out.push(`REC failed: ${h.recordingError}`);
+  else if (h.recording !== undefined) out.push("REC");
   if (h.locked) out.push("LOCKED");
   if (h.paused) out.push("PAUSED");
   return out;

@@ -35,6 +35,8 @@ export interface HeaderView {
   replay?: { speed: number; paused: boolean; ended: boolean; damaged?: string; atMs: number };
   /** The recording being written, when recording. */
   recording?: string;
+  /** Why the recording stopped being written (e.g. "No space left on device"), once it has. */
+  recordingError?: string;
   /** The last error or warning worth showing. */
   lastError?: string;
 }

@@ -50,6 +50,23 @@ Deno.test("parseOptions() takes --record, --replay and --speed for the monitor o
   assertThrows(() => parseOptions(["--replay", "f", "--speed", "fast"]), UsageError, "--speed");
 });
 
+Deno.test("parseOptions() takes --restore with --netns only", () => {
+  assertEquals(parseOptions(["--restore"]).mode, "restore");
+  const r = parseOptions(["--restore", "--netns", "blue"]);
+  assertEquals([r.mode, r.netns], ["restore", "blue"]);
+  assertThrows(
+    () => parseOptions(["--restore", "--track"]),
+    UsageError,
+    "Option --track does not apply to --restore (only --netns does)",
+  );
+  assertThrows(() => parseOptions(["--restore", "--once"]), UsageError, "--once");
+  assertThrows(
+    () => parseOptions(["--server", "--restore"]),
+    UsageError,
+    "Options --server and --restore cannot be combined",
+  );
+});
+
 Deno.test("parseOptions() takes the enrichment switches", () => {
   const d = parseOptions([]);
   assertEquals([d.hostnames, d.servnames, d.geoip, d.geoipDirs], [true, true, true, []]);

@@ -253,6 +253,24 @@ Deno.test("Recorder remembers the first write error and close() rejects with it"
   }
 });
 
+Deno.test("Recorder reports the first write error at once, before close(), and only once", async () => {
+  await withTempDir(async (dir) => {
+    const path = `${dir}/full.ndjson`;
+    await Deno.symlink("/dev/full", path);
+    const reasons: string[] = [];
+    const recorder = await Recorder.open(path, META, { onError: (r) => reasons.push(r) });
+    recorder.writeBatch(makeBatch(1, 1000, [4]));
+    const deadline = Date.now() + 2000;
+    while (reasons.length === 0 && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    assertEquals(reasons, ["No space left on device"]);
+    recorder.writeBatch(makeBatch(2, 2000, [4]));
+    await assertRejects(() => recorder.close(), ConntopError);
+    assertEquals(reasons, ["No space left on device"]);
+  });
+});
+
 Deno.test("a server's snapshot keeps its reset flag through a recording, so replay replaces the table", async () => {
   await withTempDir(async (dir) => {
     const t0 = Date.UTC(2025, 0, 1);

@@ -9,7 +9,7 @@
  */
 import { assert, assertEquals, assertMatch, assertThrows } from "../_helpers/assert.ts";
 import type { InputEvent, KeyEvent } from "../../src/term/input.ts";
-import { Tty, type TtyIO } from "../../src/term/tty.ts";
+import { isHangUp, Tty, type TtyIO } from "../../src/term/tty.ts";
 
 const ENTER_BYTES = "\x1b[?1049h" + // alternate screen
   "\x1b[?25l" + // hide cursor
@@ -399,8 +399,13 @@ Deno.test("Tty.readEvents() resolves at end of input, flushing what is held", as
   const io = new FakeIO();
   io.reads = [{ delay: 0, data: "\x1b" }, { delay: 0, data: null }];
   const batches: InputEvent[][] = [];
-  await new Tty({ io }).readEvents((e) => batches.push(e), new AbortController().signal, 1000);
+  const end = await new Tty({ io }).readEvents(
+    (e) => batches.push(e),
+    new AbortController().signal,
+    1000,
+  );
   assertEquals(batches, [[key("escape")]]);
+  assertEquals(end, "closed", "end of input is a hang-up");
 });
 
 Deno.test("Tty.readEvents() resolves promptly on abort, leaving the pending read", async () => {
@@ -411,7 +416,7 @@ Deno.test("Tty.readEvents() resolves promptly on abort, leaving the pending read
   await new Promise((resolve) => setTimeout(resolve, 5));
   const start = performance.now();
   stop.abort();
-  await done;
+  assertEquals(await done, "aborted");
   assert(performance.now() - start < 100, "readEvents() resolved late after abort");
   assertEquals(io.readCalls, 1);
 
@@ -430,6 +435,16 @@ Deno.test("Tty.readEvents() rejects on a read error", async () => {
     failed = err instanceof Deno.errors.BadResource;
   }
   assert(failed, "expected BadResource");
+});
+
+Deno.test("isHangUp() holds for EIO, EPIPE and ECONNRESET, not for other errors", () => {
+  const eio = Object.assign(new Error("Input/output error (os error 5)"), { code: "EIO" });
+  assertEquals(isHangUp(eio), true);
+  assertEquals(isHangUp(new Deno.errors.BrokenPipe("Broken pipe")), true);
+  assertEquals(isHangUp(new Deno.errors.ConnectionReset("reset")), true);
+  assertEquals(isHangUp(new Deno.errors.BadResource("Bad resource ID")), false);
+  assertEquals(isHangUp(new Error("Input/output error")), false);
+  assertEquals(isHangUp("EIO"), false);
 });
 
 /** The child run on a real pty: the terminal settings before, during and after a session. */

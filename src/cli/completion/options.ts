@@ -147,6 +147,12 @@ export const COMPLETION_OPTIONS: readonly CompletionOption[] = [
     programs: BOTH,
   },
   {
+    long: "restore",
+    arg: "none",
+    help: "undo what a killed conntop left changed, and exit",
+    programs: CONNTOP,
+  },
+  {
     long: "no-events",
     arg: "none",
     help: "read the table by dumps only, no conntrack events",

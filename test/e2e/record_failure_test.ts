@@ -1,0 +1,119 @@
+/**
+ * A recording that cannot be written is not invisible: the monitor runs in a real terminal (a
+ * private tmux server) on a test namespace with `--record` to a file that fails on write (on
+ * a 64 KiB tmpfs in a private mount namespace, too small for the first batch); the header must
+ * say so within a refresh, the monitor must go on showing the table, and quitting must exit 1
+ * with one line on standard error, as the exit codes are documented.
+ *
+ * @module
+ */
+
+import { assertEquals, assertMatch } from "../_helpers/assert.ts";
+import { loadConntrack, Netns } from "../_helpers/netns.ts";
+import { conntopCommand } from "./_conntop.ts";
+import { Tmux } from "../_helpers/tmux.ts";
+
+/**
+ * Runs conntop (the arguments after the wrapper's first) with its standard error in
+ * `$1/stderr`, and writes its exit code to `$1/code`.
+ */
+const WRAPPER = `
+dir=$1
+shift
+"$@" 2> "$dir/stderr"
+echo $? > "$dir/code.tmp"
+mv "$dir/code.tmp" "$dir/code"
+`;
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function waitForFile(path: string, timeoutMs: number, what: string): Promise<string> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    try {
+      return (await Deno.readTextFile(path)).trim();
+    } catch {
+      await sleep(50);
+    }
+  }
+  throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what} (${path})`);
+}
+
+/** Runs the monitor recording to `record` under `prefix` and checks how it reports the failure. */
+async function checkFailingRecording(record: string, prefix: string[] = []): Promise<void> {
+  await using ns = await Netns.create("recfail");
+  // 600 connections: the first batch alone (about 224 bytes each in the recording) is more
+  // than the small filesystem holds.
+  await loadConntrack(ns, [
+    "-I -t 100 -s 10.7.0.1 -d 10.7.0.2 -p udp --sport 1111 --dport 2222",
+    ...Array.from(
+      { length: 599 },
+      (_, i) =>
+        `-I -t 100 -s 10.8.${i >> 8}.${i & 255} -d 10.9.0.1 -p tcp --state ESTABLISHED --sport ${
+          1024 + i
+        } --dport 80`,
+    ),
+  ]);
+  const dir = await Deno.makeTempDir({ prefix: "conntop-recfail-" });
+  try {
+    const cmd = [...prefix, ...conntopCommand(["--netns", ns.name, "-n", "--record", record])];
+    await using term = await Tmux.start(["sh", "-c", WRAPPER, "wrapper", dir, ...cmd], {
+      width: 120,
+      height: 24,
+      env: { NO_COLOR: "1", XDG_CONFIG_HOME: dir },
+    });
+    const screen = await term.waitFor((s) => s.includes("REC failed"), {
+      what: "the header to show the failed recording",
+      timeoutMs: 10_000,
+    });
+    assertMatch(screen, /REC failed: No space left on device/);
+    assertMatch(screen, /Conns 600 /);
+    // Still monitoring: connections added now are counted.
+    await loadConntrack(ns, ["-I -t 100 -s 10.7.0.3 -d 10.7.0.4 -p udp --sport 3333 --dport 4444"]);
+    await term.waitFor((s) => /Conns 601 /.test(s), { what: "the new connection counted" });
+    await term.sendKeys("q");
+    assertEquals(await waitForFile(`${dir}/code`, 10_000, "conntop's exit code"), "1");
+    const stderr = await Deno.readTextFile(`${dir}/stderr`);
+    const lines = stderr.trim().split("\n").filter((l) => l.includes("recording"));
+    assertEquals(lines.length, 1, `expected one line about the recording, got:\n${stderr}`);
+    assertMatch(lines[0]!, /^conntop: Cannot write recording '.*': no space left on device$/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+Deno.test("the monitor with --record /dev/full exits 1 with one line naming the file", async () => {
+  await using ns = await Netns.create("recdev");
+  const dir = await Deno.makeTempDir({ prefix: "conntop-recdev-" });
+  try {
+    const cmd = conntopCommand(["--netns", ns.name, "--record", "/dev/full"]);
+    await using _term = await Tmux.start(["sh", "-c", WRAPPER, "wrapper", dir, ...cmd], {
+      width: 100,
+      height: 24,
+      env: { NO_COLOR: "1", XDG_CONFIG_HOME: dir },
+    });
+    assertEquals(await waitForFile(`${dir}/code`, 15_000, "conntop's exit code"), "1");
+    assertEquals(
+      await Deno.readTextFile(`${dir}/stderr`),
+      "conntop: Cannot open recording '/dev/full': conntop records to files, not to devices or /proc\n",
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("the monitor shows a --record filling a small filesystem, goes on, and exits 1", async () => {
+  // A 64 KiB tmpfs in a mount namespace of its own: nothing is mounted where others see it.
+  const mount = "/mnt";
+  const setup = `mount -t tmpfs -o size=64k conntop-test ${mount} && exec "$@"`;
+  await checkFailingRecording(`${mount}/rec.ndjson`, [
+    "unshare",
+    "-m",
+    "--propagation",
+    "private",
+    "sh",
+    "-c",
+    setup,
+    "setup",
+  ]);
+});
