@@ -51,7 +51,7 @@ export async function runRemoteSession(
 ): Promise<number> {
   const remote = opts.remote;
   if (remote === undefined) throw new TypeError("runRemoteSession() needs --connect's options");
-  const connect = connectOptions(remote);
+  const connect = connectOptions(remote, (w) => handlers.onWarning?.(w));
   const stop = new AbortController();
   let exitCode = 0;
   const removeSignals = onExitSignal((code) => {
