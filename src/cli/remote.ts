@@ -56,6 +56,8 @@ export interface RemoteOptions {
   tlsCa?: string;
   /** The name the client gives the server (default: the hostname). */
   name: string | undefined;
+  /** Sending the token in clear beyond loopback was explicitly allowed (--insecure). */
+  insecure: boolean;
 }
 
 /** parseArgs values of the client-server options. */
@@ -109,7 +111,6 @@ const SERVER_ONLY = [
   "listen-any",
   "tls-cert",
   "tls-key",
-  "insecure",
   "log-file",
   "verbose",
   "quiet",
@@ -179,7 +180,7 @@ export function parseServerOptions(v: RemoteValues): ServerOptions {
 /** The client's options from `v`, or undefined without --connect. */
 export function parseRemoteOptions(v: RemoteValues): RemoteOptions | undefined {
   if (v.connect === undefined) {
-    for (const k of [...CLIENT_ONLY, "token-file", "name", "port"] as const) {
+    for (const k of [...CLIENT_ONLY, "token-file", "name", "port", "insecure"] as const) {
       if (v[k] !== undefined) throw new UsageError(`Option --${k} needs --server or --connect`);
     }
     for (const k of SERVER_ONLY) {
@@ -199,14 +200,50 @@ export function parseRemoteOptions(v: RemoteValues): RemoteOptions | undefined {
       }: expected a file name, got ''`,
     );
   }
+  const tls = (v.tls ?? false) || v["tls-ca"] !== undefined;
+  // Messages name the port too, also when it came from --port or the default.
+  const display = hasPort(v.connect) ? v.connect : endpointText(server);
+  const insecure = v.insecure ?? false;
+  // The server's rule (server/exposure.ts) from this side: a token crosses the network only
+  // encrypted. A hostname other than localhost may resolve anywhere, so it counts as remote.
+  if (v["token-file"] !== undefined && !tls && !insecure && !isLoopbackHost(server.host)) {
+    throw new UsageError(
+      `Sending the token to ${display} (beyond loopback) without TLS needs --tls or --tls-ca, ` +
+        "or --insecure",
+    );
+  }
   return {
     server,
-    display: v.connect,
+    display,
     tokenFile: v["token-file"],
-    tls: (v.tls ?? false) || v["tls-ca"] !== undefined,
+    tls,
     tlsCa: v["tls-ca"],
     name: parseName(v.name),
+    insecure,
   };
+}
+
+/** Whether --connect's `text` names a port (`HOST:PORT`, `[IPV6]:PORT`). */
+function hasPort(text: string): boolean {
+  return /^\[[^\]]*\]:/.test(text) || (text.match(/:/g) ?? []).length === 1;
+}
+
+/** Whether `host` (an IPv4 or IPv6 address) is a loopback address. */
+export function isLoopback(host: string): boolean {
+  if (/^\d+\.\d+\.\d+\.\d+$/.test(host)) return host.startsWith("127.");
+  let canonical: string;
+  try {
+    // The URL parser spells every IPv6 address one way: [::1], [::ffff:7f00:1].
+    canonical = new URL(`http://[${host}]/`).hostname;
+  } catch {
+    return false;
+  }
+  return canonical === "[::1]" || /^\[::ffff:7f[0-9a-f]{2}:[0-9a-f]{1,4}\]$/.test(canonical);
+}
+
+/** {@linkcode isLoopback}, and the name `localhost`. */
+function isLoopbackHost(host: string): boolean {
+  return host.toLowerCase() === "localhost" || isLoopback(host);
 }
 
 /**

@@ -69,7 +69,8 @@ Client-server (conntopd is the same as conntop --server):
                          token and TLS are required unless --insecure
       --tls-cert FILE    TLS certificate (PEM), with --tls-key FILE its private key
       --tls-key FILE
-      --insecure         allow listening beyond loopback without token and TLS
+      --insecure         allow listening beyond loopback without token and TLS; for
+                         --connect, allow sending the token beyond loopback without TLS
       --log-file FILE    log there instead of standard error
   -v, --verbose          log in more detail (debug level)
   -q, --quiet            log errors only

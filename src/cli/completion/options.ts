@@ -304,7 +304,7 @@ export const COMPLETION_OPTIONS: readonly CompletionOption[] = [
   {
     long: "insecure",
     arg: "none",
-    help: "allow listening beyond loopback without token and TLS",
+    help: "allow a token or the table to cross the network without TLS",
     programs: BOTH,
   },
   {
