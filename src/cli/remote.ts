@@ -58,6 +58,8 @@ export interface RemoteOptions {
   name: string | undefined;
   /** Sending the token in clear beyond loopback was explicitly allowed (--insecure). */
   insecure: boolean;
+  /** --once gives up when the table has not come within this long, ms (--deadline). */
+  deadlineMs: number;
 }
 
 /** parseArgs values of the client-server options. */
@@ -81,6 +83,7 @@ export type RemoteValues = {
   "idle-timeout"?: string;
   "handshake-timeout"?: string;
   "client-queue"?: string;
+  deadline?: string;
 };
 
 /** parseArgs' spec of the client-server options. */
@@ -104,7 +107,11 @@ export const REMOTE_SPEC = {
   "idle-timeout": { type: "string" },
   "handshake-timeout": { type: "string" },
   "client-queue": { type: "string" },
+  deadline: { type: "string" },
 } as const;
+
+/** How long `--connect --once` waits for the server's table by default, seconds. */
+export const DEFAULT_DEADLINE_S = 30;
 
 const SERVER_ONLY = [
   "listen",
@@ -119,7 +126,7 @@ const SERVER_ONLY = [
   "handshake-timeout",
   "client-queue",
 ] as const;
-const CLIENT_ONLY = ["tls-ca", "tls"] as const;
+const CLIENT_ONLY = ["tls-ca", "tls", "deadline"] as const;
 
 /** The server's options from `v`. */
 export function parseServerOptions(v: RemoteValues): ServerOptions {
@@ -220,6 +227,7 @@ export function parseRemoteOptions(v: RemoteValues): RemoteOptions | undefined {
     tlsCa: v["tls-ca"],
     name: parseName(v.name),
     insecure,
+    deadlineMs: seconds("--deadline", v.deadline, DEFAULT_DEADLINE_S, 0.1, 86400),
   };
 }
 

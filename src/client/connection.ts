@@ -168,7 +168,7 @@ export class ServerConnection implements AsyncDisposable {
         const m = await checked(io, line);
         switch (m.type) {
           case "batch": {
-            const r = asm.push(m);
+            const r = asm.push(m, line.length + 1);
             if (!r.ok) throw await io.protocolError(r.reason);
             if (r.value !== undefined && handlers.onBatch(r.value) === true) {
               await io.bye("user", "the user quit");
@@ -480,7 +480,8 @@ class LineIo {
       this.received += n;
       this.#heardMs = Date.now();
       try {
-        this.#lines.push(...this.#reader.push(this.#buf.subarray(0, n)));
+        // One by one: a read of 256 KiB may hold 256 Ki lines, too many arguments for a spread.
+        for (const l of this.#reader.push(this.#buf.subarray(0, n))) this.#lines.push(l);
       } catch (err) {
         if (!(err instanceof FrameTooLongError)) throw err;
         throw await this.protocolError(err.message);

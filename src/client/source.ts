@@ -67,6 +67,12 @@ export interface RemoteRunOptions {
   /** Ends the source (the server gets `bye user`); runRemote then resolves. */
   signal?: AbortSignal;
   backoff?: BackoffOptions;
+  /**
+   * Give up (reject with a `network` {@linkcode RemoteError}) when no whole batch has come
+   * within this long, ms, from the start: bounds a run against a server that trickles bytes
+   * slowly enough never to count as silent.
+   */
+  deadlineMs?: number;
 }
 
 /**
@@ -79,8 +85,41 @@ export async function runRemote(
   handlers: RemoteHandlers,
   run: RemoteRunOptions,
 ): Promise<void> {
-  const { signal } = run;
   const backoff = new Backoff(run.backoff);
+  let late: RemoteError | undefined;
+  const deadline = new AbortController();
+  const timer = run.deadlineMs === undefined ? undefined : setTimeout(() => {
+    late = new RemoteError(
+      "network",
+      `Server ${opts.display} sent no table within ${
+        Math.round(run.deadlineMs! / 100) / 10
+      } s (--deadline)`,
+      { brief: "no table in time" },
+    );
+    deadline.abort();
+  }, run.deadlineMs);
+  const signal = run.signal === undefined
+    ? deadline.signal
+    : AbortSignal.any([run.signal, deadline.signal]);
+  try {
+    await runConnections(opts, handlers, { ...run, signal }, backoff, () => clearTimeout(timer));
+  } finally {
+    clearTimeout(timer);
+  }
+  if (late !== undefined) {
+    handlers.onState?.({ kind: "failed", error: late });
+    throw late;
+  }
+}
+
+async function runConnections(
+  opts: ConnectOptions,
+  handlers: RemoteHandlers,
+  run: RemoteRunOptions,
+  backoff: Backoff,
+  onTable: () => void,
+): Promise<void> {
+  const { signal } = run;
   const warned = new Set<string>();
   let connectedOnce = false;
   let attempt = 0;
@@ -111,6 +150,7 @@ export async function runRemote(
             backoff.reset();
             attempt = 0;
           }
+          onTable();
           return handlers.onBatch(b);
         },
         onWarning: (m) => handlers.onWarning?.(m),

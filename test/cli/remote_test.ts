@@ -60,3 +60,25 @@ Deno.test("parseRemoteOptions() refuses to send a token beyond loopback without 
     assertThrows(() => parseRemoteOptions({ insecure: true }), UsageError, "--insecure");
   });
 });
+
+Deno.test("--deadline: 30 s by default, for --connect --once only", async (t) => {
+  const { parseOptions } = await import("../../src/cli/options.ts");
+  await t.step("default and given", () => {
+    assertEquals(parseRemoteOptions({ connect: "127.0.0.1" })?.deadlineMs, 30_000);
+    assertEquals(
+      parseOptions(["--connect", "h", "--once", "--deadline", "2.5"]).remote?.deadlineMs,
+      2500,
+    );
+  });
+  await t.step("out of range, or without --once: a usage error", () => {
+    for (
+      const args of [["--once", "--deadline", "0"], ["--once", "--deadline", "x"], [
+        "--deadline",
+        "5",
+      ], ["--stream", "--deadline", "5"]]
+    ) {
+      assertThrows(() => parseOptions(["--connect", "h", ...args]), UsageError, "--deadline");
+    }
+    assertThrows(() => parseOptions(["--once", "--deadline", "5"]), UsageError, "--deadline");
+  });
+});

@@ -267,6 +267,8 @@ Deno.test("connectOptions() reads the token once, without its newline, and never
       display: "127.0.0.1",
       tls: false,
       name: "laptop",
+      insecure: false,
+      deadlineMs: 30_000,
     };
     await t.step("a token file ending in a newline", () => {
       Deno.writeTextFileSync(`${dir}/token`, "abc-DEF_123\n");

@@ -365,6 +365,13 @@ export const COMPLETION_OPTIONS: readonly CompletionOption[] = [
     programs: CONNTOP,
   },
   {
+    long: "deadline",
+    arg: "text",
+    meta: "S",
+    help: "with --connect --once: give up without a table within S seconds",
+    programs: CONNTOP,
+  },
+  {
     long: "no-color",
     arg: "none",
     help: "no colours",
