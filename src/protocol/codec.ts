@@ -11,8 +11,7 @@ import { type Extra, RECORD_SIZE } from "../conntrack/mod.ts";
 import type { BatchMessage } from "../collector/messages.ts";
 import type { Owner } from "../enrich/types.ts";
 import { encodeMessage } from "./framing.ts";
-import { parseAddress } from "../conntrack/address.ts";
-import type { LocalAddressList } from "../collector/messages.ts";
+import { localListProblem } from "../conntrack/address.ts";
 import {
   CHUNK_RECORDS,
   MAX_BATCH_EXTRAS,
@@ -198,7 +197,7 @@ export class BatchAssembler {
       this.#owners.push(o);
     }
     if (p.local !== undefined) {
-      const bad = checkLocal(p.local);
+      const bad = localListProblem(p.local);
       if (bad !== undefined) return fail(bad);
     }
     this.#open = { seq: p.seq, kind: p.kind, parts: p.part + 1 };
@@ -239,20 +238,6 @@ export class BatchAssembler {
     this.#owners = [];
     this.#otherBytes = 0;
   }
-}
-
-/** Why `local` is not a list of addresses of the right families, or undefined. */
-function checkLocal(local: LocalAddressList): string | undefined {
-  const lists = [["v4", 2], ["v6", 10], ["broadcast", 2]] as const;
-  for (const [key, family] of lists) {
-    for (const text of local[key]) {
-      if (parseAddress(text)?.family !== family) {
-        // The schema bounds the text to 64 characters; the caller makes the reason printable.
-        return `local address '${text}' in '${key}' is not an IPv${family === 2 ? 4 : 6} address`;
-      }
-    }
-  }
-  return undefined;
 }
 
 function fail(reason: string): { ok: false; reason: string } {
