@@ -192,6 +192,24 @@ Deno.test("refused handshakes become errors that say why, with the exit code to 
     ]);
   });
 
+  await t.step(
+    "a TLS record where the banner belongs: told to use TLS at once, exit 2",
+    async () => {
+      await using server = FakeServer.start(async (c) => {
+        // A TLS alert record (fatal, unexpected_message), as some TLS servers send first.
+        await c.raw(Uint8Array.of(0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x0a));
+        await c.drain();
+      });
+      const started = Date.now();
+      const err = await refused(server, { handshakeTimeoutMs: 5000 });
+      assertEquals(
+        err.message,
+        `Server 127.0.0.1:${server.port} speaks TLS: connect with --tls or --tls-ca`,
+      );
+      assertEquals([err.kind, err.exitCode], ["tls", ExitCode.USAGE]);
+      assert(Date.now() - started < 2000, `took ${Date.now() - started} ms`);
+    },
+  );
   await t.step("a server that never speaks: the handshake times out, with a TLS hint", async () => {
     await using server = FakeServer.start((c) => c.drain());
     const err = await refused(server, { handshakeTimeoutMs: 200 });

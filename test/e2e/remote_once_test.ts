@@ -145,8 +145,8 @@ Deno.test("conntop --connect --once: a wrong or missing token exits 2 with the a
   await using pair = await trackedPair("rauth", 32);
   const dir = await Deno.makeTempDir({ prefix: "conntop-remote-" });
   try {
-    await Deno.writeTextFile(`${dir}/token`, "right-token\n");
-    await Deno.writeTextFile(`${dir}/wrong`, "wrong-token\n");
+    await Deno.writeTextFile(`${dir}/token`, "right-token\n", { mode: 0o600 });
+    await Deno.writeTextFile(`${dir}/wrong`, "wrong-token\n", { mode: 0o600 });
     await using server = await Conntopd.start([
       "--netns",
       pair.a.name,
