@@ -187,3 +187,10 @@ Deno.test("conntop --connect --once exits 1 when no server listens", async () =>
   assertEquals(v6.code, 1);
   assertEquals(v6.stderr, `conntop: Cannot connect to [::1]:${port}: connection refused\n`);
 });
+
+Deno.test("conntop --connect HOST --port P names HOST:P in its errors", async () => {
+  const port = freePort();
+  const r = await runConntop(["--connect", "127.0.0.1", "--port", String(port), "--once"]);
+  assertEquals(r.code, 1);
+  assertEquals(r.stderr, `conntop: Cannot connect to 127.0.0.1:${port}: connection refused\n`);
+});
