@@ -44,10 +44,15 @@ export async function runOnce(
   // A server's first batch is its whole table: one is all it takes.
   const code = opts.remote === undefined
     ? await runSession(opts, handlers)
-    : await runRemoteSession(opts, {
-      ...handlers,
-      onWelcome: (w) => void (netns = w.netns),
-    }, "never");
+    : await runRemoteSession(
+      opts,
+      {
+        ...handlers,
+        onWelcome: (w) => void (netns = w.netns),
+      },
+      "never",
+      opts.remote.deadlineMs,
+    );
   if (code !== 0) return code;
   const totals = model.totals!;
   if (totals.count === 0 && !opts.track) {

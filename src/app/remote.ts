@@ -41,17 +41,19 @@ export interface RemoteSessionHandlers extends SessionHandlers {
 /**
  * runSession for a server: runs until a handler ends it or a signal arrives and resolves with
  * the exit code a signal asks for (0 otherwise). Rejects with the {@linkcode RemoteError} that
- * ended it when `retry` does not allow another attempt. `onReady` gets the server's start-up
+ * ended it when `retry` does not allow another attempt, or when no table came within
+ * `deadlineMs` (--once's --deadline). `onReady` gets the server's start-up
  * facts at the first welcome; `onBatch` gets them with each batch.
  */
 export async function runRemoteSession(
   opts: Options,
   handlers: RemoteSessionHandlers,
   retry: RetryPolicy,
+  deadlineMs?: number,
 ): Promise<number> {
   const remote = opts.remote;
   if (remote === undefined) throw new TypeError("runRemoteSession() needs --connect's options");
-  const connect = connectOptions(remote);
+  const connect = connectOptions(remote, (w) => handlers.onWarning?.(w));
   const stop = new AbortController();
   let exitCode = 0;
   const removeSignals = onExitSignal((code) => {
@@ -72,7 +74,7 @@ export async function runRemoteSession(
       onBatch: (b: BatchMessage) => handlers.onBatch(b, ready!),
       onWarning: (m) => handlers.onWarning?.(m),
       onState: (s) => handlers.onState?.(s),
-    }, { retry, signal });
+    }, { retry, signal, deadlineMs });
     return exitCode;
   } catch (err) {
     // The reader went away (`conntop --connect … --stream | head`): a normal end.

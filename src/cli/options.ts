@@ -221,6 +221,10 @@ export function parseOptions(args: string[], env: { noColor?: boolean } = {}): O
   }
   opts.remote = parseRemoteOptions(v as RemoteValues);
   if (opts.remote !== undefined) {
+    // The monitor and --stream retry for as long as they run; only --once gives up.
+    if (v.deadline !== undefined && opts.mode !== "once") {
+      throw new UsageError("Option --deadline is for --connect --once");
+    }
     for (const k of CONNECT_CONFLICTS) {
       if (v[k] !== undefined) {
         throw new UsageError(`Option --${k} does not apply to --connect (the server collects)`);

@@ -58,6 +58,10 @@ export interface RemoteOptions {
   tlsCa?: string;
   /** The name the client gives the server (default: the hostname). */
   name: string | undefined;
+  /** Sending the token in clear beyond loopback was explicitly allowed (--insecure). */
+  insecure: boolean;
+  /** --once gives up when the table has not come within this long, ms (--deadline). */
+  deadlineMs: number;
 }
 
 /** parseArgs values of the client-server options. */
@@ -81,6 +85,7 @@ export type RemoteValues = {
   "idle-timeout"?: string;
   "handshake-timeout"?: string;
   "client-queue"?: string;
+  deadline?: string;
 };
 
 /** parseArgs' spec of the client-server options. */
@@ -104,14 +109,17 @@ export const REMOTE_SPEC = {
   "idle-timeout": { type: "string" },
   "handshake-timeout": { type: "string" },
   "client-queue": { type: "string" },
+  deadline: { type: "string" },
 } as const;
+
+/** How long `--connect --once` waits for the server's table by default, seconds. */
+export const DEFAULT_DEADLINE_S = 30;
 
 const SERVER_ONLY = [
   "listen",
   "listen-any",
   "tls-cert",
   "tls-key",
-  "insecure",
   "log-file",
   "verbose",
   "quiet",
@@ -120,7 +128,7 @@ const SERVER_ONLY = [
   "handshake-timeout",
   "client-queue",
 ] as const;
-const CLIENT_ONLY = ["tls-ca", "tls"] as const;
+const CLIENT_ONLY = ["tls-ca", "tls", "deadline"] as const;
 
 /** The server's options from `v`. */
 export function parseServerOptions(v: RemoteValues): ServerOptions {
@@ -181,7 +189,7 @@ export function parseServerOptions(v: RemoteValues): ServerOptions {
 /** The client's options from `v`, or undefined without --connect. */
 export function parseRemoteOptions(v: RemoteValues): RemoteOptions | undefined {
   if (v.connect === undefined) {
-    for (const k of [...CLIENT_ONLY, "token-file", "name", "port"] as const) {
+    for (const k of [...CLIENT_ONLY, "token-file", "name", "port", "insecure"] as const) {
       if (v[k] !== undefined) throw new UsageError(`Option --${k} needs --server or --connect`);
     }
     for (const k of SERVER_ONLY) {
@@ -201,14 +209,51 @@ export function parseRemoteOptions(v: RemoteValues): RemoteOptions | undefined {
       }: expected a file name, got ''`,
     );
   }
+  const tls = (v.tls ?? false) || v["tls-ca"] !== undefined;
+  // Messages name the port too, also when it came from --port or the default.
+  const display = hasPort(v.connect) ? v.connect : endpointText(server);
+  const insecure = v.insecure ?? false;
+  // The server's rule (server/exposure.ts) from this side: a token crosses the network only
+  // encrypted. A hostname other than localhost may resolve anywhere, so it counts as remote.
+  if (v["token-file"] !== undefined && !tls && !insecure && !isLoopbackHost(server.host)) {
+    throw new UsageError(
+      `Sending the token to ${display} (beyond loopback) without TLS needs --tls or --tls-ca, ` +
+        "or --insecure",
+    );
+  }
   return {
     server,
-    display: v.connect,
+    display,
     tokenFile: v["token-file"],
-    tls: (v.tls ?? false) || v["tls-ca"] !== undefined,
+    tls,
     tlsCa: v["tls-ca"],
     name: parseName(v.name),
+    insecure,
+    deadlineMs: seconds("--deadline", v.deadline, DEFAULT_DEADLINE_S, 0.1, 86400),
   };
+}
+
+/** Whether --connect's `text` names a port (`HOST:PORT`, `[IPV6]:PORT`). */
+function hasPort(text: string): boolean {
+  return /^\[[^\]]*\]:/.test(text) || (text.match(/:/g) ?? []).length === 1;
+}
+
+/** Whether `host` (an IPv4 or IPv6 address) is a loopback address. */
+export function isLoopback(host: string): boolean {
+  if (/^\d+\.\d+\.\d+\.\d+$/.test(host)) return host.startsWith("127.");
+  let canonical: string;
+  try {
+    // The URL parser spells every IPv6 address one way: [::1], [::ffff:7f00:1].
+    canonical = new URL(`http://[${host}]/`).hostname;
+  } catch {
+    return false;
+  }
+  return canonical === "[::1]" || /^\[::ffff:7f[0-9a-f]{2}:[0-9a-f]{1,4}\]$/.test(canonical);
+}
+
+/** {@linkcode isLoopback}, and the name `localhost`. */
+function isLoopbackHost(host: string): boolean {
+  return host.toLowerCase() === "localhost" || isLoopback(host);
 }
 
 /**

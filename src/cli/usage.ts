@@ -72,7 +72,8 @@ Client-server (conntopd is the same as conntop --server):
                          token and TLS are required unless --insecure
       --tls-cert FILE    TLS certificate (PEM), with --tls-key FILE its private key
       --tls-key FILE
-      --insecure         allow listening beyond loopback without token and TLS
+      --insecure         allow listening beyond loopback without token and TLS; for
+                         --connect, allow sending the token beyond loopback without TLS
       --log-file FILE    log there instead of standard error
   -v, --verbose          log in more detail (debug level)
   -q, --quiet            log errors only
@@ -85,11 +86,15 @@ Client-server (conntopd is the same as conntop --server):
       --tls              connect with TLS, trusting the system's certificate authorities
       --tls-ca FILE      connect with TLS, also trusting the CA (or the server's own
                          self-signed certificate) in FILE (PEM)
+      --deadline S       --once gives up when the table has not come within S seconds
+                         (default 30)
   A lost server is retried (0.5 s doubling to 10 s) by the monitor, and by --stream
   once it has connected (it then prints only what changed meanwhile); not by --once.
   Exit status with --connect: 2 wrong or missing token, no common protocol version,
-  not a conntop server, untrusted certificate, unreadable --token-file or --tls-ca;
-  1 server unreachable, refused, lost, full or stopping.
+  not a conntop server, untrusted certificate, unusable --token-file or --tls-ca
+  (a regular file: 4 KiB token, 1 MiB PEM at most), a token beyond loopback without
+  TLS or --insecure; 1 server unreachable, refused, lost, full, stopping, breaking the
+  protocol or past --deadline.
 
 Other:
       --no-color         no colours (also when NO_COLOR is set)

@@ -85,6 +85,13 @@ const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
 const DEFAULT_HANDSHAKE_TIMEOUT_MS = 10_000;
 /** What a plain-TCP client is told when a server says nothing (it may be waiting for TLS). */
 const TLS_HINT = " (if it uses TLS, connect with --tls or --tls-ca)";
+/**
+ * A plain-TCP client that has heard nothing this long (a conntop server sends its banner at
+ * once) checks whether the server speaks TLS, which waits silently for a ClientHello, ms.
+ */
+const TLS_PROBE_AFTER_MS = 700;
+/** How long that check may take, ms. */
+const TLS_PROBE_TIMEOUT_MS = 3000;
 /** How long closing waits for the `bye` to leave before it closes anyway, ms. */
 const BYE_GRACE_MS = 1000;
 /** Pings never come closer than this, ms (the schema allows an idle timeout of 1 s). */
@@ -121,7 +128,7 @@ export class ServerConnection implements AsyncDisposable {
    */
   static async open(opts: ConnectOptions, signal?: AbortSignal): Promise<ServerConnection> {
     const conn = await dial(opts, signal);
-    const io = new LineIo(conn, opts.display, opts.tls ? "" : TLS_HINT);
+    const io = new LineIo(conn, opts.display, !opts.tls);
     const onAbort = () => io.fail(new RemoteError("network", "Connecting was cancelled"));
     signal?.addEventListener("abort", onAbort, { once: true });
     const timeoutMs = opts.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS;
@@ -135,6 +142,13 @@ export class ServerConnection implements AsyncDisposable {
         ),
       );
     }, timeoutMs);
+    // A TLS server waits for the client to speak first: ask it, on a connection of its own.
+    const probe = opts.tls ? undefined : setTimeout(() => {
+      if (io.received > 0) return;
+      void speaksTls(opts.server).then((tls) => {
+        if (tls && io.received === 0) io.fail(speaksTlsError(opts.display));
+      });
+    }, TLS_PROBE_AFTER_MS);
     try {
       const [banner, welcome] = await handshake(io, opts);
       return new ServerConnection(io, banner, welcome);
@@ -143,6 +157,7 @@ export class ServerConnection implements AsyncDisposable {
       throw err;
     } finally {
       clearTimeout(timer);
+      clearTimeout(probe);
       signal?.removeEventListener("abort", onAbort);
     }
   }
@@ -168,7 +183,7 @@ export class ServerConnection implements AsyncDisposable {
         const m = await checked(io, line);
         switch (m.type) {
           case "batch": {
-            const r = asm.push(m);
+            const r = asm.push(m, line.length + 1);
             if (!r.ok) throw await io.protocolError(r.reason);
             if (r.value !== undefined && handlers.onBatch(r.value) === true) {
               await io.bye("user", "the user quit");
@@ -374,6 +389,17 @@ async function dial(opts: ConnectOptions, signal?: AbortSignal): Promise<Deno.Co
     }
     if (signal?.aborted) throw new RemoteError("network", "Connecting was cancelled");
     const reason = errorReason(err);
+    const dated = opts.tls ? certificateDates(reason) : undefined;
+    if (dated !== undefined) {
+      throw new RemoteError(
+        "tls",
+        `Cannot connect to ${who}: TLS: the server's certificate ${dated}`,
+        {
+          cause: err,
+          brief: "certificate out of date",
+        },
+      );
+    }
     if (opts.tls && /certificate|UnknownIssuer|NotValidForName|BadSignature/i.test(reason)) {
       const fix = /CaUsedAsEndEntity/.test(reason)
         ? "it is marked as a CA (basicConstraints CA:TRUE), which TLS refuses as a server's " +
@@ -392,6 +418,70 @@ async function dial(opts: ConnectOptions, signal?: AbortSignal): Promise<Deno.Co
       cause: err,
       brief: reason,
     });
+  }
+}
+
+/**
+ * What an expired or not yet valid certificate's error says, with the date: rustls gives
+ * "certificate expired: verification time T (UNIX), but certificate is not valid after A"
+ * and "… is not valid before B". Undefined for any other error.
+ */
+function certificateDates(reason: string): string | undefined {
+  const after = /expired.*not valid after (\d+)/i.exec(reason);
+  if (after !== null) {
+    return `expired on ${utcText(Number(after[1]))}: renew it on the server ` +
+      "(or check this host's clock)";
+  }
+  const before = /not valid yet.*not valid before (\d+)/i.exec(reason);
+  if (before !== null) {
+    return `is not valid before ${utcText(Number(before[1]))}: check the clocks of both hosts`;
+  }
+  return undefined;
+}
+
+/** Seconds since the epoch as "2020-01-02 00:00:00 UTC". */
+function utcText(unixSeconds: number): string {
+  return new Date(unixSeconds * 1000).toISOString().replace("T", " ").replace(/\.\d+Z$/, " UTC");
+}
+
+/** The error of a plain-TCP client talking to a TLS server. */
+function speaksTlsError(who: string): RemoteError {
+  return new RemoteError("tls", `Server ${who} speaks TLS: connect with --tls or --tls-ca`, {
+    brief: "the server speaks TLS",
+  });
+}
+
+/**
+ * Whether the server at `server` answers a TLS handshake: it completes, or fails on the
+ * certificate (which only a TLS server can present). Anything else (a reset, a plain banner
+ * read as a broken record, no answer in time) says no.
+ */
+async function speaksTls(server: Endpoint): Promise<boolean> {
+  let conn: Deno.TlsConn | undefined;
+  const timeout = AbortSignal.timeout(TLS_PROBE_TIMEOUT_MS);
+  try {
+    const attempt = Deno.connectTls({ hostname: server.host, port: server.port }).then(
+      async (c) => {
+        conn = c;
+        if (timeout.aborted) {
+          c.close(); // came too late: the finally below has run
+          throw timeout.reason;
+        }
+        await c.handshake();
+      },
+    );
+    await abortable(attempt, timeout);
+    return true;
+  } catch (err) {
+    return /certificate|UnknownIssuer|NotValidForName|BadSignature|CaUsedAsEndEntity/i.test(
+      errorReason(err),
+    );
+  } finally {
+    try {
+      conn?.close();
+    } catch {
+      // already closed
+    }
   }
 }
 
@@ -430,13 +520,16 @@ class LineIo {
   /** Bytes received so far (none: maybe a TLS server spoken to in plain TCP). */
   received = 0;
 
+  /** Plain TCP: a TLS record where the banner belongs means the server wants TLS. */
+  #plain: boolean;
   /** Added to "closed without a word" (a TLS hint for a plain-TCP client). */
   #silentHint: string;
 
-  constructor(conn: Deno.Conn, display: string, silentHint = "") {
+  constructor(conn: Deno.Conn, display: string, plain = false) {
     this.#conn = conn;
     this.display = display;
-    this.#silentHint = silentHint;
+    this.#plain = plain;
+    this.#silentHint = plain ? TLS_HINT : "";
   }
 
   /** The next line, or undefined once closed from this side; throws the failure otherwise. */
@@ -477,10 +570,19 @@ class LineIo {
           ),
         );
       }
+      // A TLS record header (handshake 0x16 or alert 0x15, version 3.x) instead of a banner.
+      const b = this.#buf;
+      if (
+        this.#plain && this.received === 0 && n >= 2 && (b[0] === 0x16 || b[0] === 0x15) &&
+        b[1] === 0x03
+      ) {
+        throw this.fail(speaksTlsError(this.display));
+      }
       this.received += n;
       this.#heardMs = Date.now();
       try {
-        this.#lines.push(...this.#reader.push(this.#buf.subarray(0, n)));
+        // One by one: a read of 256 KiB may hold 256 Ki lines, too many arguments for a spread.
+        for (const l of this.#reader.push(this.#buf.subarray(0, n))) this.#lines.push(l);
       } catch (err) {
         if (!(err instanceof FrameTooLongError)) throw err;
         throw await this.protocolError(err.message);

@@ -15,7 +15,14 @@
 
 import type { BatchMessage } from "../collector/mod.ts";
 import type { RemoteOptions } from "../cli/remote.ts";
-import { EnvironmentError, errorReason } from "../errors.ts";
+import { EnvironmentError } from "../errors.ts";
+import {
+  PEM_FILE_MAX_BYTES,
+  readSmallFile,
+  SmallFileError,
+  type SmallFileOptions,
+  TOKEN_FILE_MAX_BYTES,
+} from "../files/small_file.ts";
 import type { Banner, Welcome } from "../protocol/mod.ts";
 import { Backoff, type BackoffOptions } from "./backoff.ts";
 import { type ConnectOptions, ServerConnection } from "./connection.ts";
@@ -60,6 +67,12 @@ export interface RemoteRunOptions {
   /** Ends the source (the server gets `bye user`); runRemote then resolves. */
   signal?: AbortSignal;
   backoff?: BackoffOptions;
+  /**
+   * Give up (reject with a `network` {@linkcode RemoteError}) when no whole batch has come
+   * within this long, ms, from the start: bounds a run against a server that trickles bytes
+   * slowly enough never to count as silent.
+   */
+  deadlineMs?: number;
 }
 
 /**
@@ -72,8 +85,41 @@ export async function runRemote(
   handlers: RemoteHandlers,
   run: RemoteRunOptions,
 ): Promise<void> {
-  const { signal } = run;
   const backoff = new Backoff(run.backoff);
+  let late: RemoteError | undefined;
+  const deadline = new AbortController();
+  const timer = run.deadlineMs === undefined ? undefined : setTimeout(() => {
+    late = new RemoteError(
+      "network",
+      `Server ${opts.display} sent no table within ${
+        Math.round(run.deadlineMs! / 100) / 10
+      } s (--deadline)`,
+      { brief: "no table in time" },
+    );
+    deadline.abort();
+  }, run.deadlineMs);
+  const signal = run.signal === undefined
+    ? deadline.signal
+    : AbortSignal.any([run.signal, deadline.signal]);
+  try {
+    await runConnections(opts, handlers, { ...run, signal }, backoff, () => clearTimeout(timer));
+  } finally {
+    clearTimeout(timer);
+  }
+  if (late !== undefined) {
+    handlers.onState?.({ kind: "failed", error: late });
+    throw late;
+  }
+}
+
+async function runConnections(
+  opts: ConnectOptions,
+  handlers: RemoteHandlers,
+  run: RemoteRunOptions,
+  backoff: Backoff,
+  onTable: () => void,
+): Promise<void> {
+  const { signal } = run;
   const warned = new Set<string>();
   let connectedOnce = false;
   let attempt = 0;
@@ -104,6 +150,7 @@ export async function runRemote(
             backoff.reset();
             attempt = 0;
           }
+          onTable();
           return handlers.onBatch(b);
         },
         onWarning: (m) => handlers.onWarning?.(m),
@@ -152,35 +199,36 @@ function sleep(ms: number, signal?: AbortSignal): Promise<void> {
 
 /**
  * The connection options for --connect's `remote`: reads the token file (once; a trailing
- * newline is dropped) and the --tls-ca file now. Throws {@linkcode EnvironmentError} (exit
+ * newline is dropped) and the --tls-ca file now, through the bounded reader of
+ * files/small_file.ts (regular files only, at most 4 KiB and 1 MiB); `warn` gets a line when
+ * the token file is readable by group or others. Throws {@linkcode EnvironmentError} (exit
  * code 2) naming the file when one cannot be read or holds nothing usable; never quotes the
  * token.
  *
  * Requires `--allow-read` for those files and `--allow-sys` for the default name (the
  * hostname).
  */
-export function connectOptions(remote: RemoteOptions): ConnectOptions {
+export function connectOptions(
+  remote: RemoteOptions,
+  warn?: (line: string) => void,
+): ConnectOptions {
   const opts: ConnectOptions = {
     server: remote.server,
     display: remote.display,
     tls: remote.tls,
     name: clientName(remote.name),
   };
-  if (remote.tokenFile !== undefined) opts.token = readToken(remote.tokenFile);
+  if (remote.tokenFile !== undefined) opts.token = readToken(remote.tokenFile, warn);
   if (remote.tlsCa !== undefined) opts.caCerts = [readCa(remote.tlsCa)];
   return opts;
 }
 
-function readToken(path: string): string {
-  let text: string;
-  try {
-    text = Deno.readTextFileSync(path);
-  } catch (err) {
-    if (err instanceof Deno.errors.NotCapable) throw err;
-    throw new EnvironmentError(`Cannot read token file '${path}': ${errorReason(err)}`, {
-      cause: err,
-    });
-  }
+function readToken(path: string, warn?: (line: string) => void): string {
+  const text = readFile(path, {
+    what: "token file",
+    maxBytes: TOKEN_FILE_MAX_BYTES,
+    private: true,
+  }, warn);
   const token = text.replace(/\r?\n$/, "");
   if (!/^[\x21-\x7e]{1,1024}$/.test(token)) {
     throw new EnvironmentError(
@@ -192,15 +240,7 @@ function readToken(path: string): string {
 }
 
 function readCa(path: string): string {
-  let text: string;
-  try {
-    text = Deno.readTextFileSync(path);
-  } catch (err) {
-    if (err instanceof Deno.errors.NotCapable) throw err;
-    throw new EnvironmentError(`Cannot read --tls-ca file '${path}': ${errorReason(err)}`, {
-      cause: err,
-    });
-  }
+  const text = readFile(path, { what: "--tls-ca file", maxBytes: PEM_FILE_MAX_BYTES });
   if (!text.includes("-----BEGIN CERTIFICATE-----")) {
     throw new EnvironmentError(
       `File '${path}' given to --tls-ca holds no PEM certificate ` +
@@ -208,6 +248,18 @@ function readCa(path: string): string {
     );
   }
   return text;
+}
+
+/** A small file through the shared bounded reader; its refusal becomes exit code 2. */
+function readFile(path: string, opts: SmallFileOptions, warn?: (line: string) => void): string {
+  try {
+    const f = readSmallFile(path, opts);
+    if (f.warning !== undefined) warn?.(f.warning);
+    return f.text;
+  } catch (err) {
+    if (!(err instanceof SmallFileError)) throw err;
+    throw new EnvironmentError(err.message, { cause: err.cause });
+  }
 }
 
 function clientName(name: string | undefined): string {

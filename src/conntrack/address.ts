@@ -77,6 +77,26 @@ export function formatEndpoint(addr: string, port: number | null): string {
   return addr.includes(":") ? `[${addr}]:${port}` : `${addr}:${port}`;
 }
 
+/**
+ * Why a list of a host's addresses (a batch's `local`: `v4`, `v6`, `broadcast` as text) does
+ * not hold addresses of its lists' families, or undefined when it does. Quotes the bad entry
+ * (the caller makes it printable).
+ */
+export function localListProblem(
+  local: { v4: readonly string[]; v6: readonly string[]; broadcast: readonly string[] },
+): string | undefined {
+  const lists = [["v4", 2], ["v6", 10], ["broadcast", 2]] as const;
+  for (const [key, family] of lists) {
+    for (const text of local[key]) {
+      if (parseAddress(text)?.family !== family) {
+        const shown = text.length > 64 ? `${text.slice(0, 64)}…` : text;
+        return `local address '${shown}' in '${key}' is not an IPv${family === 2 ? 4 : 6} address`;
+      }
+    }
+  }
+  return undefined;
+}
+
 /** Parses an IPv4 or IPv6 address; undefined when it is neither. */
 export function parseAddress(text: string): ParsedAddress | undefined {
   const v4 = parseIPv4(text);

@@ -11,7 +11,15 @@ import { type Extra, RECORD_SIZE } from "../conntrack/mod.ts";
 import type { BatchMessage } from "../collector/messages.ts";
 import type { Owner } from "../enrich/types.ts";
 import { encodeMessage } from "./framing.ts";
-import { CHUNK_RECORDS, MAX_SERVER_MESSAGE_BYTES } from "./messages.ts";
+import { localListProblem } from "../conntrack/address.ts";
+import {
+  CHUNK_RECORDS,
+  MAX_BATCH_EXTRAS,
+  MAX_BATCH_OTHER_BYTES,
+  MAX_BATCH_OWNERS,
+  MAX_BATCH_RECORDS,
+  MAX_SERVER_MESSAGE_BYTES,
+} from "./messages.ts";
 import type { BatchPart } from "./messages.ts";
 import { type Checked, checkRecords, MAX_SLOT } from "./validate.ts";
 
@@ -103,17 +111,20 @@ function part(
  * The assembled batch of a snapshot has `reset: true`.
  */
 export class BatchAssembler {
-  #parts: BatchPart[] = [];
+  /** The batch being put together: its seq and kind, and how many parts came. */
+  #open: { seq: number; kind: BatchPart["kind"]; parts: number } | undefined;
   #records: ArrayBuffer[] = [];
   #count = 0;
   #extras: [number, Extra][] = [];
   #owners: [number, Owner | null][] = [];
+  /** Bytes of the batch's lines outside their records so far. */
+  #otherBytes = 0;
   /** The seq of the last whole batch (-1 before the first snapshot). */
   #lastSeq = -1;
   #maxRecords: number;
 
   /** `maxRecords`: the most records one batch may hold (bounds a client's memory). */
-  constructor(maxRecords = MAX_SLOT + 1) {
+  constructor(maxRecords = MAX_BATCH_RECORDS) {
     this.#maxRecords = maxRecords;
   }
 
@@ -129,14 +140,17 @@ export class BatchAssembler {
   }
 
   /**
-   * Takes one part; returns the whole batch when `part` was its last, undefined while more are
-   * to come, or the reason the part breaks the protocol.
+   * Takes one part, whose line was `lineBytes` long (newline included; 0 when unknown); returns
+   * the whole batch when `part` was its last, undefined while more are to come, or the reason
+   * the part breaks the protocol. Every batch stays within the limits in messages.ts
+   * ({@linkcode MAX_BATCH_RECORDS}, {@linkcode MAX_BATCH_EXTRAS}, {@linkcode MAX_BATCH_OWNERS},
+   * {@linkcode MAX_BATCH_OTHER_BYTES}).
    */
-  push(p: BatchPart): Checked<BatchMessage | undefined> {
-    const first = this.#parts[0];
+  push(p: BatchPart, lineBytes = 0): Checked<BatchMessage | undefined> {
+    const open = this.#open;
     if (p.part === 0) {
-      if (first !== undefined && p.kind !== "snapshot") {
-        return fail(`batch ${p.seq} began before batch ${first.seq} ended`);
+      if (open !== undefined && p.kind !== "snapshot") {
+        return fail(`batch ${p.seq} began before batch ${open.seq} ended`);
       }
       this.#drop();
       if (p.kind === "delta") {
@@ -146,13 +160,27 @@ export class BatchAssembler {
         }
       }
     } else if (
-      first === undefined || p.seq !== first.seq || p.kind !== first.kind ||
-      p.part !== this.#parts.length
+      open === undefined || p.seq !== open.seq || p.kind !== open.kind || p.part !== open.parts
     ) {
       return fail(`part ${p.part} of batch ${p.seq} is out of order`);
     }
+    const recordText = p.records.length > 0 ? p.records[0]!.length : 0;
+    this.#otherBytes += Math.max(0, lineBytes - recordText);
+    if (this.#otherBytes > MAX_BATCH_OTHER_BYTES) {
+      return fail(
+        `batch ${p.seq} holds more than ${MAX_BATCH_OTHER_BYTES >> 20} MiB of extras and owners`,
+      );
+    }
+    if (this.#extras.length + p.extras.length > MAX_BATCH_EXTRAS) {
+      return fail(`batch ${p.seq} holds more than ${MAX_BATCH_EXTRAS} extras`);
+    }
+    if (this.#owners.length + p.owners.length > MAX_BATCH_OWNERS) {
+      return fail(`batch ${p.seq} holds more than ${MAX_BATCH_OWNERS} owners`);
+    }
     if (p.records.length > 0) {
-      if (this.#count + p.count > this.#maxRecords) return fail("batch holds too many records");
+      if (this.#count + p.count > this.#maxRecords) {
+        return fail(`batch ${p.seq} holds too many records (more than ${this.#maxRecords})`);
+      }
       const r = checkRecords(p.records[0]!, p.count, p.kind === "snapshot");
       if (!r.ok) return r;
       this.#records.push(r.value);
@@ -168,7 +196,11 @@ export class BatchAssembler {
       if (o[0] > MAX_SLOT) return fail("an owner's slot is out of range");
       this.#owners.push(o);
     }
-    this.#parts.push(p);
+    if (p.local !== undefined) {
+      const bad = localListProblem(p.local);
+      if (bad !== undefined) return fail(bad);
+    }
+    this.#open = { seq: p.seq, kind: p.kind, parts: p.part + 1 };
     if (!p.last) return { ok: true, value: undefined };
     if (
       p.timeMs === undefined || p.startedMs === undefined || p.totals === undefined ||
@@ -191,20 +223,20 @@ export class BatchAssembler {
       ...(p.kind === "snapshot" ? { reset: true } : {}),
     };
     this.#lastSeq = p.seq;
-    this.#parts = [];
     this.#records = [];
-    this.#count = 0;
     this.#extras = [];
     this.#owners = [];
+    this.#drop();
     return { ok: true, value: batch };
   }
 
   #drop(): void {
-    this.#parts = [];
+    this.#open = undefined;
     this.#records = [];
     this.#count = 0;
     this.#extras = [];
     this.#owners = [];
+    this.#otherBytes = 0;
   }
 }
 

@@ -48,6 +48,24 @@ export const DEFAULT_PORT = 55555;
 /** Largest line the server sends, newline included: one chunk of records and its extras. */
 export const MAX_SERVER_MESSAGE_BYTES = 4 << 20;
 
+/**
+ * Most connection records one batch (snapshot or delta) may hold: one per slot a record may
+ * name (4 Mi, see MAX_SLOT in validate.ts).
+ */
+export const MAX_BATCH_RECORDS = 1 << 22;
+
+/** Most extras one batch may hold (1 Mi): a client's memory must not grow without end. */
+export const MAX_BATCH_EXTRAS = 1 << 20;
+
+/** Most owners one batch may hold (1 Mi). */
+export const MAX_BATCH_OWNERS = 1 << 20;
+
+/**
+ * Most bytes of one batch's lines outside their records (extras, owners and the fixed fields of
+ * every part), 64 MiB: the records are bounded by {@linkcode MAX_BATCH_RECORDS}.
+ */
+export const MAX_BATCH_OTHER_BYTES = 64 << 20;
+
 /** Largest line a client may send, newline included. */
 export const MAX_CLIENT_MESSAGE_BYTES = 16 << 10;
 

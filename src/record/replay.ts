@@ -27,6 +27,13 @@
 import type { BatchMessage } from "../collector/messages.ts";
 import { RECORD_SIZE } from "../conntrack/record.ts";
 import { ConntopError, errorReason, ExitCode } from "../errors.ts";
+import { localListProblem } from "../conntrack/address.ts";
+import {
+  MAX_BATCH_EXTRAS,
+  MAX_BATCH_OWNERS,
+  MAX_BATCH_RECORDS,
+  MAX_SERVER_MESSAGE_BYTES,
+} from "../protocol/messages.ts";
 import {
   DamagedRecordingError,
   decodeBatch,
@@ -44,6 +51,16 @@ export const MIN_SPEED = 1 / 16;
 export const MAX_SPEED = 64;
 /** The longest gap in recorded time played as it was; longer gaps are shortened to this. */
 export const MAX_GAP_MS = 5000;
+
+/** Longest header line, newline excluded: the protocol's largest message (4 MiB). */
+export const MAX_HEADER_LINE_BYTES = MAX_SERVER_MESSAGE_BYTES;
+
+/**
+ * Longest line after the header, newline excluded: 256 MiB, a batch of about 1.4 million
+ * connections. A recording holds each batch whole on one line, so this is the bound of what
+ * playing holds at once (reading a line takes about four times its size).
+ */
+export const MAX_RECORDING_LINE_BYTES = 256 << 20;
 
 /** One line of a recording as {@linkcode readRecording} yields it. */
 export interface RecordingEntry {
@@ -95,9 +112,12 @@ export async function* readRecording(path: string): AsyncGenerator<RecordingEntr
   }
   const gzip = path.endsWith(".gz");
   const stream = gzip ? file.readable.pipeThrough(new DecompressionStream("gzip")) : file.readable;
-  const lines = splitLines(stream);
-  const utf8 = new TextDecoder("utf-8", { fatal: true });
   let header: RecordingHeader | undefined;
+  const lines = splitLines(
+    stream,
+    () => header === undefined ? MAX_HEADER_LINE_BYTES : MAX_RECORDING_LINE_BYTES,
+  );
+  const utf8 = new TextDecoder("utf-8", { fatal: true });
   let lineNo = 0;
   let batches = 0;
   const damage = (detail: string, cause?: unknown) =>
@@ -109,6 +129,14 @@ export async function* readRecording(path: string): AsyncGenerator<RecordingEntr
         next = await lines.next();
       } catch (err) {
         lineNo++;
+        if (err instanceof LineTooLongError) {
+          const what = `line ${lineNo} is longer than ${err.limit >> 20} MiB`;
+          throw damage(
+            header === undefined
+              ? `not a conntop recording (${what})`
+              : `the ${what.replace(/^line \d+/, "line")}`,
+          );
+        }
         const detail = gzip
           ? `cannot decompress (${errorReason(err)})`
           : `cannot read (${errorReason(err)})`;
@@ -144,6 +172,8 @@ export async function* readRecording(path: string): AsyncGenerator<RecordingEntr
           } catch (err) {
             throw damage(err instanceof Error ? err.message : String(err), err);
           }
+          const over = batchProblem(batch);
+          if (over !== undefined) throw damage(over);
           batches++;
           yield { line: lineNo, value: batch };
           break;
@@ -382,6 +412,26 @@ function damageLine(err: DamagedRecordingError, batches: number): string {
   return `${err.message}; played ${countBatches(batches)} up to it`;
 }
 
+/** The protocol's limits on one batch (protocol/messages.ts), which a recording keeps too. */
+function batchProblem(b: BatchMessage): string | undefined {
+  if (b.count > MAX_BATCH_RECORDS) return `batch holds more than ${MAX_BATCH_RECORDS} records`;
+  if (b.extras.length > MAX_BATCH_EXTRAS) {
+    return `batch holds more than ${MAX_BATCH_EXTRAS} extras`;
+  }
+  if ((b.owners?.length ?? 0) > MAX_BATCH_OWNERS) {
+    return `batch holds more than ${MAX_BATCH_OWNERS} owners`;
+  }
+  return b.local === undefined ? undefined : localListProblem(b.local);
+}
+
+/** A line longer than splitLines' limit. */
+class LineTooLongError extends Error {
+  constructor(readonly limit: number) {
+    super(`line longer than ${limit} bytes`);
+    this.name = "LineTooLongError";
+  }
+}
+
 /** "1 batch", "2 batches". */
 function countBatches(n: number): string {
   return n === 1 ? "1 batch" : `${n} batches`;
@@ -395,10 +445,12 @@ function startMs(header: RecordingHeader): number {
 
 /**
  * Splits a byte stream into lines at "\n". Yields each line's bytes without the newline, and
- * whether a newline ended it (only the last line of a file may lack one).
+ * whether a newline ended it (only the last line of a file may lack one). Throws
+ * {@linkcode LineTooLongError} as soon as a line passes `limit()` bytes, never holding more.
  */
 async function* splitLines(
   stream: ReadableStream<Uint8Array>,
+  limit: () => number,
 ): AsyncGenerator<{ bytes: Uint8Array; terminated: boolean }, void, void> {
   // A batch of a large table is one line of tens of megabytes: gather its pieces and join
   // them once, rather than growing a buffer chunk by chunk.
@@ -433,11 +485,22 @@ async function* splitLines(
       let start = 0;
       while (start < chunk.length) {
         const nl = chunk.indexOf(0x0a, start);
+        const max = limit();
         if (nl < 0) {
+          if (pendingLength + chunk.length - start > max) {
+            settled = true;
+            reader.cancel().catch(() => {});
+            throw new LineTooLongError(max);
+          }
           const rest = chunk.slice(start); // the stream may reuse its chunk
           pending.push(rest);
           pendingLength += rest.length;
           break;
+        }
+        if (pendingLength + nl - start > max) {
+          settled = true;
+          reader.cancel().catch(() => {});
+          throw new LineTooLongError(max);
         }
         yield { bytes: take(chunk.subarray(start, nl)), terminated: true };
         start = nl + 1;

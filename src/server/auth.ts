@@ -1,7 +1,7 @@
 /**
  * The shared secret clients must send in their hello when the server has --token-file.
  *
- * The file is read once at start-up; its trailing newline (or CRLF) is not part of the token. A
+ * The file is read once at start-up (files/small_file.ts: a regular file, at most 4 KiB); its trailing newline (or CRLF) is not part of the token. A
  * file that is empty or all white space is refused: a server that meant to require a token must
  * not silently require nothing. Comparison is in constant time (SHA-256 of both sides, then
  * `timingSafeEqual`), so neither the content nor the length leaks through timing. The token is
@@ -13,7 +13,8 @@
  */
 
 import { createHash, timingSafeEqual } from "node:crypto";
-import { ConntopError, errorReason, ExitCode } from "../errors.ts";
+import { ConntopError, ExitCode } from "../errors.ts";
+import { readSmallFile, SmallFileError, TOKEN_FILE_MAX_BYTES } from "../files/small_file.ts";
 
 /** What the schema allows in a hello's token: 1 to 1,024 printable ASCII characters. */
 const TOKEN_RE = /^[\x21-\x7e]{1,1024}$/;
@@ -49,22 +50,29 @@ function sha256(text: string): Uint8Array {
 }
 
 /**
- * Reads the token from `path`. Throws {@linkcode ConntopError} (exit 2) when the file cannot be
- * read, is empty or white space only, or holds characters a hello cannot carry.
+ * Reads the token from `path` through the bounded reader (a regular file of at most 4 KiB; `warn`
+ * gets a line when group or others may read it). Throws {@linkcode ConntopError} (exit 2) when
+ * the file cannot be used, is empty or white space only, or holds characters a hello cannot
+ * carry.
  */
-export async function readToken(path: string): Promise<Token> {
+export async function readToken(
+  path: string,
+  warn?: (line: string) => void,
+): Promise<Token> {
+  // The read is synchronous (a few KiB at start-up); callers await a promise either way.
+  await Promise.resolve();
   let text: string;
   try {
-    text = await Deno.readTextFile(path);
+    const f = readSmallFile(path, {
+      what: "token file",
+      maxBytes: TOKEN_FILE_MAX_BYTES,
+      private: true,
+    });
+    if (f.warning !== undefined) warn?.(f.warning);
+    text = f.text;
   } catch (err) {
-    if (err instanceof Deno.errors.NotCapable) throw err;
-    throw new ConntopError(
-      `Cannot read token file '${path}': ${errorReason(err)}`,
-      ExitCode.USAGE,
-      {
-        cause: err,
-      },
-    );
+    if (!(err instanceof SmallFileError)) throw err;
+    throw new ConntopError(err.message, ExitCode.USAGE, { cause: err.cause });
   }
   const secret = text.replace(/\r?\n$/, "");
   if (secret.trim() === "") {

@@ -7,21 +7,10 @@
  */
 
 import type { ServerOptions } from "../cli/remote.ts";
-import { endpointText } from "../cli/remote.ts";
-import { UsageError } from "../errors.ts";
+import { endpointText, isLoopback } from "../cli/remote.ts";
 
-/** Whether `host` (an IPv4 or IPv6 address) is a loopback address. */
-export function isLoopback(host: string): boolean {
-  if (/^\d+\.\d+\.\d+\.\d+$/.test(host)) return host.startsWith("127.");
-  let canonical: string;
-  try {
-    // The URL parser spells every IPv6 address one way: [::1], [::ffff:7f00:1].
-    canonical = new URL(`http://[${host}]/`).hostname;
-  } catch {
-    return false;
-  }
-  return canonical === "[::1]" || /^\[::ffff:7f[0-9a-f]{2}:[0-9a-f]{1,4}\]$/.test(canonical);
-}
+export { isLoopback };
+import { UsageError } from "../errors.ts";
 
 /**
  * Checks `opts` against the rule. Returns the warnings to log (listening beyond loopback with

@@ -13,7 +13,7 @@ import { Collector } from "../collector/client.ts";
 import type { BatchMessage, CollectorOptions, ReadyMessage } from "../collector/messages.ts";
 import { netnsPath } from "../collector/netns.ts";
 import { RECORD_SIZE } from "../conntrack/mod.ts";
-import { ConntopError, EnvironmentError, errorReason, ExitCode } from "../errors.ts";
+import { ConntopError, EnvironmentError, ExitCode } from "../errors.ts";
 import {
   type Banner,
   CHUNK_RECORDS,
@@ -23,6 +23,7 @@ import {
   type Welcome,
 } from "../protocol/mod.ts";
 import { onExitSignal, onUncaughtError, uncaughtMessage } from "../app/signals.ts";
+import { PEM_FILE_MAX_BYTES, readSmallFile, SmallFileError } from "../files/small_file.ts";
 import { readToken, type Token } from "./auth.ts";
 import { checkExposure } from "./exposure.ts";
 import { bounded, Hub } from "./hub.ts";
@@ -59,10 +60,12 @@ export async function runServer(opts: Options): Promise<number> {
 
 async function serve(opts: Options, so: ServerOptions, log: Logger): Promise<number> {
   for (const w of checkExposure(so)) log.warning(w);
-  const token = so.tokenFile === undefined ? undefined : await readToken(so.tokenFile);
+  const token = so.tokenFile === undefined
+    ? undefined
+    : await readToken(so.tokenFile, (w) => log.warning(w));
   const tls = so.tlsCert === undefined || so.tlsKey === undefined
     ? undefined
-    : await readTls(so.tlsCert, so.tlsKey);
+    : readTls(so.tlsCert, so.tlsKey);
   if (opts.netns !== undefined) {
     const path = netnsPath(opts.netns);
     try {
@@ -193,20 +196,19 @@ function collectorOptions(opts: Options): CollectorOptions {
   };
 }
 
-async function readTls(certFile: string, keyFile: string): Promise<TlsFiles> {
-  const read = async (file: string, what: string) => {
+function readTls(certFile: string, keyFile: string): TlsFiles {
+  // The bounded reader: regular files only (a FIFO would hang start-up), at most 1 MiB each.
+  const read = (file: string, what: string) => {
     try {
-      return await Deno.readTextFile(file);
+      return readSmallFile(file, { what, maxBytes: PEM_FILE_MAX_BYTES }).text;
     } catch (err) {
-      if (err instanceof Deno.errors.NotCapable) throw err;
-      throw new ConntopError(`Cannot read ${what} '${file}': ${errorReason(err)}`, ExitCode.USAGE, {
-        cause: err,
-      });
+      if (!(err instanceof SmallFileError)) throw err;
+      throw new ConntopError(err.message, ExitCode.USAGE, { cause: err.cause });
     }
   };
   return {
-    cert: await read(certFile, "TLS certificate"),
-    key: await read(keyFile, "TLS key"),
+    cert: read(certFile, "TLS certificate"),
+    key: read(keyFile, "TLS key"),
     certFile,
     keyFile,
   };

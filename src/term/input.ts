@@ -84,6 +84,8 @@ const LBRACKET = 0x5b; // "["
 const LETTER_O = 0x4f; // "O"
 const LETTER_M = 0x4d; // "M"
 const REPLACEMENT = "\uFFFD";
+/** Bytes as the characters of the same code (parameters are ASCII): no spread of a long run. */
+const latin1 = new TextDecoder("latin1");
 /** Bytes a terminal sends at the end of a bracketed paste: ESC [ 2 0 1 ~. */
 const PASTE_END = Uint8Array.of(0x1b, 0x5b, 0x32, 0x30, 0x31, 0x7e);
 
@@ -306,7 +308,7 @@ function decodeCsi(buf: Uint8Array, i: number, final: boolean): Step | null {
   // Not a CSI after all (a control byte or ESC interrupted it): drop what was read, go on
   // from the interrupting byte.
   if ((fin < 0x40 || fin > 0x7e) && fin !== 0x24) return { n: k - i };
-  const params = String.fromCharCode(...buf.subarray(j, k));
+  const params = latin1.decode(buf.subarray(j, k));
   return { n: k + 1 - i, ...csiEvent(params, String.fromCharCode(fin)) };
 }
 
@@ -351,7 +353,7 @@ function decodeSs3(buf: Uint8Array, i: number, final: boolean): Step | null {
     return k === j ? { n: 2, event: key("O", "O", ALT) } : { n: k - i };
   }
   const f = String.fromCharCode(fin);
-  const parts = String.fromCharCode(...buf.subarray(j, k)).split(";");
+  const parts = latin1.decode(buf.subarray(j, k)).split(";");
   const mods = modifiers(parts.length > 1 ? parts[1] : parts[0]);
   const rxvt = RXVT_ARROWS[f];
   if (rxvt !== undefined) return { n: k + 1 - i, event: key(rxvt, undefined, CTRL) };

@@ -192,6 +192,24 @@ Deno.test("refused handshakes become errors that say why, with the exit code to 
     ]);
   });
 
+  await t.step(
+    "a TLS record where the banner belongs: told to use TLS at once, exit 2",
+    async () => {
+      await using server = FakeServer.start(async (c) => {
+        // A TLS alert record (fatal, unexpected_message), as some TLS servers send first.
+        await c.raw(Uint8Array.of(0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x0a));
+        await c.drain();
+      });
+      const started = Date.now();
+      const err = await refused(server, { handshakeTimeoutMs: 5000 });
+      assertEquals(
+        err.message,
+        `Server 127.0.0.1:${server.port} speaks TLS: connect with --tls or --tls-ca`,
+      );
+      assertEquals([err.kind, err.exitCode], ["tls", ExitCode.USAGE]);
+      assert(Date.now() - started < 2000, `took ${Date.now() - started} ms`);
+    },
+  );
   await t.step("a server that never speaks: the handshake times out, with a TLS hint", async () => {
     await using server = FakeServer.start((c) => c.drain());
     const err = await refused(server, { handshakeTimeoutMs: 200 });
@@ -272,6 +290,57 @@ Deno.test("run() ends the connection with bye protocol_error on a protocol viola
       "a line longer than 4 MiB",
       (c) => c.raw(new Uint8Array(4 << 20).fill(0x20)),
       /longer than 4194304 bytes/,
+    ],
+    [
+      "a local address that is not one",
+      async (c) => {
+        const b = batchOf(conns(1), { seq: 1 });
+        b.local = { v4: ["10.0.0.1"], v6: ["10.0.0.2"], broadcast: [] };
+        await c.sendBatch(b, "snapshot");
+      },
+      /local address '10\.0\.0\.2' in 'v6' is not an IPv6 address/,
+    ],
+    [
+      "a snapshot whose extras never end",
+      async (c) => {
+        const secctx = "s".repeat(4000);
+        const extras = Array.from({ length: 1000 }, (_, i) => [i, { secctx }]);
+        for (let part = 0; part < 64; part++) {
+          await c.send({
+            type: "batch",
+            kind: "snapshot",
+            seq: 1,
+            part,
+            last: false,
+            count: 0,
+            records: [],
+            extras,
+            owners: [],
+          }).catch(() => {});
+        }
+      },
+      /batch 1 holds more than 64 MiB of extras and owners/,
+    ],
+    [
+      "a delta with more owners than a batch may hold",
+      async (c) => {
+        await c.sendBatch(batchOf(conns(1), { seq: 1 }), "snapshot");
+        const owners = Array.from({ length: 8192 }, (_, i) => [i, null]);
+        for (let part = 0; part < 200; part++) {
+          await c.send({
+            type: "batch",
+            kind: "delta",
+            seq: 2,
+            part,
+            last: false,
+            count: 0,
+            records: [],
+            extras: [],
+            owners,
+          }).catch(() => {});
+        }
+      },
+      /batch 2 holds more than 1048576 owners/,
     ],
   ];
   for (const [name, misbehave, re] of cases) {

@@ -166,6 +166,34 @@ Deno.test("runRemote() drops a connection that breaks the protocol and connects 
   assertEquals(bye?.type === "bye" ? bye.reason : undefined, "protocol_error");
 });
 
+Deno.test("runRemote() takes an invalid local address as a protocol error and connects again", async () => {
+  // It once reached the monitor's address store, which threw: "Unexpected error", exit.
+  await using server = FakeServer.start(async (c, n) => {
+    await c.handshake();
+    const b = batchOf(conns(2), { seq: 1 });
+    b.local = n === 0
+      ? { v4: ["not-an-address"], v6: [], broadcast: [] }
+      : { v4: ["10.0.0.1"], v6: ["fe80::1"], broadcast: ["10.0.0.255"] };
+    await c.sendBatch(b, "snapshot");
+    await c.drain();
+  });
+  const log = new Log();
+  const stop = new AbortController();
+  const locals: unknown[] = [];
+  await runRemote(
+    server.options(),
+    log.handlers((b) => {
+      locals.push(b.local);
+      stop.abort();
+    }),
+    { retry: "always", signal: stop.signal, backoff: FAST },
+  );
+  assertEquals(locals, [{ v4: ["10.0.0.1"], v6: ["fe80::1"], broadcast: ["10.0.0.255"] }]);
+  const lost = log.states.find((s) => s.kind === "reconnecting");
+  assert(lost?.kind === "reconnecting");
+  assertMatch(lost.error.message, /broke the protocol: local address 'not-an-address' in 'v4'/);
+});
+
 Deno.test("runRemote() counts a silent server as lost and connects again", async () => {
   await using server = FakeServer.start(async (c, n) => {
     await c.handshake();
@@ -267,6 +295,8 @@ Deno.test("connectOptions() reads the token once, without its newline, and never
       display: "127.0.0.1",
       tls: false,
       name: "laptop",
+      insecure: false,
+      deadlineMs: 30_000,
     };
     await t.step("a token file ending in a newline", () => {
       Deno.writeTextFileSync(`${dir}/token`, "abc-DEF_123\n");

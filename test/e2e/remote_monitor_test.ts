@@ -134,7 +134,7 @@ Deno.test("the monitor shows a refused token, tries no more, and exits 2 with th
   await loadConntrack(ns, [A]);
   const dir = await Deno.makeTempDir({ prefix: "conntop-rmon-" });
   try {
-    await Deno.writeTextFile(`${dir}/token`, "the-right-one\n");
+    await Deno.writeTextFile(`${dir}/token`, "the-right-one\n", { mode: 0o600 });
     await Deno.writeTextFile(`${dir}/wrong`, "not-this-one\n");
     await Deno.writeTextFile(`${dir}/wrapper.sh`, WRAPPER);
     await using server = await Conntopd.start([

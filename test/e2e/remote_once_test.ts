@@ -145,8 +145,8 @@ Deno.test("conntop --connect --once: a wrong or missing token exits 2 with the a
   await using pair = await trackedPair("rauth", 32);
   const dir = await Deno.makeTempDir({ prefix: "conntop-remote-" });
   try {
-    await Deno.writeTextFile(`${dir}/token`, "right-token\n");
-    await Deno.writeTextFile(`${dir}/wrong`, "wrong-token\n");
+    await Deno.writeTextFile(`${dir}/token`, "right-token\n", { mode: 0o600 });
+    await Deno.writeTextFile(`${dir}/wrong`, "wrong-token\n", { mode: 0o600 });
     await using server = await Conntopd.start([
       "--netns",
       pair.a.name,
@@ -186,4 +186,11 @@ Deno.test("conntop --connect --once exits 1 when no server listens", async () =>
   const v6 = await runConntop(["--connect", `[::1]:${port}`, "--once"]);
   assertEquals(v6.code, 1);
   assertEquals(v6.stderr, `conntop: Cannot connect to [::1]:${port}: connection refused\n`);
+});
+
+Deno.test("conntop --connect HOST --port P names HOST:P in its errors", async () => {
+  const port = freePort();
+  const r = await runConntop(["--connect", "127.0.0.1", "--port", String(port), "--once"]);
+  assertEquals(r.code, 1);
+  assertEquals(r.stderr, `conntop: Cannot connect to 127.0.0.1:${port}: connection refused\n`);
 });

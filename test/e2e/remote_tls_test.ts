@@ -8,7 +8,7 @@
 import { assert, assertEquals, assertMatch } from "../_helpers/assert.ts";
 import { Conntopd } from "../_helpers/conntopd.ts";
 import { loadConntrack, Netns } from "../_helpers/netns.ts";
-import { makeSelfSigned } from "../_helpers/tls_cert.ts";
+import { makeExpired, makeSelfSigned } from "../_helpers/tls_cert.ts";
 import { runConntop } from "./_conntop.ts";
 
 Deno.test("conntop --connect --tls-ca trusts the server's self-signed certificate and no other", async (t) => {
@@ -68,21 +68,73 @@ Deno.test("conntop --connect --tls-ca trusts the server's self-signed certificat
       assertMatch(r.stderr, /not trusted \(.*not valid for name.*\); it does not name the address/);
     });
 
-    await t.step(
-      "no TLS at all: no banner comes, and the client says TLS may be why",
-      async () => {
-        const r = await runConntop(["--connect", at, ...once]);
-        assertEquals(r.code, 1, r.stderr);
-        assertMatch(r.stderr, /\(if it uses TLS, connect with --tls or --tls-ca\)\n$/);
-      },
-    );
-
     await t.step("an unreadable --tls-ca: exit 2 before connecting", async () => {
       const r = await runConntop(["--connect", at, "--tls-ca", `${dir}/missing.pem`, ...once]);
       assertEquals(r.code, 2, r.stderr);
       assertMatch(r.stderr, /^conntop: Cannot read --tls-ca file '.*missing\.pem': no such file/);
     });
     assert(d.lines.length > 0);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("conntop --connect without TLS to a TLS server says at once to add --tls or --tls-ca", async () => {
+  await using ns = await Netns.create("rtls");
+  const dir = await Deno.makeTempDir({ prefix: "conntop-tls-" });
+  try {
+    const server = await makeSelfSigned(dir, "server", ["127.0.0.1"]);
+    // The default handshake timeout (10 s): the client must not wait for it.
+    await using d = await Conntopd.start([
+      "--netns",
+      ns.name,
+      "--tls-cert",
+      server.cert,
+      "--tls-key",
+      server.key,
+    ]);
+    const started = Date.now();
+    const r = await runConntop(["--connect", `127.0.0.1:${d.port}`, "--once"]);
+    const ms = Date.now() - started;
+    assertEquals(r.code, 2, r.stderr);
+    assertEquals(
+      r.stderr,
+      `conntop: Server 127.0.0.1:${d.port} speaks TLS: connect with --tls or --tls-ca\n`,
+    );
+    assert(ms < 5000, `took ${ms} ms`);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("conntop --connect to a server whose certificate expired names the expiry date", async () => {
+  await using ns = await Netns.create("rtls");
+  const dir = await Deno.makeTempDir({ prefix: "conntop-tls-" });
+  try {
+    const cert = await makeExpired(dir);
+    await using d = await Conntopd.start([
+      "--netns",
+      ns.name,
+      "--tls-cert",
+      cert.cert,
+      "--tls-key",
+      cert.key,
+    ]);
+    const r = await runConntop([
+      "--connect",
+      `127.0.0.1:${d.port}`,
+      "--tls-ca",
+      cert.cert,
+      "--once",
+    ]);
+    assertEquals(r.code, 2, r.stderr);
+    assertMatch(
+      r.stderr,
+      new RegExp(
+        `^conntop: Cannot connect to 127\\.0\\.0\\.1:${d.port}: TLS: the server's certificate ` +
+          "expired on 2020-01-02 00:00:00 UTC: renew it on the server \\(or check this host's clock\\)\\n$",
+      ),
+    );
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

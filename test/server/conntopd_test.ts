@@ -216,7 +216,7 @@ Deno.test("conntopd with --token-file asks for the token and refuses a missing o
   try {
     const secret = "s3cr3t-Token_value";
     const file = `${dir}/token`;
-    await Deno.writeTextFile(file, secret + "\n");
+    await Deno.writeTextFile(file, secret + "\n", { mode: 0o600 });
     await using served = await serveNamespace([], ["--token-file", file, "-v"]);
     const { server } = served;
 

@@ -24,7 +24,7 @@ Deno.test("conntopd over TLS serves a client that trusts its certificate and no 
   const cert = await makeSelfSigned(dir.path, "server");
   const other = await makeSelfSigned(dir.path, "other");
   const token = `${dir.path}/token`;
-  await Deno.writeTextFile(token, "tls-and-token\n");
+  await Deno.writeTextFile(token, "tls-and-token\n", { mode: 0o600 });
   await using served = await serveNamespace(
     ["-I -t 100 -s 10.1.0.1 -d 10.1.0.2 -p udp --sport 1 --dport 53"],
     ["--tls-cert", cert.cert, "--tls-key", cert.key, "--token-file", token, "-v"],
@@ -107,7 +107,7 @@ Deno.test("conntopd will not listen beyond loopback without a token and TLS", as
   await using dir = await tempDir();
   const cert = await makeSelfSigned(dir.path, "server", ["10.77.0.1"]);
   const token = `${dir.path}/token`;
-  await Deno.writeTextFile(token, "abc\n");
+  await Deno.writeTextFile(token, "abc\n", { mode: 0o600 });
   await using ns = await exposedNamespace();
   const inNs = ["ip", "netns", "exec", ns.name];
   const cases: [string, string[], RegExp][] = [

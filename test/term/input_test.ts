@@ -440,3 +440,15 @@ Deno.test("InputDecoder decodes a mixed stream identically however the reads are
     });
   }
 });
+
+Deno.test("InputDecoder takes a CSI or SS3 sequence of 200,000 parameter bytes without overflowing the stack", () => {
+  // Once spread into String.fromCharCode: "Maximum call stack size exceeded" on a long paste.
+  for (const lead of [[0x1b, 0x5b], [0x1b, 0x4f]]) {
+    const bytes = new Uint8Array(200_002).fill(0x31);
+    bytes.set(lead, 0);
+    const d = new InputDecoder();
+    d.feed(bytes);
+    const events = [...d.feed(raw("A")), ...d.flush()];
+    assert(events.length >= 1, JSON.stringify(events));
+  }
+});

@@ -310,7 +310,7 @@ export const COMPLETION_OPTIONS: readonly CompletionOption[] = [
   {
     long: "insecure",
     arg: "none",
-    help: "allow listening beyond loopback without token and TLS",
+    help: "allow a token or the table to cross the network without TLS",
     programs: BOTH,
   },
   {
@@ -368,6 +368,13 @@ export const COMPLETION_OPTIONS: readonly CompletionOption[] = [
     arg: "file",
     meta: "FILE",
     help: "connect with TLS, trusting the CA in FILE",
+    programs: CONNTOP,
+  },
+  {
+    long: "deadline",
+    arg: "text",
+    meta: "S",
+    help: "with --connect --once: give up without a table within S seconds",
     programs: CONNTOP,
   },
   {
