@@ -315,8 +315,8 @@ Deno.test("a recording keeps text from outside exact but escaped: nothing raw fo
     recorder.writeWarning(evil, 5001);
     await recorder.close();
     const text = await Deno.readTextFile(`${dir}/r.ndjson`);
-    // deno-lint-ignore no-control-regex
     const raw =
+      // deno-lint-ignore no-control-regex
       /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/;
     assertEquals(raw.exec(text), null, text);
     const played = await play(`${dir}/r.ndjson`);

@@ -128,8 +128,8 @@ Deno.test("Process names, hostnames and GeoIP strings from outside show printabl
     [["8.8.8.8", { status: "resolved", name: "dns\u202e.google" }]],
   );
   const text = screenText(app);
-  // deno-lint-ignore no-control-regex
   const raw =
+    // deno-lint-ignore no-control-regex
     /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/;
   assertEquals(raw.exec(text), null, text);
   const row = (needle: string) => text.split("\n").find((l) => l.includes(needle)) ?? "";
