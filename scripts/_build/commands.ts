@@ -49,8 +49,8 @@ export const CONNTOP_PERMISSIONS: readonly string[] = [
   `--allow-env=${CONNTOP_ENV.join(",")}`,
   // nft: --track and the flowtable check; ip and sh: restoring sysctls if the collector died.
   "--allow-run=nft,ip,sh",
-  // The header's host name; uid and gid: whether the config file may be written back.
-  "--allow-sys=hostname,uid,gid",
+  // The header's host name (the settings file's owner is read through FFI: no uid or gid).
+  "--allow-sys=hostname",
 ];
 
 /** Files embedded in conntop besides its module graph: workers and the GeoIP data. */

@@ -55,7 +55,7 @@ async function build(
 const CONNTOP_FLAGS = "--no-check --no-prompt --allow-ffi --allow-read --allow-write --allow-net " +
   "--allow-env=NO_COLOR,CONNTOP_COLOR,TERM,COLORTERM,HOME,XDG_CONFIG_HOME,CONNTOP_LIBNFCT," +
   "CONNTOP_LIBMAXMINDDB,CONNTOP_GEOIP_PATH,CONNTOP_NO_EMBEDDED_GEOIP,CONNTOP_PROBE " +
-  "--allow-run=nft,ip,sh --allow-sys=hostname,uid,gid " +
+  "--allow-run=nft,ip,sh --allow-sys=hostname " +
   "--include src/collector/worker.ts --include src/enrich/worker.ts --include data/geoip";
 const CONNTOPD_FLAGS = "--no-check --no-prompt --allow-ffi --allow-net --allow-read " +
   "--allow-env=CONNTOP_LIBNFCT --allow-sys=hostname --allow-run=nft --allow-write " +
@@ -206,7 +206,7 @@ Deno.test("deno compile of both programs for both targets embeds the workers and
         "CONNTOP_PROBE",
       ]);
       assertEquals(perms.allow_run, ["nft", "ip", "sh"]);
-      assertEquals(perms.allow_sys, ["hostname", "uid", "gid"]);
+      assertEquals(perms.allow_sys, ["hostname"]);
       for (const all of ["allow_ffi", "allow_read", "allow_write", "allow_net"]) {
         assertEquals(perms[all], [], `conntop-${arch}: ${all} unrestricted`);
       }
