@@ -15,6 +15,7 @@ import { assert, assertEquals } from "../_helpers/assert.ts";
 import { Netns } from "../_helpers/netns.ts";
 import { conntopCommand } from "./_conntop.ts";
 import { Tmux } from "../_helpers/tmux.ts";
+import { sleep, waitForFile } from "../_helpers/wait.ts";
 
 /** Runs conntop (the arguments after the wrapper's first) and leaves its pid and code in `$1`. */
 const WRAPPER = `
@@ -25,21 +26,6 @@ sh -c 'echo $$ > "$0/pid"; exec "$@"' "$dir" "$@"
 echo $? > "$dir/code.tmp"
 mv "$dir/code.tmp" "$dir/code"
 `;
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** Waits (bounded) for `path` to exist and returns its trimmed text. */
-async function waitForFile(path: string, timeoutMs: number, what: string): Promise<string> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    try {
-      return (await Deno.readTextFile(path)).trim();
-    } catch {
-      await sleep(50);
-    }
-  }
-  throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what} (${path})`);
-}
 
 function alive(pid: number): boolean {
   try {

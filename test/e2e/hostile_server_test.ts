@@ -10,57 +10,13 @@
 
 import { assert, assertEquals, assertMatch } from "../_helpers/assert.ts";
 import { batchOf } from "../_helpers/records.ts";
+import { type BoundedRun, runBounded } from "../_helpers/bounded_run.ts";
 import { conntopCommand } from "./_conntop.ts";
 import { FakeServer } from "../client/_fake_server.ts";
 
-interface Run {
-  code: number | null;
-  stderr: string;
-  ms: number;
-  /** Peak resident memory, MiB (VmHWM, read while it ran). */
-  peakMiB: number;
-}
-
 /** Runs conntop with `args` for at most `ms` (then kills it: code null), watching its memory. */
-async function runFor(args: string[], ms: number): Promise<Run> {
-  const started = Date.now();
-  const cmd = conntopCommand(args);
-  const child = new Deno.Command(cmd[0]!, {
-    args: cmd.slice(1),
-    env: { NO_COLOR: "1" },
-    stdin: "null",
-    stdout: "null",
-    stderr: "piped",
-  }).spawn();
-  let peakKiB = 0;
-  const sample = () => {
-    try {
-      const m = /VmHWM:\s+(\d+)/.exec(Deno.readTextFileSync(`/proc/${child.pid}/status`));
-      if (m !== null) peakKiB = Math.max(peakKiB, Number(m[1]));
-    } catch {
-      // exited
-    }
-  };
-  const sampler = setInterval(sample, 20);
-  let killed = false;
-  const timer = setTimeout(() => {
-    killed = true;
-    sample();
-    try {
-      child.kill("SIGKILL");
-    } catch {
-      // exited
-    }
-  }, ms);
-  const out = await child.output();
-  clearTimeout(timer);
-  clearInterval(sampler);
-  return {
-    code: killed ? null : out.code,
-    stderr: new TextDecoder().decode(out.stderr),
-    ms: Date.now() - started,
-    peakMiB: Math.round(peakKiB / 1024),
-  };
+function runFor(args: string[], ms: number): Promise<BoundedRun> {
+  return runBounded(conntopCommand(args), ms);
 }
 
 /** The part of a snapshot that never ends: `n` extras with the longest secctx the schema allows. */
@@ -80,8 +36,11 @@ function extrasPart(part: number, n: number): string {
   }) + "\n";
 }
 
-function assertOneLine(r: Run, server: FakeServer, why: RegExp): void {
-  assert(r.code !== null, `still running after ${r.ms} ms (peak ${r.peakMiB} MiB): ${r.stderr}`);
+function assertOneLine(r: BoundedRun, server: FakeServer, why: RegExp): void {
+  assert(
+    r.code !== null,
+    `still running after ${r.ms} ms (peak ${Math.round(r.peakKiB / 1024)} MiB): ${r.stderr}`,
+  );
   assertEquals(r.code, 1, r.stderr);
   const lines = r.stderr.trimEnd().split("\n");
   assertEquals(lines.length, 1, r.stderr);
@@ -108,7 +67,10 @@ Deno.test("a server sending endless extras in one snapshot: exit 1, memory bound
   });
   const r = await runFor(["--connect", `127.0.0.1:${server.port}`, "--once", "-n"], 60_000);
   assertOneLine(r, server, /broke the protocol: .*extras/);
-  assert(r.peakMiB < 500, `peak RSS ${r.peakMiB} MiB after ${Math.round(sentMiB)} MiB sent`);
+  assert(
+    Math.round(r.peakKiB / 1024) < 500,
+    `peak RSS ${Math.round(r.peakKiB / 1024)} MiB after ${Math.round(sentMiB)} MiB sent`,
+  );
 });
 
 Deno.test("a server dripping a byte a second after the welcome: --once gives up at --deadline", async () => {

@@ -12,6 +12,7 @@ import { assertEquals, assertMatch } from "../_helpers/assert.ts";
 import { loadConntrack, Netns } from "../_helpers/netns.ts";
 import { conntopCommand } from "./_conntop.ts";
 import { Tmux } from "../_helpers/tmux.ts";
+import { waitForFile } from "../_helpers/wait.ts";
 
 /**
  * Runs conntop (the arguments after the wrapper's first) with its standard error in
@@ -24,20 +25,6 @@ shift
 echo $? > "$dir/code.tmp"
 mv "$dir/code.tmp" "$dir/code"
 `;
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function waitForFile(path: string, timeoutMs: number, what: string): Promise<string> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    try {
-      return (await Deno.readTextFile(path)).trim();
-    } catch {
-      await sleep(50);
-    }
-  }
-  throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what} (${path})`);
-}
 
 /** Runs the monitor recording to `record` under `prefix` and checks how it reports the failure. */
 async function checkFailingRecording(record: string, prefix: string[] = []): Promise<void> {

@@ -12,57 +12,10 @@
 import { assert, assertEquals, assertMatch } from "../_helpers/assert.ts";
 import { Conntopd, conntopdCommand } from "../_helpers/conntopd.ts";
 import { makeSelfSigned } from "../_helpers/tls_cert.ts";
+import { type BoundedRun, runBounded } from "../_helpers/bounded_run.ts";
 import { conntopCommand } from "./_conntop.ts";
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-  ms: number;
-  /** Peak resident memory of the process, KiB (from /proc while it ran). */
-  peakKiB: number;
-}
-
-/** Runs `cmd` for at most `ms` (then kills it: code null), sampling its memory. */
-async function runFor(cmd: string[], ms: number): Promise<Run> {
-  const started = Date.now();
-  const child = new Deno.Command(cmd[0]!, {
-    args: cmd.slice(1),
-    env: { NO_COLOR: "1" },
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  let peakKiB = 0;
-  const sampler = setInterval(() => {
-    try {
-      const m = /VmHWM:\s+(\d+)/.exec(Deno.readTextFileSync(`/proc/${child.pid}/status`));
-      if (m !== null) peakKiB = Math.max(peakKiB, Number(m[1]));
-    } catch {
-      // exited
-    }
-  }, 20);
-  let killed = false;
-  const timer = setTimeout(() => {
-    killed = true;
-    try {
-      child.kill("SIGKILL");
-    } catch {
-      // exited
-    }
-  }, ms);
-  const out = await child.output();
-  clearTimeout(timer);
-  clearInterval(sampler);
-  const dec = new TextDecoder();
-  return {
-    code: killed ? null : out.code,
-    stdout: dec.decode(out.stdout),
-    stderr: dec.decode(out.stderr),
-    ms: Date.now() - started,
-    peakKiB,
-  };
-}
+const runFor = runBounded;
 
 /** The bad files every option must refuse, made in `dir`: name → [path, why]. */
 async function badFiles(dir: string): Promise<[string, string, RegExp][]> {
@@ -82,7 +35,7 @@ async function badFiles(dir: string): Promise<[string, string, RegExp][]> {
   ];
 }
 
-function assertRefused(r: Run, option: string, path: string, why: RegExp): void {
+function assertRefused(r: BoundedRun, option: string, path: string, why: RegExp): void {
   assert(r.code !== null, `still running after ${r.ms} ms (${option} ${path}): ${r.stderr}`);
   assertEquals(r.code, 2, r.stderr);
   const lines = r.stderr.trim().split("\n").filter((l) => !/^Usage|^Try /.test(l));

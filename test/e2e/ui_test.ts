@@ -736,11 +736,13 @@ Deno.test("At 80x24 the key bar keeps whole labels, every cut ends in '…', hel
   await using ui = await Ui.start(live(ns));
   await ui.waitReady(entries.length);
   await ui.term.resize(80, 24);
-  const screen = await ui.waitFor("the frame at 80x24", (s) => lines(s).length === 24);
-  assertMatch(
-    lines(screen).at(-1)!,
-    /^F1Help F2Setup F3Search F4Filter F6SortBy F10Quit +row 1 of 40\s*$/,
+  // tmux cuts the old frame to the new size at once; conntop's own frame follows: wait for it.
+  const bar = /^F1Help F2Setup F3Search F4Filter F6SortBy F10Quit +row 1 of 40\s*$/;
+  const screen = await ui.waitFor(
+    "the frame at 80x24",
+    (s) => lines(s).length === 24 && bar.test(lines(s).at(-1)!),
   );
+  assertMatch(lines(screen).at(-1)!, bar);
   const moved = await ui.press("Down", "row 2", (s) => / row 2 of 40\s*$/.test(lines(s).at(-1)!));
   assertEquals(lines(moved).length, 24);
 
