@@ -199,6 +199,7 @@ export const EaiError = {
 export const Errno = {
   EPERM: 1,
   ENOENT: 2,
+  ENXIO: 6,
   EINTR: 4,
   EAGAIN: 11,
   ENOMEM: 12,
@@ -477,6 +478,7 @@ export async function lookupName(
 /** open(2) flags for the `*at` calls; O_DIRECTORY and O_NOFOLLOW differ on aarch64. */
 export const O_CREAT = 0o100;
 export const O_EXCL = 0o200;
+export const O_APPEND = 0o2000;
 export const O_NONBLOCK = 0o4000;
 export const O_DIRECTORY = Deno.build.arch === "aarch64" ? 0o40000 : 0o200000;
 export const O_NOFOLLOW = Deno.build.arch === "aarch64" ? 0o100000 : 0o400000;

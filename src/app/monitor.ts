@@ -20,7 +20,13 @@ import type { Options } from "../cli/mod.ts";
 import type { BatchMessage } from "../collector/mod.ts";
 import { ConfigFile, configLocation } from "../config/mod.ts";
 import { ConntopError, EnvironmentError, errorReason, ExitCode } from "../errors.ts";
-import { Recorder, type RecordingMeta, Replay } from "../record/mod.ts";
+import {
+  createRecordingFile,
+  discardRecordingFile,
+  Recorder,
+  type RecordingMeta,
+  Replay,
+} from "../record/mod.ts";
 import { CellBuffer, diff } from "../term/buffer.ts";
 import { detectColorDepth } from "../term/color.ts";
 import { isHangUp, Tty } from "../term/tty.ts";
@@ -208,6 +214,18 @@ export async function runMonitor(opts: Options): Promise<number> {
   };
 
   let removeSignals = () => {};
+  // The recording's file is made now, before the terminal is taken: a --record path that
+  // exists (a file, a planted link) is refused with one line, exit 2, and nothing is touched.
+  let recordFile: Deno.FsFile | undefined;
+  if (opts.record !== undefined) {
+    try {
+      recordFile = await createRecordingFile(opts.record);
+    } catch (err) {
+      enrichment.close();
+      probe?.close();
+      throw err;
+    }
+  }
   tty.enter();
   const unresize = tty.onResize(() => {
     prev = undefined;
@@ -276,9 +294,9 @@ export async function runMonitor(opts: Options): Promise<number> {
       };
       // The recording's header carries the collector's start-up facts, so it opens once they
       // are known.
-      const openRecorder = async (meta: RecordingMeta) => {
-        if (opts.record === undefined) return;
-        recorder = await Recorder.open(opts.record, meta, {
+      const openRecorder = (meta: RecordingMeta) => {
+        if (opts.record === undefined || recordFile === undefined) return;
+        recorder = Recorder.start(opts.record, recordFile, meta, {
           // Shown at once; monitoring goes on, and the run exits 1 (see below).
           onError: (reason) => {
             app.onRecordingError(reason);
@@ -327,6 +345,10 @@ export async function runMonitor(opts: Options): Promise<number> {
       await recorder?.close();
     } catch (err) {
       recordError = err;
+    }
+    // Ended before the collector was ready: no recording began, so the empty file goes.
+    if (recorder === undefined && recordFile !== undefined && opts.record !== undefined) {
+      discardRecordingFile(opts.record, recordFile);
     }
     probe?.close();
     // Notes and a recording's damage may quote text from outside (a server, a file).

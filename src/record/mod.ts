@@ -16,7 +16,12 @@ export {
   type RecordingReady,
   type WarningLine,
 } from "./format.ts";
-export { Recorder, type RecordingMeta } from "./recorder.ts";
+export {
+  createRecordingFile,
+  discardRecordingFile,
+  Recorder,
+  type RecordingMeta,
+} from "./recorder.ts";
 export {
   MAX_GAP_MS,
   MAX_SPEED,

@@ -7,6 +7,13 @@
  * is queued on a stream that writes it when the disk is ready. A slow disk grows the queue; a
  * failed write is remembered, shown by the UI, and later lines are dropped.
  *
+ * conntop records as root to a path a user names, maybe in a directory others can write (/tmp):
+ * a name planted there (a link to /etc/shadow) must never be followed, nor a file overwritten.
+ * So the recording is always a new file, created exclusively (O_CREAT|O_EXCL refuses anything
+ * at the name, a link too, dangling or not) and private (mode 0600: it holds the whole table).
+ * The monitor creates it before it takes the terminal ({@linkcode createRecordingFile}) and
+ * starts the recording once the collector is ready ({@linkcode Recorder.start}).
+ *
  * Requires `--allow-write` (and `--allow-sys` for the host name, which is left empty without
  * it).
  *
@@ -14,6 +21,7 @@
  * ```ts
  * import { Recorder } from "./recorder.ts";
  *
+ * // Refused when the file exists: a recording never overwrites one.
  * const recorder = await Recorder.open("/tmp/conntop.ndjson.gz", {
  *   intervalMs: 1000,
  *   netns: null,
@@ -91,29 +99,29 @@ export class Recorder {
   }
 
   /**
-   * Creates (or truncates) the recording at `path` and queues its header. Throws a
-   * {@linkcode ConntopError} (exit code 1) naming the path when the file cannot be opened.
+   * Creates the recording at `path` ({@linkcode createRecordingFile}) and queues its header.
+   * Throws a {@linkcode ConntopError} (exit code 2) naming the path when it exists or cannot be
+   * created.
    */
   static async open(
     path: string,
     meta: RecordingMeta,
     options: RecorderOptions = {},
   ): Promise<Recorder> {
-    let file: Deno.FsFile;
-    try {
-      file = await Deno.open(path, { write: true, create: true, truncate: true });
-    } catch (err) {
-      // Deno refuses devices and /proc without --allow-all, and its hint names that flag,
-      // which the user cannot give the binary: say what conntop writes to instead.
-      const reason = err instanceof Deno.errors.NotCapable
-        ? "conntop records to files, not to devices or /proc"
-        : errorReason(err);
-      throw new ConntopError(
-        `Cannot open recording '${path}': ${reason}`,
-        ExitCode.FAILURE,
-        { cause: err },
-      );
-    }
+    return Recorder.start(path, await createRecordingFile(path), meta, options);
+  }
+
+  /**
+   * Starts a recording in `file`, open for writing (made by {@linkcode createRecordingFile}),
+   * and queues its header; `path` names it in messages and `.gz` asks for gzip. The recorder
+   * owns `file` from now on and closes it.
+   */
+  static start(
+    path: string,
+    file: Deno.FsFile,
+    meta: RecordingMeta,
+    options: RecorderOptions = {},
+  ): Recorder {
     const recorder = new Recorder(path, file, options);
     recorder.#enqueue(encodeHeader({
       recordSize: RECORD_SIZE,
@@ -193,6 +201,55 @@ export class Recorder {
     }
     if (this.#error !== undefined) {
       throw new ConntopError(this.#error, ExitCode.FAILURE, { cause: this.#cause });
+    }
+  }
+}
+
+/**
+ * Creates the file for a recording at `path`: exclusively, so an existing file is never
+ * overwritten and no link is followed (a link at `path`, dangling or not, counts as existing),
+ * and private (mode 0600, less with the umask). Throws a {@linkcode ConntopError} with exit
+ * code 2, like any bad option value refused before the monitor starts:
+ * `Cannot create recording 'P': it already exists (conntop never overwrites a file)`.
+ */
+export async function createRecordingFile(path: string): Promise<Deno.FsFile> {
+  try {
+    return await Deno.open(path, { write: true, createNew: true, mode: 0o600 });
+  } catch (err) {
+    // Deno refuses devices and /proc without --allow-all, and its hint names that flag,
+    // which the user cannot give the binary: say what conntop writes to instead.
+    const reason = err instanceof Deno.errors.AlreadyExists
+      ? "it already exists (conntop never overwrites a file)"
+      : err instanceof Deno.errors.NotCapable
+      ? "conntop records to files, not to devices or /proc"
+      : errorReason(err);
+    throw new ConntopError(`Cannot create recording '${path}': ${reason}`, ExitCode.USAGE, {
+      cause: err,
+    });
+  }
+}
+
+/**
+ * Closes `file`, made by {@linkcode createRecordingFile} at `path` for a recording that never
+ * started (the run ended before the collector was ready), and removes it, so the next run may
+ * use the name. Only when `path` still names that very file (same device and inode, not a
+ * link): a name swapped meanwhile is left alone. Errors are ignored (the run's own error is the
+ * one to report).
+ */
+export function discardRecordingFile(path: string, file: Deno.FsFile): void {
+  try {
+    const mine = file.statSync();
+    const now = Deno.lstatSync(path);
+    if (now.isFile && now.dev === mine.dev && now.ino === mine.ino && mine.size === 0) {
+      Deno.removeSync(path);
+    }
+  } catch {
+    // Gone already, or not ours to remove.
+  } finally {
+    try {
+      file.close();
+    } catch {
+      // Closed already.
     }
   }
 }

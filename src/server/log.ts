@@ -5,11 +5,34 @@
  * Writes are synchronous, so a line is out before the process exits on a signal. Nothing that
  * reaches the log may hold a token: callers pass only what a client may see itself.
  *
- * Requires `--allow-write` for the log file, when there is one.
+ * The log file is opened as root at a path an operator names, maybe in a directory others can
+ * write: it is appended to only when it is a regular file, and never through a symbolic link (a
+ * planted `conntopd.log` → /etc/shadow must not grow server lines).
+ *
+ * Requires `--allow-write` for the log file, when there is one (checked here: the file is opened
+ * through the C library, which Deno's own checks do not see), and `--allow-ffi`.
  *
  * @module
  */
 
+import {
+  AT_FDCWD,
+  closeFd,
+  Errno,
+  O_APPEND,
+  O_CREAT,
+  O_NOFOLLOW,
+  O_NONBLOCK,
+  O_WRONLY,
+  openAt,
+  OsError,
+  S_IFDIR,
+  S_IFMT,
+  S_IFREG,
+  statAt,
+  strerror,
+  writeAll,
+} from "../../ffi/libc.ts";
 import { LOG_LEVELS, type LogLevel } from "../cli/remote.ts";
 import { ConntopError, errorReason, ExitCode } from "../errors.ts";
 import { printable } from "../text/printable.ts";
@@ -83,20 +106,58 @@ export class Logger {
 
 /**
  * The logger for `level`: appending to `file` (created if missing, mode 0640) or to stderr.
- * Throws {@linkcode ConntopError} (exit 2) when the file cannot be opened.
+ * Throws {@linkcode ConntopError} (exit 2) when the file cannot be opened, is a symbolic link
+ * or is not a regular file, and `Deno.errors.NotCapable` without `--allow-write` for it.
  */
 export function openLogger(level: LogLevel, file?: string): Logger {
   if (file === undefined) return new Logger(Deno.stderr, level);
-  let f: Deno.FsFile;
-  try {
-    f = Deno.openSync(file, { append: true, create: true, mode: 0o640 });
-  } catch (err) {
-    if (err instanceof Deno.errors.NotCapable) throw err;
-    throw new ConntopError(
-      `Cannot open log file '${file}': ${errorReason(err)}`,
-      ExitCode.USAGE,
-      { cause: err },
+  const fd = openLogFile(file);
+  const sink = {
+    writeSync(p: Uint8Array): number {
+      writeAll(fd, p);
+      return p.length;
+    },
+  };
+  return new Logger(sink, level, () => closeFd(fd));
+}
+
+/**
+ * Opens `file` for appending and returns its descriptor, through openat(2) with O_NOFOLLOW:
+ * Deno.open has no such flag, and a check with lstat before Deno.open could be raced (a link
+ * swapped in between is followed, and with `create` a file made where it points). O_NOFOLLOW
+ * refuses a link at the last component in the same call that opens (or creates) the file, a
+ * dangling link too (ELOOP); O_NONBLOCK keeps a FIFO from blocking start-up (ENXIO without a
+ * reader), and the open file's own status refuses anything but a regular file.
+ */
+function openLogFile(file: string): number {
+  const fail = (reason: string, cause?: unknown) =>
+    new ConntopError(`Cannot open log file '${file}': ${reason}`, ExitCode.USAGE, { cause });
+  if (Deno.permissions.querySync({ name: "write", path: file }).state !== "granted") {
+    throw new Deno.errors.NotCapable(
+      `Requires write access to "${file}", run again with the --allow-write flag`,
     );
   }
-  return new Logger(f, level, () => f.close());
+  let fd: number;
+  try {
+    fd = openAt(AT_FDCWD, file, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_NONBLOCK, 0o640);
+  } catch (err) {
+    if (!(err instanceof OsError)) throw fail(errorReason(err), err);
+    if (err.errno === Errno.ELOOP) throw fail("it is a symbolic link", err);
+    if (err.errno === Errno.ENXIO) throw fail("it is not a regular file", err);
+    throw fail(lowerFirst(strerror(err.errno)), err);
+  }
+  try {
+    const type = statAt(fd).mode & S_IFMT;
+    if (type === S_IFDIR) throw fail("it is a directory");
+    if (type !== S_IFREG) throw fail("it is not a regular file");
+    return fd;
+  } catch (err) {
+    closeFd(fd);
+    if (err instanceof ConntopError) throw err;
+    throw fail(err instanceof OsError ? lowerFirst(strerror(err.errno)) : errorReason(err), err);
+  }
+}
+
+function lowerFirst(text: string): string {
+  return /^[A-Z][a-z]/.test(text) ? text[0]!.toLowerCase() + text.slice(1) : text;
 }

@@ -8,7 +8,7 @@
  * @module
  */
 
-import { assertEquals, assertMatch } from "../_helpers/assert.ts";
+import { assertEquals, assertMatch, assertRejects } from "../_helpers/assert.ts";
 import { loadConntrack, Netns } from "../_helpers/netns.ts";
 import { conntopCommand } from "./_conntop.ts";
 import { Tmux } from "../_helpers/tmux.ts";
@@ -69,7 +69,7 @@ async function checkFailingRecording(record: string, prefix: string[] = []): Pro
   }
 }
 
-Deno.test("the monitor with --record /dev/full exits 1 with one line naming the file", async () => {
+Deno.test("the monitor with --record /dev/full exits 2 with one line naming the file", async () => {
   await using ns = await Netns.create("recdev");
   const dir = await Deno.makeTempDir({ prefix: "conntop-recdev-" });
   try {
@@ -79,10 +79,11 @@ Deno.test("the monitor with --record /dev/full exits 1 with one line naming the 
       height: 24,
       env: { NO_COLOR: "1", XDG_CONFIG_HOME: dir },
     });
-    assertEquals(await waitForFile(`${dir}/code`, 15_000, "conntop's exit code"), "1");
+    // Refused before the monitor starts, like any --record path it cannot create (exit 2).
+    assertEquals(await waitForFile(`${dir}/code`, 15_000, "conntop's exit code"), "2");
     assertEquals(
       await Deno.readTextFile(`${dir}/stderr`),
-      "conntop: Cannot open recording '/dev/full': conntop records to files, not to devices or /proc\n",
+      "conntop: Cannot create recording '/dev/full': conntop records to files, not to devices or /proc\n",
     );
   } finally {
     await Deno.remove(dir, { recursive: true });
@@ -103,4 +104,73 @@ Deno.test("the monitor shows a --record filling a small filesystem, goes on, and
     setup,
     "setup",
   ]);
+});
+
+/** What must not change about a file: its bytes, mode, owner and identity. */
+async function fileState(path: string) {
+  const st = await Deno.lstat(path);
+  return { bytes: await Deno.readFile(path), mode: st.mode, uid: st.uid, gid: st.gid, ino: st.ino };
+}
+
+Deno.test("the monitor refuses a --record path that exists before it starts, and touches nothing", async (t) => {
+  await using ns = await Netns.create("recexist");
+  const dir = await Deno.makeTempDir({ prefix: "conntop-recexist-" });
+  try {
+    // A root-owned 0600 file standing in for /etc/shadow (the test runs as root).
+    const secret = `${dir}/shadow`;
+    await Deno.writeTextFile(secret, "root:$6$secret:19000:0:99999:7:::\n", { mode: 0o600 });
+    await Deno.chmod(secret, 0o600);
+    const link = `${dir}/link.ndjson`;
+    await Deno.symlink(secret, link);
+    const dangling = `${dir}/dangling.ndjson.gz`;
+    await Deno.symlink(`${dir}/made-by-root`, dangling);
+    const cases = [
+      ["a link to a root-owned 0600 file", link],
+      ["a dangling link", dangling],
+      ["an existing regular file", secret],
+    ] as const;
+    for (const [what, path] of cases) {
+      await t.step(what, async () => {
+        const before = await fileState(secret);
+        const out = await Deno.makeTempDir({ dir, prefix: "run-" });
+        const cmd = conntopCommand(["--netns", ns.name, "-n", "--record", path]);
+        await using _term = await Tmux.start(["sh", "-c", WRAPPER, "wrapper", out, ...cmd], {
+          width: 100,
+          height: 24,
+          env: { NO_COLOR: "1", XDG_CONFIG_HOME: out },
+        });
+        assertEquals(await waitForFile(`${out}/code`, 15_000, "conntop's exit code"), "2");
+        assertEquals(
+          await Deno.readTextFile(`${out}/stderr`),
+          `conntop: Cannot create recording '${path}': it already exists (conntop never overwrites a file)\n`,
+        );
+        assertEquals(await fileState(secret), before);
+        assertEquals((await Deno.lstat(link)).isSymlink, true);
+        await assertRejects(() => Deno.lstat(`${dir}/made-by-root`), Deno.errors.NotFound);
+      });
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("the monitor removes the recording it created when the run ends before any data", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "conntop-recgone-" });
+  try {
+    const path = `${dir}/r.ndjson`;
+    // The collector cannot start in a namespace that does not exist: exit 2, after the
+    // recording's file was made.
+    const cmd = conntopCommand(["--netns", "conntop-test-none", "--record", path]);
+    await using _term = await Tmux.start(["sh", "-c", WRAPPER, "wrapper", dir, ...cmd], {
+      width: 100,
+      height: 24,
+      env: { NO_COLOR: "1", XDG_CONFIG_HOME: dir },
+    });
+    assertEquals(await waitForFile(`${dir}/code`, 15_000, "conntop's exit code"), "2");
+    assertMatch(await Deno.readTextFile(`${dir}/stderr`), /not found/);
+    // The name is free again for the next run, which would otherwise be refused.
+    await assertRejects(() => Deno.lstat(path), Deno.errors.NotFound);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });

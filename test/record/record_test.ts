@@ -229,10 +229,94 @@ Deno.test("Recorder.open() throws a ConntopError naming a path it cannot create"
     const err = await assertRejects(
       () => Recorder.open(path, META),
       ConntopError,
-      `Cannot open recording '${path}': no such file or directory`,
+      `Cannot create recording '${path}': no such file or directory`,
     );
-    assertEquals(err.exitCode, ExitCode.FAILURE);
+    // Refused before the monitor starts, as a bad --record value (exit 2).
+    assertEquals(err.exitCode, ExitCode.USAGE);
   }));
+
+/** What must not change about a file: its bytes, mode, owner and identity. */
+async function fileState(path: string) {
+  const st = await Deno.lstat(path);
+  return {
+    bytes: await Deno.readFile(path),
+    mode: st.mode,
+    uid: st.uid,
+    gid: st.gid,
+    ino: st.ino,
+    isFile: st.isFile,
+  };
+}
+
+/** A root-owned (the tests run as root) 0600 file standing in for /etc/shadow. */
+async function plantSecret(dir: string): Promise<string> {
+  const target = `${dir}/shadow`;
+  await Deno.writeTextFile(target, "root:$6$secret:19000:0:99999:7:::\n", { mode: 0o600 });
+  await Deno.chmod(target, 0o600);
+  return target;
+}
+
+Deno.test("Recorder.open() creates the recording exclusively, never through a link, never over a file", async (t) => {
+  for (const ext of [".ndjson", ".ndjson.gz"]) {
+    await t.step(
+      `a link to a root-owned 0600 file (${ext}) is refused, the file untouched`,
+      () =>
+        withTempDir(async (dir) => {
+          const target = await plantSecret(dir);
+          const before = await fileState(target);
+          const link = `${dir}/x${ext}`;
+          await Deno.symlink(target, link);
+          const err = await assertRejects(
+            () => Recorder.open(link, META),
+            ConntopError,
+            `Cannot create recording '${link}': it already exists (conntop never overwrites a file)`,
+          );
+          assertEquals(err.exitCode, ExitCode.USAGE);
+          assertEquals(await fileState(target), before);
+          assertEquals((await Deno.lstat(link)).isSymlink, true);
+        }),
+    );
+  }
+  await t.step(
+    "a dangling link is refused, and nothing is created where it points",
+    () =>
+      withTempDir(async (dir) => {
+        const link = `${dir}/x.ndjson`;
+        await Deno.symlink(`${dir}/made-by-root`, link);
+        await assertRejects(() => Recorder.open(link, META), ConntopError, "already exists");
+        await assertRejects(() => Deno.lstat(`${dir}/made-by-root`), Deno.errors.NotFound);
+      }),
+  );
+  await t.step(
+    "an existing regular file is refused, not overwritten",
+    () =>
+      withTempDir(async (dir) => {
+        const path = await plantSecret(dir);
+        const before = await fileState(path);
+        const err = await assertRejects(() => Recorder.open(path, META), ConntopError);
+        assertEquals(
+          err.message,
+          `Cannot create recording '${path}': it already exists (conntop never overwrites a file)`,
+        );
+        assertEquals(await fileState(path), before);
+      }),
+  );
+  await t.step(
+    "a new recording is private: mode 0600, it holds the whole table",
+    () =>
+      withTempDir(async (dir) => {
+        const path = `${dir}/new.ndjson`;
+        const recorder = await Recorder.open(path, META);
+        await recorder.close();
+        assertEquals((await Deno.lstat(path)).mode! & 0o777, 0o600);
+      }),
+  );
+});
+
+/** /dev/full, open for writing: every write fails with ENOSPC, even for root. */
+function fullDevice(): Promise<Deno.FsFile> {
+  return Deno.open("/dev/full", { write: true });
+}
 
 Deno.test("Recorder remembers the first write error and close() rejects with it", async (t) => {
   // /dev/full fails every write with ENOSPC, even for root.
@@ -240,8 +324,8 @@ Deno.test("Recorder remembers the first write error and close() rejects with it"
     await t.step(name, () =>
       withTempDir(async (dir) => {
         const path = `${dir}/${name}`;
-        await Deno.symlink("/dev/full", path);
-        const recorder = await Recorder.open(path, META);
+        // Opened here: the recorder creates its own files and follows no link to /dev/full.
+        const recorder = Recorder.start(path, await fullDevice(), META);
         recorder.writeBatch(makeBatch(1, 1000, [4]));
         const err = await assertRejects(() => recorder.close(), ConntopError, `'${path}'`);
         assertEquals(err.exitCode, ExitCode.FAILURE);
@@ -256,9 +340,10 @@ Deno.test("Recorder remembers the first write error and close() rejects with it"
 Deno.test("Recorder reports the first write error at once, before close(), and only once", async () => {
   await withTempDir(async (dir) => {
     const path = `${dir}/full.ndjson`;
-    await Deno.symlink("/dev/full", path);
     const reasons: string[] = [];
-    const recorder = await Recorder.open(path, META, { onError: (r) => reasons.push(r) });
+    const recorder = Recorder.start(path, await fullDevice(), META, {
+      onError: (r) => reasons.push(r),
+    });
     recorder.writeBatch(makeBatch(1, 1000, [4]));
     const deadline = Date.now() + 2000;
     while (reasons.length === 0 && Date.now() < deadline) {

@@ -6,7 +6,14 @@
 
 import { assert, assertEquals, assertMatch } from "../_helpers/assert.ts";
 import { parseConntrackExtended } from "../_helpers/conntrack_cli.ts";
-import { Conntopd, freePort, runConntopd, serveNamespace } from "../_helpers/conntopd.ts";
+import {
+  Conntopd,
+  conntopdCommand,
+  freePort,
+  runConntopd,
+  serveNamespace,
+} from "../_helpers/conntopd.ts";
+import { runBounded } from "../_helpers/bounded_run.ts";
 import { CONNTOPD_PERMISSIONS } from "../../src/conntopd.ts";
 import { Netns } from "../_helpers/netns.ts";
 import { ProtoClient, rawExchange } from "../_helpers/proto_client.ts";
@@ -464,6 +471,39 @@ Deno.test("conntopd --log-file appends its log there, with --allow-write for tha
       assertMatch(text, /INFO Shutting down \(exit code 143\)\n/);
       assertMatch(text, /bye server_quit/);
     });
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("conntopd --log-file refuses a link (exit 2, one line) and leaves its target alone", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "conntopd-loglink-" });
+  try {
+    // A root-owned 0600 file standing in for /etc/shadow (the test runs as root).
+    const secret = `${dir}/shadow`;
+    await Deno.writeTextFile(secret, "root:$6$secret:19000:0:99999:7:::\n", { mode: 0o600 });
+    await Deno.chmod(secret, 0o600);
+    const st = await Deno.lstat(secret);
+    const link = `${dir}/conntopd.log`;
+    await Deno.symlink(secret, link);
+    await using ns = await Netns.create("loglink");
+    // Bounded: a conntopd that took the link would run until killed.
+    const r = await runBounded(
+      conntopdCommand(["--netns", ns.name, "--port", String(freePort()), "--log-file", link], [
+        `--allow-write=${link}`,
+      ]),
+      15_000,
+    );
+    assertEquals(r.code, 2, r.stderr);
+    assertEquals(r.stderr, `conntopd: Cannot open log file '${link}': it is a symbolic link\n`);
+    assertEquals(await Deno.readTextFile(secret), "root:$6$secret:19000:0:99999:7:::\n");
+    const after = await Deno.lstat(secret);
+    assertEquals([after.mode, after.uid, after.gid, after.size], [
+      st.mode,
+      st.uid,
+      st.gid,
+      st.size,
+    ]);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
