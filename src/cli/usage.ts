@@ -23,7 +23,8 @@ Modes:
   -c, --count N           with --stream: stop after N refreshes
       --record FILE       live monitor: also write every update it
                           receives to FILE (NDJSON, gzip-compressed when
-                          FILE ends in .gz)
+                          FILE ends in .gz), a new file: one that exists
+                          is refused
       --replay FILE       play a recording in the monitor (no root, no
                           conntrack needed)
       --speed FACTOR      replay speed, 0.0625 to 64 (default 1); in the
@@ -90,7 +91,8 @@ Client-server (conntopd is the same as conntop --server):
       --insecure          allow listening beyond loopback without token and
                           TLS; for --connect, allow sending the token
                           beyond loopback without TLS
-      --log-file FILE     log there instead of standard error
+      --log-file FILE     append the log to FILE (a regular file, never
+                          through a link) instead of standard error
   -v, --verbose           log in more detail (debug level)
   -q, --quiet             log errors only
       --max-clients N     clients at once (default 64)

@@ -52,8 +52,9 @@ Collection (paused while no client is connected):
                           kernel buffer for events (default 16777216)
 
 Logging:
-      --log-file FILE     append the log to FILE instead of stderr
-                          (needs --allow-write=FILE)
+      --log-file FILE     append the log to FILE (a regular file, never
+                          through a link) instead of stderr (needs
+                          --allow-write=FILE)
   -v, --verbose           log debug lines too
   -q, --quiet             log errors only
 
