@@ -15,7 +15,7 @@ import { ConntopError, ExitCode, UsageError } from "./src/errors.ts";
 import { runMonitor, runOnce, runRestore, runStream } from "./src/app/mod.ts";
 import { writeTextSync } from "./src/output/mod.ts";
 import { runServer } from "./src/server/mod.ts";
-import { libraryLines, NFCT_PROBE } from "./src/app/libraries.ts";
+import { libraryLines, NFCT_PROBE } from "./src/libraries.ts";
 import { MAXMINDDB_PROBE } from "./src/enrich/geoip/library.ts";
 import { printable } from "./src/text/printable.ts";
 

@@ -36,7 +36,7 @@ import { completionsCommand } from "./cli/completions.ts";
 import { parseOptions } from "./cli/options.ts";
 import { ConntopError, ExitCode, UsageError } from "./errors.ts";
 import { runServer } from "./server/run.ts";
-import { libraryLines, NFCT_PROBE } from "./app/libraries.ts";
+import { libraryLines, NFCT_PROBE } from "./libraries.ts";
 import { SERVER_USAGE, serverVersionText } from "./server/usage.ts";
 import { printable } from "./text/printable.ts";
 

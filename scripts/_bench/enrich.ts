@@ -43,7 +43,7 @@ import { formatAddress, OFF, parseAddress, RECORD_SIZE } from "../../src/conntra
 import type { EnricherStats, GeoSourceInfo } from "../../src/enrich/messages.ts";
 import { type AddrInfo, EnrichStore } from "../../src/enrich/store.ts";
 import { openGeoIp } from "../../src/enrich/geoip/open.ts";
-import type { GeoInfo, HostEntry } from "../../src/enrich/types.ts";
+import type { GeoInfo, HostEntry } from "../../src/core/enrichment.ts";
 import type { ConnectionModel } from "../../src/model/mod.ts";
 import { CellBuffer, diff } from "../../src/term/buffer.ts";
 import type { KeyEvent } from "../../src/term/input.ts";

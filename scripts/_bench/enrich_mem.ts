@@ -15,7 +15,7 @@
  */
 
 import { EnrichStore } from "../../src/enrich/store.ts";
-import type { GeoInfo, HostEntry } from "../../src/enrich/types.ts";
+import type { GeoInfo, HostEntry } from "../../src/core/enrichment.ts";
 
 interface Input {
   addresses: string[];

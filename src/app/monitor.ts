@@ -17,7 +17,7 @@
  */
 
 import type { Options } from "../cli/mod.ts";
-import type { BatchMessage } from "../collector/mod.ts";
+import type { BatchMessage } from "../core/mod.ts";
 import { ConfigFile, configLocation } from "../config/mod.ts";
 import { ConntopError, EnvironmentError, errorReason, ExitCode } from "../errors.ts";
 import {
@@ -43,7 +43,7 @@ import { runSession } from "./session.ts";
 import { startEnrichment } from "./enrichment.ts";
 import { FrameProbe } from "./probe.ts";
 import { emptyTableHint } from "./hints.ts";
-import { HANGUP_EXIT_CODE, onExitSignal, onUncaughtError, uncaughtMessage } from "./signals.ts";
+import { HANGUP_EXIT_CODE, onExitSignal, onUncaughtError, uncaughtMessage } from "../signals.ts";
 import { RemoteLink, runRemoteMonitor } from "./remote.ts";
 import { printable } from "../text/printable.ts";
 

@@ -7,8 +7,9 @@
  */
 
 import type { Options } from "../cli/mod.ts";
-import { ConnectionModel, isEmptyFilter } from "../model/mod.ts";
-import type { Connection } from "../model/mod.ts";
+import { isEmptyFilter } from "../core/mod.ts";
+import { ConnectionModel } from "../model/mod.ts";
+import type { Connection } from "../core/mod.ts";
 import { csvHeader, csvLine, formatJson, formatNdjsonLine, formatTable } from "../output/mod.ts";
 import { runSession, type SessionHandlers } from "./session.ts";
 import { runRemoteSession } from "./remote.ts";

@@ -16,7 +16,8 @@
 
 import type { Options } from "../cli/mod.ts";
 import { endpointText, type RemoteOptions } from "../cli/remote.ts";
-import type { BatchMessage, ReadyMessage } from "../collector/mod.ts";
+import type { BatchMessage } from "../core/mod.ts";
+import type { ReadyMessage } from "../collector/mod.ts";
 import {
   connectOptions,
   RemoteError,
@@ -29,7 +30,7 @@ import type { Welcome } from "../protocol/mod.ts";
 import type { RecordingMeta } from "../record/mod.ts";
 import type { RemoteControl } from "../ui/mod.ts";
 import type { SessionHandlers } from "./session.ts";
-import { onExitSignal } from "./signals.ts";
+import { onExitSignal } from "../signals.ts";
 
 /** What a remote session tells its caller beyond runSession's handlers. */
 export interface RemoteSessionHandlers extends SessionHandlers {

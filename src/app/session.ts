@@ -7,12 +7,13 @@
  * @module
  */
 
-import { type BatchMessage, Collector, netnsPath, type ReadyMessage } from "../collector/mod.ts";
+import { type BatchMessage } from "../core/mod.ts";
+import { Collector, netnsPath, type ReadyMessage } from "../collector/mod.ts";
 import type { CollectorOptions } from "../collector/mod.ts";
 import { ConntopError, EnvironmentError } from "../errors.ts";
 import type { Options } from "../cli/mod.ts";
 import { isHangUp } from "../term/tty.ts";
-import { HANGUP_EXIT_CODE, onExitSignal, onUncaughtError, uncaughtMessage } from "./signals.ts";
+import { HANGUP_EXIT_CODE, onExitSignal, onUncaughtError, uncaughtMessage } from "../signals.ts";
 
 /** What a command does with the collector's output. */
 export interface SessionHandlers {

@@ -10,10 +10,12 @@
 
 import type { Options } from "../cli/mod.ts";
 import { diffTables } from "../client/mod.ts";
-import type { BatchMessage } from "../collector/mod.ts";
-import type { Owner } from "../enrich/types.ts";
+import type { BatchMessage } from "../core/mod.ts";
+import type { Owner } from "../core/mod.ts";
 import { type Extra, Kind, OFF, RecordView } from "../conntrack/mod.ts";
-import { ConnectionModel, isEmptyFilter, matches, toConnection } from "../model/mod.ts";
+import { toConnection } from "../core/mod.ts";
+import { isEmptyFilter, matches } from "../core/mod.ts";
+import { ConnectionModel } from "../model/mod.ts";
 import { csvHeader, csvLine, formatNdjsonLine } from "../output/mod.ts";
 import { runSession, type SessionHandlers } from "./session.ts";
 import { runRemoteSession, stateNotes } from "./remote.ts";

@@ -9,7 +9,7 @@
 import { parseArgs } from "node:util";
 import { ALL_STATE_NAMES, parsePrefix, parseProto } from "../conntrack/mod.ts";
 import { UsageError } from "../errors.ts";
-import type { Filter } from "../model/mod.ts";
+import type { Filter } from "../core/mod.ts";
 import { parseDecimal, parseInteger, parseSeconds } from "./number.ts";
 import {
   parseRemoteOptions,

@@ -10,59 +10,25 @@ import { UsageError } from "../errors.ts";
 import { parseInteger, parseSeconds } from "./number.ts";
 import { DEFAULT_PORT } from "../protocol/messages.ts";
 import { isPrintable } from "../text/printable.ts";
+import {
+  type Endpoint,
+  endpointText,
+  isLoopback,
+  LOG_LEVELS,
+  type LogLevel,
+  type RemoteOptions,
+  type ServerOptions,
+} from "../core/mod.ts";
 
-/** Log levels, quietest first. */
-export const LOG_LEVELS = ["error", "warning", "info", "debug"] as const;
-/** One of {@linkcode LOG_LEVELS}. */
-export type LogLevel = typeof LOG_LEVELS[number];
-
-/** An address to listen on or connect to. */
-export interface Endpoint {
-  /** A hostname, an IPv4 address or an IPv6 address (without brackets). */
-  host: string;
-  port: number;
-}
-
-/** What the server was asked for. */
-export interface ServerOptions {
-  /** Addresses to listen on (all with `port`). Default: 127.0.0.1 and ::1. */
-  listen: Endpoint[];
-  /** Whether --listen-any was given. */
-  listenAny: boolean;
-  port: number;
-  /** The name clients see (default: the hostname). */
-  name: string | undefined;
-  tokenFile?: string;
-  tlsCert?: string;
-  tlsKey?: string;
-  /** Listening beyond loopback without token and TLS was explicitly allowed. */
-  insecure: boolean;
-  logFile?: string;
-  logLevel: LogLevel;
-  maxClients: number;
-  idleTimeoutMs: number;
-  handshakeTimeoutMs: number;
-  /** Bytes of deltas a client may have queued before it gets a fresh snapshot instead. */
-  clientQueueBytes: number;
-}
-
-/** What the client was asked for. */
-export interface RemoteOptions {
-  server: Endpoint;
-  /** The text given to --connect, for messages and the header. */
-  display: string;
-  tokenFile?: string;
-  /** Use TLS (--tls, or implied by --tls-ca). */
-  tls: boolean;
-  /** A PEM file of certificate authorities (or the server's own certificate) to trust. */
-  tlsCa?: string;
-  /** The name the client gives the server (default: the hostname). */
-  name: string | undefined;
-  /** Sending the token in clear beyond loopback was explicitly allowed (--insecure). */
-  insecure: boolean;
-  /** --once gives up when the table has not come within this long, ms (--deadline). */
-  deadlineMs: number;
-}
+export {
+  type Endpoint,
+  endpointText,
+  isLoopback,
+  LOG_LEVELS,
+  type LogLevel,
+  type RemoteOptions,
+  type ServerOptions,
+} from "../core/remote.ts";
 
 /** parseArgs values of the client-server options. */
 export type RemoteValues = {
@@ -238,19 +204,6 @@ function hasPort(text: string): boolean {
   return /^\[[^\]]*\]:/.test(text) || (text.match(/:/g) ?? []).length === 1;
 }
 
-/** Whether `host` (an IPv4 or IPv6 address) is a loopback address. */
-export function isLoopback(host: string): boolean {
-  if (/^\d+\.\d+\.\d+\.\d+$/.test(host)) return host.startsWith("127.");
-  let canonical: string;
-  try {
-    // The URL parser spells every IPv6 address one way: [::1], [::ffff:7f00:1].
-    canonical = new URL(`http://[${host}]/`).hostname;
-  } catch {
-    return false;
-  }
-  return canonical === "[::1]" || /^\[::ffff:7f[0-9a-f]{2}:[0-9a-f]{1,4}\]$/.test(canonical);
-}
-
 /** {@linkcode isLoopback}, and the name `localhost`. */
 function isLoopbackHost(host: string): boolean {
   return host.toLowerCase() === "localhost" || isLoopback(host);
@@ -282,11 +235,6 @@ export function parseEndpoint(text: string, defaultPort: number): Endpoint {
   }
   if (host === "" || !/^[A-Za-z0-9.:_-]+$/.test(host)) throw bad();
   return { host, port };
-}
-
-/** An Endpoint as text: `host:port`, IPv6 in brackets. */
-export function endpointText(e: Endpoint): string {
-  return e.host.includes(":") ? `[${e.host}]:${e.port}` : `${e.host}:${e.port}`;
 }
 
 function unbracket(text: string): string {

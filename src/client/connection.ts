@@ -27,9 +27,9 @@
  * @module
  */
 
-import type { BatchMessage } from "../collector/mod.ts";
+import type { BatchMessage } from "../core/mod.ts";
 import { RECORD_SIZE } from "../conntrack/mod.ts";
-import type { Endpoint } from "../cli/remote.ts";
+import type { Endpoint } from "../core/mod.ts";
 import { errorReason } from "../errors.ts";
 import {
   type Banner,

@@ -13,8 +13,8 @@
  * @module
  */
 
-import type { BatchMessage } from "../collector/mod.ts";
-import type { RemoteOptions } from "../cli/remote.ts";
+import type { BatchMessage } from "../core/mod.ts";
+import type { RemoteOptions } from "../core/mod.ts";
 import { EnvironmentError } from "../errors.ts";
 import {
   PEM_FILE_MAX_BYTES,

@@ -11,8 +11,8 @@
  */
 
 import { Has, Kind, OFF, RECORD_SIZE, RecordView } from "../conntrack/mod.ts";
-import { LocalAddresses } from "../enrich/classes.ts";
-import type { Owner } from "../enrich/types.ts";
+import { LocalAddresses } from "../core/mod.ts";
+import type { Owner } from "../core/mod.ts";
 import type { LocalAddressList } from "./messages.ts";
 import {
   type ConntrackTuples,

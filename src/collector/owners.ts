@@ -37,8 +37,8 @@
 
 import { Errno, listDir, OsError, readLink, readSmallFile, readWholeFile } from "../../ffi/libc.ts";
 import { IPPROTO } from "../conntrack/constants.ts";
-import { addressClass, type LocalAddresses } from "../enrich/classes.ts";
-import type { Owner } from "../enrich/types.ts";
+import { addressClass, type LocalAddresses } from "../core/mod.ts";
+import type { Owner } from "../core/mod.ts";
 
 /**
  * One end of a connection on this host, as its socket sees it.

@@ -44,7 +44,7 @@ import { netnsPath } from "./netns.ts";
 import { OwnerTracker } from "./attribution.ts";
 import { SocketOwners } from "./owners.ts";
 import type { LocalAddressList } from "./messages.ts";
-import type { Owner } from "../enrich/types.ts";
+import type { Owner } from "../core/mod.ts";
 
 const EXIT_USAGE = ExitCode.USAGE;
 /** Longest wait for events before looking at "collect"/"stop" requests again. */

@@ -13,7 +13,7 @@ import type {
   GeoSourceInfo,
   ToEnricher,
 } from "./messages.ts";
-import type { GeoInfo, HostEntry } from "./types.ts";
+import type { GeoInfo, HostEntry } from "../core/mod.ts";
 
 /** Callbacks for what the worker reports. */
 export interface EnricherHandlers {

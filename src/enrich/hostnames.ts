@@ -55,7 +55,7 @@
 
 import { AF_INET, AF_INET6, EaiError, gaiStrerror, lookupName } from "../../ffi/libc.ts";
 import { parseAddress } from "../conntrack/address.ts";
-import type { HostEntry } from "./types.ts";
+import type { HostEntry } from "../core/mod.ts";
 
 /**
  * A reverse lookup of 4 (IPv4) or 16 (IPv6) address bytes: the name, or a negative EAI_* code

@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { GeoInfo, HostEntry } from "./types.ts";
+import type { GeoInfo, HostEntry } from "../core/mod.ts";
 
 /** What the enrichment worker is asked to set up. */
 export interface EnricherOptions {

@@ -11,11 +11,11 @@
 
 import { formatAddress, IPPROTO, parseAddress, type RecordView } from "../conntrack/mod.ts";
 import { OFF, RECORD_SIZE } from "../conntrack/mod.ts";
-import type { LocalAddressList } from "../collector/mod.ts";
-import type { EnrichedFields } from "../model/mod.ts";
-import { addressClass, LocalAddresses } from "./classes.ts";
+import type { LocalAddressList } from "../core/mod.ts";
+import type { EnrichedFields } from "../core/mod.ts";
+import { addressClass, LocalAddresses } from "../core/mod.ts";
 import type { ServiceTable } from "./services.ts";
-import { type AddressClass, type GeoInfo, type HostEntry, NO_GEO } from "./types.ts";
+import { type AddressClass, type GeoInfo, type HostEntry, NO_GEO } from "../core/mod.ts";
 
 /** What is known about one address. */
 export interface AddrInfo {

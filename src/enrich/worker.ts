@@ -14,7 +14,7 @@ import { parseAddress } from "../conntrack/mod.ts";
 import { GeoIp, openGeoIp } from "./geoip/mod.ts";
 import { HostnameResolver } from "./hostnames.ts";
 import type { EnricherOptions, FromEnricher, ToEnricher } from "./messages.ts";
-import type { GeoInfo, HostEntry } from "./types.ts";
+import type { GeoInfo, HostEntry } from "../core/mod.ts";
 
 /** Lookups done before the worker lets its event loop turn (and posts what it has). */
 const GEO_SLICE = 4096;

@@ -10,5 +10,5 @@ export {
   CONNECTION_FIELDS,
   type EnrichedFields,
   toConnection,
-} from "./connection.ts";
-export { type Filter, isEmptyFilter, matches } from "./filter.ts";
+} from "../core/connection.ts";
+export { type Filter, isEmptyFilter, matches } from "../core/filter.ts";

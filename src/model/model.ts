@@ -13,11 +13,11 @@
 
 import type { Extra } from "../conntrack/mod.ts";
 import { Kind, OFF, RECORD_SIZE, RecordView } from "../conntrack/mod.ts";
-import { CHUNK_RECORDS } from "../collector/mod.ts";
-import type { BatchMessage, CollectorStatus, LocalAddressList, Totals } from "../collector/mod.ts";
-import type { Owner } from "../enrich/types.ts";
-import { type Connection, toConnection } from "./connection.ts";
-import { type Filter, matches } from "./filter.ts";
+import { CHUNK_RECORDS } from "../core/mod.ts";
+import type { BatchMessage, CollectorStatus, LocalAddressList, Totals } from "../core/mod.ts";
+import type { Owner } from "../core/mod.ts";
+import { type Connection, toConnection } from "../core/mod.ts";
+import { type Filter, matches } from "../core/mod.ts";
 
 const PAGE = CHUNK_RECORDS;
 const PAGE_BYTES = PAGE * RECORD_SIZE;

@@ -15,8 +15,8 @@
  */
 
 import { formatEndpoint } from "../conntrack/mod.ts";
-import { type Connection, CONNECTION_FIELDS } from "../model/mod.ts";
-import type { CollectorStatus, Totals } from "../collector/mod.ts";
+import { type Connection, CONNECTION_FIELDS } from "../core/mod.ts";
+import type { CollectorStatus, Totals } from "../core/mod.ts";
 import { humanBytes, humanDuration, humanRate } from "./units.ts";
 import { printable } from "../text/printable.ts";
 import { printableJson } from "../text/json.ts";

@@ -8,8 +8,8 @@
 
 import { Buffer } from "node:buffer";
 import { type Extra, RECORD_SIZE } from "../conntrack/mod.ts";
-import type { BatchMessage } from "../collector/messages.ts";
-import type { Owner } from "../enrich/types.ts";
+import type { BatchMessage } from "../core/mod.ts";
+import type { Owner } from "../core/mod.ts";
 import { encodeMessage } from "./framing.ts";
 import { localListProblem } from "../conntrack/address.ts";
 import {

@@ -28,10 +28,10 @@
  */
 
 import type { Extra } from "../conntrack/mod.ts";
-import type { CollectorStatus, LocalAddressList, Totals } from "../collector/messages.ts";
-import type { Owner } from "../enrich/types.ts";
+import type { CollectorStatus, LocalAddressList, Totals } from "../core/mod.ts";
+import type { Owner } from "../core/mod.ts";
 
-export { CHUNK_RECORDS } from "../collector/messages.ts";
+export { CHUNK_RECORDS } from "../core/mod.ts";
 
 /** The `protocol` field of the banner: tells a conntop server from anything else. */
 export const PROTOCOL_NAME = "conntop";

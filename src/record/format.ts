@@ -32,7 +32,7 @@
  */
 
 import { Buffer } from "node:buffer";
-import type { BatchMessage } from "../collector/messages.ts";
+import type { BatchMessage } from "../core/mod.ts";
 import type { Extra } from "../conntrack/decode.ts";
 import { ConntopError, ExitCode } from "../errors.ts";
 import { printableJson } from "../text/json.ts";

@@ -34,8 +34,8 @@
  * @module
  */
 
-import type { BatchMessage } from "../collector/messages.ts";
-import { CHUNK_RECORDS } from "../collector/messages.ts";
+import type { BatchMessage } from "../core/mod.ts";
+import { CHUNK_RECORDS } from "../core/mod.ts";
 import { RECORD_SIZE } from "../conntrack/record.ts";
 import { ConntopError, errorReason, ExitCode } from "../errors.ts";
 import { VERSION } from "../version.ts";

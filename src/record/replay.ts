@@ -24,7 +24,7 @@
  * @module
  */
 
-import type { BatchMessage } from "../collector/messages.ts";
+import type { BatchMessage } from "../core/mod.ts";
 import { RECORD_SIZE } from "../conntrack/record.ts";
 import { ConntopError, errorReason, ExitCode } from "../errors.ts";
 import { localListProblem } from "../conntrack/address.ts";

@@ -6,8 +6,8 @@
  * @module
  */
 
-import type { ServerOptions } from "../cli/remote.ts";
-import { endpointText, isLoopback } from "../cli/remote.ts";
+import type { ServerOptions } from "../core/mod.ts";
+import { endpointText, isLoopback } from "../core/mod.ts";
 
 export { isLoopback };
 import { UsageError } from "../errors.ts";

@@ -13,11 +13,11 @@
  * @module
  */
 
-import { CHUNK_RECORDS } from "../collector/messages.ts";
-import type { BatchMessage } from "../collector/messages.ts";
+import { CHUNK_RECORDS } from "../core/mod.ts";
+import type { BatchMessage } from "../core/mod.ts";
 import type { Extra } from "../conntrack/mod.ts";
 import { RECORD_SIZE } from "../conntrack/mod.ts";
-import type { Owner } from "../enrich/types.ts";
+import type { Owner } from "../core/mod.ts";
 import { ConnectionModel } from "../model/model.ts";
 import { encodeBatch } from "../protocol/codec.ts";
 import { encodeMessage } from "../protocol/framing.ts";

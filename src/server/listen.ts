@@ -11,7 +11,7 @@
  * @module
  */
 
-import { type Endpoint, endpointText } from "../cli/remote.ts";
+import { type Endpoint, endpointText } from "../core/mod.ts";
 import { ConntopError, EnvironmentError, errorReason, ExitCode } from "../errors.ts";
 import type { Logger } from "./log.ts";
 

@@ -33,7 +33,7 @@ import {
   strerror,
   writeAll,
 } from "../../ffi/libc.ts";
-import { LOG_LEVELS, type LogLevel } from "../cli/remote.ts";
+import { LOG_LEVELS, type LogLevel } from "../core/mod.ts";
 import { ConntopError, errorReason, ExitCode } from "../errors.ts";
 import { printable } from "../text/printable.ts";
 

@@ -8,9 +8,10 @@
  */
 
 import type { Options } from "../cli/options.ts";
-import { endpointText, type ServerOptions } from "../cli/remote.ts";
+import { endpointText, type ServerOptions } from "../core/mod.ts";
 import { Collector } from "../collector/client.ts";
-import type { BatchMessage, CollectorOptions, ReadyMessage } from "../collector/messages.ts";
+import type { BatchMessage } from "../core/mod.ts";
+import type { CollectorOptions, ReadyMessage } from "../collector/messages.ts";
 import { netnsPath } from "../collector/netns.ts";
 import { RECORD_SIZE } from "../conntrack/mod.ts";
 import { ConntopError, EnvironmentError, ExitCode } from "../errors.ts";
@@ -22,7 +23,7 @@ import {
   SUPPORTED_VERSIONS,
   type Welcome,
 } from "../protocol/mod.ts";
-import { onExitSignal, onUncaughtError, uncaughtMessage } from "../app/signals.ts";
+import { onExitSignal, onUncaughtError, uncaughtMessage } from "../signals.ts";
 import { PEM_FILE_MAX_BYTES, readSmallFile, SmallFileError } from "../files/small_file.ts";
 import { readToken, type Token } from "./auth.ts";
 import { checkExposure } from "./exposure.ts";

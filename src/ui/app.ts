@@ -6,9 +6,11 @@
  * @module
  */
 
-import type { BatchMessage } from "../collector/mod.ts";
+import type { BatchMessage } from "../core/mod.ts";
 import { OFF } from "../conntrack/mod.ts";
-import { type Connection, ConnectionModel, type Filter } from "../model/mod.ts";
+import { type Connection } from "../core/mod.ts";
+import { type Filter } from "../core/mod.ts";
+import { ConnectionModel } from "../model/mod.ts";
 import type { InputEvent, KeyEvent, MouseEvent } from "../term/input.ts";
 import { CellBuffer } from "../term/buffer.ts";
 import { COLUMN_IDS, COLUMNS } from "./columns.ts";
@@ -27,7 +29,7 @@ import { helpScrollMax } from "./help.ts";
 import { columnsDialogRows } from "./setup.ts";
 import { dialogKey, setSort, sortBy } from "./dialog_keys.ts";
 import type { EnrichStore } from "../enrich/store.ts";
-import { ownerText } from "../enrich/types.ts";
+import { ownerText } from "../core/mod.ts";
 
 /** Playback controls, when the data comes from a recording. */
 export interface ReplayControl {

@@ -16,9 +16,9 @@ import {
   type RecordView,
   stateName,
 } from "../conntrack/mod.ts";
-import type { Connection } from "../model/mod.ts";
+import type { Connection } from "../core/mod.ts";
 import type { AddrInfo, EnrichStore } from "../enrich/store.ts";
-import { ADDRESS_CLASSES, type GeoInfo, type Owner, ownerText } from "../enrich/types.ts";
+import { ADDRESS_CLASSES, type GeoInfo, type Owner, ownerText } from "../core/mod.ts";
 import { humanBytes, humanDuration, humanRate } from "../output/mod.ts";
 
 /** The column identifiers (stable: they are stored in the config file). */

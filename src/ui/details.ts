@@ -8,10 +8,10 @@
 
 import type { CellBuffer } from "../term/buffer.ts";
 import { formatEndpoint } from "../conntrack/mod.ts";
-import type { Connection } from "../model/mod.ts";
+import type { Connection } from "../core/mod.ts";
 import { humanBytes, humanDuration, humanRate } from "../output/mod.ts";
 import { centered, drawBox, drawMoreMarks, wrap } from "./draw.ts";
-import { type HostEntry, ownerText } from "../enrich/types.ts";
+import { type HostEntry, ownerText } from "../core/mod.ts";
 import type { Rect } from "./layout.ts";
 import type { Theme } from "./theme.ts";
 

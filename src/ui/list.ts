@@ -21,7 +21,7 @@ import {
 } from "./column_layout.ts";
 import type { Rect } from "./layout.ts";
 import type { Theme } from "./theme.ts";
-import type { AddressClass } from "../enrich/types.ts";
+import type { AddressClass } from "../core/mod.ts";
 import type { ListView } from "./view.ts";
 
 /** What places the columns: the shown ones, the sort column and the scroll. */

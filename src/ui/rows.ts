@@ -21,8 +21,9 @@ import {
   type RecordView,
   stateName,
 } from "../conntrack/mod.ts";
-import type { ConnectionModel, Filter } from "../model/mod.ts";
-import { isEmptyFilter } from "../model/mod.ts";
+import type { Filter } from "../core/mod.ts";
+import type { ConnectionModel } from "../model/mod.ts";
+import { isEmptyFilter } from "../core/mod.ts";
 import { type ColumnDef, COLUMNS, type SortContext } from "./columns.ts";
 import type { SortKey } from "./settings.ts";
 

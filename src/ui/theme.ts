@@ -9,7 +9,7 @@
  */
 
 import { Attr, palette, type Style } from "../term/style.ts";
-import type { AddressClass } from "../enrich/types.ts";
+import type { AddressClass } from "../core/mod.ts";
 
 const BLACK = palette(0), RED = palette(1), GREEN = palette(2), YELLOW = palette(3);
 const BLUE = palette(4), MAGENTA = palette(5), CYAN = palette(6), WHITE = palette(7);

@@ -5,8 +5,8 @@
  * @module
  */
 
-import type { CollectorStatus, Totals } from "../collector/mod.ts";
-import type { Connection } from "../model/mod.ts";
+import type { CollectorStatus, Totals } from "../core/mod.ts";
+import type { Connection } from "../core/mod.ts";
 import type { CellContext, ColumnDef, ColumnId } from "./columns.ts";
 import type { DetailsHosts } from "./details.ts";
 import type { ColumnSetting, SortKey } from "./settings.ts";

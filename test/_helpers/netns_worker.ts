@@ -11,14 +11,14 @@
 /// <reference lib="deno.worker" />
 
 import { enterNetns } from "../../ffi/libc.ts";
-import { LocalAddresses, type LocalAddressesJson } from "../../src/enrich/classes.ts";
+import { LocalAddresses, type LocalAddressesJson } from "../../src/core/classes.ts";
 import {
   SocketOwners,
   type SocketOwnersOptions,
   type SocketOwnersStats,
   type SocketQuery,
 } from "../../src/collector/owners.ts";
-import type { Owner } from "../../src/enrich/types.ts";
+import type { Owner } from "../../src/core/enrichment.ts";
 
 /** A request to the worker. */
 export type WorkerRequest =

@@ -17,7 +17,7 @@
  */
 
 import type { Netns } from "../_helpers/netns.ts";
-import type { LocalAddressesJson } from "../../src/enrich/classes.ts";
+import type { LocalAddressesJson } from "../../src/core/classes.ts";
 import type { SocketOwnersOptions, SocketQuery } from "../../src/collector/owners.ts";
 import type { WorkerReplies, WorkerReply, WorkerRequest } from "./netns_worker.ts";
 

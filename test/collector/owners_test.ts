@@ -7,9 +7,9 @@ import {
   SocketOwners,
   type SocketQuery,
 } from "../../src/collector/owners.ts";
-import { LocalAddresses } from "../../src/enrich/classes.ts";
+import { LocalAddresses } from "../../src/core/classes.ts";
 import { parseAddress } from "../../src/conntrack/address.ts";
-import type { Owner } from "../../src/enrich/types.ts";
+import type { Owner } from "../../src/core/enrichment.ts";
 import { NetnsWorker } from "../_helpers/netns_worker_client.ts";
 import { type SocketProcess, startSocketProcess } from "./_socket_processes.ts";
 import type { ProbeQuery } from "./_owners_probe.ts";

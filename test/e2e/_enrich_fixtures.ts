@@ -11,7 +11,7 @@
 
 import { assertEquals } from "../_helpers/assert.ts";
 import { v4Value, v6Value } from "../enrich/geoip/_asn_reference.ts";
-import type { Connection } from "../../src/model/connection.ts";
+import type { Connection } from "../../src/core/connection.ts";
 import { runConntop } from "./_conntop.ts";
 
 /** The parts of a `--once -o json` document these tests read. */

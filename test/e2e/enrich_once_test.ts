@@ -24,8 +24,8 @@ import { mmdblookupMany } from "../_helpers/mmdblookup.ts";
 import { startSocketProcess } from "../collector/_socket_processes.ts";
 import { CsvReference, readAsnCsv, v4Value, v6Value } from "../enrich/geoip/_asn_reference.ts";
 import { addressesFor, publicV4, publicV6, writeGeoLite2 } from "../enrich/geoip/_fixtures.ts";
-import type { Connection } from "../../src/model/connection.ts";
-import { CONNECTION_FIELDS } from "../../src/model/connection.ts";
+import type { Connection } from "../../src/core/connection.ts";
+import { CONNECTION_FIELDS } from "../../src/core/connection.ts";
 import { runConntop } from "./_conntop.ts";
 import {
   ENRICHMENT_FIELDS,

@@ -9,7 +9,7 @@ import { assert, assertEquals } from "../_helpers/assert.ts";
 import { loadConntrack, Netns, ping } from "../_helpers/netns.ts";
 import { parseConntrackExtended, parseConntrackXml } from "../_helpers/conntrack_cli.ts";
 import { runConntop } from "./_conntop.ts";
-import type { Connection } from "../../src/model/connection.ts";
+import type { Connection } from "../../src/core/connection.ts";
 
 const ENTRIES = [
   "-I -t 500 -u SEEN_REPLY,ASSURED -s 10.0.0.1 -d 10.0.0.2 -p tcp --sport 1234 --dport 80 --state ESTABLISHED -m 7",

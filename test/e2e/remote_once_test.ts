@@ -13,7 +13,7 @@ import { parseConntrackXml } from "../_helpers/conntrack_cli.ts";
 import { loadConntrack, ping } from "../_helpers/netns.ts";
 import { trackedPair } from "../_helpers/tracked_pair.ts";
 import { runConntop } from "./_conntop.ts";
-import type { Connection } from "../../src/model/connection.ts";
+import type { Connection } from "../../src/core/connection.ts";
 
 /** Every protocol conntrack tracks, both families (as once_compare_test.ts). */
 const ENTRIES = [

@@ -8,7 +8,7 @@ import { assert, assertAlmostEquals, assertEquals } from "../_helpers/assert.ts"
 import { Netns, tcpRoundTrip, vethPair } from "../_helpers/netns.ts";
 import { parseConntrackXml } from "../_helpers/conntrack_cli.ts";
 import { ConntopProcess, runConntop } from "./_conntop.ts";
-import type { Connection } from "../../src/model/connection.ts";
+import type { Connection } from "../../src/core/connection.ts";
 
 /** Starts a python3 program in `ns`; resolves once it printed "ready". */
 async function startPython(ns: Netns, script: string, args: string[]) {

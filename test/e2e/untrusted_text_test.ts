@@ -22,7 +22,7 @@ import { Tmux } from "../_helpers/tmux.ts";
 import { trackedPair } from "../_helpers/tracked_pair.ts";
 import { startSocketProcess } from "../collector/_socket_processes.ts";
 import { conntopCommand, runConntop } from "./_conntop.ts";
-import type { Connection } from "../../src/model/connection.ts";
+import type { Connection } from "../../src/core/connection.ts";
 
 /** ESC ] 0;PWNED BEL: re-titles a terminal that gets it raw (14 bytes, within comm's 15). */
 const TITLE = "ev\x1b]0;PWNED\x07il";

@@ -6,7 +6,7 @@
  */
 
 import { HostnameResolver, type HostnameStats } from "../../src/enrich/hostnames.ts";
-import type { HostEntry } from "../../src/enrich/types.ts";
+import type { HostEntry } from "../../src/core/enrichment.ts";
 
 /** How a script run ends once every address has a final result. */
 export type EndMode =

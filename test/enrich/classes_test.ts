@@ -1,7 +1,7 @@
 import { assert, assertEquals, assertThrows } from "../_helpers/assert.ts";
 import { Netns } from "../_helpers/netns.ts";
-import { addressClass, LocalAddresses } from "../../src/enrich/classes.ts";
-import type { AddressClass } from "../../src/enrich/types.ts";
+import { addressClass, LocalAddresses } from "../../src/core/classes.ts";
+import type { AddressClass } from "../../src/core/enrichment.ts";
 import { parseAddress } from "../../src/conntrack/address.ts";
 import type { InterfaceAddress } from "../../ffi/libc.ts";
 import { NetnsWorker } from "../_helpers/netns_worker_client.ts";

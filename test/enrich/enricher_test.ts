@@ -1,5 +1,5 @@
 import { Enricher } from "../../src/enrich/client.ts";
-import type { GeoInfo, HostEntry } from "../../src/enrich/types.ts";
+import type { GeoInfo, HostEntry } from "../../src/core/enrichment.ts";
 import { assertEquals } from "../_helpers/assert.ts";
 import { mmdblookup } from "../_helpers/mmdblookup.ts";
 

@@ -12,7 +12,7 @@
 import { assert, assertEquals, assertRejects } from "../_helpers/assert.ts";
 import { queryDns, reverseName, startDnsmasq, startSilentDns } from "../_helpers/dns.ts";
 import { Netns, runCommand } from "../_helpers/netns.ts";
-import type { HostEntry } from "../../src/enrich/types.ts";
+import type { HostEntry } from "../../src/core/enrichment.ts";
 import type { EndMode, ResolveConfig, ResolveEvent } from "./_resolve_common.ts";
 
 const SCRIPT = new URL("./_resolve_script.ts", import.meta.url).pathname;

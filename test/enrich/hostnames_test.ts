@@ -8,7 +8,7 @@
 import { assert, assertEquals, assertThrows } from "../_helpers/assert.ts";
 import { formatIPv4, formatIPv6 } from "../../src/conntrack/address.ts";
 import { HostnameResolver, type HostnameResolverOptions } from "../../src/enrich/hostnames.ts";
-import type { HostEntry } from "../../src/enrich/types.ts";
+import type { HostEntry } from "../../src/core/enrichment.ts";
 
 const EAI_NONAME = -2;
 const EAI_AGAIN = -3;

@@ -1,6 +1,6 @@
 import { EnrichStore } from "../../src/enrich/store.ts";
 import { parseServices } from "../../src/enrich/services.ts";
-import type { GeoInfo } from "../../src/enrich/types.ts";
+import type { GeoInfo } from "../../src/core/enrichment.ts";
 import { assert, assertEquals } from "../_helpers/assert.ts";
 
 function storeWithSink(opts: { hostnames?: boolean; geoip?: boolean; now?: () => number } = {}) {

@@ -1,5 +1,5 @@
 import { assertEquals } from "../_helpers/assert.ts";
-import { matches } from "../../src/model/filter.ts";
+import { matches } from "../../src/core/filter.ts";
 import { parseOptions } from "../../src/cli/options.ts";
 import { CtDecoder } from "../../src/conntrack/decode.ts";
 import { RECORD_SIZE, RecordView } from "../../src/conntrack/record.ts";

@@ -15,7 +15,7 @@ import {
   formatTable,
   type Snapshot,
 } from "../../src/output/format.ts";
-import { type Connection, CONNECTION_FIELDS } from "../../src/model/connection.ts";
+import { type Connection, CONNECTION_FIELDS } from "../../src/core/connection.ts";
 
 /** Every class: C0 (TAB, CR, LF, ESC, BEL), DEL, C1 (CSI), bidi (RLO, LRI), a lone surrogate. */
 const EVIL = 'e\t\r\n\x1b]0;PWNED\x07\x7f\u009b\u202e\u2066\ud800,"z';

@@ -6,7 +6,7 @@
 
 import { assertEquals } from "../_helpers/assert.ts";
 import { formatTable } from "../../src/output/format.ts";
-import type { Connection } from "../../src/model/connection.ts";
+import type { Connection } from "../../src/core/connection.ts";
 
 /** A UDP connection with only what the table reads (the rest is not looked at). */
 function udp(i: number): Connection {

@@ -18,7 +18,7 @@ import { CONNTOPD_PERMISSIONS } from "../../src/conntopd.ts";
 import { Netns } from "../_helpers/netns.ts";
 import { ProtoClient, rawExchange } from "../_helpers/proto_client.ts";
 import { runConntop } from "../e2e/_conntop.ts";
-import type { Connection } from "../../src/model/connection.ts";
+import type { Connection } from "../../src/core/connection.ts";
 import type { ConnectionModel } from "../../src/model/mod.ts";
 import { CHUNK_RECORDS, PROTOCOL_VERSION } from "../../src/protocol/mod.ts";
 import { RECORD_SIZE } from "../../src/conntrack/mod.ts";

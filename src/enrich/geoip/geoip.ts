@@ -9,7 +9,7 @@
  * @module
  */
 
-import { type GeoInfo, NO_GEO } from "../types.ts";
+import { type GeoInfo, NO_GEO } from "../../core/mod.ts";
 import type { GeoKind, RecordSchema } from "./discover.ts";
 import type { RangeTable } from "./ranges.ts";
 import type { FieldPath, MmdbReader, Scalar, Selector } from "./reader.ts";

@@ -6,7 +6,7 @@
  */
 
 import { LIBMAXMINDDB_SONAME, libVersion, maxminddb } from "../../../ffi/maxminddb.ts";
-import type { LibraryProbe } from "../../app/libraries.ts";
+import type { LibraryProbe } from "../../libraries.ts";
 
 /** libmaxminddb, as the GeoIP reader loads it, with the version it reports. */
 export const MAXMINDDB_PROBE: LibraryProbe = {

@@ -15,7 +15,7 @@ import {
   EMBEDDED_PACKAGES,
 } from "../../../src/enrich/geoip/embedded.ts";
 import { GEOIP_ATTRIBUTION, openGeoIp } from "../../../src/enrich/geoip/mod.ts";
-import { type GeoInfo, NO_GEO } from "../../../src/enrich/types.ts";
+import { type GeoInfo, NO_GEO } from "../../../src/core/enrichment.ts";
 import { assert, assertEquals } from "../../_helpers/assert.ts";
 import { mmdblookupMany } from "../../_helpers/mmdblookup.ts";
 import { CsvReference, readAsnCsv, valueBytes } from "./_asn_reference.ts";

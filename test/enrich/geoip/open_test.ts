@@ -13,7 +13,7 @@ import { closeMaxminddb, LibraryLoadError } from "../../../ffi/maxminddb.ts";
 import { EMBEDDED_ASN, EMBEDDED_COUNTRY } from "../../../src/enrich/geoip/embedded.ts";
 import { GeoIp } from "../../../src/enrich/geoip/geoip.ts";
 import { openGeoIp } from "../../../src/enrich/geoip/open.ts";
-import { NO_GEO } from "../../../src/enrich/types.ts";
+import { NO_GEO } from "../../../src/core/enrichment.ts";
 import { assert, assertEquals } from "../../_helpers/assert.ts";
 import { MmdbWriter, type WriterValue } from "../../_helpers/mmdb_writer.ts";
 import { mmdblookup } from "../../_helpers/mmdblookup.ts";

@@ -13,7 +13,7 @@
 
 import { Buffer } from "node:buffer";
 import { Reader } from "mmdb-lib";
-import { type GeoInfo, NO_GEO } from "../../../src/enrich/types.ts";
+import { type GeoInfo, NO_GEO } from "../../../src/core/enrichment.ts";
 import { EMBEDDED_COUNTRY } from "../../../src/enrich/geoip/embedded.ts";
 import { openFfiReader } from "../../../src/enrich/geoip/ffi_reader.ts";
 import { readLibReader } from "../../../src/enrich/geoip/lib_reader.ts";

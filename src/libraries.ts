@@ -9,9 +9,9 @@
  * @module
  */
 
-import { loadedLibraryPath } from "../../ffi/dl.ts";
-import { LibraryLoadError } from "../../ffi/_library.ts";
-import { LIBNFCT_SONAME, nfct } from "../../ffi/conntrack.ts";
+import { loadedLibraryPath } from "../ffi/dl.ts";
+import { LibraryLoadError } from "../ffi/_library.ts";
+import { LIBNFCT_SONAME, nfct } from "../ffi/conntrack.ts";
 
 /** How to load one library and ask its version. */
 export interface LibraryProbe {

@@ -55,7 +55,7 @@
  * @module
  */
 
-import type { AddressClass } from "./types.ts";
+import type { AddressClass } from "./enrichment.ts";
 import { AF_INET, type InterfaceAddress, interfaceAddresses } from "../../ffi/libc.ts";
 import { formatIPv4, formatIPv6, parseAddress } from "../conntrack/address.ts";
 

@@ -18,7 +18,7 @@ import {
   statusFlags,
 } from "../conntrack/mod.ts";
 import type { Extra } from "../conntrack/mod.ts";
-import type { Owner } from "../enrich/types.ts";
+import type { Owner } from "./enrichment.ts";
 
 /** A connection, flat, with snake_case fields (JSON, NDJSON and CSV use the same names). */
 export interface Connection {
