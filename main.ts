@@ -9,15 +9,14 @@
  * @module
  */
 
-import { parseOptions, USAGE, versionText } from "./src/cli/mod.ts";
-import { completionsCommand } from "./src/cli/completions.ts";
+import { completionsCommand, parseOptions, USAGE, versionText } from "./src/cli/mod.ts";
 import { ConntopError, ExitCode, UsageError } from "./src/errors.ts";
 import { runMonitor, runOnce, runRestore, runStream } from "./src/app/mod.ts";
 import { writeTextSync } from "./src/output/mod.ts";
 import { runServer } from "./src/server/mod.ts";
 import { libraryLines, NFCT_PROBE } from "./src/libraries.ts";
-import { MAXMINDDB_PROBE } from "./src/enrich/geoip/library.ts";
-import { printable } from "./src/text/printable.ts";
+import { MAXMINDDB_PROBE } from "./src/enrich/mod.ts";
+import { printable } from "./src/text/mod.ts";
 
 const warn = (line: string) => console.error(`conntop: ${printable(line)}`);
 

@@ -32,13 +32,13 @@
  * @module
  */
 
-import { completionsCommand } from "./cli/completions.ts";
-import { parseOptions } from "./cli/options.ts";
+import { completionsCommand } from "./cli/mod.ts";
+import { parseOptions } from "./cli/mod.ts";
 import { ConntopError, ExitCode, UsageError } from "./errors.ts";
-import { runServer } from "./server/run.ts";
+import { runServer } from "./server/mod.ts";
 import { libraryLines, NFCT_PROBE } from "./libraries.ts";
-import { SERVER_USAGE, serverVersionText } from "./server/usage.ts";
-import { printable } from "./text/printable.ts";
+import { SERVER_USAGE, serverVersionText } from "./server/mod.ts";
+import { printable } from "./text/mod.ts";
 
 /** The Deno permissions conntopd runs with (the deno.json task uses the same). */
 export const CONNTOPD_PERMISSIONS: readonly string[] = [

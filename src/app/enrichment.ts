@@ -7,10 +7,10 @@
  */
 
 import type { Options } from "../cli/mod.ts";
-import { Enricher } from "../enrich/client.ts";
-import type { EnricherOptions } from "../enrich/messages.ts";
-import { builtinServices, parseServices } from "../enrich/services.ts";
-import { EnrichStore } from "../enrich/store.ts";
+import { Enricher } from "../enrich/mod.ts";
+import type { EnricherOptions } from "../enrich/mod.ts";
+import { builtinServices, parseServices } from "../enrich/mod.ts";
+import { EnrichStore } from "../enrich/mod.ts";
 
 /** Callbacks of {@linkcode startEnrichment}. */
 export interface EnrichmentHandlers {

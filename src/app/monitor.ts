@@ -27,9 +27,9 @@ import {
   type RecordingMeta,
   Replay,
 } from "../record/mod.ts";
-import { CellBuffer, diff } from "../term/buffer.ts";
-import { detectColorDepth } from "../term/color.ts";
-import { isHangUp, Tty } from "../term/tty.ts";
+import { CellBuffer, diff } from "../term/mod.ts";
+import { detectColorDepth } from "../term/mod.ts";
+import { isHangUp, Tty } from "../term/mod.ts";
 import {
   defaultSettings,
   Flag,
@@ -45,7 +45,7 @@ import { FrameProbe } from "./probe.ts";
 import { emptyTableHint } from "./hints.ts";
 import { HANGUP_EXIT_CODE, onExitSignal, onUncaughtError, uncaughtMessage } from "../signals.ts";
 import { RemoteLink, runRemoteMonitor } from "./remote.ts";
-import { printable } from "../text/printable.ts";
+import { printable } from "../text/mod.ts";
 
 /** Runs the interactive monitor; resolves with the exit code. */
 export async function runMonitor(opts: Options): Promise<number> {

@@ -8,8 +8,8 @@
 
 import { UsageError } from "../errors.ts";
 import { parseInteger, parseSeconds } from "./number.ts";
-import { DEFAULT_PORT } from "../protocol/messages.ts";
-import { isPrintable } from "../text/printable.ts";
+import { DEFAULT_PORT } from "../protocol/mod.ts";
+import { isPrintable } from "../text/mod.ts";
 import {
   type Endpoint,
   endpointText,
@@ -28,7 +28,7 @@ export {
   type LogLevel,
   type RemoteOptions,
   type ServerOptions,
-} from "../core/remote.ts";
+} from "../core/mod.ts";
 
 /** parseArgs values of the client-server options. */
 export type RemoteValues = {

@@ -5,7 +5,7 @@
  */
 
 import { VERSION } from "../version.ts";
-import { GEOIP_ATTRIBUTION } from "../enrich/geoip/attribution.ts";
+import { GEOIP_ATTRIBUTION } from "../attribution.ts";
 
 /** The --help text. */
 export const USAGE = `Usage: conntop [OPTION]...

@@ -59,4 +59,4 @@ const FINAL_KINDS: ReadonlySet<RemoteErrorKind> = new Set(["auth", "version", "t
  * Text from a server (names, warnings, bye messages) is shown through the project's one
  * sanitiser; re-exported here for the client's modules.
  */
-export { printable } from "../text/printable.ts";
+export { printable } from "../text/mod.ts";

@@ -22,7 +22,7 @@ import {
   SmallFileError,
   type SmallFileOptions,
   TOKEN_FILE_MAX_BYTES,
-} from "../files/small_file.ts";
+} from "../files/mod.ts";
 import type { Banner, Welcome } from "../protocol/mod.ts";
 import { Backoff, type BackoffOptions } from "./backoff.ts";
 import { type ConnectOptions, ServerConnection } from "./connection.ts";

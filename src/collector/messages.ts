@@ -7,8 +7,8 @@
 
 import type { BatchMessage } from "../core/mod.ts";
 
-export type { BatchMessage, CollectorStatus, LocalAddressList, Totals } from "../core/batch.ts";
-export { CHUNK_RECORDS } from "../core/batch.ts";
+export type { BatchMessage, CollectorStatus, LocalAddressList, Totals } from "../core/mod.ts";
+export { CHUNK_RECORDS } from "../core/mod.ts";
 
 /** What the collector is asked to do. */
 export interface CollectorOptions {

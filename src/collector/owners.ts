@@ -36,7 +36,7 @@
  */
 
 import { Errno, listDir, OsError, readLink, readSmallFile, readWholeFile } from "../../ffi/libc.ts";
-import { IPPROTO } from "../conntrack/constants.ts";
+import { IPPROTO } from "../conntrack/mod.ts";
 import { addressClass, type LocalAddresses } from "../core/mod.ts";
 import type { Owner } from "../core/mod.ts";
 

@@ -57,7 +57,7 @@
 
 import type { AddressClass } from "./enrichment.ts";
 import { AF_INET, type InterfaceAddress, interfaceAddresses } from "../../ffi/libc.ts";
-import { formatIPv4, formatIPv6, parseAddress } from "../conntrack/address.ts";
+import { formatIPv4, formatIPv6, parseAddress } from "../conntrack/mod.ts";
 
 /** The addresses of the local interfaces as plain data, for postMessage and JSON. */
 export interface LocalAddressesJson {

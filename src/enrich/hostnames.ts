@@ -54,7 +54,7 @@
  */
 
 import { AF_INET, AF_INET6, EaiError, gaiStrerror, lookupName } from "../../ffi/libc.ts";
-import { parseAddress } from "../conntrack/address.ts";
+import { parseAddress } from "../conntrack/mod.ts";
 import type { HostEntry } from "../core/mod.ts";
 
 /**

@@ -10,5 +10,5 @@ export {
   CONNECTION_FIELDS,
   type EnrichedFields,
   toConnection,
-} from "../core/connection.ts";
-export { type Filter, isEmptyFilter, matches } from "../core/filter.ts";
+} from "../core/mod.ts";
+export { type Filter, isEmptyFilter, matches } from "../core/mod.ts";

@@ -18,8 +18,8 @@ import { formatEndpoint } from "../conntrack/mod.ts";
 import { type Connection, CONNECTION_FIELDS } from "../core/mod.ts";
 import type { CollectorStatus, Totals } from "../core/mod.ts";
 import { humanBytes, humanDuration, humanRate } from "./units.ts";
-import { printable } from "../text/printable.ts";
-import { printableJson } from "../text/json.ts";
+import { printable } from "../text/mod.ts";
+import { printableJson } from "../text/mod.ts";
 
 /** What `--once --format json` prints besides the connections. */
 export interface Snapshot {

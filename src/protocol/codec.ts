@@ -11,7 +11,7 @@ import { type Extra, RECORD_SIZE } from "../conntrack/mod.ts";
 import type { BatchMessage } from "../core/mod.ts";
 import type { Owner } from "../core/mod.ts";
 import { encodeMessage } from "./framing.ts";
-import { localListProblem } from "../conntrack/address.ts";
+import { localListProblem } from "../conntrack/mod.ts";
 import {
   CHUNK_RECORDS,
   MAX_BATCH_EXTRAS,

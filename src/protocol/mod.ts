@@ -15,3 +15,10 @@ export {
   parseServerMessage,
 } from "./validate.ts";
 export { BatchAssembler, encodeBatch } from "./codec.ts";
+export { DEFAULT_PORT, PROTOCOL_VERSION, type WarningMessage } from "./messages.ts";
+export {
+  MAX_BATCH_EXTRAS,
+  MAX_BATCH_OWNERS,
+  MAX_BATCH_RECORDS,
+  MAX_SERVER_MESSAGE_BYTES,
+} from "./messages.ts";

@@ -33,9 +33,9 @@
 
 import { Buffer } from "node:buffer";
 import type { BatchMessage } from "../core/mod.ts";
-import type { Extra } from "../conntrack/decode.ts";
+import type { Extra } from "../conntrack/mod.ts";
 import { ConntopError, ExitCode } from "../errors.ts";
-import { printableJson } from "../text/json.ts";
+import { printableJson } from "../text/mod.ts";
 
 /** The `type` of a recording's first line. */
 export const RECORDING_TYPE = "conntop-recording";

@@ -36,7 +36,7 @@
 
 import type { BatchMessage } from "../core/mod.ts";
 import { CHUNK_RECORDS } from "../core/mod.ts";
-import { RECORD_SIZE } from "../conntrack/record.ts";
+import { RECORD_SIZE } from "../conntrack/mod.ts";
 import { ConntopError, errorReason, ExitCode } from "../errors.ts";
 import { VERSION } from "../version.ts";
 import {

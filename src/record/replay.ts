@@ -25,15 +25,15 @@
  */
 
 import type { BatchMessage } from "../core/mod.ts";
-import { RECORD_SIZE } from "../conntrack/record.ts";
+import { RECORD_SIZE } from "../conntrack/mod.ts";
 import { ConntopError, errorReason, ExitCode } from "../errors.ts";
-import { localListProblem } from "../conntrack/address.ts";
+import { localListProblem } from "../conntrack/mod.ts";
 import {
   MAX_BATCH_EXTRAS,
   MAX_BATCH_OWNERS,
   MAX_BATCH_RECORDS,
   MAX_SERVER_MESSAGE_BYTES,
-} from "../protocol/messages.ts";
+} from "../protocol/mod.ts";
 import {
   DamagedRecordingError,
   decodeBatch,

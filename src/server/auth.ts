@@ -14,7 +14,7 @@
 
 import { createHash, timingSafeEqual } from "node:crypto";
 import { ConntopError, ExitCode } from "../errors.ts";
-import { readSmallFile, SmallFileError, TOKEN_FILE_MAX_BYTES } from "../files/small_file.ts";
+import { readSmallFile, SmallFileError, TOKEN_FILE_MAX_BYTES } from "../files/mod.ts";
 
 /** What the schema allows in a hello's token: 1 to 1,024 printable ASCII characters. */
 const TOKEN_RE = /^[\x21-\x7e]{1,1024}$/;

@@ -18,10 +18,10 @@ import type { BatchMessage } from "../core/mod.ts";
 import type { Extra } from "../conntrack/mod.ts";
 import { RECORD_SIZE } from "../conntrack/mod.ts";
 import type { Owner } from "../core/mod.ts";
-import { ConnectionModel } from "../model/model.ts";
-import { encodeBatch } from "../protocol/codec.ts";
-import { encodeMessage } from "../protocol/framing.ts";
-import type { WarningMessage } from "../protocol/messages.ts";
+import { ConnectionModel } from "../model/mod.ts";
+import { encodeBatch } from "../protocol/mod.ts";
+import { encodeMessage } from "../protocol/mod.ts";
+import type { WarningMessage } from "../protocol/mod.ts";
 import type { OutQueue, PushResult } from "./queue.ts";
 
 /** A client the hub feeds. */

@@ -35,7 +35,7 @@ import {
 } from "../../ffi/libc.ts";
 import { LOG_LEVELS, type LogLevel } from "../core/mod.ts";
 import { ConntopError, errorReason, ExitCode } from "../errors.ts";
-import { printable } from "../text/printable.ts";
+import { printable } from "../text/mod.ts";
 
 /** Where log lines go. */
 export interface LogSink {

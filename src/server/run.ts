@@ -7,12 +7,12 @@
  * @module
  */
 
-import type { Options } from "../cli/options.ts";
+import type { Options } from "../cli/mod.ts";
 import { endpointText, type ServerOptions } from "../core/mod.ts";
-import { Collector } from "../collector/client.ts";
+import { Collector } from "../collector/mod.ts";
 import type { BatchMessage } from "../core/mod.ts";
-import type { CollectorOptions, ReadyMessage } from "../collector/messages.ts";
-import { netnsPath } from "../collector/netns.ts";
+import type { CollectorOptions, ReadyMessage } from "../collector/mod.ts";
+import { netnsPath } from "../collector/mod.ts";
 import { RECORD_SIZE } from "../conntrack/mod.ts";
 import { ConntopError, EnvironmentError, ExitCode } from "../errors.ts";
 import {
@@ -24,7 +24,7 @@ import {
   type Welcome,
 } from "../protocol/mod.ts";
 import { onExitSignal, onUncaughtError, uncaughtMessage } from "../signals.ts";
-import { PEM_FILE_MAX_BYTES, readSmallFile, SmallFileError } from "../files/small_file.ts";
+import { PEM_FILE_MAX_BYTES, readSmallFile, SmallFileError } from "../files/mod.ts";
 import { readToken, type Token } from "./auth.ts";
 import { checkExposure } from "./exposure.ts";
 import { bounded, Hub } from "./hub.ts";

@@ -6,7 +6,7 @@
  */
 
 import { VERSION } from "../version.ts";
-import { DEFAULT_PORT, PROTOCOL_VERSION } from "../protocol/messages.ts";
+import { DEFAULT_PORT, PROTOCOL_VERSION } from "../protocol/mod.ts";
 
 /** The server's software name, as in the banner. */
 export const SERVER_SOFTWARE = `conntopd ${VERSION}`;

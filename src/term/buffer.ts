@@ -29,7 +29,7 @@ import { CLEAR_SCREEN, cursorTo, sgr, SGR_RESET } from "./ansi.ts";
 import { downgrade } from "./color.ts";
 import type { ColorDepth, Style } from "./style.ts";
 import { codePointWidth, stringWidth } from "./width.ts";
-import { printable } from "../text/printable.ts";
+import { printable } from "../text/mod.ts";
 
 /** A flat, row-major grid of cells: cell (x, y) is index `y * width + x` of every array. */
 export class CellBuffer {

@@ -11,8 +11,8 @@ import { OFF } from "../conntrack/mod.ts";
 import { type Connection } from "../core/mod.ts";
 import { type Filter } from "../core/mod.ts";
 import { ConnectionModel } from "../model/mod.ts";
-import type { InputEvent, KeyEvent, MouseEvent } from "../term/input.ts";
-import { CellBuffer } from "../term/buffer.ts";
+import type { InputEvent, KeyEvent, MouseEvent } from "../term/mod.ts";
+import { CellBuffer } from "../term/mod.ts";
 import { COLUMN_IDS, COLUMNS } from "./columns.ts";
 import { keyBar, positionText } from "./footer.ts";
 import { type ActionName, Flag, keyName, MAIN_KEYS } from "./keymap.ts";
@@ -28,7 +28,7 @@ import { detailsLines, detailsScrollMax } from "./details.ts";
 import { helpScrollMax } from "./help.ts";
 import { columnsDialogRows } from "./setup.ts";
 import { dialogKey, setSort, sortBy } from "./dialog_keys.ts";
-import type { EnrichStore } from "../enrich/store.ts";
+import type { EnrichStore } from "../enrich/mod.ts";
 import { ownerText } from "../core/mod.ts";
 
 /** Playback controls, when the data comes from a recording. */

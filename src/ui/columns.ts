@@ -17,7 +17,7 @@ import {
   stateName,
 } from "../conntrack/mod.ts";
 import type { Connection } from "../core/mod.ts";
-import type { AddrInfo, EnrichStore } from "../enrich/store.ts";
+import type { AddrInfo, EnrichStore } from "../enrich/mod.ts";
 import { ADDRESS_CLASSES, type GeoInfo, type Owner, ownerText } from "../core/mod.ts";
 import { humanBytes, humanDuration, humanRate } from "../output/mod.ts";
 

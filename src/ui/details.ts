@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { CellBuffer } from "../term/buffer.ts";
+import type { CellBuffer } from "../term/mod.ts";
 import { formatEndpoint } from "../conntrack/mod.ts";
 import type { Connection } from "../core/mod.ts";
 import { humanBytes, humanDuration, humanRate } from "../output/mod.ts";

@@ -7,9 +7,9 @@
  * @module
  */
 
-import type { CellBuffer } from "../term/buffer.ts";
-import type { Style } from "../term/style.ts";
-import { codePointWidth, stringWidth, truncate } from "../term/width.ts";
+import type { CellBuffer } from "../term/mod.ts";
+import type { Style } from "../term/mod.ts";
+import { codePointWidth, stringWidth, truncate } from "../term/mod.ts";
 import type { Rect } from "./layout.ts";
 
 /** What ends every cut text. (The project assumes a UTF-8 terminal: it has no ASCII mode.) */

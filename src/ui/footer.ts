@@ -8,8 +8,8 @@
  * @module
  */
 
-import type { CellBuffer } from "../term/buffer.ts";
-import { stringWidth } from "../term/width.ts";
+import type { CellBuffer } from "../term/mod.ts";
+import { stringWidth } from "../term/mod.ts";
 import { cut, ELLIPSIS, LineWriter } from "./draw.ts";
 import type { Rect } from "./layout.ts";
 import type { Theme } from "./theme.ts";

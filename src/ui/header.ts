@@ -12,9 +12,9 @@
  * @module
  */
 
-import type { CellBuffer } from "../term/buffer.ts";
+import type { CellBuffer } from "../term/mod.ts";
 import { humanRate } from "../output/mod.ts";
-import { stringWidth } from "../term/width.ts";
+import { stringWidth } from "../term/mod.ts";
 import { cut, LineWriter } from "./draw.ts";
 import type { Rect } from "./layout.ts";
 import type { Theme } from "./theme.ts";

@@ -7,8 +7,8 @@
  * @module
  */
 
-import type { CellBuffer } from "../term/buffer.ts";
-import { Attr } from "../term/style.ts";
+import type { CellBuffer } from "../term/mod.ts";
+import { Attr } from "../term/mod.ts";
 import { centered, drawBox, drawMoreMarks, wrap } from "./draw.ts";
 import type { Rect } from "./layout.ts";
 import type { Theme } from "./theme.ts";

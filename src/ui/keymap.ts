@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { KeyEvent } from "../term/input.ts";
+import type { KeyEvent } from "../term/mod.ts";
 
 /** What an action asks of the app, OR-ed together. */
 export const Flag = {

@@ -7,9 +7,9 @@
  * @module
  */
 
-import type { CellBuffer } from "../term/buffer.ts";
-import { fit, stringWidth } from "../term/width.ts";
-import { printable } from "../text/printable.ts";
+import type { CellBuffer } from "../term/mod.ts";
+import { fit, stringWidth } from "../term/mod.ts";
+import { printable } from "../text/mod.ts";
 import { cut, ELLIPSIS, putSkipping, wrap } from "./draw.ts";
 import { type ColumnDef, type ColumnId, COLUMNS } from "./columns.ts";
 import {

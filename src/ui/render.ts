@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { CellBuffer } from "../term/buffer.ts";
+import type { CellBuffer } from "../term/mod.ts";
 import { renderDetails } from "./details.ts";
 import { renderFooter } from "./footer.ts";
 import { renderHeader } from "./header.ts";

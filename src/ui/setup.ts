@@ -5,8 +5,8 @@
  * @module
  */
 
-import type { CellBuffer } from "../term/buffer.ts";
-import { fit, stringWidth } from "../term/width.ts";
+import type { CellBuffer } from "../term/mod.ts";
+import { fit, stringWidth } from "../term/mod.ts";
 import { COLUMN_IDS, type ColumnId, COLUMNS } from "./columns.ts";
 import { centered, cut, drawBox, drawMoreMarks, ELLIPSIS } from "./draw.ts";
 import type { Rect } from "./layout.ts";

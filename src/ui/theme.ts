@@ -8,7 +8,7 @@
  * @module
  */
 
-import { Attr, palette, type Style } from "../term/style.ts";
+import { Attr, palette, type Style } from "../term/mod.ts";
 import type { AddressClass } from "../core/mod.ts";
 
 const BLACK = palette(0), RED = palette(1), GREEN = palette(2), YELLOW = palette(3);

@@ -10,7 +10,7 @@
  * @module
  */
 
-import { ALL_STATE_NAMES, PROTO_NAMES } from "../../conntrack/constants.ts";
+import { ALL_STATE_NAMES, PROTO_NAMES } from "../../conntrack/mod.ts";
 
 /** The programs a completion script is made for. */
 export type Program = "conntop" | "conntopd";

@@ -12,4 +12,4 @@
 export { type GeoIpOptions, type OpenedGeoIp, openGeoIp } from "./open.ts";
 export { GeoIp, type GeoSource } from "./geoip.ts";
 export { classifyDatabase, defaultSearchPaths, type GeoKind } from "./discover.ts";
-export { GEOIP_ATTRIBUTION } from "./attribution.ts";
+export { GEOIP_ATTRIBUTION } from "../../attribution.ts";
