@@ -177,7 +177,7 @@ Deno.test("Other folders enter a folder through its mod.ts", async () => {
   assertEquals(bad, []);
 });
 
-Deno.test("The layering check sees a planted upward import", async () => {
+Deno.test("The layering check sees a planted upward import", () => {
   // The checker itself: a line that imports the UI from the collector must be reported.
   const a = folderOf("src/collector/worker.ts"), b = folderOf("src/ui/app.ts");
   assertEquals([a, b], ["collector", "ui"]);

@@ -7,7 +7,7 @@
  * @module
  */
 
-import { type BatchMessage } from "../core/mod.ts";
+import type { BatchMessage } from "../core/mod.ts";
 import { Collector, netnsPath, type ReadyMessage } from "../collector/mod.ts";
 import type { CollectorOptions } from "../collector/mod.ts";
 import { ConntopError, EnvironmentError } from "../errors.ts";

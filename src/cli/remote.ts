@@ -14,8 +14,6 @@ import {
   type Endpoint,
   endpointText,
   isLoopback,
-  LOG_LEVELS,
-  type LogLevel,
   type RemoteOptions,
   type ServerOptions,
 } from "../core/mod.ts";
@@ -25,7 +23,6 @@ export {
   endpointText,
   isLoopback,
   LOG_LEVELS,
-  type LogLevel,
   type RemoteOptions,
   type ServerOptions,
 } from "../core/mod.ts";

@@ -8,8 +8,8 @@
 
 import type { BatchMessage } from "../core/mod.ts";
 import { OFF } from "../conntrack/mod.ts";
-import { type Connection } from "../core/mod.ts";
-import { type Filter } from "../core/mod.ts";
+import type { Connection } from "../core/mod.ts";
+import type { Filter } from "../core/mod.ts";
 import { ConnectionModel } from "../model/mod.ts";
 import type { InputEvent, KeyEvent, MouseEvent } from "../term/mod.ts";
 import { CellBuffer } from "../term/mod.ts";
