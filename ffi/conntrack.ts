@@ -28,15 +28,14 @@ export const NF_NETLINK_CONNTRACK_NEW = 0x1;
 export const NF_NETLINK_CONNTRACK_UPDATE = 0x2;
 export const NF_NETLINK_CONNTRACK_DESTROY = 0x4;
 /** enum nf_conntrack_query */
-export const NFCT_Q_GET = 3;
 export const NFCT_Q_DUMP = 5;
-/** enum nf_conntrack_msg_type */
-export const NFCT_T_ALL = 7;
-/** Callback return values. */
-export const NFCT_CB_STOP = 0;
-export const NFCT_CB_CONTINUE = 1;
 
-/** Symbols used by conntop; each parameter names its C type. */
+/**
+ * The symbols conntop calls, and only those: Deno.dlopen fails when any symbol it is given is
+ * missing, so a library build without an unused one would stop conntop for nothing
+ * (test/ffi/symbols_test.ts checks that each one here is called from src/). The collector decodes
+ * the messages itself (src/conntrack/decode.ts); libnetfilter_conntrack only opens the socket.
+ */
 export const SYMBOLS = {
   nfct_open: {
     // struct nfct_handle *nfct_open(uint8_t subsys_id, unsigned subscriptions)
@@ -58,127 +57,13 @@ export const SYMBOLS = {
     parameters: ["pointer", "i32", "buffer"],
     result: "i32",
   },
-  nfct_query: {
-    // int nfct_query(struct nfct_handle *h, enum nf_conntrack_query qt, const void *data)
-    parameters: ["pointer", "i32", "buffer"],
-    result: "i32",
-  },
-  nfct_catch: {
-    // int nfct_catch(struct nfct_handle *h)
-    parameters: ["pointer"],
-    result: "i32",
-  },
-  nfct_callback_register: {
-    // int nfct_callback_register(struct nfct_handle *h, enum nf_conntrack_msg_type type,
-    //   int (*cb)(enum nf_conntrack_msg_type, struct nf_conntrack *, void *), void *data)
-    parameters: ["pointer", "i32", "function", "pointer"],
-    result: "i32",
-  },
-  nfct_callback_unregister: {
-    // void nfct_callback_unregister(struct nfct_handle *h)
-    parameters: ["pointer"],
-    result: "void",
-  },
-  nfct_new: {
-    // struct nf_conntrack *nfct_new(void)
-    parameters: [],
-    result: "pointer",
-  },
-  nfct_destroy: {
-    // void nfct_destroy(struct nf_conntrack *ct)
-    parameters: ["pointer"],
-    result: "void",
-  },
-  nfct_nlmsg_parse: {
-    // int nfct_nlmsg_parse(const struct nlmsghdr *nlh, struct nf_conntrack *ct)
-    parameters: ["buffer", "pointer"],
-    result: "i32",
-  },
-  nfct_attr_is_set: {
-    // int nfct_attr_is_set(const struct nf_conntrack *ct, const enum nf_conntrack_attr type)
-    parameters: ["pointer", "i32"],
-    result: "i32",
-  },
-  nfct_get_attr: {
-    // const void *nfct_get_attr(const struct nf_conntrack *ct, const enum nf_conntrack_attr)
-    parameters: ["pointer", "i32"],
-    result: "pointer",
-  },
-  nfct_get_attr_u8: {
-    // uint8_t nfct_get_attr_u8(const struct nf_conntrack *ct, const enum nf_conntrack_attr)
-    parameters: ["pointer", "i32"],
-    result: "u8",
-  },
-  nfct_get_attr_u16: {
-    // uint16_t nfct_get_attr_u16(const struct nf_conntrack *ct, ...) — network order for ports
-    parameters: ["pointer", "i32"],
-    result: "u16",
-  },
-  nfct_get_attr_u32: {
-    // uint32_t nfct_get_attr_u32(const struct nf_conntrack *ct, ...)
-    parameters: ["pointer", "i32"],
-    result: "u32",
-  },
-  nfct_get_attr_u64: {
-    // uint64_t nfct_get_attr_u64(const struct nf_conntrack *ct, ...)
-    parameters: ["pointer", "i32"],
-    result: "u64",
-  },
-  nfct_snprintf: {
-    // int nfct_snprintf(char *buf, unsigned int size, const struct nf_conntrack *ct,
-    //   unsigned int msg_type, unsigned int out_type, unsigned int out_flags)
-    parameters: ["buffer", "u32", "pointer", "u32", "u32", "u32"],
-    result: "i32",
-  },
 } as const satisfies Deno.ForeignLibraryInterface;
 
 /** The opened library's functions. */
 export type NfctSymbols = Deno.DynamicLibrary<typeof SYMBOLS>["symbols"];
 
-/** Attribute numbers of enum nf_conntrack_attr that conntop reads through the getters. */
-export const ATTR = {
-  ORIG_IPV4_SRC: 0,
-  ORIG_IPV4_DST: 1,
-  REPL_IPV4_SRC: 2,
-  REPL_IPV4_DST: 3,
-  ORIG_IPV6_SRC: 4,
-  ORIG_IPV6_DST: 5,
-  REPL_IPV6_SRC: 6,
-  REPL_IPV6_DST: 7,
-  ORIG_PORT_SRC: 8,
-  ORIG_PORT_DST: 9,
-  REPL_PORT_SRC: 10,
-  REPL_PORT_DST: 11,
-  ICMP_TYPE: 12,
-  ICMP_CODE: 13,
-  ICMP_ID: 14,
-  ORIG_L3PROTO: 15,
-  ORIG_L4PROTO: 17,
-  TCP_STATE: 19,
-  TIMEOUT: 24,
-  MARK: 25,
-  ORIG_COUNTER_PACKETS: 26,
-  REPL_COUNTER_PACKETS: 27,
-  ORIG_COUNTER_BYTES: 28,
-  REPL_COUNTER_BYTES: 29,
-  USE: 30,
-  ID: 31,
-  STATUS: 32,
-  SCTP_STATE: 52,
-  HELPER_NAME: 55,
-  DCCP_STATE: 56,
-  ZONE: 61,
-  SECCTX: 62,
-  TIMESTAMP_START: 63,
-  TIMESTAMP_STOP: 64,
-  ORIG_ZONE: 68,
-  REPL_ZONE: 69,
-} as const;
-
 /** Default soname; overridable with `CONNTOP_LIBNFCT`. */
 export const LIBNFCT_SONAME = "libnetfilter_conntrack.so.3";
-
-/** Raised when the shared library cannot be loaded. */
 
 let lib: Deno.DynamicLibrary<typeof SYMBOLS> | undefined;
 

@@ -8,7 +8,10 @@
  * @module
  */
 
-const SYMBOLS = {
+import { ABI } from "./abi.ts";
+
+/** Symbols used by conntop; each parameter names its C type. */
+export const SYMBOLS = {
   // void *dlopen(const char *filename, int flags)
   dlopen: { parameters: ["buffer", "i32"], result: "pointer" },
   // int dlinfo(void *handle, int request, void *info)
@@ -17,9 +20,9 @@ const SYMBOLS = {
   dlclose: { parameters: ["pointer"], result: "i32" },
 } as const satisfies Deno.ForeignLibraryInterface;
 
-const RTLD_LAZY = 0x1;
-const RTLD_NOLOAD = 0x4;
-const RTLD_DI_LINKMAP = 2;
+const RTLD_LAZY = ABI.RTLD_LAZY;
+const RTLD_NOLOAD = ABI.RTLD_NOLOAD;
+const RTLD_DI_LINKMAP = ABI.RTLD_DI_LINKMAP;
 
 let lib: Deno.DynamicLibrary<typeof SYMBOLS> | undefined;
 
@@ -37,7 +40,7 @@ export function loadedLibraryPath(name: string): string | undefined {
     if (lib.symbols.dlinfo(handle, RTLD_DI_LINKMAP, out) !== 0) return undefined;
     const map = Deno.UnsafePointer.create(out[0]!);
     if (map === null) return undefined;
-    const namePtr = new Deno.UnsafePointerView(map).getPointer(8);
+    const namePtr = new Deno.UnsafePointerView(map).getPointer(ABI.LINK_MAP_L_NAME);
     return namePtr === null ? undefined : Deno.UnsafePointerView.getCString(namePtr);
   } finally {
     lib.symbols.dlclose(handle);

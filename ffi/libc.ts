@@ -8,20 +8,21 @@
  * @module
  */
 
-/** Symbols used by conntop; each parameter names its C type. */
+import { ABI } from "./abi.ts";
+
+/**
+ * The symbols conntop calls, and only those (test/ffi/symbols_test.ts checks each is called from
+ * src/); each parameter names its C type.
+ */
 export const SYMBOLS = {
   recv: {
     // ssize_t recv(int sockfd, void *buf, size_t len, int flags)
     parameters: ["i32", "buffer", "usize", "i32"],
     result: "isize",
   },
-  poll: {
-    // int poll(struct pollfd *fds, nfds_t nfds, int timeout)
-    parameters: ["buffer", "u64", "i32"],
-    result: "i32",
-  },
   pollAsync: {
-    // the same poll(), run off-thread so the caller's event loop keeps turning
+    // int poll(struct pollfd *fds, nfds_t nfds, int timeout), run off-thread so that the
+    // caller's event loop keeps turning
     name: "poll",
     parameters: ["buffer", "u64", "i32"],
     result: "i32",
@@ -168,48 +169,50 @@ export const SYMBOLS = {
   },
 } as const satisfies Deno.ForeignLibraryInterface;
 
-export const MSG_DONTWAIT = 0x40;
-export const SOL_SOCKET = 1;
-export const SO_RCVBUF = 8;
-export const SO_RCVBUFFORCE = 33;
-export const SOL_NETLINK = 270;
-export const NETLINK_NO_ENOBUFS = 5;
-export const POLLIN = 0x1;
-export const O_RDONLY = 0;
-export const O_WRONLY = 1;
-export const O_CLOEXEC = 0x80000;
-export const CLONE_NEWNET = 0x40000000;
+// The interface's numbers come from ffi/abi.ts, per architecture and checked against the headers.
+export const MSG_DONTWAIT = ABI.MSG_DONTWAIT;
+export const SOL_SOCKET = ABI.SOL_SOCKET;
+export const SO_RCVBUF = ABI.SO_RCVBUF;
+export const SO_RCVBUFFORCE = ABI.SO_RCVBUFFORCE;
+export const SOL_NETLINK = ABI.SOL_NETLINK;
+export const NETLINK_NO_ENOBUFS = ABI.NETLINK_NO_ENOBUFS;
+export const POLLIN = ABI.POLLIN;
+export const O_RDONLY = ABI.O_RDONLY;
+export const O_WRONLY = ABI.O_WRONLY;
+export const O_CLOEXEC = ABI.O_CLOEXEC;
+export const CLONE_NEWNET = ABI.CLONE_NEWNET;
+// Literal types (families are told apart by type); test/ffi/abi_test.ts checks them against ABI.
 export const AF_INET = 2;
 export const AF_INET6 = 10;
 /** getnameinfo flags. */
-export const NI_NUMERICHOST = 1;
-export const NI_NAMEREQD = 8;
+export const NI_NUMERICHOST = ABI.NI_NUMERICHOST;
+export const NI_NAMEREQD = ABI.NI_NAMEREQD;
 /** getnameinfo errors (negative, glibc values). */
 export const EaiError = {
-  EAI_NONAME: -2,
-  EAI_AGAIN: -3,
-  EAI_FAIL: -4,
-  EAI_FAMILY: -6,
-  EAI_MEMORY: -10,
-  EAI_SYSTEM: -11,
-  EAI_OVERFLOW: -12,
+  EAI_NONAME: ABI.EAI_NONAME,
+  EAI_AGAIN: ABI.EAI_AGAIN,
+  EAI_FAIL: ABI.EAI_FAIL,
+  EAI_FAMILY: ABI.EAI_FAMILY,
+  EAI_MEMORY: ABI.EAI_MEMORY,
+  EAI_SYSTEM: ABI.EAI_SYSTEM,
+  EAI_OVERFLOW: ABI.EAI_OVERFLOW,
 } as const;
 
 /** errno values the collector tells apart. */
 export const Errno = {
-  EPERM: 1,
-  ENOENT: 2,
-  ENXIO: 6,
-  EINTR: 4,
-  EAGAIN: 11,
-  ENOMEM: 12,
-  EACCES: 13,
-  EINVAL: 22,
-  EPROTONOSUPPORT: 93,
-  ENOBUFS: 105,
-  EEXIST: 17,
-  ENOTDIR: 20,
-  ELOOP: 40,
+  EPERM: ABI.EPERM,
+  ENOENT: ABI.ENOENT,
+  ENXIO: ABI.ENXIO,
+  EINTR: ABI.EINTR,
+  EAGAIN: ABI.EAGAIN,
+  ENOMEM: ABI.ENOMEM,
+  EACCES: ABI.EACCES,
+  EINVAL: ABI.EINVAL,
+  EPROTONOSUPPORT: ABI.EPROTONOSUPPORT,
+  ENOBUFS: ABI.ENOBUFS,
+  EEXIST: ABI.EEXIST,
+  ENOTDIR: ABI.ENOTDIR,
+  ELOOP: ABI.ELOOP,
 } as const;
 
 let lib: Deno.DynamicLibrary<typeof SYMBOLS> | undefined;
@@ -338,9 +341,8 @@ export function readWholeFile(path: string): Uint8Array {
   }
 }
 
-// struct dirent on Linux x86_64 and aarch64 (glibc): d_ino u64, d_off i64, d_reclen u16,
-// d_type u8, then d_name.
-const DIRENT_NAME = 19;
+// struct dirent (glibc, 64-bit): d_ino u64, d_off i64, d_reclen u16, d_type u8, then d_name.
+const DIRENT_NAME = ABI.DIRENT_D_NAME;
 
 /**
  * The names in a directory such as /proc or /proc/PID/fd, without "." and "..". Through the C
@@ -390,14 +392,18 @@ export interface InterfaceAddress {
 
 // struct ifaddrs (64-bit): ifa_next 0, ifa_name 8, ifa_flags 16, ifa_addr 24, ifa_netmask 32,
 // ifa_broadaddr 40 (union with ifa_dstaddr), ifa_data 48.
-const IFF_BROADCAST = 0x2;
+const IFF_BROADCAST = ABI.IFF_BROADCAST;
 
 function sockaddrBytes(p: Deno.PointerValue): [number, Uint8Array] | null {
   if (p === null) return null;
   const v = new Deno.UnsafePointerView(p);
   const fam = v.getUint16(0);
-  if (fam === AF_INET) return [fam, new Uint8Array(v.getArrayBuffer(4, 4).slice(0))];
-  if (fam === AF_INET6) return [fam, new Uint8Array(v.getArrayBuffer(16, 8).slice(0))];
+  if (fam === AF_INET) {
+    return [fam, new Uint8Array(v.getArrayBuffer(4, ABI.SOCKADDR_IN_ADDR).slice(0))];
+  }
+  if (fam === AF_INET6) {
+    return [fam, new Uint8Array(v.getArrayBuffer(16, ABI.SOCKADDR_IN6_ADDR).slice(0))];
+  }
   return null;
 }
 
@@ -421,13 +427,13 @@ export function interfaceAddresses(): InterfaceAddress[] {
   try {
     for (let p = first; p !== null;) {
       const v = new Deno.UnsafePointerView(p);
-      const addr = sockaddrBytes(v.getPointer(24));
+      const addr = sockaddrBytes(v.getPointer(ABI.IFADDRS_IFA_ADDR));
       if (addr !== null) {
-        const namePtr = v.getPointer(8);
-        const flags = v.getUint32(16);
-        const mask = sockaddrBytes(v.getPointer(32));
+        const namePtr = v.getPointer(ABI.IFADDRS_IFA_NAME);
+        const flags = v.getUint32(ABI.IFADDRS_IFA_FLAGS);
+        const mask = sockaddrBytes(v.getPointer(ABI.IFADDRS_IFA_NETMASK));
         let brd = addr[0] === AF_INET && flags & IFF_BROADCAST
-          ? sockaddrBytes(v.getPointer(40))
+          ? sockaddrBytes(v.getPointer(ABI.IFADDRS_IFA_BROADADDR))
           : null;
         // Without a configured broadcast (IFA_BROADCAST), glibc reports the address itself.
         if (brd !== null && brd[1].every((b, k) => b === addr[1][k])) brd = null;
@@ -439,7 +445,7 @@ export function interfaceAddresses(): InterfaceAddress[] {
           broadcast: brd === null ? null : brd[1],
         });
       }
-      p = v.getPointer(0);
+      p = v.getPointer(ABI.IFADDRS_IFA_NEXT);
     }
   } finally {
     if (first !== null) c.freeifaddrs(first);
@@ -462,11 +468,12 @@ export async function lookupName(
   family: typeof AF_INET | typeof AF_INET6,
   address: Uint8Array,
 ): Promise<string | number> {
-  const sa = new Uint8Array(family === AF_INET ? 16 : 28);
+  const v4 = family === AF_INET;
+  const sa = new Uint8Array(v4 ? ABI.SOCKADDR_IN_SIZE : ABI.SOCKADDR_IN6_SIZE);
   new DataView(sa.buffer).setUint16(0, family, true);
   // An IPv4 address may come in a 16-byte buffer (as parseAddress gives it): take its first 4.
-  sa.set(address.subarray(0, family === AF_INET ? 4 : 16), family === AF_INET ? 4 : 8);
-  const host = new Uint8Array(1025); // NI_MAXHOST
+  sa.set(address.subarray(0, v4 ? 4 : 16), v4 ? ABI.SOCKADDR_IN_ADDR : ABI.SOCKADDR_IN6_ADDR);
+  const host = new Uint8Array(ABI.NI_MAXHOST);
   const rc = await libc().getnameinfo(sa, sa.length, host, host.length, null, 0, NI_NAMEREQD);
   if (rc !== 0) return rc;
   const end = host.indexOf(0);
@@ -476,17 +483,17 @@ export async function lookupName(
 // --- files relative to an open directory (openat and friends) ---
 
 /** open(2) flags for the `*at` calls; O_DIRECTORY and O_NOFOLLOW differ on aarch64. */
-export const O_CREAT = 0o100;
-export const O_EXCL = 0o200;
-export const O_APPEND = 0o2000;
-export const O_NONBLOCK = 0o4000;
-export const O_DIRECTORY = Deno.build.arch === "aarch64" ? 0o40000 : 0o200000;
-export const O_NOFOLLOW = Deno.build.arch === "aarch64" ? 0o100000 : 0o400000;
+export const O_CREAT = ABI.O_CREAT;
+export const O_EXCL = ABI.O_EXCL;
+export const O_APPEND = ABI.O_APPEND;
+export const O_NONBLOCK = ABI.O_NONBLOCK;
+export const O_DIRECTORY = ABI.O_DIRECTORY;
+export const O_NOFOLLOW = ABI.O_NOFOLLOW;
 /** The current directory, for a path that is not relative to an open one. */
-export const AT_FDCWD = -100;
-const AT_SYMLINK_NOFOLLOW = 0x100;
-const AT_EMPTY_PATH = 0x1000;
-const STATX_BASIC_STATS = 0x7ff;
+export const AT_FDCWD = ABI.AT_FDCWD;
+const AT_SYMLINK_NOFOLLOW = ABI.AT_SYMLINK_NOFOLLOW;
+const AT_EMPTY_PATH = ABI.AT_EMPTY_PATH;
+const STATX_BASIC_STATS = ABI.STATX_BASIC_STATS;
 
 /** What statx(2) says about a file (struct statx has one layout on every architecture). */
 export interface FileStatus {
@@ -498,10 +505,10 @@ export interface FileStatus {
 }
 
 /** The file-type bits of {@linkcode FileStatus.mode}. */
-export const S_IFMT = 0o170000;
-export const S_IFDIR = 0o040000;
-export const S_IFREG = 0o100000;
-export const S_IFLNK = 0o120000;
+export const S_IFMT = ABI.S_IFMT;
+export const S_IFDIR = ABI.S_IFDIR;
+export const S_IFREG = ABI.S_IFREG;
+export const S_IFLNK = ABI.S_IFLNK;
 
 /**
  * Opens `name` relative to the directory `dirfd` (or {@linkcode AT_FDCWD}); returns the fd.
@@ -523,12 +530,12 @@ export function statAt(dirfd: number, name?: string): FileStatus {
     `get the status of '${name ?? dirfd}'`,
   );
   const v = new DataView(buf.buffer);
-  // struct statx: stx_uid at 20, stx_gid at 24, stx_mode (u16) at 28, stx_size at 40.
+  // struct statx: stx_uid, stx_gid (u32), stx_mode (u16), stx_size (u64); little-endian.
   return {
-    uid: v.getUint32(20, true),
-    gid: v.getUint32(24, true),
-    mode: v.getUint16(28, true),
-    size: Number(v.getBigUint64(40, true)),
+    uid: v.getUint32(ABI.STATX_STX_UID, true),
+    gid: v.getUint32(ABI.STATX_STX_GID, true),
+    mode: v.getUint16(ABI.STATX_STX_MODE, true),
+    size: Number(v.getBigUint64(ABI.STATX_STX_SIZE, true)),
   };
 }
 
@@ -565,8 +572,8 @@ export function fsync(fd: number): void {
   unwrap(libc().fsync(fd), "sync to disk");
 }
 
-const LOCK_EX = 2;
-const LOCK_NB = 4;
+const LOCK_EX = ABI.LOCK_EX;
+const LOCK_NB = ABI.LOCK_NB;
 
 /**
  * Takes an exclusive flock(2) on the open file `fd` without waiting; false when another open

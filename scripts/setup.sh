@@ -9,8 +9,10 @@
 #     (libcap2-bin, util-linux, procps, python3), mmdb-bin (mmdblookup, the GeoIP reference),
 #     dnsmasq-base (the tests' own DNS server), tmux (the UI tests' terminal), openssl (the server
 #     tests' TLS certificates), man-db and groff-base (the man page checks), bash-completion, zsh
-#     and fish (the completion tests), systemd (systemd-analyze checks the conntopd unit), and the
-#     peers the benchmark compares with: iptstate, netsniff-ng (flowtop) and time (GNU time);
+#     and fish (the completion tests), systemd (systemd-analyze checks the conntopd unit), gcc and
+#     gcc-aarch64-linux-gnu with both C libraries' headers (ffi/abi.ts is checked against the
+#     x86_64 and aarch64 headers; a stand-in library is compiled), and the peers the benchmark
+#     compares with: iptstate, netsniff-ng (flowtop) and time (GNU time);
 #   - Deno, pinned to exactly DENO_VERSION, from the npm registry into a cache directory;
 #   - the embedded GeoIP data (scripts/geodata.ts: pinned npm packages, checked by sha512), when
 #     missing. After changing the pinned versions, run `deno task geodata` yourself.
@@ -55,6 +57,10 @@ readonly DEV_PACKAGES=(
   zsh
   fish
   systemd
+  gcc
+  libc6-dev
+  gcc-aarch64-linux-gnu
+  libc6-dev-arm64-cross
   iptstate
   netsniff-ng
   time

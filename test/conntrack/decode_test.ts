@@ -7,7 +7,7 @@ import { trackedPair } from "../_helpers/tracked_pair.ts";
 import { assert, assertEquals } from "../_helpers/assert.ts";
 import { CtDecoder } from "../../src/conntrack/decode.ts";
 import { Has, Kind, OFF, RECORD_SIZE, RecordView } from "../../src/conntrack/record.ts";
-import { ATTR, nfct } from "../../ffi/conntrack.ts";
+import { ATTR, nfctParser } from "../_helpers/nfct_parser.ts";
 import { loadConntrack, type Netns, ping } from "../_helpers/netns.ts";
 import { decodeBase64 } from "../_helpers/base64.ts";
 import { tcp4 } from "../_helpers/nlmsg.ts";
@@ -32,7 +32,7 @@ async function captureDump(ns: Netns): Promise<Uint8Array<ArrayBuffer>[]> {
 const swap16 = (v: number) => ((v & 0xff) << 8) | (v >> 8);
 
 function libBytes(ct: Deno.PointerValue, attr: number, n: number): Uint8Array {
-  const p = nfct().nfct_get_attr(ct, attr);
+  const p = nfctParser().nfct_get_attr(ct, attr);
   assert(p !== null, `attribute ${attr} is set`);
   return new Uint8Array(Deno.UnsafePointerView.getArrayBuffer(p, n)).slice();
 }
@@ -44,7 +44,7 @@ Deno.test("CtDecoder decodes real dump messages exactly as libnetfilter_conntrac
   await loadConntrack(a, ENTRIES);
   const msgs = await captureDump(a);
   assert(msgs.length >= ENTRIES.length + 1, `dump has ${msgs.length} messages`);
-  const lib = nfct();
+  const lib = nfctParser();
   const dec = new CtDecoder();
   const rec = new Uint8Array(RECORD_SIZE);
   const view = new RecordView(rec.buffer);
