@@ -6,7 +6,8 @@
  * It also decides when the collector runs: paused while no client is subscribed, resumed when
  * one is. A client that joins while collection was paused waits for the first refresh after
  * the resume (the model then reflects the table as it is, not as it was when the last client
- * left).
+ * left). With a collector that lets its table go while paused, the hub lets its model, its
+ * snapshot and every queued line go as well ({@linkcode Hub.releases} counts it).
  *
  * The hub does no I/O itself: clients are {@linkcode Subscriber}s with an {@linkcode OutQueue}.
  *
@@ -37,6 +38,12 @@ export interface Subscriber {
 export interface CollectionControl {
   pause(): void;
   resume(): void;
+  /**
+   * The collector lets its table go while paused, and the first batch after a resume holds the
+   * whole table again (src/collector/local.ts). The hub then drops its model and snapshot at
+   * each pause too, so a server nobody uses holds no table.
+   */
+  readonly releasesWhilePaused?: boolean;
 }
 
 /** A snapshot's lines, shared by every client that joins at its refresh. */
@@ -67,6 +74,8 @@ export class Hub {
   deltaEncodings = 0;
   /** Snapshot encodings made (at most one per batch). */
   snapshotEncodings = 0;
+  /** Times the model was let go at a pause (see {@linkcode CollectionControl.releasesWhilePaused}). */
+  releases = 0;
 
   /** `onPause` hears of every pause (true) and resume (false), e.g. for the log. */
   constructor(onPause?: (paused: boolean) => void) {
@@ -128,6 +137,9 @@ export class Hub {
   /** Takes one collector batch: encodes it as a delta once, applies it, feeds every client. */
   onBatch(batch: BatchMessage): void {
     this.batches++;
+    // A batch that was under way when the last client left: the model it changes is gone, and
+    // the resume's first batch brings the whole table.
+    if (this.#paused && this.#control?.releasesWhilePaused === true) return;
     let delta: Uint8Array[] | undefined;
     for (const st of this.#subs.values()) {
       if (st.seq >= 0 && st.seq === batch.seq - 1) {
@@ -174,6 +186,10 @@ export class Hub {
     this.#paused = true;
     this.#fresh = false;
     this.#snapshot = undefined;
+    if (this.#control.releasesWhilePaused === true) {
+      this.#model = new ConnectionModel();
+      this.releases++;
+    }
     this.#control.pause();
     this.#onPause?.(true);
   }

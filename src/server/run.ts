@@ -9,7 +9,7 @@
 
 import type { Options } from "../cli/options.ts";
 import { endpointText, type ServerOptions } from "../cli/remote.ts";
-import { Collector } from "../collector/client.ts";
+import { LocalCollector } from "../collector/local.ts";
 import type { BatchMessage, CollectorOptions, ReadyMessage } from "../collector/messages.ts";
 import { netnsPath } from "../collector/netns.ts";
 import { RECORD_SIZE } from "../conntrack/mod.ts";
@@ -90,7 +90,11 @@ async function serve(opts: Options, so: ServerOptions, log: Logger): Promise<num
   });
 
   const hub = new Hub((paused) =>
-    log.debug(paused ? "Collection paused: no client" : "Collection resumed")
+    log.debug(
+      paused
+        ? "Collection paused: no client; the table and its buffers are let go"
+        : "Collection resumed",
+    )
   );
   let overruns = 0;
   const onBatch = (b: BatchMessage) => {
@@ -103,7 +107,7 @@ async function serve(opts: Options, so: ServerOptions, log: Logger): Promise<num
     }
     hub.onBatch(b);
   };
-  let collector: Collector | undefined;
+  let collector: LocalCollector | undefined;
   const listeners: Listening[] = [];
   const sessions = new Set<Session>();
   let ticker: ReturnType<typeof setInterval> | undefined;
@@ -111,7 +115,7 @@ async function serve(opts: Options, so: ServerOptions, log: Logger): Promise<num
     // Listen first (nothing is accepted yet): a port in use or a bad certificate fails before
     // the collector touches the kernel.
     listeners.push(...listenAll(so.listen, tls, log));
-    collector = await Collector.start(collectorOptions(opts), {
+    collector = await LocalCollector.start(collectorOptions(opts), {
       onBatch,
       onWarning: (m) => {
         log.warning(m);
