@@ -22,6 +22,12 @@ import type { CollectorOptions, FromCollector, ReadyMessage } from "./messages.t
 /** How often a dump gives the event loop a turn, ms. */
 const YIELD_MS = 10;
 
+/** {@linkcode CollectorHandlers}, and one more report. */
+export interface LocalCollectorHandlers extends CollectorHandlers {
+  /** The loop let its table go (paused; see {@linkcode LocalCollector.releases}). */
+  onRelease?(): void;
+}
+
 /** A collector running on this thread. */
 export class LocalCollector {
   #control: CollectorControl;
@@ -43,7 +49,10 @@ export class LocalCollector {
    * {@linkcode ConntopError} (carrying the exit code) when it cannot start. While paused the
    * loop lets its table go (see {@linkcode releases}).
    */
-  static start(options: CollectorOptions, handlers: CollectorHandlers): Promise<LocalCollector> {
+  static start(
+    options: CollectorOptions,
+    handlers: LocalCollectorHandlers,
+  ): Promise<LocalCollector> {
     return new Promise((resolve, reject) => {
       let started = false;
       const post = (msg: FromCollector) => {
@@ -70,7 +79,10 @@ export class LocalCollector {
       const control = new CollectorControl(post, { releaseWhilePaused: true, yieldMs: YIELD_MS });
       // Made before the loop starts: the loop says "ready" (or "fatal") before its first await.
       const c = new LocalCollector(control, options);
-      control.onRelease = () => c.releases++;
+      control.onRelease = () => {
+        c.releases++;
+        handlers.onRelease?.();
+      };
       // The loop reports its own failures as "fatal"; anything it throws past that is a bug,
       // reported the same way so the server ends cleanly.
       c.#stopped = runCollector(options, control).catch((err) => {

@@ -90,11 +90,7 @@ async function serve(opts: Options, so: ServerOptions, log: Logger): Promise<num
   });
 
   const hub = new Hub((paused) =>
-    log.debug(
-      paused
-        ? "Collection paused: no client; the table and its buffers are let go"
-        : "Collection resumed",
-    )
+    log.debug(paused ? "Collection paused: no client" : "Collection resumed")
   );
   let overruns = 0;
   const onBatch = (b: BatchMessage) => {
@@ -125,6 +121,7 @@ async function serve(opts: Options, so: ServerOptions, log: Logger): Promise<num
         fatal ??= err;
         finish(err.exitCode);
       },
+      onRelease: () => log.debug("Table released until a client comes"),
     });
     const ready = collector.ready;
     for (const w of ready.warnings) log.warning(w);
