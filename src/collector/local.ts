@@ -19,8 +19,11 @@ import { type CollectorHandlers, restoreFromOutside } from "./client.ts";
 import { CollectorControl, runCollector } from "./loop.ts";
 import type { CollectorOptions, FromCollector, ReadyMessage } from "./messages.ts";
 
-/** How often a dump gives the event loop a turn, ms. */
-const YIELD_MS = 10;
+/**
+ * How often a dump gives the event loop a turn, ms: clients' writes and pings wait at most this
+ * long. Each turn costs about 3 ms of wall time (a timer's clamp), so not much more often.
+ */
+const YIELD_MS = 50;
 
 /** {@linkcode CollectorHandlers}, and one more report. */
 export interface LocalCollectorHandlers extends CollectorHandlers {
@@ -46,8 +49,9 @@ export class LocalCollector {
 
   /**
    * Starts the loop and resolves once it has opened its sockets; rejects with a
-   * {@linkcode ConntopError} (carrying the exit code) when it cannot start. While paused the
-   * loop lets its table go (see {@linkcode releases}).
+   * {@linkcode ConntopError} (carrying the exit code) when it cannot start. The loop starts
+   * paused (call {@linkcode resume}: a server collects only for its clients); while paused it
+   * lets its table go (see {@linkcode releases}).
    */
   static start(
     options: CollectorOptions,
@@ -76,7 +80,11 @@ export class LocalCollector {
           }
         }
       };
-      const control = new CollectorControl(post, { releaseWhilePaused: true, yieldMs: YIELD_MS });
+      const control = new CollectorControl(post, {
+        releaseWhilePaused: true,
+        yieldMs: YIELD_MS,
+        paused: true,
+      });
       // Made before the loop starts: the loop says "ready" (or "fatal") before its first await.
       const c = new LocalCollector(control, options);
       control.onRelease = () => {

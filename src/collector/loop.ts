@@ -71,12 +71,16 @@ export class CollectorControl {
   readonly #post: (msg: FromCollector, transfer: Transferable[]) => void;
   #wake: (() => void) | undefined;
 
-  /** `post` receives every message the loop sends (batches with their buffers to transfer). */
+  /**
+   * `post` receives every message the loop sends (batches with their buffers to transfer);
+   * `options.paused` starts the loop paused (a server before its first client).
+   */
   constructor(
     post: (msg: FromCollector, transfer: Transferable[]) => void,
-    options: { releaseWhilePaused?: boolean; yieldMs?: number } = {},
+    options: { releaseWhilePaused?: boolean; yieldMs?: number; paused?: boolean } = {},
   ) {
     this.#post = post;
+    this.paused = options.paused ?? false;
     this.releaseWhilePaused = options.releaseWhilePaused ?? false;
     this.yieldMs = options.yieldMs;
   }
@@ -366,8 +370,9 @@ async function loop(
   }
   let local: LocalAddressList | undefined = tracker?.local;
   // Size the table for the kernel's count up front: regrowing a large table in steps would
-  // leave every intermediate copy behind as garbage.
-  table.reserve((readSysctlNumber("nf_conntrack_count") ?? 0) * 1.02);
+  // leave every intermediate copy behind as garbage. (A loop that starts paused does it when
+  // it resumes.)
+  if (!ctl.paused) table.reserve((readSysctlNumber("nf_conntrack_count") ?? 0) * 1.02);
   while (!ctl.stopping) {
     if (ctl.paused) {
       if (ctl.releaseWhilePaused) {

@@ -27,13 +27,24 @@ const HEADROOM = 1024;
 /** Largest number of extras or owners in one part (the schema's limit). */
 const MAX_ENTRIES = 8192;
 
-/** A part being laid out: its fixed fields, its chunk of records, its extras and owners. */
+/** A part being laid out: its fixed fields, its records, its extras and owners. */
 interface PartPlan {
   n: number;
   count: number;
-  chunk: Uint8Array | undefined;
+  /** Which chunk of records it carries (-1: none). */
+  chunk: number;
   extras: BatchPart["extras"];
   owners: BatchPart["owners"];
+}
+
+/**
+ * A batch's records given chunk by chunk, for {@linkcode encodeBatchFrom}: `chunkRecords[i]`
+ * records in chunk i, whose bytes `chunk(i)` gives when asked, in order 0, 1, 2… (each is read
+ * before the next is asked for, so it may be the same scratch buffer every time).
+ */
+export interface RecordChunks {
+  chunkRecords: readonly number[];
+  chunk(i: number): Uint8Array;
 }
 
 /**
@@ -46,26 +57,41 @@ interface PartPlan {
  */
 export function encodeBatch(batch: BatchMessage, kind: BatchPart["kind"]): Uint8Array[] {
   const chunkBytes = CHUNK_RECORDS * RECORD_SIZE;
+  const views: Uint8Array[] = [];
+  for (const buf of batch.records) {
+    for (let at = 0; at < buf.byteLength; at += chunkBytes) {
+      views.push(new Uint8Array(buf, at, Math.min(buf.byteLength, at + chunkBytes) - at));
+    }
+  }
+  return encodeBatchFrom(batch, kind, {
+    chunkRecords: views.map((v) => v.length / RECORD_SIZE),
+    chunk: (i) => views[i]!,
+  });
+}
+
+/**
+ * {@linkcode encodeBatch} with the records read from `records` instead of `batch.records`
+ * (which is ignored): a snapshot is encoded from the table chunk by chunk through one scratch
+ * buffer, never as a second copy of the whole table.
+ */
+export function encodeBatchFrom(
+  batch: BatchMessage,
+  kind: BatchPart["kind"],
+  records: RecordChunks,
+): Uint8Array[] {
   const parts: PartPlan[] = [];
   const sizes: number[] = [];
   const empty = (): PartPlan => ({
     n: parts.length,
     count: 0,
-    chunk: undefined,
+    chunk: -1,
     extras: [],
     owners: [],
   });
-  for (const buf of batch.records) {
-    for (let at = 0; at < buf.byteLength; at += chunkBytes) {
-      const end = Math.min(buf.byteLength, at + chunkBytes);
-      parts.push({
-        ...empty(),
-        count: (end - at) / RECORD_SIZE,
-        chunk: new Uint8Array(buf, at, end - at),
-      });
-      sizes.push(base64Length(end - at) + HEADROOM);
-    }
-  }
+  records.chunkRecords.forEach((count, i) => {
+    parts.push({ ...empty(), count, chunk: i });
+    sizes.push(base64Length(count * RECORD_SIZE) + HEADROOM);
+  });
   if (parts.length === 0) {
     parts.push(empty());
     sizes.push(HEADROOM);
@@ -105,7 +131,7 @@ export function encodeBatch(batch: BatchMessage, kind: BatchPart["kind"]): Uint8
   return parts.map((x) =>
     encodeBatchLine(
       { type: "batch", kind, seq: batch.seq, part: x.n, last: x.n === lastN, count: x.count },
-      x.chunk === undefined ? [] : [x.chunk],
+      x.chunk < 0 ? [] : [records.chunk(x.chunk)],
       x.n === lastN
         ? { extras: x.extras, owners: x.owners, ...tail }
         : { extras: x.extras, owners: x.owners },

@@ -20,7 +20,7 @@ import type { Extra } from "../conntrack/mod.ts";
 import { RECORD_SIZE } from "../conntrack/mod.ts";
 import type { Owner } from "../enrich/types.ts";
 import { ConnectionModel } from "../model/model.ts";
-import { encodeBatch } from "../protocol/codec.ts";
+import { encodeBatch, encodeBatchFrom } from "../protocol/codec.ts";
 import { encodeMessage } from "../protocol/framing.ts";
 import type { WarningMessage } from "../protocol/messages.ts";
 import type { OutQueue, PushResult } from "./queue.ts";
@@ -174,7 +174,7 @@ export class Hub {
     if (this.#snapshot?.seq !== this.#model.seq) {
       this.#snapshot = {
         seq: this.#model.seq,
-        lines: encodeBatch(this.#snapshotBatch(), "snapshot"),
+        lines: this.#encodeSnapshot(),
       };
       this.snapshotEncodings++;
     }
@@ -217,41 +217,42 @@ export class Hub {
     return r !== "closed";
   }
 
-  // The whole table as one batch of new records (the model marks live slots with Kind.NEW).
-  #snapshotBatch(): BatchMessage {
+  // The whole table as the lines of one snapshot (the model marks live slots with Kind.NEW).
+  // The records go through one chunk-sized scratch buffer straight into the lines: the
+  // table is never copied whole.
+  #encodeSnapshot(): Uint8Array[] {
     const m = this.#model;
-    const records: ArrayBuffer[] = [];
     const extras: [number, Extra][] = [];
     const owners: [number, Owner | null][] = [];
-    const chunkBytes = CHUNK_RECORDS * RECORD_SIZE;
-    let chunk = new Uint8Array(chunkBytes);
-    let n = 0;
     let count = 0;
     for (const s of m.slots()) {
-      if (n === CHUNK_RECORDS) {
-        records.push(chunk.buffer);
-        chunk = new Uint8Array(chunkBytes);
-        n = 0;
-      }
-      const page = m.page(s);
-      const at = m.index(s) * RECORD_SIZE;
-      chunk.set(page.u8.subarray(at, at + RECORD_SIZE), n * RECORD_SIZE);
-      n++;
       count++;
       const e = m.extra(s);
       if (e !== undefined) extras.push([s, e]);
       const o = m.owner(s);
       if (o !== undefined) owners.push([s, o]);
     }
-    if (n > 0) {
-      records.push(n === CHUNK_RECORDS ? chunk.buffer : chunk.slice(0, n * RECORD_SIZE).buffer);
+    const chunkRecords: number[] = [];
+    for (let left = count; left > 0; left -= CHUNK_RECORDS) {
+      chunkRecords.push(Math.min(CHUNK_RECORDS, left));
     }
-    return {
+    const scratch = new Uint8Array(Math.min(count, CHUNK_RECORDS) * RECORD_SIZE);
+    const slots = m.slots();
+    const chunk = (i: number) => {
+      const n = chunkRecords[i]!;
+      for (let j = 0; j < n; j++) {
+        const s = slots.next().value as number;
+        const at = m.index(s) * RECORD_SIZE;
+        scratch.set(m.page(s).u8.subarray(at, at + RECORD_SIZE), j * RECORD_SIZE);
+      }
+      return scratch.subarray(0, n * RECORD_SIZE);
+    };
+    const batch: BatchMessage = {
       type: "batch",
       seq: m.seq,
       timeMs: m.timeMs,
       startedMs: this.#startedMs,
-      records,
+      records: [],
       count,
       extras,
       owners,
@@ -260,6 +261,7 @@ export class Hub {
       status: m.status!,
       reset: true,
     };
+    return encodeBatchFrom(batch, "snapshot", { chunkRecords, chunk });
   }
 }
 
