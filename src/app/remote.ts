@@ -15,7 +15,7 @@
  */
 
 import type { Options } from "../cli/mod.ts";
-import { endpointText, type RemoteOptions } from "../cli/mod.ts";
+import { endpointText, type RemoteOptions } from "../core/mod.ts";
 import type { BatchMessage } from "../core/mod.ts";
 import type { ReadyMessage } from "../collector/mod.ts";
 import {

@@ -175,39 +175,44 @@ export class Collector {
     }
   }
 
-  // The worker died before restoring: put the sysctls back from this thread (through
-  // `ip netns exec` when the worker was in another namespace) and drop the --track table.
+  // The worker died before restoring: put back from this thread what it changed.
   #restoreFallback(): void {
-    const ready = this.#ready;
-    if (ready === undefined) return;
-    const ns = this.#options.netns;
-    let ok = true;
-    const run = (cmd: string[]) => {
-      try {
-        const full = ns === undefined ? cmd : ["ip", "netns", "exec", ns, ...cmd];
-        const r = new Deno.Command(full[0]!, {
-          args: full.slice(1),
-          stdout: "null",
-          stderr: "null",
-        }).outputSync();
-        if (!r.success) ok = false;
-      } catch {
-        ok = false; // best effort
-      }
-    };
-    // Through a shell rather than Deno's file API, which wants --allow-all for /proc/sys.
-    for (const c of ready.changed) {
-      run(["sh", "-c", `echo '${c.previous}' > '${c.path}'`]);
+    if (this.#ready !== undefined) restoreFromOutside(this.#ready, this.#options.netns);
+  }
+}
+
+/**
+ * Restores what a collector reported changing in `ready` (sysctls, the --track table) from
+ * outside it, when it could not (through `ip netns exec` for a collector in namespace `ns`),
+ * and removes its journal when that worked. Best effort: never throws.
+ */
+export function restoreFromOutside(ready: ReadyMessage, ns: string | undefined): void {
+  let ok = true;
+  const run = (cmd: string[]) => {
+    try {
+      const full = ns === undefined ? cmd : ["ip", "netns", "exec", ns, ...cmd];
+      const r = new Deno.Command(full[0]!, {
+        args: full.slice(1),
+        stdout: "null",
+        stderr: "null",
+      }).outputSync();
+      if (!r.success) ok = false;
+    } catch {
+      ok = false; // best effort
     }
-    if (ready.trackTable !== null) run(["nft", "delete", "table", "inet", ready.trackTable]);
-    // Undone: the journal goes too. Otherwise it stays for the next start or --restore.
-    const journal = ready.journal ?? null;
-    if (ok && journal !== null) {
-      try {
-        Deno.removeSync(journal);
-      } catch {
-        // Left for the next start, which finds nothing changed to undo.
-      }
+  };
+  // Through a shell rather than Deno's file API, which wants --allow-all for /proc/sys.
+  for (const c of ready.changed) {
+    run(["sh", "-c", `echo '${c.previous}' > '${c.path}'`]);
+  }
+  if (ready.trackTable !== null) run(["nft", "delete", "table", "inet", ready.trackTable]);
+  // Undone: the journal goes too. Otherwise it stays for the next start or --restore.
+  const journal = ready.journal ?? null;
+  if (ok && journal !== null) {
+    try {
+      Deno.removeSync(journal);
+    } catch {
+      // Left for the next start, which finds nothing changed to undo.
     }
   }
 }

@@ -6,11 +6,10 @@
  * @module
  */
 
-import { Buffer } from "node:buffer";
 import { type Extra, RECORD_SIZE } from "../conntrack/mod.ts";
 import type { BatchMessage } from "../core/mod.ts";
 import type { Owner } from "../core/mod.ts";
-import { encodeMessage } from "./framing.ts";
+import { base64Length, encodeBatchLine } from "./batch_line.ts";
 import { localListProblem } from "../conntrack/mod.ts";
 import {
   CHUNK_RECORDS,
@@ -28,27 +27,73 @@ const HEADROOM = 1024;
 /** Largest number of extras or owners in one part (the schema's limit). */
 const MAX_ENTRIES = 8192;
 
+/** A part being laid out: its fixed fields, its records, its extras and owners. */
+interface PartPlan {
+  n: number;
+  count: number;
+  /** Which chunk of records it carries (-1: none). */
+  chunk: number;
+  extras: BatchPart["extras"];
+  owners: BatchPart["owners"];
+}
+
+/**
+ * A batch's records given chunk by chunk, for {@linkcode encodeBatchFrom}: `chunkRecords[i]`
+ * records in chunk i, whose bytes `chunk(i)` gives when asked, in order 0, 1, 2… (each is read
+ * before the next is asked for, so it may be the same scratch buffer every time).
+ */
+export interface RecordChunks {
+  chunkRecords: readonly number[];
+  chunk(i: number): Uint8Array;
+}
+
 /**
  * The lines (newline included) of `batch` as `kind` parts: one part per chunk of records,
  * extras and owners spread over the parts by size, and the refresh's time, totals and status
  * in the last one. Chunks larger than {@linkcode CHUNK_RECORDS} records are split. Every line
  * stays within {@linkcode MAX_SERVER_MESSAGE_BYTES}. Reads the records now: the batch's buffers
- * may change once this returns.
+ * may change once this returns. Each line is written straight into its bytes (batch_line.ts),
+ * the records as base64 without a string in between.
  */
 export function encodeBatch(batch: BatchMessage, kind: BatchPart["kind"]): Uint8Array[] {
   const chunkBytes = CHUNK_RECORDS * RECORD_SIZE;
-  const parts: BatchPart[] = [];
-  const sizes: number[] = [];
+  const views: Uint8Array[] = [];
   for (const buf of batch.records) {
     for (let at = 0; at < buf.byteLength; at += chunkBytes) {
-      const end = Math.min(buf.byteLength, at + chunkBytes);
-      const text = Buffer.from(buf, at, end - at).toString("base64");
-      parts.push(part(batch, kind, parts.length, (end - at) / RECORD_SIZE, [text]));
-      sizes.push(text.length + HEADROOM);
+      views.push(new Uint8Array(buf, at, Math.min(buf.byteLength, at + chunkBytes) - at));
     }
   }
+  return encodeBatchFrom(batch, kind, {
+    chunkRecords: views.map((v) => v.length / RECORD_SIZE),
+    chunk: (i) => views[i]!,
+  });
+}
+
+/**
+ * {@linkcode encodeBatch} with the records read from `records` instead of `batch.records`
+ * (which is ignored): a snapshot is encoded from the table chunk by chunk through one scratch
+ * buffer, never as a second copy of the whole table.
+ */
+export function encodeBatchFrom(
+  batch: BatchMessage,
+  kind: BatchPart["kind"],
+  records: RecordChunks,
+): Uint8Array[] {
+  const parts: PartPlan[] = [];
+  const sizes: number[] = [];
+  const empty = (): PartPlan => ({
+    n: parts.length,
+    count: 0,
+    chunk: -1,
+    extras: [],
+    owners: [],
+  });
+  records.chunkRecords.forEach((count, i) => {
+    parts.push({ ...empty(), count, chunk: i });
+    sizes.push(base64Length(count * RECORD_SIZE) + HEADROOM);
+  });
   if (parts.length === 0) {
-    parts.push(part(batch, kind, 0, 0, []));
+    parts.push(empty());
     sizes.push(HEADROOM);
   }
   // The last part's fixed fields.
@@ -61,12 +106,12 @@ export function encodeBatch(batch: BatchMessage, kind: BatchPart["kind"]): Uint8
   };
   sizes[sizes.length - 1]! += JSON.stringify(tail).length;
   let p = 0;
-  const place = (size: number, put: (x: BatchPart) => number) => {
+  const place = (size: number, put: (x: PartPlan) => number) => {
     while (
       sizes[p]! + size > MAX_SERVER_MESSAGE_BYTES || put(parts[p]!) >= MAX_ENTRIES
     ) {
       if (++p === parts.length) {
-        parts.push(part(batch, kind, p, 0, []));
+        parts.push(empty());
         sizes.push(HEADROOM);
       }
     }
@@ -80,28 +125,18 @@ export function encodeBatch(batch: BatchMessage, kind: BatchPart["kind"]): Uint8
     place(JSON.stringify(o).length + 1, (x) => x.owners.length);
     parts[p]!.owners.push(o);
   }
-  Object.assign(parts[parts.length - 1]!, { last: true }, tail);
-  return parts.map((x) => encodeMessage(x));
-}
-
-function part(
-  batch: BatchMessage,
-  kind: BatchPart["kind"],
-  n: number,
-  count: number,
-  records: string[],
-): BatchPart {
-  return {
-    type: "batch",
-    kind,
-    seq: batch.seq,
-    part: n,
-    last: false,
-    count,
-    records,
-    extras: [],
-    owners: [],
-  };
+  const lastN = parts.length - 1;
+  // The field order of every part: type, kind, seq, part, last, count, records, extras, owners,
+  // then (last part) local, timeMs, startedMs, totals, status.
+  return parts.map((x) =>
+    encodeBatchLine(
+      { type: "batch", kind, seq: batch.seq, part: x.n, last: x.n === lastN, count: x.count },
+      x.chunk < 0 ? [] : [records.chunk(x.chunk)],
+      x.n === lastN
+        ? { extras: x.extras, owners: x.owners, ...tail }
+        : { extras: x.extras, owners: x.owners },
+    )
+  );
 }
 
 /**

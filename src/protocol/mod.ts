@@ -22,3 +22,5 @@ export {
   MAX_BATCH_RECORDS,
   MAX_SERVER_MESSAGE_BYTES,
 } from "./messages.ts";
+export { encodeBatchFrom } from "./codec.ts";
+export { encodeBatchLine } from "./batch_line.ts";

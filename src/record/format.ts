@@ -36,6 +36,7 @@ import type { BatchMessage } from "../core/mod.ts";
 import type { Extra } from "../conntrack/mod.ts";
 import { ConntopError, ExitCode } from "../errors.ts";
 import { printableJson } from "../text/mod.ts";
+import { encodeBatchLine } from "../protocol/mod.ts";
 
 /** The `type` of a recording's first line. */
 export const RECORDING_TYPE = "conntop-recording";
@@ -143,25 +144,31 @@ export function encodeHeader(header: Omit<RecordingHeader, "type" | "version">):
 }
 
 /**
- * A batch's line (with its newline). The record bytes are read now, so the batch's buffers may
- * be changed or adopted as soon as this returns.
+ * A batch's line (with its newline), as bytes. The record bytes are read now, so the batch's
+ * buffers may be changed or adopted as soon as this returns. The line is written by the
+ * protocol's batch-line encoder (the one NDJSON batch codec), the record chunks base64-encoded
+ * straight into it; it is the {@linkcode BatchLine} of `batch` through `printableJson`.
  */
-export function encodeBatch(batch: BatchMessage): string {
-  const line: BatchLine = {
-    type: "batch",
-    seq: batch.seq,
-    timeMs: batch.timeMs,
-    startedMs: batch.startedMs,
-    count: batch.count,
-    records: batch.records.map((chunk) => Buffer.from(chunk).toString("base64")),
-    extras: batch.extras,
-    owners: batch.owners,
-    local: batch.local,
-    totals: batch.totals,
-    status: batch.status,
-    ...(batch.reset === true ? { reset: true } : {}),
-  };
-  return printableJson(line) + "\n";
+export function encodeBatch(batch: BatchMessage): Uint8Array<ArrayBuffer> {
+  return encodeBatchLine(
+    {
+      type: "batch",
+      seq: batch.seq,
+      timeMs: batch.timeMs,
+      startedMs: batch.startedMs,
+      count: batch.count,
+    },
+    batch.records.map((chunk) => new Uint8Array(chunk)),
+    {
+      extras: batch.extras,
+      owners: batch.owners,
+      local: batch.local,
+      totals: batch.totals,
+      status: batch.status,
+      ...(batch.reset === true ? { reset: true } : {}),
+    },
+    printableJson,
+  );
 }
 
 /** A collector warning's line (with its newline). */

@@ -172,9 +172,10 @@ export class Recorder {
     return this.#error;
   }
 
-  #enqueue(text: string): void {
+  #enqueue(line: string | Uint8Array<ArrayBuffer>): void {
     // The stream queues without limit; the rejection is the only way a failure shows up.
-    this.#writer.write(encoder.encode(text)).catch((err) => this.#fail(err));
+    const bytes = typeof line === "string" ? encoder.encode(line) : line;
+    this.#writer.write(bytes).catch((err) => this.#fail(err));
   }
 
   #fail(err: unknown): void {

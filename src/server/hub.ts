@@ -6,7 +6,8 @@
  * It also decides when the collector runs: paused while no client is subscribed, resumed when
  * one is. A client that joins while collection was paused waits for the first refresh after
  * the resume (the model then reflects the table as it is, not as it was when the last client
- * left).
+ * left). With a collector that lets its table go while paused, the hub lets its model, its
+ * snapshot and every queued line go as well ({@linkcode Hub.releases} counts it).
  *
  * The hub does no I/O itself: clients are {@linkcode Subscriber}s with an {@linkcode OutQueue}.
  *
@@ -19,7 +20,7 @@ import type { Extra } from "../conntrack/mod.ts";
 import { RECORD_SIZE } from "../conntrack/mod.ts";
 import type { Owner } from "../core/mod.ts";
 import { ConnectionModel } from "../model/mod.ts";
-import { encodeBatch } from "../protocol/mod.ts";
+import { encodeBatch, encodeBatchFrom } from "../protocol/mod.ts";
 import { encodeMessage } from "../protocol/mod.ts";
 import type { WarningMessage } from "../protocol/mod.ts";
 import type { OutQueue, PushResult } from "./queue.ts";
@@ -37,6 +38,12 @@ export interface Subscriber {
 export interface CollectionControl {
   pause(): void;
   resume(): void;
+  /**
+   * The collector lets its table go while paused, and the first batch after a resume holds the
+   * whole table again (src/collector/local.ts). The hub then drops its model and snapshot at
+   * each pause too, so a server nobody uses holds no table.
+   */
+  readonly releasesWhilePaused?: boolean;
 }
 
 /** A snapshot's lines, shared by every client that joins at its refresh. */
@@ -67,6 +74,8 @@ export class Hub {
   deltaEncodings = 0;
   /** Snapshot encodings made (at most one per batch). */
   snapshotEncodings = 0;
+  /** Times the model was let go at a pause (see {@linkcode CollectionControl.releasesWhilePaused}). */
+  releases = 0;
 
   /** `onPause` hears of every pause (true) and resume (false), e.g. for the log. */
   constructor(onPause?: (paused: boolean) => void) {
@@ -128,6 +137,9 @@ export class Hub {
   /** Takes one collector batch: encodes it as a delta once, applies it, feeds every client. */
   onBatch(batch: BatchMessage): void {
     this.batches++;
+    // A batch that was under way when the last client left: the model it changes is gone, and
+    // the resume's first batch brings the whole table.
+    if (this.#paused && this.#control?.releasesWhilePaused === true) return;
     let delta: Uint8Array[] | undefined;
     for (const st of this.#subs.values()) {
       if (st.seq >= 0 && st.seq === batch.seq - 1) {
@@ -162,7 +174,7 @@ export class Hub {
     if (this.#snapshot?.seq !== this.#model.seq) {
       this.#snapshot = {
         seq: this.#model.seq,
-        lines: encodeBatch(this.#snapshotBatch(), "snapshot"),
+        lines: this.#encodeSnapshot(),
       };
       this.snapshotEncodings++;
     }
@@ -174,6 +186,10 @@ export class Hub {
     this.#paused = true;
     this.#fresh = false;
     this.#snapshot = undefined;
+    if (this.#control.releasesWhilePaused === true) {
+      this.#model = new ConnectionModel();
+      this.releases++;
+    }
     this.#control.pause();
     this.#onPause?.(true);
   }
@@ -201,41 +217,42 @@ export class Hub {
     return r !== "closed";
   }
 
-  // The whole table as one batch of new records (the model marks live slots with Kind.NEW).
-  #snapshotBatch(): BatchMessage {
+  // The whole table as the lines of one snapshot (the model marks live slots with Kind.NEW).
+  // The records go through one chunk-sized scratch buffer straight into the lines: the
+  // table is never copied whole.
+  #encodeSnapshot(): Uint8Array[] {
     const m = this.#model;
-    const records: ArrayBuffer[] = [];
     const extras: [number, Extra][] = [];
     const owners: [number, Owner | null][] = [];
-    const chunkBytes = CHUNK_RECORDS * RECORD_SIZE;
-    let chunk = new Uint8Array(chunkBytes);
-    let n = 0;
     let count = 0;
     for (const s of m.slots()) {
-      if (n === CHUNK_RECORDS) {
-        records.push(chunk.buffer);
-        chunk = new Uint8Array(chunkBytes);
-        n = 0;
-      }
-      const page = m.page(s);
-      const at = m.index(s) * RECORD_SIZE;
-      chunk.set(page.u8.subarray(at, at + RECORD_SIZE), n * RECORD_SIZE);
-      n++;
       count++;
       const e = m.extra(s);
       if (e !== undefined) extras.push([s, e]);
       const o = m.owner(s);
       if (o !== undefined) owners.push([s, o]);
     }
-    if (n > 0) {
-      records.push(n === CHUNK_RECORDS ? chunk.buffer : chunk.slice(0, n * RECORD_SIZE).buffer);
+    const chunkRecords: number[] = [];
+    for (let left = count; left > 0; left -= CHUNK_RECORDS) {
+      chunkRecords.push(Math.min(CHUNK_RECORDS, left));
     }
-    return {
+    const scratch = new Uint8Array(Math.min(count, CHUNK_RECORDS) * RECORD_SIZE);
+    const slots = m.slots();
+    const chunk = (i: number) => {
+      const n = chunkRecords[i]!;
+      for (let j = 0; j < n; j++) {
+        const s = slots.next().value as number;
+        const at = m.index(s) * RECORD_SIZE;
+        scratch.set(m.page(s).u8.subarray(at, at + RECORD_SIZE), j * RECORD_SIZE);
+      }
+      return scratch.subarray(0, n * RECORD_SIZE);
+    };
+    const batch: BatchMessage = {
       type: "batch",
       seq: m.seq,
       timeMs: m.timeMs,
       startedMs: this.#startedMs,
-      records,
+      records: [],
       count,
       extras,
       owners,
@@ -244,6 +261,7 @@ export class Hub {
       status: m.status!,
       reset: true,
     };
+    return encodeBatchFrom(batch, "snapshot", { chunkRecords, chunk });
   }
 }
 

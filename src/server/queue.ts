@@ -77,7 +77,8 @@ export type PushResult = "queued" | "overflow" | "too_slow" | "closed";
 
 interface Item {
   kind: ItemKind;
-  lines: readonly Uint8Array[];
+  /** A snapshot's lines are this item's own array, each let go once taken (see #take). */
+  lines: readonly (Uint8Array | undefined)[];
   /** Index of the next line to write. */
   next: number;
 }
@@ -178,7 +179,10 @@ export class OutQueue {
       this.#resyncs.push(now);
       return this.#resyncs.length > this.#opts.maxResyncs ? "too_slow" : "overflow";
     }
-    this.#items.push({ kind, lines, next: 0 });
+    // A snapshot's array is copied (references only) so that each line can be let go as it is
+    // taken: once the hub has a newer snapshot, a slow client holds only what it has not read
+    // of its own, not the lines it already has.
+    this.#items.push({ kind, lines: kind === "snapshot" ? [...lines] : lines, next: 0 });
     this.#counted += bytes;
     if (kind === "pong") this.#pongWaiting = true;
     if (!this.#writing) void this.#run();
@@ -253,7 +257,9 @@ export class OutQueue {
       if (item.next < item.lines.length) {
         if (item.next === 0 && item.kind === "pong") this.#pongWaiting = false;
         const line = item.lines[item.next++]!;
-        if (item.kind !== "snapshot") {
+        if (item.kind === "snapshot") {
+          (item.lines as (Uint8Array | undefined)[])[item.next - 1] = undefined;
+        } else {
           this.#counted -= line.length + LINE_COST_BYTES;
           if (item.next === 1) this.#counted -= ITEM_COST_BYTES;
         }
@@ -282,9 +288,9 @@ export class OutQueue {
 }
 
 /** What `lines` cost while queued as one item. */
-function cost(lines: readonly Uint8Array[]): number {
+function cost(lines: readonly (Uint8Array | undefined)[]): number {
   let n = lines.length === 0 ? 0 : ITEM_COST_BYTES;
-  for (const l of lines) n += l.length + LINE_COST_BYTES;
+  for (const l of lines) n += (l?.length ?? 0) + LINE_COST_BYTES;
   return n;
 }
 
@@ -292,6 +298,8 @@ function cost(lines: readonly Uint8Array[]): number {
 function waiting(item: Item): number {
   if (item.next === 0) return cost(item.lines);
   let n = 0;
-  for (let i = item.next; i < item.lines.length; i++) n += item.lines[i]!.length + LINE_COST_BYTES;
+  for (let i = item.next; i < item.lines.length; i++) {
+    n += (item.lines[i]?.length ?? 0) + LINE_COST_BYTES;
+  }
   return n;
 }

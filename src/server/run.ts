@@ -9,7 +9,7 @@
 
 import type { Options } from "../cli/mod.ts";
 import { endpointText, type ServerOptions } from "../core/mod.ts";
-import { Collector } from "../collector/mod.ts";
+import { LocalCollector } from "../collector/mod.ts";
 import type { BatchMessage } from "../core/mod.ts";
 import type { CollectorOptions, ReadyMessage } from "../collector/mod.ts";
 import { netnsPath } from "../collector/mod.ts";
@@ -104,7 +104,7 @@ async function serve(opts: Options, so: ServerOptions, log: Logger): Promise<num
     }
     hub.onBatch(b);
   };
-  let collector: Collector | undefined;
+  let collector: LocalCollector | undefined;
   const listeners: Listening[] = [];
   const sessions = new Set<Session>();
   let ticker: ReturnType<typeof setInterval> | undefined;
@@ -112,7 +112,7 @@ async function serve(opts: Options, so: ServerOptions, log: Logger): Promise<num
     // Listen first (nothing is accepted yet): a port in use or a bad certificate fails before
     // the collector touches the kernel.
     listeners.push(...listenAll(so.listen, tls, log));
-    collector = await Collector.start(collectorOptions(opts), {
+    collector = await LocalCollector.start(collectorOptions(opts), {
       onBatch,
       onWarning: (m) => {
         log.warning(m);
@@ -122,6 +122,7 @@ async function serve(opts: Options, so: ServerOptions, log: Logger): Promise<num
         fatal ??= err;
         finish(err.exitCode);
       },
+      onRelease: () => log.debug("Table released until a client comes"),
     });
     const ready = collector.ready;
     for (const w of ready.warnings) log.warning(w);

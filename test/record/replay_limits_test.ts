@@ -9,10 +9,18 @@
  */
 
 import { assert, assertEquals, assertMatch } from "../_helpers/assert.ts";
-import { encodeBatch, encodeEnd, encodeHeader } from "../../src/record/format.ts";
+import {
+  encodeBatch as encodeBatchBytes,
+  encodeEnd,
+  encodeHeader,
+} from "../../src/record/format.ts";
 import { CHUNK_RECORDS } from "../../src/collector/messages.ts";
 import { RECORD_SIZE } from "../../src/conntrack/record.ts";
 import type { BatchMessage } from "../../src/collector/messages.ts";
+
+/** A recording's batch line as text (the encoder writes bytes). */
+const encodeBatch = (b: Parameters<typeof encodeBatchBytes>[0]): string =>
+  new TextDecoder().decode(encodeBatchBytes(b));
 
 const PROBE = new URL("./_replay_probe.ts", import.meta.url).pathname;
 const KILL_KIB = 1_500_000;

@@ -8,8 +8,16 @@ import {
 import type { BatchMessage } from "../../src/collector/messages.ts";
 import { RECORD_SIZE } from "../../src/conntrack/record.ts";
 import { ConntopError, ExitCode } from "../../src/errors.ts";
-import { encodeBatch, encodeEnd, encodeHeader } from "../../src/record/format.ts";
+import {
+  encodeBatch as encodeBatchBytes,
+  encodeEnd,
+  encodeHeader,
+} from "../../src/record/format.ts";
 import { readRecording, Recorder, Replay, type ReplayHandlers } from "../../src/record/mod.ts";
+
+/** A recording's batch line as text (the encoder writes bytes). */
+const encodeBatch = (b: Parameters<typeof encodeBatchBytes>[0]): string =>
+  new TextDecoder().decode(encodeBatchBytes(b));
 
 const META = { intervalMs: 1000, netns: null, ready: { warnings: [], flowtables: false } };
 const T0 = Date.UTC(2025, 5, 1, 12);

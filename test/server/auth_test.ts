@@ -65,3 +65,13 @@ Deno.test("Token.matches() accepts the token only, and never shows it", () => {
   assertEquals(JSON.stringify({ t }), '{"t":"[token]"}');
   assert(!Deno.inspect(t).includes("s3cret"));
 });
+
+Deno.test("Token.matches() tells apart tokens of the longest length and longer candidates", () => {
+  const long = "x".repeat(1023) + "y";
+  const t = new Token(long);
+  assert(t.matches(long));
+  assert(!t.matches("x".repeat(1024)), "the last character differs");
+  assert(!t.matches(long + "z"), "one character more");
+  assert(!t.matches(long + long), "twice as long");
+  assert(!t.matches(long.slice(0, 1023)), "one character less");
+});

@@ -15,7 +15,7 @@ import {
 } from "../_helpers/conntopd.ts";
 import { runBounded } from "../_helpers/bounded_run.ts";
 import { CONNTOPD_PERMISSIONS } from "../../src/conntopd.ts";
-import { Netns } from "../_helpers/netns.ts";
+import { loadConntrack, Netns } from "../_helpers/netns.ts";
 import { ProtoClient, rawExchange } from "../_helpers/proto_client.ts";
 import { runConntop } from "../e2e/_conntop.ts";
 import type { Connection } from "../../src/core/connection.ts";
@@ -407,6 +407,40 @@ Deno.test("conntopd pauses collection while no client is connected", async () =>
   assert(dumps <= lastDumps + 5, `dumps went from ${lastDumps} to ${dumps} while nobody was here`);
   assertEquals(snap.count, 3, "the snapshot after resuming is the table as it is");
   await server.waitForLog(/Collection resumed/);
+});
+
+Deno.test("conntopd lets its table go when the last client leaves, and collects it anew for the next", async () => {
+  await using served = await serveNamespace(ENTRIES.slice(0, 3), ["--interval", "0.1", "-v"]);
+  const { ns, server } = served;
+  {
+    await using a = await ProtoClient.connect({ port: server.port });
+    await a.handshake();
+    await a.nextBatch();
+    assertEquals(sorted(ours(a.model)), sorted(await reference(ns)));
+  }
+  // The collector drops its table (and the hub its model) once paused: a line after the
+  // client's snapshot (the first one is the start's, before any client).
+  const from = server.lines.findIndex((l) => /snapshot \d+: queued/.test(l));
+  assert(from >= 0);
+  await server.waitForLog(/Collection paused: no client/, 30_000, from);
+  await server.waitForLog(/Table released until a client comes/, 30_000, from);
+  const after = server.lines.length;
+  // What changes meanwhile is seen by nobody; the next client's snapshot comes from a new dump.
+  await ns.conntrack(["-D", "-p", "udp", "--sport", "53", "--dport", "5353"]);
+  await loadConntrack(ns, [
+    "-I -t 300 -s 10.0.0.7 -d 10.0.0.8 -p tcp --sport 7 --dport 8 --state ESTABLISHED",
+  ]);
+  await using b = await ProtoClient.connect({ port: server.port });
+  await b.handshake();
+  const snap = await b.nextBatch();
+  assertEquals(snap.reset, true);
+  assertEquals(snap.count, 3);
+  assertEquals(sorted(ours(b.model)), sorted(await reference(ns)));
+  await server.waitForLog(/Collection resumed/, 30_000, after);
+  // Deltas follow the new table as before.
+  await loadConntrack(ns, ["-I -t 300 -s 10.0.0.9 -d 10.0.0.8 -p udp --sport 9 --dport 8"]);
+  await b.batchUntil(() => b.model.size === 4);
+  assertEquals(sorted(ours(b.model)), sorted(await reference(ns)));
 });
 
 Deno.test("conntopd --help and --version need no privilege and print conntopd's own text", async () => {

@@ -118,6 +118,36 @@ Deno.test("Hub pauses collection with no client and resumes it for the first one
   assertEquals(ctl.calls, ["pause", "resume", "pause"]);
 });
 
+Deno.test("Hub lets its model and snapshot go at a pause when the collector lets its table go", async () => {
+  const hub = new Hub();
+  const ctl = Object.assign(new Control(), { releasesWhilePaused: true });
+  hub.attach(ctl);
+  const a = new Client(hub);
+  hub.subscribe(a);
+  hub.onBatch(batchOf(table(5), { seq: 0 }));
+  await settle();
+  assertEquals(a.model.size, 5);
+  assertEquals(hub.model.size, 5);
+  assertEquals(hub.releases, 1, "the pause at attach (no client yet)");
+  hub.unsubscribe(a);
+  assertEquals(ctl.calls, ["pause", "resume", "pause"]);
+  assertEquals(hub.releases, 2);
+  assertEquals(hub.model.size, 0, "the model is let go");
+  // A batch already under way when the last client left changes nothing.
+  hub.onBatch(batchOf([conn(9)], { seq: 1 }));
+  assertEquals(hub.model.size, 0);
+  // The resume's first batch holds the whole table again (a collector that let its table go
+  // starts from slot 0); the new client's snapshot is that table, nothing of the old one.
+  const b = new Client(hub);
+  hub.subscribe(b);
+  hub.onBatch(batchOf([conn(0), conn(1), conn(2)], { seq: 2 }));
+  await settle();
+  assertEquals(b.batches.length, 1);
+  assertEquals(b.batches[0]!.reset, true);
+  assertEquals(b.model.size, 3);
+  assertEquals(dump(b.model), dump(hub.model));
+});
+
 Deno.test("Hub encodes each batch once and gives every client the same bytes", async () => {
   const hub = new Hub();
   hub.attach(new Control());

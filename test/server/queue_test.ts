@@ -234,3 +234,24 @@ Deno.test("OutQueue reports a failed write once and closes", async () => {
   assert(q.closed);
   assertEquals(q.push("delta", lines("c")), "closed");
 });
+
+Deno.test("OutQueue lets a shared snapshot's lines go as it writes them, leaving the hub's array whole", async () => {
+  const shared = lines("s0", "s1", "s2");
+  const fast = new FakeSocket();
+  const slow = new FakeSocket(0);
+  const a = new OutQueue(fast, { capBytes: 1000, stallMs: 1000 });
+  const b = new OutQueue(slow, { capBytes: 1000, stallMs: 1000 });
+  assertEquals(a.push("snapshot", shared), "queued");
+  assertEquals(b.push("snapshot", shared), "queued");
+  for (let i = 0; i < 20 && !a.idle; i++) await tick();
+  assertEquals(fast.text, "s0\ns1\ns2\n");
+  // The array the hub shares is untouched by either queue: the slow client still gets it all.
+  assertEquals(shared.length, 3);
+  assert(shared.every((l) => l instanceof Uint8Array));
+  slow.flow();
+  for (let i = 0; i < 20 && !b.idle; i++) {
+    slow.flow();
+    await tick();
+  }
+  assertEquals(slow.text, "s0\ns1\ns2\n");
+});
