@@ -9,8 +9,9 @@
  * - `--allow-ffi`: the collector's netlink sockets and /proc and /sys reads go through
  *   libnetfilter_conntrack and libc;
  * - `--allow-net`: the listeners;
- * - `--allow-read`: the collector worker's module, --token-file, --tls-cert, --tls-key and
- *   the --netns path check;
+ * - `--allow-read`: --token-file, --tls-cert, --tls-key, the undo journals of earlier runs
+ *   (/run/conntop) and the --netns path check (the collector runs on conntopd's own thread:
+ *   src/collector/local.ts);
  * - `--allow-env=CONNTOP_LIBNFCT`: the library's path override;
  * - `--allow-sys=hostname`: the default --name;
  * - `--allow-run=nft`: the collector asks nft whether flowtables are in use (their counters

@@ -433,6 +433,9 @@ async function loop(
       totals: totals(table),
       status: { ...status },
     }, batch.chunks.map((c) => c.buffer));
+    // Handed over. A loop sharing its thread must not keep them alive while it waits for the
+    // next refresh (a worker's are transferred, so detached anyway).
+    batch.chunks.length = 0;
     status.lastError = undefined;
     local = undefined;
     next += opts.intervalMs;

@@ -137,6 +137,9 @@ export class Hub {
   /** Takes one collector batch: encodes it as a delta once, applies it, feeds every client. */
   onBatch(batch: BatchMessage): void {
     this.batches++;
+    // The last refresh's snapshot is stale from here on: let it go before encoding anything
+    // (clients still sending it hold the lines they have not written).
+    this.#snapshot = undefined;
     // A batch that was under way when the last client left: the model it changes is gone, and
     // the resume's first batch brings the whole table.
     if (this.#paused && this.#control?.releasesWhilePaused === true) return;
@@ -151,7 +154,6 @@ export class Hub {
     }
     this.#model.apply(batch);
     this.#startedMs = batch.startedMs;
-    this.#snapshot = undefined;
     if (this.#paused) return;
     this.#fresh = true;
     for (const [sub, st] of [...this.#subs]) {

@@ -23,6 +23,7 @@ import type { ConnectionModel } from "../../src/model/mod.ts";
 import { CHUNK_RECORDS, PROTOCOL_VERSION } from "../../src/protocol/mod.ts";
 import { RECORD_SIZE } from "../../src/conntrack/mod.ts";
 import { VERSION } from "../../src/version.ts";
+import { TRACK_TABLE } from "../../src/collector/kernel.ts";
 
 const ENTRIES = [
   "-I -t 500 -u SEEN_REPLY,ASSURED -s 10.0.0.1 -d 10.0.0.2 -p tcp --sport 1234 --dport 80 --state ESTABLISHED -m 7",
@@ -441,6 +442,34 @@ Deno.test("conntopd lets its table go when the last client leaves, and collects 
   await loadConntrack(ns, ["-I -t 300 -s 10.0.0.9 -d 10.0.0.8 -p udp --sport 9 --dport 8"]);
   await b.batchUntil(() => b.model.size === 4);
   assertEquals(sorted(ours(b.model)), sorted(await reference(ns)));
+});
+
+Deno.test("conntopd restores --enable-acct and deletes its --track table on SIGTERM", async () => {
+  await using ns = await Netns.create("srv");
+  await ns.sysctl("net.netfilter.nf_conntrack_acct", 0);
+  await ns.sysctl("net.netfilter.nf_conntrack_timestamp", 0);
+  await loadConntrack(ns, ENTRIES.slice(0, 1));
+  const tables = async () => (await ns.exec(["nft", "list", "tables"])).stdout;
+  const server = await Conntopd.start(["--netns", ns.name, "--enable-acct", "--track"], {
+    permissions: ["--allow-write"],
+  });
+  try {
+    assertEquals(await ns.sysctl("net.netfilter.nf_conntrack_acct"), "1");
+    assertEquals(await ns.sysctl("net.netfilter.nf_conntrack_timestamp"), "1");
+    assert((await tables()).includes(`inet ${TRACK_TABLE}`), await tables());
+    {
+      // Collect for a client (the collector runs on the server's thread), then leave.
+      await using c = await ProtoClient.connect({ port: server.port });
+      await c.handshake();
+      assertEquals((await c.nextBatch()).count, 1);
+    }
+    assertEquals(await server.stop("SIGTERM"), 143);
+    assertEquals(await ns.sysctl("net.netfilter.nf_conntrack_acct"), "0");
+    assertEquals(await ns.sysctl("net.netfilter.nf_conntrack_timestamp"), "0");
+    assert(!(await tables()).includes(TRACK_TABLE), await tables());
+  } finally {
+    await server.stop("SIGKILL").catch(() => {});
+  }
 });
 
 Deno.test("conntopd --help and --version need no privilege and print conntopd's own text", async () => {
