@@ -6,12 +6,11 @@
  * @module
  */
 
-import { COLUMNS, type SortContext } from "../ui/columns.ts";
-import type { OutputColumnId } from "../output/mod.ts";
+import { type ColumnId, SORT_KEYS, type SortContext } from "../engine/mod.ts";
 import type { SortLevel } from "./once_rows.ts";
 
 /** Columns whose keys read enrichment answers: sorting on them waits for the answers. */
-export const ENRICHED_SORT: ReadonlySet<OutputColumnId> = new Set([
+export const ENRICHED_SORT: ReadonlySet<ColumnId> = new Set([
   "src_host",
   "dst_host",
   "src_country",
@@ -28,13 +27,13 @@ export const ENRICHED_SORT: ReadonlySet<OutputColumnId> = new Set([
 
 /** The levels of `--sort COLUMNS` (`reverse`: each the other way round). */
 export function sortLevels(
-  columns: readonly OutputColumnId[],
+  columns: readonly ColumnId[],
   reverse: boolean,
   ctx: SortContext,
 ): SortLevel[] {
   const levels: SortLevel[] = [];
   for (const id of columns) {
-    const d = COLUMNS[id];
+    const d = SORT_KEYS[id];
     const desc = d.defaultDesc !== reverse;
     const textKey = d.textKey;
     if (textKey !== undefined) {

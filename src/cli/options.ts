@@ -10,7 +10,7 @@ import { parseArgs } from "node:util";
 import { ALL_STATE_NAMES, parsePrefix, parseProto } from "../conntrack/mod.ts";
 import { UsageError } from "../errors.ts";
 import type { Filter } from "../model/mod.ts";
-import { isOutputColumnId, OUTPUT_COLUMN_IDS, type OutputColumnId } from "../output/columns.ts";
+import { COLUMN_IDS, type ColumnId, isColumnId } from "../engine/mod.ts";
 import { parseDecimal, parseInteger, parseSeconds } from "./number.ts";
 import {
   parseRemoteOptions,
@@ -61,13 +61,13 @@ export interface Options {
   /** --connect: show a server's table instead of this host's. */
   remote?: RemoteOptions;
   /** --sort: the columns --once sorts by, in order (each in its own default direction). */
-  sort: OutputColumnId[];
+  sort: ColumnId[];
   /** --reverse: --once's order reversed. */
   reverse: boolean;
   /** --top: --once prints only the first N rows. */
   top?: number;
   /** --columns: the columns --once prints (the table) and the fields they stand for. */
-  columns?: OutputColumnId[];
+  columns?: ColumnId[];
 }
 
 const SPEC = {
@@ -379,21 +379,19 @@ function parseOnceOrder(
 }
 
 // A comma-separated list of column names, each known and given once.
-function columnList(option: string, text: string): OutputColumnId[] {
+function columnList(option: string, text: string): ColumnId[] {
   const names = text.split(",").map((s) => s.trim());
   const seen = new Set<string>();
   for (const n of names) {
-    if (!isOutputColumnId(n)) {
+    if (!isColumnId(n)) {
       throw new UsageError(
-        `Invalid value for ${option}: unknown column '${n}' (columns: ${
-          OUTPUT_COLUMN_IDS.join(", ")
-        })`,
+        `Invalid value for ${option}: unknown column '${n}' (columns: ${COLUMN_IDS.join(", ")})`,
       );
     }
     if (seen.has(n)) throw new UsageError(`Invalid value for ${option}: column '${n}' given twice`);
     seen.add(n);
   }
-  return names as OutputColumnId[];
+  return names as ColumnId[];
 }
 
 /**

@@ -16,6 +16,7 @@
 import { formatEndpoint } from "../conntrack/mod.ts";
 import type { Connection } from "../model/mod.ts";
 import { ownerText } from "../enrich/types.ts";
+import type { ColumnId } from "../engine/mod.ts";
 import type { Field } from "./encode.ts";
 import { humanBytes, humanDuration, humanRate } from "./units.ts";
 
@@ -151,23 +152,10 @@ export const OUTPUT_COLUMNS = {
   ...enrich("org", "ORGANISATION"),
   ...enrich("city", "CITY"),
   ...enrich("class", "CLASS"),
-} as const satisfies Record<string, OutputColumn>;
-
-/** A column id of {@linkcode OUTPUT_COLUMNS}. */
-export type OutputColumnId = keyof typeof OUTPUT_COLUMNS;
-
-/** The column ids, in the monitor's order. */
-export const OUTPUT_COLUMN_IDS: readonly OutputColumnId[] = Object.keys(
-  OUTPUT_COLUMNS,
-) as OutputColumnId[];
-
-/** Whether `s` names a column. */
-export function isOutputColumnId(s: string): s is OutputColumnId {
-  return Object.hasOwn(OUTPUT_COLUMNS, s);
-}
+} as const satisfies Record<ColumnId, OutputColumn>;
 
 /** The fields of `columns`, in their order, each once. */
-export function fieldsOf(columns: readonly OutputColumnId[]): Field[] {
+export function fieldsOf(columns: readonly ColumnId[]): Field[] {
   const seen = new Set<Field>();
   for (const id of columns) for (const f of OUTPUT_COLUMNS[id].fields) seen.add(f);
   return [...seen];

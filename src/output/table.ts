@@ -14,7 +14,8 @@
 import { formatEndpoint } from "../conntrack/mod.ts";
 import type { Connection } from "../model/mod.ts";
 import { printable } from "../text/printable.ts";
-import { OUTPUT_COLUMNS, type OutputColumnId } from "./columns.ts";
+import type { ColumnId } from "../engine/mod.ts";
+import { OUTPUT_COLUMNS } from "./columns.ts";
 import { humanBytes, humanDuration, humanRate } from "./units.ts";
 
 /** One column of the table. */
@@ -64,7 +65,7 @@ export const DEFAULT_TABLE: readonly TableColumn[] = [
 ];
 
 /** The table of `--columns LIST`: the monitor's titles, cells and alignment. */
-export function columnsTable(ids: readonly OutputColumnId[]): TableColumn[] {
+export function columnsTable(ids: readonly ColumnId[]): TableColumn[] {
   return ids.map((id) => OUTPUT_COLUMNS[id]);
 }
 
