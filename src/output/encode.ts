@@ -100,10 +100,14 @@ export function csvHeaderOf(fields: readonly string[], lead: readonly string[] =
   return [...lead, ...fields].join(",") + "\r\n";
 }
 
+/** Text a CSV cell holds as it is: printable ASCII but `"` and `,`. */
+const CSV_PLAIN = /^[\x20\x21\x23-\x2b\x2d-\x7e]*$/;
+
 /** One CSV cell: null is empty, arrays are joined with `|`, text is {@linkcode printable}. */
 export function csvCell(v: unknown): string {
   if (v === null || v === undefined) return "";
   if (typeof v === "number") return String(v);
+  if (typeof v === "string" && CSV_PLAIN.test(v)) return v;
   const s = printable(Array.isArray(v) ? v.join("|") : String(v));
   return /[",\r\n]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s;
 }
