@@ -4,11 +4,12 @@
  * conntrack's own listing (each column in its first-click direction: numbers biggest first,
  * addresses and names A to Z; ties in protocol number, then id), `--top N` keeps that order's
  * first N, and `--columns` prints the columns' fields in CSV and JSON and their titles in the
- * table.
+ * table. Counters come from real traffic between two namespaces.
  */
 
 import { assert, assertEquals } from "../_helpers/assert.ts";
 import { loadConntrack, Netns } from "../_helpers/netns.ts";
+import { trackedPair } from "../_helpers/tracked_pair.ts";
 import { type ExtendedFlow, parseConntrackExtended } from "../_helpers/conntrack_cli.ts";
 import { runConntop } from "./_conntop.ts";
 
@@ -195,4 +196,48 @@ Deno.test("conntop refuses --sort, --top and --columns without --once, and unkno
     assert(r.stderr.startsWith(line), r.stderr);
     assert(r.stderr.split("\n")[0]!.includes("proto, state, src") || !line.includes("("), r.stderr);
   }
+});
+
+// UDP flows from a to b with different byte counts: flow k sends k datagrams of 100·k bytes.
+const SEND_SCRIPT = `
+import socket, sys
+for k in range(1, 9):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind(("", 20000 + k))
+    for _ in range(k):
+        s.sendto(b"x" * (100 * k), (sys.argv[1], 9))
+    s.close()
+`;
+
+Deno.test("conntop --once --sort tx_bytes --top ranks real counters as conntrack -L counts them", async () => {
+  await using pair = await trackedPair("top", 5);
+  const { a } = pair;
+  await a.exec(["python3", "-c", SEND_SCRIPT, "10.5.0.2"]);
+  const ref = parseConntrackExtended(
+    (await a.conntrack(["-L", "-p", "udp", "-o", "extended,id"])).stdout,
+  );
+  assertEquals(ref.length, 8);
+  const r = await runConntop([
+    "--once",
+    "-o",
+    "csv",
+    "-p",
+    "udp",
+    "--sort",
+    "tx_bytes",
+    "--top",
+    "3",
+    "--columns",
+    "id,tx_bytes,sport",
+    "--netns",
+    a.name,
+  ]);
+  assertEquals(r.code, 0, r.stderr);
+  const want = [...ref].sort((x, y) => y.orig.bytes! - x.orig.bytes!).slice(0, 3);
+  assertEquals(want.map((f) => f.orig.sport), [20008, 20007, 20006]);
+  assertEquals(
+    r.stdout,
+    "id,tx_bytes,orig_sport\r\n" +
+      want.map((f) => `${f.id},${f.orig.bytes},${f.orig.sport}\r\n`).join(""),
+  );
 });
