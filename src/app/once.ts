@@ -131,22 +131,22 @@ export async function runOnce(
         connections: [],
       });
       const encode = jsonObjectEncoder(fields, "    ");
-      await w.write(parts.head);
+      if (w.add(parts.head)) await w.flush();
       for (let r = 0; r < rows.length; r++) {
-        await w.write((r === 0 ? parts.first : parts.next) + encode(row(rows[r]!)));
+        if (w.add((r === 0 ? parts.first : parts.next) + encode(row(rows[r]!)))) await w.flush();
       }
-      await w.write(rows.length === 0 ? parts.emptyTail : parts.tail);
+      if (w.add(rows.length === 0 ? parts.emptyTail : parts.tail)) await w.flush();
       break;
     }
     case "ndjson": {
       const encode = jsonObjectEncoder(fields, null);
-      for (const s of rows) await w.write(encode(row(s)) + "\n");
+      for (const s of rows) if (w.add(encode(row(s)) + "\n")) await w.flush();
       break;
     }
     case "csv": {
       const encode = csvRowEncoder(fields);
-      await w.write(csvHeaderOf(fields));
-      for (const s of rows) await w.write(encode(row(s)));
+      if (w.add(csvHeaderOf(fields))) await w.flush();
+      for (const s of rows) if (w.add(encode(row(s)))) await w.flush();
       break;
     }
     default: {
@@ -155,8 +155,8 @@ export async function runOnce(
         opts.columns === undefined ? DEFAULT_TABLE : columnsTable(opts.columns),
       );
       for (const s of rows) t.measure(row(s));
-      await w.write(t.header());
-      for (const s of rows) await w.write(t.line(row(s)));
+      if (w.add(t.header())) await w.flush();
+      for (const s of rows) if (w.add(t.line(row(s)))) await w.flush();
     }
   }
   await w.flush();
@@ -246,7 +246,10 @@ async function enrich(
   }
 }
 
-/** Gathers text and writes it in pieces of about 64 KiB. */
+/**
+ * Gathers text and writes it in pieces of about 64 KiB. Adding is synchronous: a row costs no
+ * promise, only a full piece waits for the write.
+ */
 class ChunkWriter {
   #out: (text: string) => Promise<void>;
   #buf = "";
@@ -255,9 +258,10 @@ class ChunkWriter {
     this.#out = out;
   }
 
-  async write(text: string): Promise<void> {
+  /** Adds `text`; returns true when a piece is full and should be flushed. */
+  add(text: string): boolean {
     this.#buf += text;
-    if (this.#buf.length > 1 << 16) await this.flush();
+    return this.#buf.length > 1 << 16;
   }
 
   async flush(): Promise<void> {

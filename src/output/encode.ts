@@ -76,22 +76,18 @@ export function jsonObjectEncoder(
   const sep = indent === null ? ":" : ": ";
   const prefix = (name: string) =>
     (inner === null ? "" : "\n" + inner) + JSON.stringify(name) + sep;
-  const prefixes = fields.map(prefix);
+  // The fields' prefixes with the comma before all but the first baked in.
+  const prefixes = fields.map((f, i) => (i === 0 ? "" : ",") + prefix(f));
   const close = indent === null ? "}" : "\n" + indent + "}";
   return (c, lead) => {
     let s = "{";
-    let first = true;
+    let n = 0;
     if (lead !== undefined) {
-      for (const k in lead) {
-        s += (first ? "" : ",") + prefix(k) + jsonValue(lead[k], inner);
-        first = false;
-      }
+      for (const k in lead) s += (n++ === 0 ? "" : ",") + prefix(k) + jsonValue(lead[k], inner);
+      if (n > 0 && fields.length > 0) s += ",";
     }
-    for (let f = 0; f < fields.length; f++) {
-      s += (first ? "" : ",") + prefixes[f]! + jsonValue(c[fields[f]!], inner);
-      first = false;
-    }
-    return fields.length === 0 && lead === undefined ? "{}" : s + close;
+    for (let f = 0; f < fields.length; f++) s += prefixes[f]! + jsonValue(c[fields[f]!], inner);
+    return n + fields.length === 0 ? "{}" : s + close;
   };
 }
 
