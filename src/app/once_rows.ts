@@ -52,6 +52,37 @@ function cmp(x: number, y: number): number {
   return x < y ? -1 : x > y ? 1 : 0;
 }
 
+/** Rows below which the default order packs a row's index beside its id (see below). */
+const PACKED_ROWS = 2 ** 21;
+
+// The default order without a comparator: rows are bucketed by protocol number, and in each
+// bucket the id and the row's index are packed into one exact number (32 + 21 bits) that a
+// typed array sorts natively, several times faster than a sort calling a comparator.
+function defaultOrder(model: ConnectionModel, slots: Uint32Array): Uint32Array {
+  const n = slots.length;
+  const proto = new Uint8Array(n);
+  const counts = new Uint32Array(257);
+  for (let r = 0; r < n; r++) {
+    const s = slots[r]!;
+    const p = model.page(s).u8At(model.index(s), OFF.L4);
+    proto[r] = p;
+    counts[p + 1]!++;
+  }
+  for (let p = 1; p <= 256; p++) counts[p]! += counts[p - 1]!;
+  const packed = new Float64Array(n);
+  const at = counts.slice(0, 256);
+  for (let r = 0; r < n; r++) {
+    const s = slots[r]!;
+    packed[at[proto[r]!]!++] = model.page(s).u32At(model.index(s), OFF.ID) * PACKED_ROWS + r;
+  }
+  for (let p = 0; p < 256; p++) {
+    if (counts[p + 1]! - counts[p]! > 1) packed.subarray(counts[p]!, counts[p + 1]!).sort();
+  }
+  const out = new Uint32Array(n);
+  for (let j = 0; j < n; j++) out[j] = slots[packed[j]! % PACKED_ROWS]!;
+  return out;
+}
+
 /** `slots` ordered by `levels`, then the default order. Returns a new array. */
 export function sortSlots(
   model: ConnectionModel,
@@ -59,6 +90,7 @@ export function sortSlots(
   levels: readonly SortLevel[],
 ): Uint32Array {
   const n = slots.length;
+  if (levels.length === 0 && n < PACKED_ROWS) return defaultOrder(model, slots);
   const keys: Float64Array[] = levels.map((l) => levelKeys(model, slots, l));
   const tie = new Float64Array(n);
   for (let r = 0; r < n; r++) {
