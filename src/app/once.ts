@@ -2,6 +2,13 @@
  * `conntop --once`: prints the table once, like `conntrack -L`, in a format for people or
  * scripts. With `--interval S` it samples twice, S seconds apart, so rates are filled. With
  * `--connect` it prints a server's table: the snapshot it sends first, as the server has it.
+ * `--sort`, `--reverse`, `--top` and `--columns` choose the rows, their order and what is
+ * printed of them.
+ *
+ * It writes as it goes: the rows are slot numbers ordered over the records
+ * (src/app/once_rows.ts), each made into a connection, encoded and dropped in turn. It must
+ * never hold the whole output, nor a connection object per row, and imports nothing of the UI
+ * or the terminal.
  *
  * @module
  */
@@ -15,6 +22,7 @@ import {
   csvHeaderOf,
   csvRowEncoder,
   DEFAULT_TABLE,
+  type Field,
   fieldsOf,
   jsonObjectEncoder,
   snapshotParts,
@@ -101,41 +109,50 @@ export async function runOnce(
     rows = selectRows(model, sel);
     if (enrichment !== undefined) await enrich(enrichment, model, rows);
   }
-  const w = new ChunkWriter(out);
   // Rows are made one at a time, filled from the answers (one entry per address), written,
   // and dropped: the output is never whole in memory.
-  const row = (s: number): Connection => {
-    const c = model.connection(s, now);
+  const row = (slot: number): Connection => {
+    const c = model.connection(slot, now);
     if (store !== undefined) {
-      const v = model.page(s), i = model.index(s);
-      store.fill(
-        c,
-        false,
-        store.addressAt(v, i, OFF.ORIG_SRC),
-        store.addressAt(v, i, OFF.ORIG_DST),
-      );
+      const v = model.page(slot), i = model.index(slot);
+      const src = store.addressAt(v, i, OFF.ORIG_SRC), dst = store.addressAt(v, i, OFF.ORIG_DST);
+      store.fill(c, false, src, dst);
     }
     return c;
   };
+  const header = {
+    "format_version": 1,
+    time: new Date(now).toISOString(),
+    netns,
+    accounting: totals.accounting,
+    timestamps: totals.timestamps,
+    totals,
+    status: model.status!,
+    warnings,
+    connections: [],
+  };
+  await write(new ChunkWriter(out), opts, fields, header, rows, row);
+  return 0;
+}
+
+// Writes `rows` in the format asked for; `row` makes each one's connection.
+async function write(
+  w: ChunkWriter,
+  opts: Options,
+  fields: readonly Field[],
+  header: Readonly<Record<string, unknown>>,
+  rows: Uint32Array,
+  row: (slot: number) => Connection,
+): Promise<void> {
   switch (opts.format) {
     case "json": {
-      const parts = snapshotParts({
-        "format_version": 1,
-        time: new Date(now).toISOString(),
-        netns,
-        accounting: totals.accounting,
-        timestamps: totals.timestamps,
-        totals,
-        status: model.status!,
-        warnings,
-        connections: [],
-      });
+      const parts = snapshotParts(header);
       const encode = jsonObjectEncoder(fields, "    ");
-      if (w.add(parts.head)) await w.flush();
+      w.add(parts.head);
       for (let r = 0; r < rows.length; r++) {
         if (w.add((r === 0 ? parts.first : parts.next) + encode(row(rows[r]!)))) await w.flush();
       }
-      if (w.add(rows.length === 0 ? parts.emptyTail : parts.tail)) await w.flush();
+      w.add(rows.length === 0 ? parts.emptyTail : parts.tail);
       break;
     }
     case "ndjson": {
@@ -145,7 +162,7 @@ export async function runOnce(
     }
     case "csv": {
       const encode = csvRowEncoder(fields);
-      if (w.add(csvHeaderOf(fields))) await w.flush();
+      w.add(csvHeaderOf(fields));
       for (const s of rows) if (w.add(encode(row(s)))) await w.flush();
       break;
     }
@@ -155,12 +172,11 @@ export async function runOnce(
         opts.columns === undefined ? DEFAULT_TABLE : columnsTable(opts.columns),
       );
       for (const s of rows) t.measure(row(s));
-      if (w.add(t.header())) await w.flush();
+      w.add(t.header());
       for (const s of rows) if (w.add(t.line(row(s)))) await w.flush();
     }
   }
   await w.flush();
-  return 0;
 }
 
 /** Longest wait for hostnames in --once, ms: lookups not answered by then stay null. */
