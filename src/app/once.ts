@@ -2,15 +2,35 @@
  * `conntop --once`: prints the table once, like `conntrack -L`, in a format for people or
  * scripts. With `--interval S` it samples twice, S seconds apart, so rates are filled. With
  * `--connect` it prints a server's table: the snapshot it sends first, as the server has it.
+ * `--sort`, `--reverse`, `--top` and `--columns` choose the rows, their order and what is
+ * printed of them.
+ *
+ * It writes as it goes: the rows are slot numbers ordered over the records
+ * (src/app/once_rows.ts), each made into a connection, encoded and dropped in turn. It must
+ * never hold the whole output, nor a connection object per row, and imports nothing of the UI
+ * or the terminal.
  *
  * @module
  */
 
 import type { Options } from "../cli/mod.ts";
-import { isEmptyFilter } from "../core/mod.ts";
+import { OFF } from "../conntrack/mod.ts";
+import { CONNECTION_FIELDS, type Filter, isEmptyFilter } from "../core/mod.ts";
 import { ConnectionModel } from "../model/mod.ts";
 import type { Connection } from "../core/mod.ts";
-import { csvHeader, csvLine, formatJson, formatNdjsonLine, formatTable } from "../output/mod.ts";
+import {
+  columnsTable,
+  csvHeaderOf,
+  csvRowEncoder,
+  DEFAULT_TABLE,
+  type Field,
+  fieldsOf,
+  jsonObjectEncoder,
+  snapshotParts,
+  TableLayout,
+} from "../output/mod.ts";
+import { type RowSelection, selectRows, type SortLevel } from "./once_rows.ts";
+import { ENRICHED_SORT, sortLevels } from "./once_sort.ts";
 import { runSession, type SessionHandlers } from "./session.ts";
 import { runRemoteSession } from "./remote.ts";
 import { emptyTableHint } from "./hints.ts";
@@ -28,8 +48,16 @@ export async function runOnce(
     warnings.push(w);
     warn(w);
   };
-  // Enrichment loads while the table is read.
-  using enrichment = startEnrichment(opts, { onWarning: note }, { maxQueue: 1 << 20 });
+  const fields = opts.columns === undefined ? CONNECTION_FIELDS : fieldsOf(opts.columns);
+  const need = needs(opts, opts.format === "table" && opts.columns === undefined ? [] : fields);
+  // Enrichment loads while the table is read, when the output shows or sorts on what it finds.
+  using enrichment = need.store
+    ? startEnrichment(
+      { ...opts, geoip: need.geoip, hostnames: need.hostnames },
+      { onWarning: note },
+      { maxQueue: 1 << 20 },
+    )
+    : undefined;
   const wanted = opts.intervalGiven ? 2 : 1;
   let seen = 0;
   let flowtables = false;
@@ -65,74 +93,198 @@ export async function runOnce(
     );
   }
   const now = model.timeMs;
-  const conns: Connection[] = [];
-  const empty = isEmptyFilter(opts.filter);
-  for (const s of model.slots()) {
-    if (empty || model.matches(opts.filter, s)) conns.push(model.connection(s, now));
+  const store = enrichment?.store;
+  const ctx = { enrich: store, owner: (slot: number) => model.owner(slot) };
+  const levels = opts.sort.length > 0
+    ? sortLevels(opts.sort, opts.reverse, ctx)
+    : opts.reverse
+    ? [REVERSED]
+    : [];
+  const sel: RowSelection = { filter: opts.filter, levels, top: opts.top };
+  let rows: Uint32Array;
+  if (enrichment !== undefined && need.sort) {
+    // The sort reads the answers: every row's addresses are asked for before it.
+    await enrich(enrichment, model, matching(model, opts.filter));
+    rows = selectRows(model, sel);
+  } else {
+    rows = selectRows(model, sel);
+    if (enrichment !== undefined) await enrich(enrichment, model, rows);
   }
-  conns.sort((a, b) => a.protonum - b.protonum || a.id - b.id);
-  await enrich(enrichment, conns, model, opts.hostnames);
-  switch (opts.format) {
-    case "json":
-      await out(formatJson({
-        format_version: 1,
-        time: new Date(now).toISOString(),
-        netns,
-        accounting: totals.accounting,
-        timestamps: totals.timestamps,
-        totals,
-        status: model.status!,
-        warnings,
-        connections: conns,
-      }));
-      break;
-    case "ndjson":
-      await writeChunked(out, conns, (c) => formatNdjsonLine(c));
-      break;
-    case "csv":
-      await out(csvHeader());
-      await writeChunked(out, conns, (c) => csvLine(c));
-      break;
-    default:
-      await out(formatTable(conns));
-  }
+  // Rows are made one at a time, filled from the answers (one entry per address), written,
+  // and dropped: the output is never whole in memory.
+  const row = (slot: number): Connection => {
+    const c = model.connection(slot, now);
+    if (store !== undefined) {
+      const v = model.page(slot), i = model.index(slot);
+      const src = store.addressAt(v, i, OFF.ORIG_SRC), dst = store.addressAt(v, i, OFF.ORIG_DST);
+      store.fill(c, false, src, dst);
+    }
+    return c;
+  };
+  const header = {
+    "format_version": 1,
+    time: new Date(now).toISOString(),
+    netns,
+    accounting: totals.accounting,
+    timestamps: totals.timestamps,
+    totals,
+    status: model.status!,
+    warnings,
+    connections: [],
+  };
+  await write(new ChunkWriter(out), opts, fields, header, rows, row);
   return 0;
+}
+
+// Writes `rows` in the format asked for; `row` makes each one's connection.
+async function write(
+  w: ChunkWriter,
+  opts: Options,
+  fields: readonly Field[],
+  header: Readonly<Record<string, unknown>>,
+  rows: Uint32Array,
+  row: (slot: number) => Connection,
+): Promise<void> {
+  switch (opts.format) {
+    case "json": {
+      const parts = snapshotParts(header);
+      const encode = jsonObjectEncoder(fields, "    ");
+      w.add(parts.head);
+      for (let r = 0; r < rows.length; r++) {
+        if (w.add((r === 0 ? parts.first : parts.next) + encode(row(rows[r]!)))) await w.flush();
+      }
+      w.add(rows.length === 0 ? parts.emptyTail : parts.tail);
+      break;
+    }
+    case "ndjson": {
+      const encode = jsonObjectEncoder(fields, null);
+      for (const s of rows) if (w.add(encode(row(s)) + "\n")) await w.flush();
+      break;
+    }
+    case "csv": {
+      const encode = csvRowEncoder(fields);
+      w.add(csvHeaderOf(fields));
+      for (const s of rows) if (w.add(encode(row(s)))) await w.flush();
+      break;
+    }
+    default: {
+      // Two passes: the widths first (keeping only them), then the lines.
+      const t = new TableLayout(
+        opts.columns === undefined ? DEFAULT_TABLE : columnsTable(opts.columns),
+      );
+      for (const s of rows) t.measure(row(s));
+      w.add(t.header());
+      for (const s of rows) if (w.add(t.line(row(s)))) await w.flush();
+    }
+  }
+  await w.flush();
 }
 
 /** Longest wait for hostnames in --once, ms: lookups not answered by then stay null. */
 const ONCE_DNS_DEADLINE_MS = 5000;
 
-// Fills the enrichment fields: asks for everything at once, waits for the answers (GeoIP is
-// quick; hostnames until the deadline), then fills again with what arrived.
-async function enrich(
-  e: Enrichment,
-  conns: Connection[],
-  model: ConnectionModel,
-  hosts: boolean,
-): Promise<void> {
-  await e.ready;
-  e.store.setLocal(model.local);
-  for (const c of conns) e.store.fill(c, hosts);
-  e.store.flush();
-  const deadline = Date.now() + ONCE_DNS_DEADLINE_MS;
-  while (e.store.pending > 0 && Date.now() < deadline) {
-    await new Promise((r) => setTimeout(r, 10));
-  }
-  for (const c of conns) e.store.fill(c, false);
+/** --reverse without --sort: the default order (protocol number, then id) reversed. */
+const REVERSED: SortLevel = {
+  num: (v, i) => v.u8At(i, OFF.L4) * 2 ** 32 + v.u32At(i, OFF.ID),
+  desc: true,
+};
+
+/** The fields whose values come from the enrichment store (classes, GeoIP, names). */
+const STORE_FIELDS: ReadonlySet<string> = new Set([
+  "src_class",
+  "dst_class",
+  "src_host",
+  "dst_host",
+  "src_country",
+  "dst_country",
+  "src_asn",
+  "dst_asn",
+  "src_org",
+  "dst_org",
+  "src_city",
+  "dst_city",
+  "sport_service",
+  "dport_service",
+]);
+const GEO_FIELDS = /^(src|dst)_(country|asn|org|city)$/;
+const HOST_FIELDS = /^(src|dst)_host$/;
+
+/** What of enrichment a run prints or sorts on. */
+interface Needs {
+  /** Any answer of the store. */
+  store: boolean;
+  geoip: boolean;
+  hostnames: boolean;
+  /** The sort reads answers. */
+  sort: boolean;
 }
 
-async function writeChunked<T>(
-  out: (text: string) => Promise<void>,
-  items: T[],
-  fmt: (x: T) => string,
+function needs(opts: Options, fields: readonly string[]): Needs {
+  const sorted = opts.sort.filter((id) => ENRICHED_SORT.has(id));
+  const used = [...fields, ...sorted];
+  return {
+    store: used.some((f) => STORE_FIELDS.has(f)),
+    geoip: opts.geoip && used.some((f) => GEO_FIELDS.test(f)),
+    hostnames: opts.hostnames && used.some((f) => HOST_FIELDS.test(f)),
+    sort: sorted.length > 0,
+  };
+}
+
+/** The slots matching `filter`, in slot order. */
+function* matching(model: ConnectionModel, filter: Filter): Iterable<number> {
+  const empty = isEmptyFilter(filter);
+  for (const s of model.slots()) if (empty || model.matches(filter, s)) yield s;
+}
+
+// Asks for the addresses of `slots` (each distinct address once: the store keeps one entry per
+// address, and an IPv4 one is found by its number, without making its text), then waits for
+// the answers (GeoIP is quick; hostnames until the deadline).
+async function enrich(
+  e: Enrichment,
+  model: ConnectionModel,
+  slots: Iterable<number>,
 ): Promise<void> {
-  let buf = "";
-  for (const x of items) {
-    buf += fmt(x);
-    if (buf.length > 1 << 16) {
-      await out(buf);
-      buf = "";
+  await e.ready;
+  const store = e.store;
+  store.setLocal(model.local);
+  const hosts = store.hostnamesAllowed;
+  for (const s of slots) {
+    const v = model.page(s), i = model.index(s);
+    const src = store.addressAt(v, i, OFF.ORIG_SRC), dst = store.addressAt(v, i, OFF.ORIG_DST);
+    if (hosts) {
+      store.wantHost(src);
+      store.wantHost(dst);
     }
   }
-  if (buf !== "") await out(buf);
+  store.flush();
+  const deadline = Date.now() + ONCE_DNS_DEADLINE_MS;
+  while (store.pending > 0 && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+/**
+ * Gathers text and writes it in pieces of about 64 KiB. Adding is synchronous: a row costs no
+ * promise, only a full piece waits for the write.
+ */
+class ChunkWriter {
+  #out: (text: string) => Promise<void>;
+  #buf = "";
+
+  constructor(out: (text: string) => Promise<void>) {
+    this.#out = out;
+  }
+
+  /** Adds `text`; returns true when a piece is full and should be flushed. */
+  add(text: string): boolean {
+    this.#buf += text;
+    return this.#buf.length > 1 << 16;
+  }
+
+  async flush(): Promise<void> {
+    if (this.#buf === "") return;
+    const t = this.#buf;
+    this.#buf = "";
+    await this.#out(t);
+  }
 }

@@ -10,6 +10,7 @@ import { parseArgs } from "node:util";
 import { ALL_STATE_NAMES, parsePrefix, parseProto } from "../conntrack/mod.ts";
 import { UsageError } from "../errors.ts";
 import type { Filter } from "../core/mod.ts";
+import { COLUMN_IDS, type ColumnId, isColumnId } from "../engine/mod.ts";
 import { parseDecimal, parseInteger, parseSeconds } from "./number.ts";
 import {
   parseRemoteOptions,
@@ -59,6 +60,14 @@ export interface Options {
   server?: ServerOptions;
   /** --connect: show a server's table instead of this host's. */
   remote?: RemoteOptions;
+  /** --sort: the columns --once sorts by, in order (each in its own default direction). */
+  sort: ColumnId[];
+  /** --reverse: --once's order reversed. */
+  reverse: boolean;
+  /** --top: --once prints only the first N rows. */
+  top?: number;
+  /** --columns: the columns --once prints (the table) and the fields they stand for. */
+  columns?: ColumnId[];
 }
 
 const SPEC = {
@@ -92,6 +101,10 @@ const SPEC = {
   "no-servname": { type: "boolean", short: "P" },
   "no-geoip": { type: "boolean" },
   "geoip-dir": { type: "string", multiple: true },
+  sort: { type: "string" },
+  reverse: { type: "boolean" },
+  top: { type: "string" },
+  columns: { type: "string" },
   ...REMOTE_SPEC,
 } as const;
 
@@ -142,6 +155,8 @@ export function parseOptions(args: string[], env: { noColor?: boolean } = {}): O
     servnames: !(v["no-servname"] ?? false),
     geoip: !(v["no-geoip"] ?? false),
     geoipDirs: v["geoip-dir"] ?? [],
+    sort: [],
+    reverse: v.reverse ?? false,
   };
   if (opts.mode === "restore") {
     // It only undoes: any option of a run would suggest it does more.
@@ -205,6 +220,7 @@ export function parseOptions(args: string[], env: { noColor?: boolean } = {}): O
     opts.speed = s;
   }
   opts.filter = parseFilter(v);
+  parseOnceOrder(v, opts);
   if (v.server) {
     if (opts.mode === "once" || opts.mode === "stream" || opts.mode === "restore") {
       throw new UsageError(`Options --server and --${opts.mode} cannot be combined`);
@@ -333,6 +349,50 @@ function parseFilter(
 }
 
 const integer = parseInteger;
+
+/** Options of --once's rows; any of them without --once is refused. */
+const ONCE_ONLY = ["sort", "reverse", "top", "columns"] as const;
+
+// --sort, --reverse, --top and --columns: column names as the monitor's (its config file's).
+function parseOnceOrder(
+  v: Record<string, string | string[] | boolean | boolean[] | undefined>,
+  opts: Options,
+): void {
+  for (const k of ONCE_ONLY) {
+    if (v[k] !== undefined && opts.mode !== "once") {
+      throw new UsageError(`Option --${k} works with --once only`);
+    }
+  }
+  const sort = v.sort as string | undefined;
+  if (sort !== undefined) {
+    opts.sort = columnList("--sort", sort);
+    if (opts.sort.length > 2) {
+      throw new UsageError(
+        `Invalid value for --sort: expected one or two column names, got '${sort}'`,
+      );
+    }
+  }
+  const top = v.top as string | undefined;
+  if (top !== undefined) opts.top = integer("--top", top, 1, 2 ** 31);
+  const columns = v.columns as string | undefined;
+  if (columns !== undefined) opts.columns = columnList("--columns", columns);
+}
+
+// A comma-separated list of column names, each known and given once.
+function columnList(option: string, text: string): ColumnId[] {
+  const names = text.split(",").map((s) => s.trim());
+  const seen = new Set<string>();
+  for (const n of names) {
+    if (!isColumnId(n)) {
+      throw new UsageError(
+        `Invalid value for ${option}: unknown column '${n}' (columns: ${COLUMN_IDS.join(", ")})`,
+      );
+    }
+    if (seen.has(n)) throw new UsageError(`Invalid value for ${option}: column '${n}' given twice`);
+    seen.add(n);
+  }
+  return names as ColumnId[];
+}
 
 /**
  * `args` with each option that takes a value joined to its next argument (`-i -1` becomes

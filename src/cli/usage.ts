@@ -21,6 +21,14 @@ Modes:
   -o, --format FORMAT     output of --once/--stream: table, json, ndjson, csv
                           (default: table with --once, ndjson with --stream)
   -c, --count N           with --stream: stop after N refreshes
+      --sort COLUMN[,COLUMN]
+                          with --once: sort by these columns (names as in
+                          the monitor's columns dialog, e.g. rate, dst,
+                          tx_bytes), numbers biggest first, names A to Z
+      --reverse           with --once: the other order
+      --top N             with --once: print the first N rows only
+      --columns LIST      with --once: print these columns (the table), or
+                          the fields they stand for (json, ndjson, csv)
       --record FILE       live monitor: also write every update it
                           receives to FILE (NDJSON, gzip-compressed when
                           FILE ends in .gz), a new file: one that exists

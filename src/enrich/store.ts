@@ -226,10 +226,15 @@ export class EnrichStore {
 
   /**
    * Fills the enrichment fields of `c` from what is known (classes, GeoIP, hostnames, service
-   * names); with `hosts`, asks for the hostnames not known yet.
+   * names); with `hosts`, asks for the hostnames not known yet. `src` and `dst` are the
+   * addresses' entries when the caller has them (from {@linkcode EnrichStore.addressAt}).
    */
-  fill(c: EnrichedFields & ConnectionAddresses, hosts: boolean): void {
-    const src = this.address(c.orig_src), dst = this.address(c.orig_dst);
+  fill(
+    c: EnrichedFields & ConnectionAddresses,
+    hosts: boolean,
+    src: AddrInfo = this.address(c.orig_src),
+    dst: AddrInfo = this.address(c.orig_dst),
+  ): void {
     if (hosts) {
       this.wantHost(src);
       this.wantHost(dst);

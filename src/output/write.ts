@@ -7,7 +7,8 @@
  */
 
 const encoder = new TextEncoder();
-const buffer = new Uint8Array(1 << 16);
+// Large enough for a piece of 64 Ki UTF-16 units (3 bytes each at most) in one call.
+const buffer = new Uint8Array(1 << 18);
 
 /** Writes all of `text` to `file`, synchronously. */
 export function writeTextSync(file: { writeSync(p: Uint8Array): number }, text: string): void {

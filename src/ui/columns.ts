@@ -6,60 +6,20 @@
  * @module
  */
 
-import {
-  formatEndpoint,
-  Has,
-  IPS_DST_NAT,
-  IPS_SRC_NAT,
-  OFF,
-  RECORD_SIZE as RECORD_BYTES,
-  type RecordView,
-  stateName,
-} from "../conntrack/mod.ts";
+import { formatEndpoint } from "../conntrack/mod.ts";
 import type { Connection } from "../core/mod.ts";
-import type { AddrInfo, EnrichStore } from "../enrich/mod.ts";
-import { ADDRESS_CLASSES, type GeoInfo, type Owner, ownerText } from "../core/mod.ts";
+import { type ColumnId, SORT_KEYS, type SortKeyDef } from "../engine/mod.ts";
+import { ownerText } from "../core/mod.ts";
 import { humanBytes, humanDuration, humanRate } from "../output/mod.ts";
 
-/** The column identifiers (stable: they are stored in the config file). */
-export const COLUMN_IDS = [
-  "proto",
-  "state",
-  "src",
-  "sport",
-  "dst",
-  "dport",
-  "nat",
-  "tx_rate",
-  "rx_rate",
-  "rate",
-  "tx_bytes",
-  "rx_bytes",
-  "tx_packets",
-  "rx_packets",
-  "age",
-  "timeout",
-  "mark",
-  "zone",
-  "flags",
-  "id",
-  "process",
-  "src_host",
-  "dst_host",
-  "src_country",
-  "dst_country",
-  "src_asn",
-  "dst_asn",
-  "src_org",
-  "dst_org",
-  "src_city",
-  "dst_city",
-  "src_class",
-  "dst_class",
-] as const;
-
-/** One of {@linkcode COLUMN_IDS}. */
-export type ColumnId = typeof COLUMN_IDS[number];
+// The ids and sort keys live below the UI, in the engine; re-exported for the UI's modules.
+export {
+  COLUMN_IDS,
+  type ColumnId,
+  isColumnId,
+  type SortContext,
+  type SortKey,
+} from "../engine/mod.ts";
 
 /** What a cell's text may depend on besides the connection. */
 export interface CellContext {
@@ -69,16 +29,8 @@ export interface CellContext {
   services: boolean;
 }
 
-/** What a sort key may read besides the record: enrichment answers and owners. */
-export interface SortContext {
-  /** Enrichment answers (absent: enrichment columns sort as missing). */
-  enrich?: EnrichStore;
-  /** The owning process of a slot. */
-  owner?: (slot: number) => Owner | undefined;
-}
-
-/** How a column reads, sorts and lays out. */
-export interface ColumnDef {
+/** How a column reads, sorts (its key from the engine) and lays out. */
+export interface ColumnDef extends SortKeyDef {
   id: ColumnId;
   /** Header text. */
   title: string;
@@ -87,28 +39,14 @@ export interface ColumnDef {
   /** Default width in cells. */
   width: number;
   align: "left" | "right";
-  /** Direction a first click sorts in: numbers biggest first, names A to Z. */
-  defaultDesc: boolean;
   /** The cell's text (enrichment fields are filled before it is called). */
   text(c: Connection, ctx: CellContext): string;
-  /**
-   * The sort key of record `i` (bigger = later in ascending order). Missing values sort below
-   * every real one so they gather at one end.
-   */
-  key(v: RecordView, i: number, ctx: SortContext): number;
-  /**
-   * For columns of text: the text to sort on (null = missing). When present, it is used instead
-   * of `key`; distinct texts are ranked once per sort.
-   */
-  textKey?: (v: RecordView, i: number, ctx: SortContext) => string | null;
   /** For address columns: the class whose colour the cell takes. */
   addressClass?: (c: Connection) => string | null;
-  /**
-   * Further exact keys, compared in order when `key` ties: for values too long for one number
-   * (an IPv6 address is 128 bits; a double holds 53 exactly).
-   */
-  more?: readonly ((v: RecordView, i: number) => number)[];
 }
+
+/** How a column reads and lays out; its sort key comes from the engine. */
+type Display = Omit<ColumnDef, keyof SortKeyDef>;
 
 const num = (n: number | null) => (n === null ? "-" : String(n));
 
@@ -118,30 +56,6 @@ function rateText(c: Connection, bps: number | null): string {
   if (bps !== null) return humanRate(bps).slice(0, -2);
   return c.tx_bytes === null ? "-" : "";
 }
-const counters = (v: RecordView, i: number) => (v.u16At(i, OFF.HAS) & Has.COUNTERS) !== 0;
-const rates = (v: RecordView, i: number) => (v.u16At(i, OFF.HAS) & Has.RATES) !== 0;
-const ports = (v: RecordView, i: number) => (v.u16At(i, OFF.HAS) & Has.PORTS) !== 0;
-
-// Addresses: family first, then the first six bytes in one exact number (2^48 < 2^53); IPv4
-// addresses fit whole. IPv6 goes on in `more`: bytes 6-11, then 12-15 (zero for IPv4).
-function bytesKey(v: RecordView, i: number, off: number, from: number, to: number): number {
-  const b = v.u8, at = i * RECORD_BYTES + off;
-  let k = 0;
-  for (let j = from; j < to; j++) k = k * 256 + b[at + j]!;
-  return k;
-}
-
-function addressKey(v: RecordView, i: number, off: number): number {
-  return (v.u8At(i, OFF.FAMILY) === 10 ? 2 ** 48 : 0) + bytesKey(v, i, off, 0, 6);
-}
-
-function addressMore(off: number): readonly ((v: RecordView, i: number) => number)[] {
-  return [
-    (v, i) => bytesKey(v, i, off, 6, 12),
-    (v, i) => bytesKey(v, i, off, 12, 16),
-  ];
-}
-
 function natText(c: Connection): string {
   const parts: string[] = [];
   if (c.nat_src !== null) parts.push(`src→${formatEndpoint(c.nat_src, c.nat_sport)}`);
@@ -190,32 +104,20 @@ function counterColumn(
   id: keyof typeof COUNTER_FIELD,
   title: string,
   description: string,
-  off: number,
-): ColumnDef {
+): Display {
   const field = COUNTER_FIELD[id];
-  return {
-    id,
-    title,
-    description,
-    width: 7,
-    align: "right",
-    defaultDesc: true,
-    text: (c) => humanBytes(c[field]),
-    key: (v, i) => (counters(v, i) ? v.f64At(i, off) : -1),
-  };
+  return { id, title, description, width: 7, align: "right", text: (c) => humanBytes(c[field]) };
 }
 
 /** Every column, in default order. */
-export const COLUMNS: Readonly<Record<ColumnId, ColumnDef>> = {
+const DISPLAY: Readonly<Record<ColumnId, Display>> = {
   proto: {
     id: "proto",
     title: "PROTO",
     description: "Protocol (tcp, udp, icmp, …)",
     width: 6,
     align: "left",
-    defaultDesc: false,
     text: (c) => c.protocol,
-    key: (v, i) => v.u8At(i, OFF.L4),
   },
   state: {
     id: "state",
@@ -223,11 +125,7 @@ export const COLUMNS: Readonly<Record<ColumnId, ColumnDef>> = {
     description: "Protocol state (TCP, SCTP, DCCP)",
     width: 11,
     align: "left",
-    defaultDesc: false,
     text: (c) => c.state ?? "",
-    key: () => 0,
-    // By the name shown (TCP's and SCTP's ESTABLISHED together), not the protocol's number.
-    textKey: (v, i) => stateName(v.u8At(i, OFF.L4), v.u8At(i, OFF.STATE)) ?? null,
   },
   src: {
     id: "src",
@@ -235,11 +133,8 @@ export const COLUMNS: Readonly<Record<ColumnId, ColumnDef>> = {
     description: "Source address (original direction); its hostname with H",
     width: 16,
     align: "left",
-    defaultDesc: false,
     text: (c, ctx) => (ctx.hostnames ? c.src_host ?? c.orig_src : c.orig_src),
-    key: (v, i) => addressKey(v, i, OFF.ORIG_SRC),
     addressClass: (c) => c.src_class,
-    more: addressMore(OFF.ORIG_SRC),
   },
   sport: {
     id: "sport",
@@ -247,9 +142,7 @@ export const COLUMNS: Readonly<Record<ColumnId, ColumnDef>> = {
     description: "Source port (ICMP: id; GRE: key); its service name with P",
     width: 6,
     align: "right",
-    defaultDesc: false,
     text: (c, ctx) => (ctx.services ? c.sport_service : null) ?? portText(c, "sport"),
-    key: (v, i) => (ports(v, i) ? v.u16At(i, OFF.ORIG_SPORT) : -1),
   },
   dst: {
     id: "dst",
@@ -257,11 +150,8 @@ export const COLUMNS: Readonly<Record<ColumnId, ColumnDef>> = {
     description: "Destination address (original direction); its hostname with H",
     width: 16,
     align: "left",
-    defaultDesc: false,
     text: (c, ctx) => (ctx.hostnames ? c.dst_host ?? c.orig_dst : c.orig_dst),
-    key: (v, i) => addressKey(v, i, OFF.ORIG_DST),
     addressClass: (c) => c.dst_class,
-    more: addressMore(OFF.ORIG_DST),
   },
   dport: {
     id: "dport",
@@ -269,9 +159,7 @@ export const COLUMNS: Readonly<Record<ColumnId, ColumnDef>> = {
     description: "Destination port (ICMP: type/code); its service name with P",
     width: 6,
     align: "right",
-    defaultDesc: false,
     text: (c, ctx) => (ctx.services ? c.dport_service : null) ?? portText(c, "dport"),
-    key: (v, i) => (ports(v, i) ? v.u16At(i, OFF.ORIG_DPORT) : -1),
   },
   nat: {
     id: "nat",
@@ -279,12 +167,7 @@ export const COLUMNS: Readonly<Record<ColumnId, ColumnDef>> = {
     description: "Address translation: src→ after SNAT, dst→ after DNAT",
     width: 24,
     align: "left",
-    defaultDesc: false,
     text: natText,
-    key: (v, i) => {
-      const s = v.u32At(i, OFF.STATUS);
-      return (s & IPS_SRC_NAT ? 2 : 0) + (s & IPS_DST_NAT ? 1 : 0);
-    },
   },
   "tx_rate": {
     id: "tx_rate",
@@ -292,9 +175,7 @@ export const COLUMNS: Readonly<Record<ColumnId, ColumnDef>> = {
     description: "Bytes per second sent by the initiator (original direction)",
     width: 7,
     align: "right",
-    defaultDesc: true,
     text: (c) => rateText(c, c.tx_bytes_per_s),
-    key: (v, i) => (rates(v, i) ? v.f32At(i, OFF.TX_BPS) : -1),
   },
   "rx_rate": {
     id: "rx_rate",
@@ -302,9 +183,7 @@ export const COLUMNS: Readonly<Record<ColumnId, ColumnDef>> = {
     description: "Bytes per second of replies (reply direction)",
     width: 7,
     align: "right",
-    defaultDesc: true,
     text: (c) => rateText(c, c.rx_bytes_per_s),
-    key: (v, i) => (rates(v, i) ? v.f32At(i, OFF.RX_BPS) : -1),
   },
   rate: {
     id: "rate",
@@ -312,7 +191,6 @@ export const COLUMNS: Readonly<Record<ColumnId, ColumnDef>> = {
     description: "Bytes per second, both directions",
     width: 7,
     align: "right",
-    defaultDesc: true,
     text: (c) =>
       rateText(
         c,
@@ -320,27 +198,18 @@ export const COLUMNS: Readonly<Record<ColumnId, ColumnDef>> = {
           ? null
           : c.tx_bytes_per_s + c.rx_bytes_per_s,
       ),
-    key: (v, i) => (rates(v, i) ? v.f32At(i, OFF.TX_BPS) + v.f32At(i, OFF.RX_BPS) : -1),
   },
-  "tx_bytes": counterColumn("tx_bytes", "TX", "Bytes sent by the initiator", OFF.ORIG_BYTES),
-  "rx_bytes": counterColumn("rx_bytes", "RX", "Bytes of replies", OFF.REPLY_BYTES),
-  "tx_packets": counterColumn(
-    "tx_packets",
-    "TXPKT",
-    "Packets sent by the initiator",
-    OFF.ORIG_PACKETS,
-  ),
-  "rx_packets": counterColumn("rx_packets", "RXPKT", "Packets of replies", OFF.REPLY_PACKETS),
+  "tx_bytes": counterColumn("tx_bytes", "TX", "Bytes sent by the initiator"),
+  "rx_bytes": counterColumn("rx_bytes", "RX", "Bytes of replies"),
+  "tx_packets": counterColumn("tx_packets", "TXPKT", "Packets sent by the initiator"),
+  "rx_packets": counterColumn("rx_packets", "RXPKT", "Packets of replies"),
   age: {
     id: "age",
     title: "AGE",
     description: "Time since the connection started (needs timestamps)",
     width: 7,
     align: "right",
-    defaultDesc: true,
     text: (c) => humanDuration(c.age_seconds),
-    // The age at any one moment orders like minus the start time, which needs no clock.
-    key: (v, i) => (v.u16At(i, OFF.HAS) & Has.TIMESTAMP ? -v.f64At(i, OFF.START_MS) : -Infinity),
   },
   timeout: {
     id: "timeout",
@@ -348,12 +217,7 @@ export const COLUMNS: Readonly<Record<ColumnId, ColumnDef>> = {
     description: "Seconds until the kernel forgets the connection",
     width: 7,
     align: "right",
-    defaultDesc: true,
     text: (c) => humanDuration(c.timeout),
-    key: (v, i) =>
-      v.u16At(i, OFF.HAS) & Has.TIMEOUT
-        ? v.f64At(i, OFF.SAMPLED_MS) + v.u32At(i, OFF.TIMEOUT) * 1000 // when it expires
-        : -Infinity,
   },
   mark: {
     id: "mark",
@@ -361,10 +225,8 @@ export const COLUMNS: Readonly<Record<ColumnId, ColumnDef>> = {
     description: "Connection mark (ct mark)",
     width: 10,
     align: "right",
-    defaultDesc: true,
     // Decimal, as conntrack -L and the JSON output write it (the details add the hex).
     text: (c) => String(c.mark),
-    key: (v, i) => v.u32At(i, OFF.MARK),
   },
   zone: {
     id: "zone",
@@ -372,9 +234,7 @@ export const COLUMNS: Readonly<Record<ColumnId, ColumnDef>> = {
     description: "Conntrack zone",
     width: 5,
     align: "right",
-    defaultDesc: false,
     text: (c) => num(c.zone),
-    key: (v, i) => (v.u16At(i, OFF.HAS) & Has.ZONE ? v.u16At(i, OFF.ZONE) : -1),
   },
   flags: {
     id: "flags",
@@ -382,9 +242,7 @@ export const COLUMNS: Readonly<Record<ColumnId, ColumnDef>> = {
     description: "Status: A assured, R seen reply, S/D src/dst NAT, O offloaded, X dying, …",
     width: 6,
     align: "left",
-    defaultDesc: false,
     text: (c) => shortFlags(c.flags),
-    key: (v, i) => v.u32At(i, OFF.STATUS),
   },
   id: {
     id: "id",
@@ -392,9 +250,7 @@ export const COLUMNS: Readonly<Record<ColumnId, ColumnDef>> = {
     description: "The kernel's conntrack id",
     width: 10,
     align: "right",
-    defaultDesc: false,
     text: (c) => String(c.id),
-    key: (v, i) => v.u32At(i, OFF.ID),
   },
   process: {
     id: "process",
@@ -402,90 +258,51 @@ export const COLUMNS: Readonly<Record<ColumnId, ColumnDef>> = {
     description: "Process owning the local socket, name[pid] (connections of this host)",
     width: 16,
     align: "left",
-    defaultDesc: false,
     text: (
       c,
     ) => (c.process === null || c.pid === null ? "" : ownerText({ name: c.process, pid: c.pid })),
-    key: () => 0,
-    textKey: (v, i, ctx) => {
-      const o = ctx.owner?.(v.u32At(i, OFF.SLOT));
-      return o === undefined ? null : `${o.name}\0${String(o.pid).padStart(10, "0")}`;
-    },
   },
-  ...enrichPair(
-    "host",
-    "HOST",
-    "Hostname (reverse DNS)",
-    24,
-    (a) => a.host?.status === "resolved" ? a.host.name ?? null : null,
-  ),
-  ...enrichPair("country", "CC", "Country (GeoIP, ISO code)", 3, (a) => geoOf(a).country),
-  ...enrichPair("asn", "ASN", "Autonomous system number (GeoIP)", 8, (a) => geoOf(a).asn),
-  ...enrichPair(
-    "org",
-    "ORGANISATION",
-    "Autonomous system organisation (GeoIP)",
-    20,
-    (a) => geoOf(a).org,
-  ),
-  ...enrichPair("city", "CITY", "City (GeoIP City database)", 14, (a) => geoOf(a).city),
-  ...enrichPair("class", "CLASS", "Address class: public, private, loopback, this-host, …", 10, (
-    a,
-  ) => a.cls),
+  ...enrichPair("host", "HOST", "Hostname (reverse DNS)", 24),
+  ...enrichPair("country", "CC", "Country (GeoIP, ISO code)", 3),
+  ...enrichPair("asn", "ASN", "Autonomous system number (GeoIP)", 8),
+  ...enrichPair("org", "ORGANISATION", "Autonomous system organisation (GeoIP)", 20),
+  ...enrichPair("city", "CITY", "City (GeoIP City database)", 14),
+  ...enrichPair("class", "CLASS", "Address class: public, private, loopback, this-host, …", 10),
 };
 
-function geoOf(a: AddrInfo): GeoInfo {
-  return a.geo ?? { country: null, countryName: null, asn: null, org: null, city: null };
-}
+/** Every column, in default order: how it reads and lays out, and its sort key. */
+export const COLUMNS: Readonly<Record<ColumnId, ColumnDef>> = Object.fromEntries(
+  Object.entries(DISPLAY).map(([id, d]) => [id, { ...d, ...SORT_KEYS[id as ColumnId] }]),
+) as Record<ColumnId, ColumnDef>;
 
 type Side = "src" | "dst";
 type EnrichField = "host" | "country" | "asn" | "org" | "city" | "class";
 
-// The two columns (source and destination) of one enrichment field. Text columns sort on
-// their text; ASN on its number; class in the order of ADDRESS_CLASSES.
+// The two columns (source and destination) of one enrichment field.
 function enrichPair(
   field: EnrichField,
   title: string,
   description: string,
   width: number,
-  get: (a: AddrInfo) => string | number | null,
-): Record<`${Side}_${EnrichField}`, ColumnDef> {
-  const one = (side: Side): ColumnDef => {
-    const off = side === "src" ? OFF.ORIG_SRC : OFF.ORIG_DST;
+): Record<`${Side}_${EnrichField}`, Display> {
+  const one = (side: Side): Display => {
     const id = `${side}_${field}` as const;
-    const info = (v: RecordView, i: number, ctx: SortContext) => ctx.enrich?.addressAt(v, i, off);
-    const def: ColumnDef = {
+    return {
       id,
       addressClass: field === "host" || field === "class" ? (c) => c[`${side}_class`] : undefined,
       title: `${side === "src" ? "S" : "D"}${title}`,
       description: `${description}, ${side === "src" ? "source" : "destination"}`,
       width,
       align: field === "asn" ? "right" : "left",
-      defaultDesc: false,
       text: (c) => {
         const t = c[id];
         return t === null ? "" : field === "asn" ? `AS${t}` : String(t);
       },
-      key: (v, i, ctx) => {
-        const a = info(v, i, ctx);
-        if (a === undefined) return -1;
-        if (field === "class") return ADDRESS_CLASSES.indexOf(a.cls);
-        const x = get(a);
-        return typeof x === "number" ? x : -1;
-      },
     };
-    if (field !== "asn" && field !== "class") {
-      def.textKey = (v, i, ctx) => {
-        const a = info(v, i, ctx);
-        const x = a === undefined ? null : get(a);
-        return x === null ? null : String(x);
-      };
-    }
-    return def;
   };
   return { [`src_${field}`]: one("src"), [`dst_${field}`]: one("dst") } as Record<
     `${Side}_${EnrichField}`,
-    ColumnDef
+    Display
   >;
 }
 
@@ -511,8 +328,3 @@ export const DEFAULT_COLUMNS: readonly ColumnId[] = [
   "flags",
   "process",
 ];
-
-/** Whether `s` names a column. */
-export function isColumnId(s: unknown): s is ColumnId {
-  return typeof s === "string" && (COLUMN_IDS as readonly string[]).includes(s);
-}

@@ -8,17 +8,14 @@
  */
 
 import { type ColumnId, COLUMNS, DEFAULT_COLUMNS, isColumnId } from "./columns.ts";
+import type { SortKey } from "../engine/mod.ts";
+
+export type { SortKey } from "../engine/mod.ts";
 
 /** A column on screen and its width. */
 export interface ColumnSetting {
   id: ColumnId;
   width: number;
-}
-
-/** A sort key: a column and a direction. */
-export interface SortKey {
-  column: ColumnId;
-  desc: boolean;
 }
 
 /** What is stored in the config file. */

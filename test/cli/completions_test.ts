@@ -185,6 +185,8 @@ for (const withPackage of [false, true]) {
     await check(conntop, "conntop --state=SYN_S", ["SYN_SENT", "SYN_SENT2"]);
     await check(conntop, "conntop --state established,time_w", ["established,TIME_WAIT"]);
     await check(conntop, "conntop --state=ESTABLISHED,CLOSE_", ["ESTABLISHED,CLOSE_WAIT"]);
+    await check(conntop, "conntop --sort rate,tx_b", ["rate,tx_bytes"]);
+    await check(conntop, "conntop --columns=src_c", ["src_city", "src_class", "src_country"]);
     await check(conntopd, "conntopd --tls-", ["--tls-cert", "--tls-key"]);
     await check(conntop, "conntop --tls", ["--tls", "--tls-ca", "--tls-cert", "--tls-key"]);
     await check(conntopd, "conntopd --conn", []);
@@ -342,6 +344,7 @@ Deno.test("the fish script completes options and values", async (t) => {
   await check("conntop", "conntop --state ESTABLISHED,TIME_", [
     "ESTABLISHED,TIME_WAIT",
   ]);
+  await check("conntop", "conntop --columns id,dst_a", ["id,dst_asn"]);
   await check("conntopd", "conntopd --tls-", ["--tls-cert", "--tls-key"]);
   await check("conntop", "conntop --tls", ["--tls", "--tls-ca", "--tls-cert", "--tls-key"]);
   await check("conntop", "conntop completions ", ["bash", "fish", "zsh"]);
@@ -502,6 +505,9 @@ Deno.test("the value words are the ones the parser accepts", () => {
   assertEquals([...VALUE_WORDS.state].sort(), [...ALL_STATE_NAMES].sort());
   for (const s of VALUE_WORDS.state) parseOptions(["--state", s]);
   assertEquals(VALUE_WORDS.family.map((f) => parseOptions(["--family", f]).filter.family), [2, 10]);
+  assertEquals(parseOptions(["--once", "--columns", VALUE_WORDS.columns.join(",")]).columns, [
+    ...VALUE_WORDS.columns,
+  ]);
 });
 
 Deno.test("every script is valid syntax for its shell", async () => {

@@ -152,3 +152,51 @@ Deno.test("--name takes 1 to 64 printable characters: controls, C1 and bidi char
   }
   assertEquals(parseOptions(["--connect", "h", "--name", "Zürich 🦕"]).remote?.name, "Zürich 🦕");
 });
+
+Deno.test("parseOptions() takes --sort, --reverse, --top and --columns with --once, by column name", () => {
+  const o = parseOptions(["--once", "--sort", "rate,dst", "--reverse", "--top", "0x14"]);
+  assertEquals([o.sort, o.reverse, o.top, o.columns], [["rate", "dst"], true, 20, undefined]);
+  const d = parseOptions(["--once"]);
+  assertEquals([d.sort, d.reverse, d.top, d.columns], [[], false, undefined, undefined]);
+  assertEquals(parseOptions(["-o", "csv", "--columns", "id, src,process"]).columns, [
+    "id",
+    "src",
+    "process",
+  ]);
+});
+
+Deno.test("parseOptions() refuses --sort, --reverse, --top and --columns without --once, and unknown names", () => {
+  for (const args of [["--sort", "rate"], ["--reverse"], ["--top", "5"], ["--columns", "id"]]) {
+    const name = args[0]!;
+    assertThrows(() => parseOptions(args), UsageError, `Option ${name} works with --once only`);
+    assertThrows(() => parseOptions(["--stream", ...args]), UsageError, `Option ${name} works`);
+    assertThrows(() => parseOptions(["--server", ...args]), UsageError, `Option ${name} works`);
+  }
+  // One line naming the value and every valid name.
+  const names = "columns: proto, state, src, sport, dst, dport, nat, tx_rate, rx_rate, rate, " +
+    "tx_bytes, rx_bytes, tx_packets, rx_packets, age, timeout, mark, zone, flags, id, process, " +
+    "src_host, dst_host, src_country, dst_country, src_asn, dst_asn, src_org, dst_org, " +
+    "src_city, dst_city, src_class, dst_class";
+  assertThrows(
+    () => parseOptions(["--once", "--sort", "rte"]),
+    UsageError,
+    `Invalid value for --sort: unknown column 'rte' (${names})`,
+  );
+  assertThrows(
+    () => parseOptions(["--once", "--columns", "id,,src"]),
+    UsageError,
+    `Invalid value for --columns: unknown column '' (${names})`,
+  );
+  assertThrows(
+    () => parseOptions(["--once", "--columns", "id,src,id"]),
+    UsageError,
+    "Invalid value for --columns: column 'id' given twice",
+  );
+  assertThrows(
+    () => parseOptions(["--once", "--sort", "rate,dst,src"]),
+    UsageError,
+    "Invalid value for --sort: expected one or two column names, got 'rate,dst,src'",
+  );
+  assertThrows(() => parseOptions(["--once", "--top", "0"]), UsageError, "--top");
+  assertThrows(() => parseOptions(["--once", "--top", "-3"]), UsageError, "--top");
+});

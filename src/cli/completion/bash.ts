@@ -154,6 +154,12 @@ function kindBody(kind: ArgKind, fn: string): string[] {
         "[[ $val == *,* ]] && pre+=${val%,*}, && val=${val##*,}",
         fromWords(VALUE_WORDS.state, `"\${val^^}"`),
       ];
+    case "columns":
+      return [
+        "# A comma-separated list: complete its last item.",
+        "[[ $val == *,* ]] && pre+=${val%,*}, && val=${val##*,}",
+        fromWords(VALUE_WORDS.columns),
+      ];
     case "netns":
       return [
         "if [[ $val == */* ]]; then",

@@ -80,6 +80,9 @@ function line(o: CompletionOption, program: Program, fn: string): string {
     case "state":
       parts.push(`-x -a ${quote(`(__fish_append , ${VALUE_WORDS.state.join(" ")})`)}`);
       break;
+    case "columns":
+      parts.push(`-x -a ${quote(`(__fish_append , ${VALUE_WORDS.columns.join(" ")})`)}`);
+      break;
     case "netns":
       parts.push(`-x -a ${quote(`(${fn}_netns)`)}`);
       break;

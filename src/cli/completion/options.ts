@@ -11,6 +11,7 @@
  */
 
 import { ALL_STATE_NAMES, PROTO_NAMES } from "../../conntrack/mod.ts";
+import { COLUMN_IDS } from "../../engine/mod.ts";
 
 /** The programs a completion script is made for. */
 export type Program = "conntop" | "conntopd";
@@ -21,6 +22,8 @@ export type Program = "conntop" | "conntopd";
  * - `none`: a switch, no value;
  * - `format`, `proto`, `family`: one of {@linkcode VALUE_WORDS};
  * - `state`: a comma-separated list of {@linkcode VALUE_WORDS}`.state`;
+ * - `columns`: a comma-separated list of {@linkcode VALUE_WORDS}`.columns` (the monitor's
+ *   column names);
  * - `netns`: a name in /run/netns (read when completing), or a path;
  * - `file`, `dir`: a file or a directory;
  * - `host`: a hostname (from the shell's helper: /etc/hosts, ssh's known hosts);
@@ -32,6 +35,7 @@ export type ArgKind =
   | "format"
   | "proto"
   | "state"
+  | "columns"
   | "family"
   | "netns"
   | "file"
@@ -41,11 +45,12 @@ export type ArgKind =
 
 /** The words offered for the value kinds that have a fixed list. */
 export const VALUE_WORDS: Readonly<
-  Record<"format" | "proto" | "state" | "family", readonly string[]>
+  Record<"format" | "proto" | "state" | "columns" | "family", readonly string[]>
 > = {
   format: ["table", "json", "ndjson", "csv"],
   proto: Object.values(PROTO_NAMES),
   state: [...ALL_STATE_NAMES],
+  columns: COLUMN_IDS,
   family: ["4", "6"],
 };
 
@@ -96,6 +101,33 @@ export const COMPLETION_OPTIONS: readonly CompletionOption[] = [
     arg: "text",
     meta: "N",
     help: "with --stream, stop after N refreshes",
+    programs: CONNTOP,
+  },
+  {
+    long: "sort",
+    arg: "columns",
+    meta: "COLUMNS",
+    help: "with --once, sort by these columns",
+    programs: CONNTOP,
+  },
+  {
+    long: "reverse",
+    arg: "none",
+    help: "with --once, reverse the order",
+    programs: CONNTOP,
+  },
+  {
+    long: "top",
+    arg: "text",
+    meta: "N",
+    help: "with --once, print the first N rows only",
+    programs: CONNTOP,
+  },
+  {
+    long: "columns",
+    arg: "columns",
+    meta: "LIST",
+    help: "with --once, print these columns",
     programs: CONNTOP,
   },
   {

@@ -90,6 +90,8 @@ function action(o: CompletionOption, fn: string): string {
       return `(${VALUE_WORDS[o.arg].join(" ")})`;
     case "state":
       return `_values -s , state ${VALUE_WORDS.state.join(" ")}`;
+    case "columns":
+      return `_values -s , column ${VALUE_WORDS.columns.join(" ")}`;
     case "netns":
       return `${fn}_netns`;
     case "file":

@@ -1,0 +1,19 @@
+/**
+ * The engine: the one copy of the connection table, its filters and its order, answering the
+ * UI's view queries with the window it draws. Pure and synchronous (no worker, no FFI, no UI):
+ * the collector worker hosts it.
+ *
+ * @module
+ */
+
+export {
+  type AddressFacts,
+  type AddressLookup,
+  COLUMN_IDS,
+  type ColumnId,
+  isColumnId,
+  SORT_KEYS,
+  type SortContext,
+  type SortKey,
+  type SortKeyDef,
+} from "./keys.ts";
