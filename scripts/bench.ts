@@ -44,7 +44,9 @@ import { cleanUpEnrichSync, type EnrichResult, measureEnrich } from "./_bench/en
 import { geoipBench, type GeoipBenchResult } from "./_bench/geoip.ts";
 import { tableEntries } from "./_bench/entries.ts";
 import { InProcessConntop, type RefreshSample } from "./_bench/in_process.ts";
-import { BenchNetns, deleteAllSync, foreignEntries, run } from "./_bench/netns.ts";
+import { closeAllSync, Netns } from "../tools/netns.ts";
+import { runCommand } from "../tools/run.ts";
+import { conntrackList, execOverheadMs, foreignEntries, loadEntries } from "./_bench/table.ts";
 import { type BenchOptions, parseBenchOptions, USAGE } from "./_bench/options.ts";
 import {
   type BenchResults,
@@ -85,7 +87,7 @@ function cleanUpSync(): void {
   cleanUpPeersSync(); // peers
   const uiFailed = cleanUpUiSync();
   if (uiFailed.length > 0) console.error(`bench: Failed to remove ${uiFailed.join(", ")}`);
-  const failed = deleteAllSync();
+  const failed = closeAllSync();
   if (failed.length > 0) {
     console.error(`bench: Failed to delete network namespaces: ${failed.join(", ")}`);
   }
@@ -106,7 +108,7 @@ function installSignalHandlers(): void {
 async function hostInfo(): Promise<HostInfo> {
   const cpuinfo = await Deno.readTextFile("/proc/cpuinfo").catch(() => "");
   const cpuModel = /^model name\s*:\s*(.+)$/m.exec(cpuinfo)?.[1]?.trim() ?? "unknown CPU";
-  const ct = await run(["conntrack", "--version"]);
+  const ct = await runCommand(["conntrack", "--version"], { check: false });
   const ctVersion = /v(\d+\.\d+\.\d+)/.exec(ct.stdout + ct.stderr)?.[1] ?? "unknown";
   const d = new Date();
   return {
@@ -125,9 +127,12 @@ async function checkEnvironment(opts: BenchOptions): Promise<void> {
   }
   for (const tool of opts.ui || opts.peers ? ["ip", "conntrack", "tmux"] : ["ip", "conntrack"]) {
     try {
-      await run([tool, "-V"]);
+      await runCommand([tool, "-V"], { check: false });
     } catch (err) {
-      if (err instanceof Deno.errors.NotFound) {
+      if (
+        err instanceof Deno.errors.NotFound ||
+        (err instanceof Error && err.cause instanceof Deno.errors.NotFound)
+      ) {
         throw new Error(`Command '${tool}' not found: run scripts/setup.sh --dev first`);
       }
       throw err;
@@ -154,20 +159,20 @@ async function checkEnvironment(opts: BenchOptions): Promise<void> {
 async function loadTable(
   size: number,
   suffix = "",
-  before?: (ns: BenchNetns) => Promise<void>,
-): Promise<{ ns: BenchNetns; loaded: number; ms: number }> {
-  const ns = await BenchNetns.create(`${prefix()}${size}${suffix}`);
+  before?: (ns: Netns) => Promise<void>,
+): Promise<{ ns: Netns; loaded: number; ms: number }> {
+  const ns = await Netns.named(`${prefix()}${size}${suffix}`);
   try {
     await before?.(ns);
     const lines = tableEntries(size);
     const t0 = performance.now();
-    const loaded = await ns.load(lines);
+    const loaded = await loadEntries(ns, lines);
     const ms = performance.now() - t0;
     log(`${ns.name}: loaded ${loaded} entries in ${(ms / 1000).toFixed(1)} s`);
     if (loaded !== size) log(`warning: asked for ${size} entries, the table holds ${loaded}`);
     return { ns, loaded, ms };
   } catch (err) {
-    await ns.delete();
+    await ns.close();
     throw err;
   }
 }
@@ -187,12 +192,12 @@ async function measureSize(size: number, runs: number): Promise<SizeResult> {
       const ours: RefreshSample[] = [];
       // Alternate the tools so that whatever else the machine does hits both alike.
       for (let i = 0; i < runs; i++) {
-        const r = await ns.conntrackList();
+        const r = await conntrackList(ns);
         ref.push(r.wallMs);
         shown.push(r.shown);
         const o = await conntop.refresh();
         ours.push(o);
-        overhead.push(await ns.execOverheadMs());
+        overhead.push(await execOverheadMs(ns));
         log(
           `  ${size}: run ${i + 1}/${runs}: conntrack -L ${r.wallMs.toFixed(1)} ms ` +
             `(${r.shown} shown), conntop ${o.totalMs.toFixed(1)} ms ` +
@@ -225,19 +230,19 @@ async function measureSize(size: number, runs: number): Promise<SizeResult> {
       await conntop.stop();
     }
   } finally {
-    await ns.delete();
+    await ns.close();
   }
 }
 
 /** `conntrack -L` of an empty namespace: the cost of walking the shared hash table alone. */
 async function measureEmpty(runs: number): Promise<Summary> {
-  const ns = await BenchNetns.create(`${prefix()}0`);
+  const ns = await Netns.named(`${prefix()}0`);
   try {
     const walls: number[] = [];
-    for (let i = 0; i < runs; i++) walls.push((await ns.conntrackList()).wallMs);
+    for (let i = 0; i < runs; i++) walls.push((await conntrackList(ns)).wallMs);
     return summarize(walls);
   } finally {
-    await ns.delete();
+    await ns.close();
   }
 }
 
@@ -288,7 +293,7 @@ async function measureSteady(size: number, seconds: number): Promise<SteadyResul
     );
     return { size, loaded, conntop, conntopAll, reference };
   } finally {
-    await ns.delete();
+    await ns.close();
   }
 }
 
@@ -308,7 +313,7 @@ async function measureUiSize(opts: BenchOptions): Promise<UiResult> {
     log(`UI benchmark done in ${(ui.totalMs / 1000).toFixed(0)} s`);
     return ui;
   } finally {
-    await ns.delete();
+    await ns.close();
   }
 }
 
@@ -339,7 +344,7 @@ async function measureEnrichSize(opts: BenchOptions): Promise<EnrichResult> {
     log(`enrichment benchmark done in ${(r.totalMs / 1000).toFixed(0)} s`);
     return r;
   } finally {
-    await ns.delete();
+    await ns.close();
   }
 }
 
@@ -349,9 +354,9 @@ async function measureEnrichSize(opts: BenchOptions): Promise<EnrichResult> {
  * is loaded before anyone does), so that changes reach conntopd as events, as on a live host,
  * and `conntrack -E` can print them as the reference.
  */
-async function eventsOn(ns: BenchNetns): Promise<void> {
-  const cmd = ns.cmd("sysctl", "-q", "-w", "net.netfilter.nf_conntrack_events=1");
-  const r = await run(cmd);
+async function eventsOn(ns: Netns): Promise<void> {
+  const cmd = ns.command("sysctl", "-q", "-w", "net.netfilter.nf_conntrack_events=1");
+  const r = await runCommand(cmd, { check: false });
   if (r.code !== 0) throw new Error(`Failed to turn events on in ${ns.name}: ${r.stderr.trim()}`);
 }
 
@@ -378,7 +383,7 @@ async function measureServerPart(opts: BenchOptions): Promise<ServerResult> {
   try {
     r = await measureServer(ns, opts.serverSize, loaded, sopts);
   } finally {
-    await ns.delete();
+    await ns.close();
   }
   await measureFallback(r, [150_000, 100_000, 50_000, 10_000], sopts, async (size) => {
     const t = await loadTable(size, "-server", eventsOn);

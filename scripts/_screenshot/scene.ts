@@ -30,7 +30,9 @@
  */
 
 import type { Cleanup } from "./cleanup.ts";
-import { Background, run } from "./process.ts";
+import { Background } from "./process.ts";
+import { Netns, waitForOperUp } from "../../tools/netns.ts";
+import { runCommand } from "../../tools/run.ts";
 
 /** The monitored namespace. */
 export const HOST_NS = "ctshot-host";
@@ -107,7 +109,7 @@ export interface Scene {
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 function exec(ns: string, cmd: readonly string[], stdin?: string) {
-  return run(["ip", "netns", "exec", ns, ...cmd], { stdin });
+  return runCommand(["ip", "netns", "exec", ns, ...cmd], { stdin });
 }
 
 /**
@@ -117,7 +119,7 @@ function exec(ns: string, cmd: readonly string[], stdin?: string) {
  * made is in `cleanup`).
  */
 export async function buildScene(cleanup: Cleanup, options: SceneOptions): Promise<Scene> {
-  const existing = (await run(["ip", "netns", "list"])).stdout;
+  const existing = (await runCommand(["ip", "netns", "list"])).stdout;
   for (const ns of [HOST_NS, PEER_NS]) {
     if (new RegExp(`^${ns}( |$)`, "m").test(existing)) {
       throw new Error(
@@ -126,10 +128,12 @@ export async function buildScene(cleanup: Cleanup, options: SceneOptions): Promi
       );
     }
   }
-  for (const ns of [HOST_NS, PEER_NS]) {
-    await run(["ip", "netns", "add", ns]);
-    cleanup.add(`network namespace '${ns}'`, () => deleteNamespace(ns));
-    await exec(ns, ["ip", "link", "set", "lo", "up"]);
+  const made: Netns[] = [];
+  for (const name of [HOST_NS, PEER_NS]) {
+    // Fixed names: /etc/netns/NAME points the host namespace's resolver at the DNS server.
+    const ns = await Netns.named(name);
+    cleanup.add(`network namespace '${name}'`, () => ns.close());
+    made.push(ns);
   }
 
   // Counters and start times for every connection made from now on; ping sockets for root.
@@ -140,7 +144,7 @@ export async function buildScene(cleanup: Cleanup, options: SceneOptions): Promi
   await exec(HOST_NS, ["nft", "-f", "-"], NFT_RULES);
 
   // The pair is made inside the namespaces: nothing appears in the root namespace.
-  await run([
+  await runCommand([
     "ip",
     "link",
     "add",
@@ -168,7 +172,7 @@ export async function buildScene(cleanup: Cleanup, options: SceneOptions): Promi
     await exec(ns, ["ip", "addr", "add", `${v6}/64`, "dev", "eth0", "nodad"]);
     await exec(ns, ["ip", "link", "set", "eth0", "up"]);
   }
-  for (const ns of [HOST_NS, PEER_NS]) await waitOperUp(ns);
+  for (const ns of made) await waitForOperUp(ns, "eth0");
 
   for (const line of PUBLIC_ENTRIES) await exec(HOST_NS, ["conntrack", ...line.split(" ")]);
 
@@ -208,32 +212,6 @@ table inet ctshot {
   }
 }
 `;
-
-/** Deletes `ns` after ending, by pid, the processes still in it (only ours can be there). */
-async function deleteNamespace(ns: string): Promise<void> {
-  const { stdout } = await run(["ip", "netns", "pids", ns], { check: false });
-  for (const pid of stdout.split(/\s+/).filter((w) => /^\d+$/.test(w))) {
-    try {
-      Deno.kill(Number(pid), "SIGKILL");
-    } catch {
-      // Gone meanwhile.
-    }
-  }
-  await run(["ip", "netns", "del", ns]);
-}
-
-/** Waits until the kernel has seen eth0's carrier; until then the first packets are lost. */
-async function waitOperUp(ns: string): Promise<void> {
-  const deadline = Date.now() + 3000;
-  let state = "";
-  while (Date.now() < deadline) {
-    const { stdout } = await exec(ns, ["ip", "-o", "link", "show", "dev", "eth0"]);
-    state = /\bstate (\S+)/.exec(stdout)?.[1] ?? "";
-    if (state === "UP") return;
-    await sleep(20);
-  }
-  throw new Error(`Failed to bring up eth0 in '${ns}': state '${state}' after 3 s`);
-}
 
 /**
  * dnsmasq on the monitored namespace's loopback, answering the PTR records and NXDOMAIN for
@@ -292,7 +270,7 @@ async function startDns(cleanup: Cleanup): Promise<void> {
   // The whole path the monitor's resolver takes: nsswitch, resolv.conf, dnsmasq.
   const deadline = Date.now() + 5000;
   while (true) {
-    const r = await run(["ip", "netns", "exec", HOST_NS, "getent", "hosts", PEER4], {
+    const r = await runCommand(["ip", "netns", "exec", HOST_NS, "getent", "hosts", PEER4], {
       check: false,
     });
     if (r.stdout.includes("peer.home.arpa")) return;

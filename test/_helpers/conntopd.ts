@@ -19,7 +19,8 @@
  */
 
 import { CONNTOPD_PERMISSIONS } from "../../src/conntopd.ts";
-import { type ExecResult, loadConntrack, Netns, runCommand } from "./netns.ts";
+import { type ExecResult, runCommand } from "../../tools/run.ts";
+import { loadConntrack, Netns } from "../../tools/netns.ts";
 
 const CONNTOPD = new URL("../../src/conntopd.ts", import.meta.url).pathname;
 

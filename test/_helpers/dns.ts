@@ -15,7 +15,7 @@
  *
  * @example A PTR record, an NXDOMAIN and an /etc/hosts entry
  * ```ts ignore
- * import { Netns } from "./netns.ts";
+ * import { Netns } from "../../tools/netns.ts";
  * import { startDnsmasq } from "./dns.ts";
  *
  * await using ns = await Netns.create("dns");
@@ -38,7 +38,7 @@
  */
 
 import { parseAddress } from "../../src/conntrack/address.ts";
-import type { Netns } from "./netns.ts";
+import type { Netns } from "../../tools/netns.ts";
 
 /** A reverse record dnsmasq serves. */
 export interface PtrRecord {

@@ -17,7 +17,8 @@
 import { Ajv2020 } from "ajv/dist/2020.js";
 import addFormats from "ajv-formats";
 import { assert, assertEquals } from "../_helpers/assert.ts";
-import { loadConntrack, Netns, runCommand } from "../_helpers/netns.ts";
+import { runCommand } from "../../tools/run.ts";
+import { loadConntrack, Netns } from "../../tools/netns.ts";
 import { trackedPair } from "../_helpers/tracked_pair.ts";
 import { reverseName, startDnsmasq, startSilentDns } from "../_helpers/dns.ts";
 import { mmdblookupMany } from "../_helpers/mmdblookup.ts";

@@ -9,12 +9,12 @@
 
 import { assert, assertEquals, assertMatch } from "../_helpers/assert.ts";
 import { Conntopd, freePort } from "../_helpers/conntopd.ts";
-import { loadConntrack, Netns } from "../_helpers/netns.ts";
+import { loadConntrack, Netns } from "../../tools/netns.ts";
 import { readRecording } from "../../src/record/mod.ts";
 import { ConnectionModel } from "../../src/model/mod.ts";
 import type { BatchMessage } from "../../src/collector/mod.ts";
 import { conntopCommand } from "./_conntop.ts";
-import { Tmux } from "../_helpers/tmux.ts";
+import { Tmux } from "../../tools/tmux.ts";
 
 const DONE = "REMOTE-UI-WRAPPER-DONE";
 const WRAPPER = `

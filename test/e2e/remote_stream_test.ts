@@ -6,7 +6,7 @@
 
 import { assertEquals, assertMatch } from "../_helpers/assert.ts";
 import { Conntopd, freePort } from "../_helpers/conntopd.ts";
-import { loadConntrack, Netns } from "../_helpers/netns.ts";
+import { loadConntrack, Netns } from "../../tools/netns.ts";
 import { ConntopProcess } from "./_conntop.ts";
 import type { Connection } from "../../src/model/mod.ts";
 

@@ -5,7 +5,7 @@
 
 import { trackedPair } from "../_helpers/tracked_pair.ts";
 import { assert, assertAlmostEquals, assertEquals } from "../_helpers/assert.ts";
-import { Netns, tcpRoundTrip, vethPair } from "../_helpers/netns.ts";
+import { Netns, tcpRoundTrip, vethPair } from "../../tools/netns.ts";
 import { parseConntrackXml } from "../_helpers/conntrack_cli.ts";
 import { ConntopProcess, runConntop } from "./_conntop.ts";
 import type { Connection } from "../../src/model/connection.ts";

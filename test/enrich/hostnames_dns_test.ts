@@ -11,7 +11,8 @@
  */
 import { assert, assertEquals, assertRejects } from "../_helpers/assert.ts";
 import { queryDns, reverseName, startDnsmasq, startSilentDns } from "../_helpers/dns.ts";
-import { Netns, runCommand } from "../_helpers/netns.ts";
+import { runCommand } from "../../tools/run.ts";
+import { Netns } from "../../tools/netns.ts";
 import type { HostEntry } from "../../src/enrich/types.ts";
 import type { EndMode, ResolveConfig, ResolveEvent } from "./_resolve_common.ts";
 

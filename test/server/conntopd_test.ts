@@ -15,7 +15,7 @@ import {
 } from "../_helpers/conntopd.ts";
 import { runBounded } from "../_helpers/bounded_run.ts";
 import { CONNTOPD_PERMISSIONS } from "../../src/conntopd.ts";
-import { Netns } from "../_helpers/netns.ts";
+import { Netns } from "../../tools/netns.ts";
 import { ProtoClient, rawExchange } from "../_helpers/proto_client.ts";
 import { runConntop } from "../e2e/_conntop.ts";
 import type { Connection } from "../../src/model/connection.ts";

@@ -1,5 +1,6 @@
 /**
- * Throw-away network namespaces for tests that talk to the real kernel.
+ * Throw-away network namespaces: the one namespace manager of the tests, the benchmark
+ * (scripts/_bench) and the screenshot script (scripts/_screenshot).
  *
  * Every test that inserts conntrack entries, loads nft rules, changes sysctls or sends packets
  * does it inside a namespace made here, never in the root namespace of the machine running the
@@ -15,7 +16,8 @@
  * ```
  *
  * Namespaces still open when the process unloads (a test that forgot `await using`) are deleted
- * then, as a last resort.
+ * then, as a last resort; a script's signal handler, where nothing can be awaited, deletes them
+ * with {@linkcode closeAllSync}.
  *
  * Requires root (`CAP_SYS_ADMIN` and `CAP_NET_ADMIN`) and `--allow-run`.
  *
@@ -45,23 +47,7 @@
  * @module
  */
 
-/** Options of {@linkcode runCommand} and {@linkcode Netns.exec}. */
-export interface ExecOptions {
-  /** Text written to the command's standard input, which is closed afterwards. */
-  stdin?: string;
-  /** Throw when the command exits with a non-zero code (default `true`). */
-  check?: boolean;
-}
-
-/** What a finished command printed and how it exited. */
-export interface ExecResult {
-  /** The exit code. */
-  code: number;
-  /** Everything written to standard output, decoded as UTF-8. */
-  stdout: string;
-  /** Everything written to standard error, decoded as UTF-8. */
-  stderr: string;
-}
+import { type ExecOptions, type ExecResult, formatCommand, runCommand } from "./run.ts";
 
 /** Options of {@linkcode vethPair}. */
 export interface VethOptions {
@@ -90,7 +76,6 @@ export interface VethPair {
 const MAX_IFNAME_LENGTH = 15;
 
 const decoder = new TextDecoder();
-const encoder = new TextEncoder();
 
 let namespaceCounter = 0;
 let vethCounter = 0;
@@ -100,99 +85,35 @@ const openNamespaces = new Set<string>();
 /** Interfaces each namespace was given by {@linkcode vethPair}, deleted when it closes. */
 const ownedLinks = new WeakMap<Netns, string[]>();
 
-globalThis.addEventListener("unload", () => {
+globalThis.addEventListener("unload", () => void closeAllSync());
+
+/**
+ * Deletes every namespace made here and not yet closed, synchronously (from a signal handler or
+ * an `unload` listener, where nothing can be awaited); returns the names it failed on.
+ */
+export function closeAllSync(): string[] {
+  const failed: string[] = [];
   for (const name of openNamespaces) {
     try {
-      new Deno.Command("ip", { args: ["netns", "del", name], stdout: "null", stderr: "null" })
+      const r = new Deno.Command("ip", {
+        args: ["netns", "del", name],
+        stdout: "null",
+        stderr: "null",
+      })
         .outputSync();
+      if (!r.success) failed.push(name);
     } catch {
-      // Nothing more can be done while the process unloads.
+      // Nothing more can be done here.
+      failed.push(name);
     }
+    openNamespaces.delete(name);
   }
-});
+  return failed;
+}
 
 function randomHex(bytes: number): string {
   const buffer = crypto.getRandomValues(new Uint8Array(bytes));
   return Array.from(buffer, (byte) => byte.toString(16).padStart(2, "0")).join("");
-}
-
-function formatCommand(cmd: readonly string[]): string {
-  return cmd.map((arg) => /^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg}'`).join(" ");
-}
-
-/**
- * Runs a command on the host and collects its output.
- *
- * Requires `--allow-run`.
- *
- * @example
- * ```ts ignore
- * const { stdout } = await runCommand(["ip", "netns", "list"]);
- * ```
- *
- * @param cmd The program and its arguments.
- * @param options Standard input and whether a failure throws.
- * @returns The exit code and the decoded output.
- * @throws {Error} When the program cannot be started, or when it exits with a non-zero code
- * and `options.check` is not `false`; the message names the command, the code and stderr.
- */
-export async function runCommand(
-  cmd: readonly string[],
-  options: ExecOptions = {},
-): Promise<ExecResult> {
-  const [program, ...args] = cmd;
-  if (program === undefined) {
-    throw new Error("Failed to run command: expected a program name, got an empty command");
-  }
-  let child: Deno.ChildProcess;
-  try {
-    child = new Deno.Command(program, {
-      args,
-      stdin: options.stdin === undefined ? "null" : "piped",
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
-  } catch (err) {
-    if (err instanceof Deno.errors.NotFound) {
-      throw new Error(
-        `Failed to run '${
-          formatCommand(cmd)
-        }': '${program}' not found (run scripts/setup.sh --dev)`,
-        { cause: err },
-      );
-    }
-    throw err;
-  }
-  // Write and read at once, so that a command that answers before it has read all its input
-  // cannot fill the pipe and wait for us while we wait for it.
-  const writing = options.stdin === undefined
-    ? Promise.resolve()
-    : writeAll(child.stdin, encoder.encode(options.stdin));
-  const [output] = await Promise.all([child.output(), writing]);
-  const result: ExecResult = {
-    code: output.code,
-    stdout: decoder.decode(output.stdout),
-    stderr: decoder.decode(output.stderr),
-  };
-  if (options.check !== false && result.code !== 0) {
-    const stderr = result.stderr.trim();
-    throw new Error(
-      `Failed to run '${formatCommand(cmd)}': exit code ${result.code}` +
-        (stderr === "" ? "" : `: ${stderr}`),
-    );
-  }
-  return result;
-}
-
-async function writeAll(stream: WritableStream<Uint8Array>, data: Uint8Array): Promise<void> {
-  const writer = stream.getWriter();
-  try {
-    await writer.write(data);
-    await writer.close();
-  } catch (err) {
-    // The command may exit without reading all of its input; its exit code tells the story.
-    if (!(err instanceof Deno.errors.BrokenPipe)) throw err;
-  }
 }
 
 /**
@@ -223,10 +144,27 @@ export class Netns implements AsyncDisposable {
    * @returns The open namespace.
    * @throws {Error} When `ip netns add` fails, typically because the process is not root.
    */
-  static async create(prefix = "ct"): Promise<Netns> {
-    const name = `${prefix}-${Deno.pid}-${namespaceCounter++}-${randomHex(2)}`;
-    await runCommand(["ip", "netns", "add", name]);
+  static create(prefix = "ct"): Promise<Netns> {
+    return Netns.named(`${prefix}-${Deno.pid}-${namespaceCounter++}-${randomHex(2)}`);
+  }
+
+  /**
+   * Creates the namespace `name` exactly (a script whose files name it, such as
+   * /etc/netns/NAME), with `lo` up.
+   *
+   * @param name The name under /run/netns.
+   * @returns The open namespace.
+   * @throws {Error} When a namespace of that name exists already or `ip netns add` fails.
+   */
+  static async named(name: string): Promise<Netns> {
+    // Remembered before it exists, so that a signal arriving meanwhile still deletes it.
     openNamespaces.add(name);
+    try {
+      await runCommand(["ip", "netns", "add", name]);
+    } catch (err) {
+      openNamespaces.delete(name);
+      throw err;
+    }
     const ns = new Netns(name);
     try {
       await ns.exec(["ip", "link", "set", "lo", "up"]);
@@ -235,6 +173,11 @@ export class Netns implements AsyncDisposable {
       throw err;
     }
     return ns;
+  }
+
+  /** The command line that runs `cmd` inside the namespace (`ip netns exec NAME …`). */
+  command(...cmd: string[]): string[] {
+    return ["ip", "netns", "exec", this.name, ...cmd];
   }
 
   /** Whether {@linkcode Netns.close} has been called. */
@@ -260,7 +203,7 @@ export class Netns implements AsyncDisposable {
         ),
       );
     }
-    return runCommand(["ip", "netns", "exec", this.name, ...cmd], options);
+    return runCommand(this.command(...cmd), options);
   }
 
   /**
@@ -428,7 +371,7 @@ export async function vethPair(a: Netns, b: Netns, options: VethOptions): Promis
  * Waits until the kernel's link watcher has seen the carrier of `link`: until then its queue
  * discipline is a no-op that drops packets, which costs the first ping a 1 s retransmission.
  */
-async function waitForOperUp(ns: Netns, link: string): Promise<void> {
+export async function waitForOperUp(ns: Netns, link: string): Promise<void> {
   const deadline = Date.now() + 3000;
   let state = "";
   while (Date.now() < deadline) {

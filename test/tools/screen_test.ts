@@ -3,7 +3,7 @@
 // a truecolor value.
 
 import { assertEquals, assertThrows } from "../_helpers/assert.ts";
-import { type Cell, parseScreen, screenText } from "../../scripts/_screenshot/ansi.ts";
+import { type Cell, parseScreen, screenText } from "../../tools/screen.ts";
 
 const BOLD = 1, DIM = 2, ITALIC = 4, UNDERLINE = 8, REVERSE = 16, HIDDEN = 32, STRIKE = 64;
 
