@@ -294,6 +294,40 @@ export class Netns implements AsyncDisposable {
     openNamespaces.delete(this.name);
   }
 
+  /**
+   * Starts `cmd` inside the namespace in the background and resolves once its first output says
+   * `ready` (a traffic program announcing it has bound its sockets). The caller ends it; a
+   * process still inside the namespace is ended by {@linkcode Netns.close} too.
+   *
+   * @throws {Error} When the program's first output does not say `ready` (it is killed first).
+   */
+  async spawnReady(cmd: readonly string[]): Promise<Deno.ChildProcess> {
+    const full = this.command(...cmd);
+    const child = new Deno.Command(full[0]!, {
+      args: full.slice(1),
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    const reader = child.stdout.getReader();
+    const { value } = await reader.read();
+    reader.releaseLock();
+    const first = value === undefined ? "" : decoder.decode(value);
+    if (!first.includes("ready")) {
+      try {
+        child.kill("SIGKILL");
+      } catch {
+        // Exited already.
+      }
+      const { stderr } = await child.output().catch(() => ({ stderr: new Uint8Array() }));
+      throw new Error(
+        `Failed to start '${formatCommand(cmd)}' in network namespace '${this.name}': ` +
+          `expected 'ready', got '${first.trim()}' ${decoder.decode(stderr).trim()}`,
+      );
+    }
+    return child;
+  }
+
   /** Same as {@linkcode Netns.close}, for `await using`. */
   [Symbol.asyncDispose](): Promise<void> {
     return this.close();

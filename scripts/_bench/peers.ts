@@ -58,6 +58,7 @@ import {
 import { summarize, type Summary } from "./stats.ts";
 import { stripSgr } from "../../tools/screen.ts";
 import { Tmux } from "../../tools/tmux.ts";
+import { monitorCommand } from "./ui.ts";
 
 /** The listing tools. */
 export type ListTool = "conntrack" | "iptstate" | "conntop";
@@ -386,17 +387,7 @@ function monitorSpecs(
   return [
     {
       tool: "conntop",
-      command: [
-        Deno.execPath(),
-        "run",
-        ...CONNTOP_PERMISSIONS,
-        opts.mainTs,
-        "--netns",
-        ns.name,
-        "--interval",
-        "1",
-        "-n",
-      ],
+      command: monitorCommand(opts.mainTs, ns, ["-n"]),
       env: { XDG_CONFIG_HOME: config },
       parse: conntopScreen,
       expectedCount: loaded,

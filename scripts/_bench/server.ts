@@ -44,6 +44,7 @@ import {
   ServerProcess,
 } from "./server_proc.ts";
 import { median } from "./stats.ts";
+import { freePort } from "../../tools/ports.ts";
 
 const CONNTOPD = new URL("../../src/conntopd.ts", import.meta.url).pathname;
 const CLIENTS = new URL("./server_clients.ts", import.meta.url).pathname;
@@ -236,22 +237,6 @@ function topOthers(
     if (used > 0) rows.push({ comm: a.comm, pid, cpuPercent: (used / seconds) * 100 });
   }
   return rows.sort((x, y) => y.cpuPercent - x.cpuPercent).slice(0, 3);
-}
-
-/** A TCP port free on 127.0.0.1 and ::1 now. */
-function freePort(): number {
-  for (let i = 0; i < 50; i++) {
-    const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-    const port = (l.addr as Deno.NetAddr).port;
-    l.close();
-    try {
-      Deno.listen({ hostname: "::1", port }).close();
-      return port;
-    } catch {
-      // taken on ::1
-    }
-  }
-  throw new Error("Failed to find a free port on 127.0.0.1 and ::1");
 }
 
 /**

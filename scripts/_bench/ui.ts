@@ -42,8 +42,32 @@ import { type KeyTraces, parseProbe, type ProbeFrame, traceKeys } from "./ui_pro
 import { isHighlighted, parseLines, stripSgr } from "../../tools/screen.ts";
 import { collectModel, measureSorts, type SortResult } from "./ui_sort.ts";
 import { closeAllTmuxSync, Tmux } from "../../tools/tmux.ts";
-import { prng } from "./entries.ts";
+import { prng } from "../../tools/prng.ts";
 import { type LookupProbe, probeReverseLookups, sampleAddresses } from "./enrich.ts";
+
+/**
+ * The monitor as the benchmark runs it: the real program with its baked-in permissions, reading
+ * namespace `ns` every second.
+ */
+export function monitorCommand(
+  mainTs: string,
+  ns: Netns,
+  args: readonly string[] = [],
+  denoFlags: readonly string[] = [],
+): string[] {
+  return [
+    Deno.execPath(),
+    "run",
+    ...CONNTOP_PERMISSIONS,
+    ...denoFlags,
+    mainTs,
+    "--netns",
+    ns.name,
+    "--interval",
+    "1",
+    ...args,
+  ];
+}
 
 /** Fallback poll period when the pane writes nothing, ms. */
 export const POLL_MS = 3;
@@ -412,18 +436,7 @@ async function driveConntop(
     ? []
     : ["--cpu-prof", `--cpu-prof-dir=${opts.cpuProfDir}`];
   const t0 = performance.now();
-  const t = await Tmux.start([
-    Deno.execPath(),
-    "run",
-    ...CONNTOP_PERMISSIONS,
-    ...prof,
-    opts.mainTs,
-    "--netns",
-    ns.name,
-    "--interval",
-    "1",
-    ...args,
-  ], {
+  const t = await Tmux.start(monitorCommand(opts.mainTs, ns, args, prof), {
     width,
     height,
     env: { XDG_CONFIG_HOME: config, CONNTOP_PROBE: probePath },

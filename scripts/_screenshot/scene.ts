@@ -33,6 +33,7 @@ import type { Cleanup } from "./cleanup.ts";
 import { Background } from "./process.ts";
 import { Netns, waitForOperUp } from "../../tools/netns.ts";
 import { runCommand } from "../../tools/run.ts";
+import { reverseName } from "../../tools/reverse_name.ts";
 
 /** The monitored namespace. */
 export const HOST_NS = "ctshot-host";
@@ -294,17 +295,6 @@ async function nsswitchFilesDns(): Promise<string> {
   }
   const rest = text.split("\n").filter((l) => !/^\s*hosts\s*:/.test(l)).join("\n").trimEnd();
   return (rest === "" ? "" : `${rest}\n`) + "hosts: files dns\n";
-}
-
-/** The reverse-DNS name of an IPv4 or IPv6 address (without the final dot). */
-export function reverseName(address: string): string {
-  if (!address.includes(":")) return `${address.split(".").reverse().join(".")}.in-addr.arpa`;
-  const [head = "", tail = ""] = address.split("::");
-  const groups = (s: string) => s === "" ? [] : s.split(":");
-  const h = groups(head), t = address.includes("::") ? groups(tail) : [];
-  const all = [...h, ...Array(8 - h.length - t.length).fill("0"), ...t];
-  const nibbles = all.map((g) => g.padStart(4, "0")).join("").split("");
-  return `${nibbles.reverse().join(".")}.ip6.arpa`;
 }
 
 /**

@@ -8,7 +8,8 @@
  */
 
 import { assert, assertEquals, assertMatch } from "../_helpers/assert.ts";
-import { Conntopd, freePort } from "../_helpers/conntopd.ts";
+import { Conntopd } from "../_helpers/conntopd.ts";
+import { freePort } from "../../tools/ports.ts";
 import { loadConntrack, Netns } from "../../tools/netns.ts";
 import { readRecording } from "../../src/record/mod.ts";
 import { ConnectionModel } from "../../src/model/mod.ts";

@@ -8,7 +8,8 @@
  */
 
 import { assert, assertEquals, assertMatch } from "../_helpers/assert.ts";
-import { Conntopd, freePort } from "../_helpers/conntopd.ts";
+import { Conntopd } from "../_helpers/conntopd.ts";
+import { freePort } from "../../tools/ports.ts";
 import { parseConntrackXml } from "../_helpers/conntrack_cli.ts";
 import { loadConntrack, ping } from "../../tools/netns.ts";
 import { trackedPair } from "../_helpers/tracked_pair.ts";

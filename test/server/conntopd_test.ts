@@ -6,13 +6,8 @@
 
 import { assert, assertEquals, assertMatch } from "../_helpers/assert.ts";
 import { parseConntrackExtended } from "../_helpers/conntrack_cli.ts";
-import {
-  Conntopd,
-  conntopdCommand,
-  freePort,
-  runConntopd,
-  serveNamespace,
-} from "../_helpers/conntopd.ts";
+import { Conntopd, conntopdCommand, runConntopd, serveNamespace } from "../_helpers/conntopd.ts";
+import { freePort } from "../../tools/ports.ts";
 import { runBounded } from "../_helpers/bounded_run.ts";
 import { CONNTOPD_PERMISSIONS } from "../../src/conntopd.ts";
 import { Netns } from "../../tools/netns.ts";
