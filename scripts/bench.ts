@@ -46,7 +46,13 @@ import { tableEntries } from "./_bench/entries.ts";
 import { InProcessConntop, type RefreshSample } from "./_bench/in_process.ts";
 import { closeAllSync, Netns } from "../tools/netns.ts";
 import { runCommand } from "../tools/run.ts";
-import { conntrackList, execOverheadMs, foreignEntries, loadEntries } from "./_bench/table.ts";
+import {
+  conntrackList,
+  execOverheadMs,
+  type ForeignEntries,
+  foreignEntries,
+  loadEntries,
+} from "./_bench/table.ts";
 import { type BenchOptions, parseBenchOptions, USAGE } from "./_bench/options.ts";
 import {
   type BenchResults,
@@ -69,6 +75,8 @@ import { renderPeers } from "./_bench/peers_report.ts";
 // --- end peers ---
 import { summarize, type Summary } from "./_bench/stats.ts";
 import { cleanUpUiSync, measureUi, type UiResult } from "./_bench/ui.ts";
+import { measureTargets, renderTargets, type TargetsResult } from "./_bench/targets.ts";
+import { closeAllTmuxSync } from "../tools/tmux.ts";
 
 const log = (line: string) => console.error(`bench: ${line}`);
 const prefix = () => `ctbench-${Deno.pid}-`;
@@ -85,6 +93,8 @@ function cleanUpSync(): void {
   cleanUpEnrichSync();
   cleanUpServerSync();
   cleanUpPeersSync(); // peers
+  const tmuxFailed = closeAllTmuxSync();
+  if (tmuxFailed.length > 0) console.error(`bench: Failed to kill tmux ${tmuxFailed.join(", ")}`);
   const uiFailed = cleanUpUiSync();
   if (uiFailed.length > 0) console.error(`bench: Failed to remove ${uiFailed.join(", ")}`);
   const failed = closeAllSync();
@@ -103,6 +113,15 @@ function installSignalHandlers(): void {
   }
   // Last resort for a way out that skips the finally blocks (Deno.exit from elsewhere).
   globalThis.addEventListener("unload", cleanUpSync);
+}
+
+/** The targets' line on the entries elsewhere on the host, which slow every dump alike. */
+function foreignNote(start: ForeignEntries, end: ForeignEntries): string {
+  if (start.total === 0 && end.total === 0) return "";
+  return `\nThe kernel keeps one conntrack hash table for all network namespaces and a dump walks ` +
+    `all of it: ${start.total.toLocaleString("en-US")} entries elsewhere on the host at the ` +
+    `start and ${end.total.toLocaleString("en-US")} at the end slowed every dump, conntop's and ` +
+    "the references' alike.\n";
 }
 
 async function hostInfo(): Promise<HostInfo> {
@@ -125,7 +144,10 @@ async function checkEnvironment(opts: BenchOptions): Promise<void> {
   if (Deno.uid() !== 0) {
     throw new Error("The benchmark needs root: it creates network namespaces (run with sudo)");
   }
-  for (const tool of opts.ui || opts.peers ? ["ip", "conntrack", "tmux"] : ["ip", "conntrack"]) {
+  const tools = opts.ui || opts.peers || opts.targets
+    ? ["ip", "conntrack", "tmux"]
+    : ["ip", "conntrack"];
+  for (const tool of tools) {
     try {
       await runCommand([tool, "-V"], { check: false });
     } catch (err) {
@@ -147,6 +169,7 @@ async function checkEnvironment(opts: BenchOptions): Promise<void> {
     opts.enrich ? opts.enrichSize : 0,
     opts.server ? opts.serverSize : 0,
     opts.peers ? Math.max(...opts.peersSizes) : 0, // peers
+    opts.targets ? 250_000 : 0,
   );
   // The churn of the steady-state run adds a few dozen entries on top.
   if (maxText !== null && Number(maxText) < largest + 1000) {
@@ -455,6 +478,21 @@ async function main(args: string[]): Promise<number> {
       log(`peers benchmark done in ${(peers.totalMs / 1000).toFixed(0)} s`);
     }
     // --- end peers ---
+    let targets: TargetsResult | null = null;
+    if (opts.targets) {
+      targets = await measureTargets({
+        mainTs: new URL("../main.ts", import.meta.url).pathname,
+        groups: opts.targetGroups,
+        runs: opts.targetRuns,
+        seconds: opts.targetSeconds,
+        keys: opts.targetKeys,
+        helpKeys: opts.targetHelpKeys,
+        sortKeys: opts.targetSortKeys,
+        daemonAfterS: opts.targetAfter,
+        log,
+      }, (size, suffix) => loadTable(size, suffix));
+      log(`targets done in ${(targets.totalMs / 1000).toFixed(0)} s`);
+    }
     const foreignEnd = await foreignEntries(prefix());
     const results: BenchResults = {
       host,
@@ -469,10 +507,18 @@ async function main(args: string[]): Promise<number> {
       enrich,
       server,
     };
-    const text = renderMarkdown(results) +
-      (peers === null ? "" : "\n" + renderPeers(peers, foreignStart)); // peers
+    const anyOther = opts.collector || opts.ui || opts.enrich || opts.server;
+    const text = (anyOther ? renderMarkdown(results) : "") +
+      (peers === null ? "" : "\n" + renderPeers(peers, foreignStart)) + // peers
+      (targets === null ? "" : "\n" + renderTargets(
+        targets,
+        anyOther
+          ? ""
+          : `Measured ${host.date} on ${host.cpus} × ${host.cpuModel}, Linux ${host.kernel}, ` +
+            `Deno ${host.deno}, ${host.conntrack}.`,
+      ) + foreignNote(foreignStart, foreignEnd));
     if (opts.json !== undefined) {
-      const all = { options: opts, ...results, peers }; // peers
+      const all = { options: opts, ...results, peers, targets }; // peers
       await Deno.writeTextFile(opts.json, JSON.stringify(all, null, 2));
       log(`results written to ${opts.json}`);
     }
