@@ -38,6 +38,7 @@ import { conntrackList } from "./table.ts";
 import {
   arrowColumn,
   cursorIdentity,
+  driveReference,
   highlightedText,
   type KeyPress,
   leaveFirstPage,
@@ -93,6 +94,8 @@ export interface TargetRow {
   reference: string;
   /** The figure compared with the target (a ratio or a value in the target's unit). */
   compared: number | null;
+  /** conntop ÷ the reference, when both are figures of the same kind. */
+  ratio?: number | null;
   target: string;
   verdict: "PASS" | "FAIL" | "SKIP";
   /** Why it was skipped, or what to know. */
@@ -115,7 +118,12 @@ const HELP_MARK = "this help";
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, Math.max(0, ms)));
 const mib = (kib: number) => `${(kib / 1024).toFixed(1)} MiB`;
-const ms = (x: number) => `${x < 10 ? x.toFixed(2) : x.toFixed(1)} ms`;
+const ms = (x: number) =>
+  !Number.isFinite(x)
+    ? "—"
+    : x >= 1000
+    ? `${(x / 1000).toFixed(2)} s`
+    : `${x < 10 ? x.toFixed(2) : x.toFixed(1)} ms`;
 const s2 = (x: number) => `${x.toFixed(3)} s`;
 
 function verdict(compared: number | null, limit: number): "PASS" | "FAIL" | "SKIP" {
@@ -131,7 +139,7 @@ function row(
   compared: number | null,
   limit: number,
   target: string,
-  note?: string,
+  ratio?: number | null,
 ): TargetRow {
   return {
     group,
@@ -139,10 +147,29 @@ function row(
     value,
     reference,
     compared,
+    ...(ratio === undefined ? {} : { ratio }),
     target,
     verdict: verdict(compared, limit),
-    ...(note === undefined ? {} : { note }),
   };
+}
+
+/** A row whose target is a ratio: conntop ÷ the reference. */
+function ratioRow(
+  group: TargetGroup,
+  measure: string,
+  value: string,
+  reference: string,
+  ratio: number | null,
+  limit: number,
+  target: string,
+): TargetRow {
+  return row(group, measure, value, reference, ratio, limit, target, ratio);
+}
+
+/** A bare Deno process's peak RSS (KiB): the runtime's own floor, the reference of memory rows. */
+async function bareDenoKiB(): Promise<number> {
+  const r = await timed([Deno.execPath(), "eval", "await new Promise((r) => setTimeout(r, 2000))"]);
+  return r.maxKiB;
 }
 
 // --- processes ---
@@ -342,36 +369,53 @@ async function haveIptstate(): Promise<boolean> {
 
 const p99 = (xs: number[]) => (xs.length === 0 ? NaN : percentile(xs, 99));
 
+/** The trivial raw-mode program's key latencies (ui_ref.ts): what tmux, the tty and Deno cost. */
+export interface KeyReference {
+  /** Down/Up/PageDown/PageUp → screen, p99, ms. */
+  navP99: number;
+  /** `>` → screen, p99, ms. */
+  sortP99: number;
+}
+
+/** `conntrack -L > /dev/null` on `ns`, `n` times: median user and system time, s; peak RSS. */
+async function conntrackTimes(ns: Netns, n: number) {
+  const runs = [];
+  for (let i = 0; i < n; i++) runs.push(await timed(ns.command("conntrack", "-L")));
+  return {
+    user: median(runs.map((r) => r.user)),
+    sys: median(runs.map((r) => r.sys)),
+    wallMs: median(runs.map((r) => r.wallMs)),
+    maxKiB: Math.max(...runs.map((r) => r.maxKiB)),
+  };
+}
+
 async function monitorTargets(
   ns: Netns,
   loaded: number,
   opts: TargetsOptions,
   dir: string,
   rows: TargetRow[],
+  keyRef: KeyReference | null,
 ): Promise<void> {
   const iptstate = await haveIptstate();
-  const refSys: number[] = [];
-  for (let i = 0; i < Math.max(3, opts.runs); i++) {
-    refSys.push((await timed(ns.command("conntrack", "-L"))).sys);
-  }
   for (const table of ["still", "busy"] as const) {
     const runs: MonitorRun[] = [];
     const ipt: number[] = [];
-    const sysRef: number[] = [...refSys];
+    const refUser: number[] = [], refSys: number[] = [];
     for (let i = 0; i < opts.runs; i++) {
       const busy = table === "busy" ? await startBusy(ns, 3600) : null;
       try {
         opts.log(`targets: monitor at ${loaded} (${table}), run ${i + 1}/${opts.runs}`);
-        if (busy !== null) {
-          for (let j = 0; j < 3; j++) sysRef.push((await timed(ns.command("conntrack", "-L"))).sys);
-        }
+        const ref = await conntrackTimes(ns, 3);
+        refUser.push(ref.user);
+        refSys.push(ref.sys);
         const r = await monitorRun(ns, loaded, opts, dir, true);
         opts.log(
           `targets: user ${s2(r.userPerRefresh)}/refresh, system ${s2(r.sysPerRefresh)}/refresh, ` +
             `${r.refreshes} refreshes in ${r.windowS.toFixed(1)} s, VmHWM ${mib(r.hwmKiB)}, ` +
             `Down p99 ${ms(p99(r.down))}, help p99 ${ms(p99(r.help))}, frame p99 ${
               ms(p99(r.frames))
-            }, ${r.lost} keys lost`,
+            }, ${r.lost} keys lost; conntrack -L user ${s2(ref.user)}, system ${s2(ref.sys)}`,
         );
         runs.push(r);
         if (iptstate) {
@@ -385,17 +429,29 @@ async function monitorTargets(
     }
     const med = (f: (r: MonitorRun) => number) => median(runs.map(f));
     const tag = `monitor ${loaded.toLocaleString("en-US")} ${table}`;
+    const ct = "`conntrack -L`";
     const user = med((r) => r.userPerRefresh);
-    rows.push(row("monitor", `${tag}: user CPU per refresh`, s2(user), "", user, 0.12, "≤ 0.12 s"));
-    const sys = med((r) => r.sysPerRefresh);
-    const refs = median(table === "busy" ? sysRef.slice(refSys.length) : refSys);
+    const ru = median(refUser), rs = median(refSys);
     rows.push(
       row(
         "monitor",
-        `${tag}: system CPU per refresh ÷ \`conntrack -L\`'s system time`,
+        `${tag}: user CPU per refresh (reference: ${ct}'s user time)`,
+        s2(user),
+        s2(ru),
+        user,
+        0.12,
+        "≤ 0.12 s",
+        ru > 0 ? user / ru : null,
+      ),
+    );
+    const sys = med((r) => r.sysPerRefresh);
+    rows.push(
+      ratioRow(
+        "monitor",
+        `${tag}: system CPU per refresh ÷ ${ct}'s system time`,
         s2(sys),
-        s2(refs),
-        refs > 0 ? sys / refs : null,
+        s2(rs),
+        rs > 0 ? sys / rs : null,
         1.0,
         "≤ 1.0×",
       ),
@@ -405,11 +461,12 @@ async function monitorTargets(
     // A tool that falls behind its interval looks cheap per second: 90 % of the ticks or fail.
     rows.push({
       group: "monitor",
-      measure: `${tag}: refreshes in the CPU window (1 s interval)`,
+      measure: `${tag}: refreshes in the CPU window ÷ its seconds (1 s interval)`,
       value: `${refreshes}`,
       reference: `${expected} s`,
       compared: refreshes / expected,
-      target: "≥ 0.9 per second",
+      ratio: refreshes / expected,
+      target: "≥ 0.9",
       verdict: refreshes >= 0.9 * expected ? "PASS" : "FAIL",
     });
     const hwm = med((r) => r.hwmKiB);
@@ -426,7 +483,7 @@ async function monitorTargets(
           verdict: "SKIP",
           note: iptstate ? "iptstate did not show the table" : "iptstate is not installed",
         }
-        : row(
+        : ratioRow(
           "monitor",
           `${tag}: peak RSS ÷ iptstate's`,
           mib(hwm),
@@ -436,11 +493,33 @@ async function monitorTargets(
           "≤ 1.5×",
         ),
     );
+    const nav = keyRef?.navP99 ?? NaN;
+    const keyRefText = keyRef === null ? "" : ms(nav);
     const down = med((r) => p99(r.down));
-    rows.push(row("monitor", `${tag}: Down → screen, p99`, ms(down), "", down, 16, "≤ 16 ms"));
+    rows.push(
+      row(
+        "monitor",
+        `${tag}: Down → screen, p99 (reference: the trivial program's keys)`,
+        ms(down),
+        keyRefText,
+        down,
+        16,
+        "≤ 16 ms",
+        keyRef === null ? undefined : down / nav,
+      ),
+    );
     const help = med((r) => p99(r.help));
     rows.push(
-      row("monitor", `${tag}: help open/close → screen, p99`, ms(help), "", help, 33, "≤ 33 ms"),
+      row(
+        "monitor",
+        `${tag}: help open/close → screen, p99 (reference: the trivial program's keys)`,
+        ms(help),
+        keyRefText,
+        help,
+        33,
+        "≤ 33 ms",
+        keyRef === null ? undefined : help / nav,
+      ),
     );
     const frame = med((r) => p99(r.frames));
     rows.push(
@@ -475,6 +554,7 @@ async function sortTargets(
   opts: TargetsOptions,
   dir: string,
   rows: TargetRow[],
+  keyRef: KeyReference | null,
 ): Promise<void> {
   const p: number[] = [];
   for (let i = 0; i < opts.runs; i++) {
@@ -516,12 +596,14 @@ async function sortTargets(
   rows.push(
     row(
       "sort",
-      `monitor ${loaded.toLocaleString("en-US")}: sort change \`>\` → screen, p99`,
+      `monitor ${loaded.toLocaleString("en-US")}: sort change \`>\` → screen, p99 ` +
+        "(reference: the trivial program's `>`)",
       ms(v),
-      "",
+      keyRef === null ? "" : ms(keyRef.sortP99),
       v,
       50,
       "≤ 50 ms",
+      keyRef === null ? undefined : v / keyRef.sortP99,
     ),
   );
 }
@@ -544,7 +626,7 @@ async function collectionTargets(
   }
   const a = median(ours), b = median(ref);
   rows.push(
-    row(
+    ratioRow(
       "collection",
       `collection of ${loaded.toLocaleString("en-US")} ÷ \`conntrack -L\``,
       ms(a),
@@ -577,9 +659,9 @@ async function onceTargets(
       args: ["--once", "-o", "csv", "--sort", "rate", "--top", "20"],
     },
   ];
-  const ref: number[] = [];
-  for (let i = 0; i < Math.max(3, opts.runs); i++) ref.push((await conntrackList(ns)).wallMs);
-  const refWall = median(ref);
+  const ref = await conntrackTimes(ns, Math.max(3, opts.runs));
+  const refWall = ref.wallMs;
+  const refMb = (ref.maxKiB * 1024) / 1e6;
   const n = loaded.toLocaleString("en-US");
   for (const v of variants) {
     if (v.args.includes("--top") && !hasTop) {
@@ -607,7 +689,7 @@ async function onceTargets(
     }
     const w = median(walls), pk = median(peaks);
     rows.push(
-      row(
+      ratioRow(
         "once",
         `${v.label} at ${n}: wall ÷ \`conntrack -L\``,
         ms(w),
@@ -620,7 +702,16 @@ async function onceTargets(
     // MB as the issue writes it: 10^6 bytes.
     const mb = (pk * 1024) / 1e6;
     rows.push(
-      row("once", `${v.label} at ${n}: peak RSS`, `${mb.toFixed(1)} MB`, "", mb, 100, "≤ 100 MB"),
+      row(
+        "once",
+        `${v.label} at ${n}: peak RSS (reference: \`conntrack -L\`'s)`,
+        `${mb.toFixed(1)} MB`,
+        `${refMb.toFixed(1)} MB`,
+        mb,
+        100,
+        "≤ 100 MB",
+        mb / refMb,
+      ),
     );
   }
 }
@@ -649,10 +740,22 @@ async function daemonTargets(
   }
   const med = (f: (r: DaemonTargets) => number) => median(runs.map(f));
   const n = loaded.toLocaleString("en-US");
+  // References: a bare Deno process (the runtime's own floor), and conntrack -L's user time.
+  const bare = await bareDenoKiB();
+  const bareText = `${fmt(bare)} (bare Deno)`;
   if (small) {
     const v = mb(med((r) => r.clientRssKiB));
     rows.push(
-      row("daemon", `conntopd ${n}, one client: RSS`, `${v.toFixed(1)} MB`, "", v, 50, "≤ 50 MB"),
+      row(
+        "daemon",
+        `conntopd ${n}, one client: RSS (reference: a bare Deno process)`,
+        `${v.toFixed(1)} MB`,
+        bareText,
+        v,
+        50,
+        "≤ 50 MB",
+        v / mb(bare),
+      ),
     );
     return;
   }
@@ -660,36 +763,43 @@ async function daemonTargets(
   rows.push(
     row(
       "daemon",
-      `conntopd ${n}, one client: peak RSS`,
+      `conntopd ${n}, one client: peak RSS (reference: a bare Deno process)`,
       `${peak.toFixed(1)} MB`,
-      "",
+      bareText,
       peak,
       110,
       "≤ 110 MB",
+      peak / mb(bare),
     ),
   );
+  const ct = await conntrackTimes(ns, 3);
   const user = med((r) => (r.batches > 0 ? r.userSeconds / r.batches : Infinity));
   rows.push(
     row(
       "daemon",
-      `conntopd ${n}, one client: user CPU per refresh`,
+      `conntopd ${n}, one client: user CPU per refresh (reference: \`conntrack -L\`'s user time)`,
       s2(user),
-      "",
+      s2(ct.user),
       user,
       0.1,
       "≤ 0.1 s",
+      ct.user > 0 ? user / ct.user : null,
     ),
   );
+  const after = med((r) => r.afterRssKiB ?? Infinity);
+  const start = med((r) => r.startRssKiB);
   const drift = mb(med((r) => Math.abs((r.afterRssKiB ?? Infinity) - r.startRssKiB)));
   rows.push(
     row(
       "daemon",
-      `conntopd ${n}: RSS ${opts.daemonAfterS} s after the client left − at its start`,
-      `${drift.toFixed(1)} MB`,
-      fmt(med((r) => r.startRssKiB)),
+      `conntopd ${n}: RSS ${opts.daemonAfterS} s after the client left (reference: at its ` +
+        "start, before any client; compared: the difference)",
+      fmt(after),
+      fmt(start),
       drift,
       10,
       "within 10 MB",
+      after / start,
     ),
   );
 }
@@ -727,15 +837,18 @@ export async function measureTargets(
             opts.log(`targets: monitor at ${t.loaded}: VmHWM ${mib(r.hwmKiB)}`);
           }
           const v = (median(hw) * 1024) / 1e6;
+          const ipt = (await haveIptstate()) ? await iptstateRun(t.ns, 5) : null;
+          const iptMb = ipt === null ? null : (ipt * 1024) / 1e6;
           rows.push(
             row(
               "monitor-1k",
-              `monitor ${t.loaded.toLocaleString("en-US")}: peak RSS`,
+              `monitor ${t.loaded.toLocaleString("en-US")}: peak RSS (reference: iptstate's)`,
               `${v.toFixed(1)} MB`,
-              "",
+              iptMb === null ? "" : `${iptMb.toFixed(1)} MB`,
               v,
               60,
               "≤ 60 MB",
+              iptMb === null ? undefined : v / iptMb,
             ),
           );
         }
@@ -744,10 +857,28 @@ export async function measureTargets(
         await t.ns.close();
       }
     }
+    let keyRef: KeyReference | null = null;
+    if (want("monitor") || want("sort")) {
+      opts.log("targets: the trivial raw-mode program's keys (the reference of the key rows)");
+      const d = await driveReference(
+        {
+          mainTs: opts.mainTs,
+          keys: opts.keys,
+          sortKeys: opts.sortKeys,
+          sortRuns: 0,
+          log: opts.log,
+        },
+        WIDTH,
+        HEIGHT,
+      );
+      const lat = (ks: KeyPress[]) => ks.flatMap((k) => (k.ms === null ? [] : [k.ms]));
+      keyRef = { navP99: p99(lat(d.nav)), sortP99: p99(lat(d.sort)) };
+      opts.log(`targets: reference keys p99 ${ms(keyRef.navP99)}, '>' p99 ${ms(keyRef.sortP99)}`);
+    }
     if (want("monitor") || want("once") || want("daemon")) {
       const t = await load(200_000, "-targets");
       try {
-        if (want("monitor")) await monitorTargets(t.ns, t.loaded, opts, dir, rows);
+        if (want("monitor")) await monitorTargets(t.ns, t.loaded, opts, dir, rows, keyRef);
         if (want("once")) await onceTargets(t.ns, t.loaded, opts, rows);
         if (want("daemon")) await daemonTargets(t.ns, t.loaded, opts, rows);
       } finally {
@@ -758,7 +889,7 @@ export async function measureTargets(
       const t = await load(250_000, "-targets");
       try {
         if (want("collection")) await collectionTargets(t.ns, t.loaded, opts, rows);
-        if (want("sort")) await sortTargets(t.ns, t.loaded, opts, dir, rows);
+        if (want("sort")) await sortTargets(t.ns, t.loaded, opts, dir, rows, keyRef);
       } finally {
         await t.ns.close();
       }
@@ -770,20 +901,19 @@ export async function measureTargets(
   return { rows, runs: opts.runs, notes, totalMs: performance.now() - t0 };
 }
 
-/** The targets as a markdown table, a line of totals after it. */
+/** The targets as a markdown table, a line of totals and the notes after it. */
 export function renderTargets(r: TargetsResult, measured = ""): string {
-  const head = "| Target | conntop | Reference | Compared | Target | Verdict |\n" +
+  const head = "| Target | conntop | Reference | conntop ÷ reference | Target | Verdict |\n" +
     "| :-- | --: | --: | --: | :-- | :-- |\n";
   const body = r.rows.map((x) => {
-    const compared = x.compared === null || !Number.isFinite(x.compared)
-      ? "—"
-      : x.compared < 10
-      ? x.compared.toFixed(2)
-      : x.compared.toFixed(1);
+    const ratio = x.ratio === undefined || x.ratio === null || !Number.isFinite(x.ratio)
+      ? ""
+      : x.ratio < 10
+      ? x.ratio.toFixed(2)
+      : x.ratio.toFixed(1);
     const v = x.verdict === "PASS" ? "PASS" : `**${x.verdict}**`;
-    return `| ${x.measure} | ${x.value} | ${x.reference} | ${compared} | ${x.target} | ${v}${
-      x.note === undefined ? "" : `: ${x.note}`
-    } |`;
+    const note = x.note === undefined ? "" : `: ${x.note}`;
+    return `| ${x.measure} | ${x.value} | ${x.reference} | ${ratio} | ${x.target} | ${v}${note} |`;
   }).join("\n");
   const count = (v: string) => r.rows.filter((x) => x.verdict === v).length;
   const totals = `${count("PASS")} passed, ${count("FAIL")} failed, ${count("SKIP")} skipped ` +

@@ -379,7 +379,7 @@ export async function quit(t: Tmux): Promise<number | null> {
   return null;
 }
 
-async function driveReference(
+export async function driveReference(
   opts: UiOptions,
   width: number,
   height: number,

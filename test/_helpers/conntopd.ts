@@ -22,6 +22,8 @@ import { CONNTOPD_PERMISSIONS } from "../../src/conntopd.ts";
 import { type ExecResult, runCommand } from "../../tools/run.ts";
 import { loadConntrack, Netns } from "../../tools/netns.ts";
 import { freePort } from "../../tools/ports.ts";
+// Transitional re-export for tests of other issue-14 branches; new code imports tools/ports.ts.
+export { freePort };
 
 const CONNTOPD = new URL("../../src/conntopd.ts", import.meta.url).pathname;
 

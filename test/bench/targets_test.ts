@@ -16,6 +16,7 @@ const rows: TargetRow[] = [
     value: "700 ms",
     reference: "1000 ms",
     compared: 0.7,
+    ratio: 0.7,
     target: "≤ 0.72×",
     verdict: "PASS",
   },
@@ -45,17 +46,18 @@ Deno.test("renderTargets() prints each target with its figures and verdict, skip
   const lines = text.split("\n");
   assertEquals(lines[0], "M.");
   assertStringIncludes(text, "Targets (median of 3 runs each):");
+  assertStringIncludes(text, "| Target | conntop | Reference | conntop ÷ reference | Target |");
   assertEquals(
     lines.find((l) => l.startsWith("| collection")),
     "| collection of 250,000 ÷ `conntrack -L` | 700 ms | 1000 ms | 0.70 | ≤ 0.72× | PASS |",
   );
   assertEquals(
     lines.find((l) => l.startsWith("| monitor 1,000")),
-    "| monitor 1,000: peak RSS | 140.5 MB |  | 140.5 | ≤ 60 MB | **FAIL** |",
+    "| monitor 1,000: peak RSS | 140.5 MB |  |  | ≤ 60 MB | **FAIL** |",
   );
   assertStringIncludes(
     text,
-    "| — | ≤ 100 MB | **SKIP**: `conntop --help` lists no --top on this branch |",
+    "| — |  |  | ≤ 100 MB | **SKIP**: `conntop --help` lists no --top on this branch |",
   );
   assertStringIncludes(
     text,

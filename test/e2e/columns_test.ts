@@ -1,6 +1,6 @@
 /**
  * The column titles over their values, as a person sees them: conntop runs full-screen in a
- * real terminal (test/_helpers/tmux.ts) on a test namespace's table, at 80x24 and 200x50, and
+ * real terminal (tools/tmux.ts) on a test namespace's table, at 80x24 and 200x50, and
  * scrolled sideways; every title must stand over its own column's values.
  *
  * @module

@@ -1,5 +1,5 @@
 /**
- * The interactive monitor on a real conntopd's table, in a real terminal (tmux, see test/_helpers/tmux.ts):
+ * The interactive monitor on a real conntopd's table, in a real terminal (tmux, see tools/tmux.ts):
  * the header names the server and says it is connected; when the server dies the last table
  * stays on screen, marked stale, while the client counts down to its next attempt; when the
  * server is back the fresh snapshot replaces the table (an entry that exists only after the

@@ -1,6 +1,6 @@
 /**
  * The interactive UI as a person uses it: conntop runs full-screen in a real terminal (a private
- * tmux server, see test/_helpers/tmux.ts) on a test namespace's table, keys are typed, and what the screen
+ * tmux server, see tools/tmux.ts) on a test namespace's table, keys are typed, and what the screen
  * shows is read back.
  *
  * conntop runs inside a small shell wrapper that saves `stty -g` before and after it, records

@@ -1,4 +1,4 @@
-// Tests of scripts/_screenshot/ansi.ts. Colours are written as conntop packs them (see
+// Tests of tools/screen.ts (the SGR screen reader). Colours are written as conntop packs them (see
 // src/term/style.ts): 0 is the default, 0x2000000 | n palette index n, 0x1000000 | 0xrrggbb
 // a truecolor value.
 
