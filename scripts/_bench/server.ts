@@ -595,6 +595,22 @@ async function measureProtocol(ns: Netns, size: number, opts: ServerBenchOptions
   }
 }
 
+/** `n` protocol clients of conntopd on `port`, in a process of their own (server_clients.ts). */
+function oursClients(port: number, n: number): ClientHost {
+  return new ClientHost([
+    Deno.execPath(),
+    "run",
+    "--allow-net=127.0.0.1",
+    CLIENTS,
+    "--port",
+    String(port),
+    "--clients",
+    String(n),
+    "--timeout",
+    String(OURS_READY_MS / 1000),
+  ]);
+}
+
 /** conntopd through the load phases, a fresh server: nothing of the parts above in its memory. */
 export async function measureOursLoad(
   ns: Netns,
@@ -608,19 +624,7 @@ export async function measureOursLoad(
       ns,
       "conntopd",
       server.pid,
-      (n) =>
-        new ClientHost([
-          Deno.execPath(),
-          "run",
-          "--allow-net=127.0.0.1",
-          CLIENTS,
-          "--port",
-          String(port),
-          "--clients",
-          String(n),
-          "--timeout",
-          String(OURS_READY_MS / 1000),
-        ]),
+      (n) => oursClients(port, n),
       opts,
       OURS_READY_MS,
       () => server.running,
@@ -872,18 +876,7 @@ export async function measureDaemonTargets(
   try {
     await sleep(2000);
     const startRssKiB = memory(server.pid).rssKiB;
-    const h = new ClientHost([
-      Deno.execPath(),
-      "run",
-      "--allow-net=127.0.0.1",
-      CLIENTS,
-      "--port",
-      String(port),
-      "--clients",
-      "1",
-      "--timeout",
-      String(OURS_READY_MS / 1000),
-    ]);
+    const h = oursClients(port, 1);
     let userSeconds = 0, batches = 0, windowS = 0, clientRssKiB = 0;
     try {
       await h.ready(OURS_READY_MS + 5_000);

@@ -33,7 +33,7 @@ import type { Cleanup } from "./cleanup.ts";
 import { Background } from "./process.ts";
 import { Netns, waitForOperUp } from "../../tools/netns.ts";
 import { runCommand } from "../../tools/run.ts";
-import { reverseName } from "../../tools/reverse_name.ts";
+import { startDnsmasq } from "../../tools/dns.ts";
 
 /** The monitored namespace. */
 export const HOST_NS = "ctshot-host";
@@ -42,7 +42,6 @@ export const PEER_NS = "ctshot-peer";
 
 const HOST4 = "10.77.0.1", PEER4 = "10.77.0.2";
 const HOST6 = "fd77::1", PEER6 = "fd77::2";
-const NETNS_ETC = "/etc/netns";
 
 /** Reverse names served by the namespace's dnsmasq. */
 export const PTR_RECORDS: readonly (readonly [string, string])[] = [
@@ -179,7 +178,7 @@ export async function buildScene(cleanup: Cleanup, options: SceneOptions): Promi
 
   const names: string[] = [];
   if (options.dns) {
-    await startDns(cleanup);
+    await startDns(cleanup, made[0]!);
     names.push("peer.home.arpa", "dns.google", "one.one.one.one", "www.ripe.net");
   }
 
@@ -216,85 +215,28 @@ table inet ctshot {
 
 /**
  * dnsmasq on the monitored namespace's loopback, answering the PTR records and NXDOMAIN for
- * every other reverse name, and /etc/netns/NAME/ pointing the namespace's resolver at it
- * (`ip netns exec` mounts those files over /etc for the commands it runs).
+ * every other reverse name, with the namespace's resolver pointed at it (tools/dns.ts), then
+ * waits until the whole path the monitor's resolver takes works: nsswitch, resolv.conf, dnsmasq.
  */
-async function startDns(cleanup: Cleanup): Promise<void> {
-  let createdEtc = false;
-  try {
-    await Deno.mkdir(NETNS_ETC);
-    createdEtc = true;
-  } catch (err) {
-    if (!(err instanceof Deno.errors.AlreadyExists)) throw err;
-  }
-  const dir = `${NETNS_ETC}/${HOST_NS}`;
-  try {
-    await Deno.mkdir(dir);
-  } catch (err) {
-    if (err instanceof Deno.errors.AlreadyExists) {
-      throw new Error(
-        `Failed to write resolver files: '${dir}' exists already (left by an earlier run? ` +
-          `remove it by hand)`,
-        { cause: err },
-      );
-    }
-    throw err;
-  }
-  cleanup.add(`'${dir}'`, async () => {
-    await Deno.remove(dir, { recursive: true });
-    // /etc/netns itself only when this run made it and nobody else has put anything there.
-    if (createdEtc) await Deno.remove(NETNS_ETC).catch(() => {});
+async function startDns(cleanup: Cleanup, host: Netns): Promise<void> {
+  const dns = await startDnsmasq(host, {
+    records: PTR_RECORDS.map(([address, name]) => ({ address, name })),
+    resolvOptions: ["timeout:1"],
+    hosts: "127.0.0.1\tlocalhost\n::1\tlocalhost\n",
   });
-  await Deno.writeTextFile(`${dir}/resolv.conf`, "nameserver 127.0.0.1\noptions timeout:1\n");
-  await Deno.writeTextFile(`${dir}/hosts`, "127.0.0.1\tlocalhost\n::1\tlocalhost\n");
-  await Deno.writeTextFile(`${dir}/nsswitch.conf`, await nsswitchFilesDns());
-
-  const dnsmasq = Background.start("dnsmasq", [
-    "ip",
-    "netns",
-    "exec",
-    HOST_NS,
-    "dnsmasq",
-    "--keep-in-foreground",
-    "--conf-file=/dev/null",
-    "--pid-file=",
-    "--no-resolv",
-    "--no-hosts",
-    "--listen-address=127.0.0.1",
-    "--bind-interfaces",
-    "--log-facility=-",
-    "--local=/in-addr.arpa/",
-    "--local=/ip6.arpa/",
-    ...PTR_RECORDS.map(([addr, name]) => `--ptr-record=${reverseName(addr)},${name}`),
-  ]);
-  cleanup.add("dnsmasq", () => dnsmasq.stop());
-  // The whole path the monitor's resolver takes: nsswitch, resolv.conf, dnsmasq.
+  cleanup.add("dnsmasq", () => dns.close());
   const deadline = Date.now() + 5000;
   while (true) {
-    const r = await runCommand(["ip", "netns", "exec", HOST_NS, "getent", "hosts", PEER4], {
-      check: false,
-    });
+    const r = await host.exec(["getent", "hosts", PEER4], { check: false });
     if (r.stdout.includes("peer.home.arpa")) return;
     if (Date.now() > deadline) {
       throw new Error(
         `Failed to start dnsmasq in '${HOST_NS}': 'getent hosts ${PEER4}' gave ` +
-          `'${r.stdout.trim()}'; dnsmasq said: ${dnsmasq.output.trim()}`,
+          `'${r.stdout.trim()}'; dnsmasq said: ${dns.output.trim()}`,
       );
     }
     await sleep(100);
   }
-}
-
-/** This machine's nsswitch.conf with its `hosts:` line replaced by `files dns`. */
-async function nsswitchFilesDns(): Promise<string> {
-  let text = "";
-  try {
-    text = await Deno.readTextFile("/etc/nsswitch.conf");
-  } catch (err) {
-    if (!(err instanceof Deno.errors.NotFound)) throw err;
-  }
-  const rest = text.split("\n").filter((l) => !/^\s*hosts\s*:/.test(l)).join("\n").trimEnd();
-  return (rest === "" ? "" : `${rest}\n`) + "hosts: files dns\n";
 }
 
 /**

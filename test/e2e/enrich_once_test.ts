@@ -20,7 +20,7 @@ import { assert, assertEquals } from "../_helpers/assert.ts";
 import { runCommand } from "../../tools/run.ts";
 import { loadConntrack, Netns } from "../../tools/netns.ts";
 import { trackedPair } from "../_helpers/tracked_pair.ts";
-import { startDnsmasq, startSilentDns } from "../_helpers/dns.ts";
+import { startDnsmasq, startSilentDns } from "../../tools/dns.ts";
 import { reverseName } from "../../tools/reverse_name.ts";
 import { mmdblookupMany } from "../_helpers/mmdblookup.ts";
 import { startSocketProcess } from "../collector/_socket_processes.ts";

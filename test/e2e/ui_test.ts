@@ -22,7 +22,7 @@ import { runCommand } from "../../tools/run.ts";
 import { loadConntrack, Netns } from "../../tools/netns.ts";
 import { conntopCommand, runConntop } from "./_conntop.ts";
 import { COLUMNS } from "../../src/ui/columns.ts";
-import { startDnsmasq, startSilentDns } from "../_helpers/dns.ts";
+import { startDnsmasq, startSilentDns } from "../../tools/dns.ts";
 import { Tmux } from "../../tools/tmux.ts";
 import { CellAttr, parseLines, stripSgr } from "../../tools/screen.ts";
 

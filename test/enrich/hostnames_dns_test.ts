@@ -10,7 +10,7 @@
  * @module
  */
 import { assert, assertEquals, assertRejects } from "../_helpers/assert.ts";
-import { queryDns, startDnsmasq, startSilentDns } from "../_helpers/dns.ts";
+import { queryDns, startDnsmasq, startSilentDns } from "../../tools/dns.ts";
 import { reverseName } from "../../tools/reverse_name.ts";
 import { runCommand } from "../../tools/run.ts";
 import { Netns } from "../../tools/netns.ts";

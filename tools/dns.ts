@@ -1,6 +1,6 @@
 /**
- * DNS servers of a test's own, inside a throw-away network namespace: dnsmasq answering the PTR
- * records the test gives (and NXDOMAIN for every other reverse name), or a "silent" server that
+ * DNS servers inside a throw-away network namespace, for the tests and the screenshot script:
+ * dnsmasq answering the PTR records given (and NXDOMAIN for every other reverse name), or a "silent" server that
  * swallows every query, as a dead DNS server does.
  *
  * Both write the namespace's own resolver configuration under /etc/netns/NAME/, which
@@ -15,7 +15,7 @@
  *
  * @example A PTR record, an NXDOMAIN and an /etc/hosts entry
  * ```ts ignore
- * import { Netns } from "../../tools/netns.ts";
+ * import { Netns } from "./netns.ts";
  * import { startDnsmasq } from "./dns.ts";
  *
  * await using ns = await Netns.create("dns");
@@ -37,8 +37,8 @@
  * @module
  */
 
-import type { Netns } from "../../tools/netns.ts";
-import { reverseName } from "../../tools/reverse_name.ts";
+import type { Netns } from "./netns.ts";
+import { reverseName } from "./reverse_name.ts";
 
 /** A reverse record dnsmasq serves. */
 export interface PtrRecord {
