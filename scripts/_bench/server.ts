@@ -845,7 +845,7 @@ export async function measureFallback(
 /** What {@linkcode measureDaemonTargets} found (memory in KiB). */
 export interface DaemonTargets {
   size: number;
-  /** VmRSS once serving, before any client. */
+  /** VmRSS once serving and settled, before any client. */
   startRssKiB: number;
   /** VmRSS at the end of the window with one client, and VmHWM then. */
   clientRssKiB: number;
@@ -874,8 +874,16 @@ export async function measureDaemonTargets(
 ): Promise<DaemonTargets> {
   const { server, port } = await startConntopd(ns, log);
   try {
-    await sleep(2000);
-    const startRssKiB = memory(server.pid).rssKiB;
+    // "Its start": the RSS once it serves and has settled (its first dump, if any, done): two
+    // readings 2 s apart within 1 MiB, or what it is after 30 s.
+    let startRssKiB = memory(server.pid).rssKiB;
+    for (const until = performance.now() + 30_000; performance.now() < until;) {
+      await sleep(2000);
+      const now = memory(server.pid).rssKiB;
+      const settled = Math.abs(now - startRssKiB) < 1024;
+      startRssKiB = now;
+      if (settled) break;
+    }
     const h = oursClients(port, 1);
     let userSeconds = 0, batches = 0, windowS = 0, clientRssKiB = 0;
     try {
