@@ -44,7 +44,15 @@ import { cleanUpEnrichSync, type EnrichResult, measureEnrich } from "./_bench/en
 import { geoipBench, type GeoipBenchResult } from "./_bench/geoip.ts";
 import { tableEntries } from "./_bench/entries.ts";
 import { InProcessConntop, type RefreshSample } from "./_bench/in_process.ts";
-import { BenchNetns, deleteAllSync, foreignEntries, run } from "./_bench/netns.ts";
+import { closeAllSync, Netns } from "../tools/netns.ts";
+import { runCommand } from "../tools/run.ts";
+import {
+  conntrackList,
+  execOverheadMs,
+  type ForeignEntries,
+  foreignEntries,
+  loadEntries,
+} from "./_bench/table.ts";
 import { type BenchOptions, parseBenchOptions, USAGE } from "./_bench/options.ts";
 import {
   type BenchResults,
@@ -67,6 +75,8 @@ import { renderPeers } from "./_bench/peers_report.ts";
 // --- end peers ---
 import { summarize, type Summary } from "./_bench/stats.ts";
 import { cleanUpUiSync, measureUi, type UiResult } from "./_bench/ui.ts";
+import { measureTargets, renderTargets, type TargetsResult } from "./_bench/targets.ts";
+import { closeAllTmuxSync } from "../tools/tmux.ts";
 
 const log = (line: string) => console.error(`bench: ${line}`);
 const prefix = () => `ctbench-${Deno.pid}-`;
@@ -83,9 +93,11 @@ function cleanUpSync(): void {
   cleanUpEnrichSync();
   cleanUpServerSync();
   cleanUpPeersSync(); // peers
+  const tmuxFailed = closeAllTmuxSync();
+  if (tmuxFailed.length > 0) console.error(`bench: Failed to kill tmux ${tmuxFailed.join(", ")}`);
   const uiFailed = cleanUpUiSync();
   if (uiFailed.length > 0) console.error(`bench: Failed to remove ${uiFailed.join(", ")}`);
-  const failed = deleteAllSync();
+  const failed = closeAllSync();
   if (failed.length > 0) {
     console.error(`bench: Failed to delete network namespaces: ${failed.join(", ")}`);
   }
@@ -103,10 +115,19 @@ function installSignalHandlers(): void {
   globalThis.addEventListener("unload", cleanUpSync);
 }
 
+/** The targets' line on the entries elsewhere on the host, which slow every dump alike. */
+function foreignNote(start: ForeignEntries, end: ForeignEntries): string {
+  if (start.total === 0 && end.total === 0) return "";
+  return `\nThe kernel keeps one conntrack hash table for all network namespaces and a dump walks ` +
+    `all of it: ${start.total.toLocaleString("en-US")} entries elsewhere on the host at the ` +
+    `start and ${end.total.toLocaleString("en-US")} at the end slowed every dump, conntop's and ` +
+    "the references' alike.\n";
+}
+
 async function hostInfo(): Promise<HostInfo> {
   const cpuinfo = await Deno.readTextFile("/proc/cpuinfo").catch(() => "");
   const cpuModel = /^model name\s*:\s*(.+)$/m.exec(cpuinfo)?.[1]?.trim() ?? "unknown CPU";
-  const ct = await run(["conntrack", "--version"]);
+  const ct = await runCommand(["conntrack", "--version"], { check: false });
   const ctVersion = /v(\d+\.\d+\.\d+)/.exec(ct.stdout + ct.stderr)?.[1] ?? "unknown";
   const d = new Date();
   return {
@@ -123,11 +144,17 @@ async function checkEnvironment(opts: BenchOptions): Promise<void> {
   if (Deno.uid() !== 0) {
     throw new Error("The benchmark needs root: it creates network namespaces (run with sudo)");
   }
-  for (const tool of opts.ui || opts.peers ? ["ip", "conntrack", "tmux"] : ["ip", "conntrack"]) {
+  const tools = opts.ui || opts.peers || opts.targets
+    ? ["ip", "conntrack", "tmux"]
+    : ["ip", "conntrack"];
+  for (const tool of tools) {
     try {
-      await run([tool, "-V"]);
+      await runCommand([tool, "-V"], { check: false });
     } catch (err) {
-      if (err instanceof Deno.errors.NotFound) {
+      if (
+        err instanceof Deno.errors.NotFound ||
+        (err instanceof Error && err.cause instanceof Deno.errors.NotFound)
+      ) {
         throw new Error(`Command '${tool}' not found: run scripts/setup.sh --dev first`);
       }
       throw err;
@@ -142,6 +169,7 @@ async function checkEnvironment(opts: BenchOptions): Promise<void> {
     opts.enrich ? opts.enrichSize : 0,
     opts.server ? opts.serverSize : 0,
     opts.peers ? Math.max(...opts.peersSizes) : 0, // peers
+    opts.targets ? 250_000 : 0,
   );
   // The churn of the steady-state run adds a few dozen entries on top.
   if (maxText !== null && Number(maxText) < largest + 1000) {
@@ -154,20 +182,20 @@ async function checkEnvironment(opts: BenchOptions): Promise<void> {
 async function loadTable(
   size: number,
   suffix = "",
-  before?: (ns: BenchNetns) => Promise<void>,
-): Promise<{ ns: BenchNetns; loaded: number; ms: number }> {
-  const ns = await BenchNetns.create(`${prefix()}${size}${suffix}`);
+  before?: (ns: Netns) => Promise<void>,
+): Promise<{ ns: Netns; loaded: number; ms: number }> {
+  const ns = await Netns.named(`${prefix()}${size}${suffix}`);
   try {
     await before?.(ns);
     const lines = tableEntries(size);
     const t0 = performance.now();
-    const loaded = await ns.load(lines);
+    const loaded = await loadEntries(ns, lines);
     const ms = performance.now() - t0;
     log(`${ns.name}: loaded ${loaded} entries in ${(ms / 1000).toFixed(1)} s`);
     if (loaded !== size) log(`warning: asked for ${size} entries, the table holds ${loaded}`);
     return { ns, loaded, ms };
   } catch (err) {
-    await ns.delete();
+    await ns.close();
     throw err;
   }
 }
@@ -187,12 +215,12 @@ async function measureSize(size: number, runs: number): Promise<SizeResult> {
       const ours: RefreshSample[] = [];
       // Alternate the tools so that whatever else the machine does hits both alike.
       for (let i = 0; i < runs; i++) {
-        const r = await ns.conntrackList();
+        const r = await conntrackList(ns);
         ref.push(r.wallMs);
         shown.push(r.shown);
         const o = await conntop.refresh();
         ours.push(o);
-        overhead.push(await ns.execOverheadMs());
+        overhead.push(await execOverheadMs(ns));
         log(
           `  ${size}: run ${i + 1}/${runs}: conntrack -L ${r.wallMs.toFixed(1)} ms ` +
             `(${r.shown} shown), conntop ${o.totalMs.toFixed(1)} ms ` +
@@ -225,19 +253,19 @@ async function measureSize(size: number, runs: number): Promise<SizeResult> {
       await conntop.stop();
     }
   } finally {
-    await ns.delete();
+    await ns.close();
   }
 }
 
 /** `conntrack -L` of an empty namespace: the cost of walking the shared hash table alone. */
 async function measureEmpty(runs: number): Promise<Summary> {
-  const ns = await BenchNetns.create(`${prefix()}0`);
+  const ns = await Netns.named(`${prefix()}0`);
   try {
     const walls: number[] = [];
-    for (let i = 0; i < runs; i++) walls.push((await ns.conntrackList()).wallMs);
+    for (let i = 0; i < runs; i++) walls.push((await conntrackList(ns)).wallMs);
     return summarize(walls);
   } finally {
-    await ns.delete();
+    await ns.close();
   }
 }
 
@@ -288,7 +316,7 @@ async function measureSteady(size: number, seconds: number): Promise<SteadyResul
     );
     return { size, loaded, conntop, conntopAll, reference };
   } finally {
-    await ns.delete();
+    await ns.close();
   }
 }
 
@@ -308,7 +336,7 @@ async function measureUiSize(opts: BenchOptions): Promise<UiResult> {
     log(`UI benchmark done in ${(ui.totalMs / 1000).toFixed(0)} s`);
     return ui;
   } finally {
-    await ns.delete();
+    await ns.close();
   }
 }
 
@@ -339,7 +367,7 @@ async function measureEnrichSize(opts: BenchOptions): Promise<EnrichResult> {
     log(`enrichment benchmark done in ${(r.totalMs / 1000).toFixed(0)} s`);
     return r;
   } finally {
-    await ns.delete();
+    await ns.close();
   }
 }
 
@@ -349,9 +377,9 @@ async function measureEnrichSize(opts: BenchOptions): Promise<EnrichResult> {
  * is loaded before anyone does), so that changes reach conntopd as events, as on a live host,
  * and `conntrack -E` can print them as the reference.
  */
-async function eventsOn(ns: BenchNetns): Promise<void> {
-  const cmd = ns.cmd("sysctl", "-q", "-w", "net.netfilter.nf_conntrack_events=1");
-  const r = await run(cmd);
+async function eventsOn(ns: Netns): Promise<void> {
+  const cmd = ns.command("sysctl", "-q", "-w", "net.netfilter.nf_conntrack_events=1");
+  const r = await runCommand(cmd, { check: false });
   if (r.code !== 0) throw new Error(`Failed to turn events on in ${ns.name}: ${r.stderr.trim()}`);
 }
 
@@ -378,7 +406,7 @@ async function measureServerPart(opts: BenchOptions): Promise<ServerResult> {
   try {
     r = await measureServer(ns, opts.serverSize, loaded, sopts);
   } finally {
-    await ns.delete();
+    await ns.close();
   }
   await measureFallback(r, [150_000, 100_000, 50_000, 10_000], sopts, async (size) => {
     const t = await loadTable(size, "-server", eventsOn);
@@ -450,6 +478,21 @@ async function main(args: string[]): Promise<number> {
       log(`peers benchmark done in ${(peers.totalMs / 1000).toFixed(0)} s`);
     }
     // --- end peers ---
+    let targets: TargetsResult | null = null;
+    if (opts.targets) {
+      targets = await measureTargets({
+        mainTs: new URL("../main.ts", import.meta.url).pathname,
+        groups: opts.targetGroups,
+        runs: opts.targetRuns,
+        seconds: opts.targetSeconds,
+        keys: opts.targetKeys,
+        helpKeys: opts.targetHelpKeys,
+        sortKeys: opts.targetSortKeys,
+        daemonAfterS: opts.targetAfter,
+        log,
+      }, (size, suffix) => loadTable(size, suffix));
+      log(`targets done in ${(targets.totalMs / 1000).toFixed(0)} s`);
+    }
     const foreignEnd = await foreignEntries(prefix());
     const results: BenchResults = {
       host,
@@ -464,10 +507,18 @@ async function main(args: string[]): Promise<number> {
       enrich,
       server,
     };
-    const text = renderMarkdown(results) +
-      (peers === null ? "" : "\n" + renderPeers(peers, foreignStart)); // peers
+    const anyOther = opts.collector || opts.ui || opts.enrich || opts.server;
+    const text = (anyOther ? renderMarkdown(results) : "") +
+      (peers === null ? "" : "\n" + renderPeers(peers, foreignStart)) + // peers
+      (targets === null ? "" : "\n" + renderTargets(
+        targets,
+        anyOther
+          ? ""
+          : `Measured ${host.date} on ${host.cpus} × ${host.cpuModel}, Linux ${host.kernel}, ` +
+            `Deno ${host.deno}, ${host.conntrack}.`,
+      ) + foreignNote(foreignStart, foreignEnd));
     if (opts.json !== undefined) {
-      const all = { options: opts, ...results, peers }; // peers
+      const all = { options: opts, ...results, peers, targets }; // peers
       await Deno.writeTextFile(opts.json, JSON.stringify(all, null, 2));
       log(`results written to ${opts.json}`);
     }

@@ -37,12 +37,13 @@
  */
 
 import { parseArgs } from "node:util";
-import { parseScreen, screenText } from "./_screenshot/ansi.ts";
+import { parseScreen, screenText } from "../tools/screen.ts";
 import { Cleanup } from "./_screenshot/cleanup.ts";
-import { haveProgram, run } from "./_screenshot/process.ts";
+import { haveProgram } from "./_screenshot/process.ts";
+import { runCommand } from "../tools/run.ts";
 import { buildScene, type Scene } from "./_screenshot/scene.ts";
 import { renderSvg } from "./_screenshot/svg.ts";
-import { Terminal } from "./_screenshot/tmux.ts";
+import { Tmux } from "../tools/tmux.ts";
 
 const ROOT = new URL("../", import.meta.url);
 const MAIN = new URL("main.ts", ROOT).pathname;
@@ -117,7 +118,7 @@ function connCount(screen: string): number {
 }
 
 /** Waits for a screen with traffic, the expected rows, names and countries. */
-async function waitReady(term: Terminal, scene: Scene): Promise<void> {
+async function waitReady(term: Tmux, scene: Scene): Promise<void> {
   const deadline = Date.now() + READY_TIMEOUT_MS;
   let screen = "";
   let missing: string[] = [];
@@ -144,11 +145,11 @@ async function waitReady(term: Terminal, scene: Scene): Promise<void> {
  * Captures with escapes twice, 100 ms apart, until both agree: a capture taken while the
  * monitor writes a frame could show half of it.
  */
-async function stableCapture(term: Terminal): Promise<string> {
-  let previous = await term.capture({ escapes: true });
+async function stableCapture(term: Tmux): Promise<string> {
+  let previous = await term.capture({ escapes: true, trailing: true });
   for (let i = 0; i < 20; i++) {
     await sleep(100);
-    const next = await term.capture({ escapes: true });
+    const next = await term.capture({ escapes: true, trailing: true });
     if (next === previous) return next;
     previous = next;
   }
@@ -214,11 +215,21 @@ async function takeScreenshot(
     const value = Deno.env.get(name);
     if (value !== undefined) env[name] = value;
   }
-  const term = await Terminal.start(
-    command,
-    { width: opts.width, height: opts.height, env, cwd: ROOT_DIR },
-    (t) => cleanup.add(`tmux server '${t.socket}'`, () => t.close(["q"])),
-  );
+  const term = await Tmux.start(command, {
+    width: opts.width,
+    height: opts.height,
+    env,
+    // The whole environment: a NO_COLOR in the caller's shell must not change the picture.
+    clearEnv: true,
+    cwd: ROOT_DIR,
+    socketPrefix: "ctshot",
+    terminal: "tmux-256color",
+    onCreated: (t) =>
+      cleanup.add(`tmux server '${t.socket}'`, async () => {
+        await t.quit(["q"]).catch(() => false);
+        await t.close();
+      }),
+  });
 
   await scene.settled();
   await waitReady(term, scene);
@@ -249,7 +260,7 @@ async function takeScreenshot(
     );
     return;
   }
-  await run([
+  await runCommand([
     "rsvg-convert",
     "--zoom",
     String(PNG_ZOOM),

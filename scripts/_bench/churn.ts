@@ -11,7 +11,8 @@
  */
 
 import { churnEntries } from "./entries.ts";
-import { type BenchNetns, run } from "./netns.ts";
+import type { Netns } from "../../tools/netns.ts";
+import { runCommand } from "../../tools/run.ts";
 
 /** Options of {@linkcode startChurn}. */
 export interface ChurnOptions {
@@ -35,11 +36,11 @@ export interface Churn {
 }
 
 /** Starts inserting flows into `ns` every `everyMs`. */
-export function startChurn(ns: BenchNetns, options: ChurnOptions = {}): Churn {
+export function startChurn(ns: Netns, options: ChurnOptions = {}): Churn {
   const everyMs = options.everyMs ?? 500;
   const perTick = options.perTick ?? 4;
   const timeoutS = options.timeoutS ?? 3;
-  const cmd = ns.cmd("conntrack", "-R", "-");
+  const cmd = ns.command("conntrack", "-R", "-");
   let stopped = false;
   let wake: (() => void) | undefined;
   const state = { ticks: 0, failures: 0, lastError: undefined as string | undefined };
@@ -47,7 +48,7 @@ export function startChurn(ns: BenchNetns, options: ChurnOptions = {}): Churn {
     let next = performance.now();
     while (!stopped) {
       const lines = churnEntries(state.ticks, perTick, timeoutS);
-      const r = await run(cmd, { stdin: lines.join("\n") + "\n" });
+      const r = await runCommand(cmd, { check: false, stdin: lines.join("\n") + "\n" });
       state.ticks++;
       if (r.code !== 0) {
         state.failures++;

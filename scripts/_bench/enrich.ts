@@ -50,7 +50,7 @@ import type { KeyEvent } from "../../src/term/input.ts";
 import { COLUMNS, defaultSettings, sortSlots, UiApp } from "../../src/ui/mod.ts";
 import { AF_INET, AF_INET6, EaiError, lookupName } from "../../ffi/libc.ts";
 import { startChurn } from "./churn.ts";
-import type { BenchNetns } from "./netns.ts";
+import type { Netns } from "../../tools/netns.ts";
 import { summarize, type Summary } from "./stats.ts";
 import { type Percentiles, percentiles } from "./ui_stats.ts";
 
@@ -601,7 +601,7 @@ async function forwardLines(
  * refresh carries changes, as on a live system.
  */
 export async function measureEnrich(
-  ns: BenchNetns,
+  ns: Netns,
   size: number,
   loaded: number,
   opts: EnrichOptions,
@@ -609,7 +609,7 @@ export async function measureEnrich(
   const w0 = performance.now();
   const script = new URL("./enrich_run.ts", import.meta.url).pathname;
   const args = { refreshes: opts.refreshes, pages: opts.pages, sortRuns: opts.sortRuns };
-  const cmd = ns.cmd(Deno.execPath(), "run", "--allow-all", "--no-prompt", script);
+  const cmd = ns.command(Deno.execPath(), "run", "--allow-all", "--no-prompt", script);
   const churn = startChurn(ns);
   try {
     const c = new Deno.Command(cmd[0]!, {

@@ -19,6 +19,8 @@
  * @module
  */
 
+import { prng } from "../../tools/prng.ts";
+
 /** Client hosts; entry `i` uses host `i % HOSTS` and client port index `floor(i / HOSTS)`. */
 const HOSTS = 4096;
 /** Client port indexes available per host (the ephemeral range 32768-60767). */
@@ -27,18 +29,6 @@ const PORTS = 28000;
 export const MAX_ENTRIES: number = HOSTS * PORTS;
 /** No entry expires sooner than this many seconds after it is loaded. */
 export const MIN_TIMEOUT_S = 1800;
-
-/** A small deterministic PRNG (mulberry32), so that every run loads the same table. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 type Kind =
   | "tcp-established"

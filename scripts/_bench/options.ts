@@ -6,6 +6,7 @@
 
 import { parseArgs } from "node:util";
 import { MAX_ENTRIES } from "./entries.ts";
+import { TARGET_GROUPS, type TargetGroup } from "./targets.ts";
 
 /** What the benchmark was asked to do. */
 export interface BenchOptions {
@@ -71,6 +72,23 @@ export interface BenchOptions {
   /** How long each monitor is measured once it shows the table, in seconds. */
   peersSeconds: number;
   // --- end peers ---
+  // --- targets (scripts/_bench/targets.ts) ---
+  /** Measure the issue's targets (`--no-targets` turns it off). */
+  targets: boolean;
+  /** Run only the targets (with other `--…-only`: those too). */
+  targetsOnly: boolean;
+  /** Which groups of targets. */
+  targetGroups: TargetGroup[];
+  /** Runs of each target measure (the median is reported). */
+  targetRuns: number;
+  /** CPU window of each monitor and conntopd run, s. */
+  targetSeconds: number;
+  /** Down keys, help open/close pairs and `>` keys per run. */
+  targetKeys: number;
+  targetHelpKeys: number;
+  targetSortKeys: number;
+  /** Seconds waited after conntopd's client left. */
+  targetAfter: number;
   /** Also write the results as JSON to this file. */
   json?: string;
   help: boolean;
@@ -134,6 +152,21 @@ iptstate -1, conntop --once; --runs timed runs each) and the monitors held open 
   --peers-seconds S   how long each monitor is measured once it shows the table (default 20)
   (--quick: 10000,50000 connections, 10 s)
 
+The issue's targets, each with its figure, the target and PASS, FAIL or SKIP (a skip is never a
+pass); tables of 1k, 200k and 250k (needs tmux, python3, GNU time; iptstate for the memory ratio):
+  --no-targets        skip them
+  --targets-only      run only them (with other --...-only options: those parts too)
+  --targets GROUPS    which groups, comma-separated: monitor (200k still and busy: CPU per
+                      refresh, refreshes, peak RSS vs iptstate, Down, help, frame), sort ('>'
+                      at 250k), monitor-1k, daemon (conntopd 1k and 200k), once (--once json and
+                      csv at 200k), collection (250k) (default all)
+  --targets-runs N    runs of each, the median reported (default 3)
+  --targets-seconds S CPU window of each monitor and conntopd run (default 25)
+  --targets-keys N    Down/Up keys per monitor run (default 60); help open/close pairs are a
+                      sixth of it, at least 4; '>' keys per sort run a third, at least 8
+  --targets-after S   seconds waited after conntopd's client left (default 60)
+  (--quick: 1 run, 10 s windows, 20 keys; the wait after conntopd's client stays 60 s)
+
   -h, --help          show this help
 `;
 
@@ -168,6 +201,13 @@ const SPEC = {
   "peers-only": { type: "boolean" },
   "peers-sizes": { type: "string" },
   "peers-seconds": { type: "string" },
+  "no-targets": { type: "boolean" },
+  "targets-only": { type: "boolean" },
+  targets: { type: "string" },
+  "targets-runs": { type: "string" },
+  "targets-seconds": { type: "string" },
+  "targets-keys": { type: "string" },
+  "targets-after": { type: "string" },
   json: { type: "string" },
   help: { type: "boolean", short: "h" },
 } as const;
@@ -205,12 +245,25 @@ export function parseBenchOptions(args: string[]): BenchOptions {
   if (v["no-peers"] && v["peers-only"]) {
     throw new Error("Options --no-peers and --peers-only exclude each other");
   }
+  if (v["no-targets"] && v["targets-only"]) {
+    throw new Error("Options --no-targets and --targets-only exclude each other");
+  }
+  const targetGroups = (v.targets ?? TARGET_GROUPS.join(",")).split(",").map((g) => g.trim());
+  for (const g of targetGroups) {
+    if (!(TARGET_GROUPS as readonly string[]).includes(g)) {
+      throw new Error(
+        `Invalid value for --targets: expected groups among ${TARGET_GROUPS.join(", ")}, ` +
+          `got '${g}'`,
+      );
+    }
+  }
+  const targetsOnly = (v["targets-only"] ?? false) || v.targets !== undefined;
   const peersOnly = v["peers-only"] ?? false;
   const uiOnly = v["ui-only"] ?? false;
   const enrichOnly = v["enrich-only"] ?? false;
   const serverOnly = v["server-only"] ?? false;
   // Any --…-only option runs the parts it names and no other.
-  const anyOnly = uiOnly || enrichOnly || serverOnly || peersOnly;
+  const anyOnly = uiOnly || enrichOnly || serverOnly || peersOnly || targetsOnly;
   const count = (name: keyof typeof v, dflt: number, quickDflt: number, lo: number) => {
     const text = v[name];
     return typeof text === "string"
@@ -290,6 +343,21 @@ export function parseBenchOptions(args: string[]): BenchOptions {
     uiSortKeys: count("ui-sort-keys", 28, 14, 0),
     uiSortRuns: count("ui-sort-runs", 10, 5, 1),
     uiCpuProf: v["ui-cpu-prof"],
+    targets: !(v["no-targets"] ?? false) && (targetsOnly || !anyOnly),
+    targetsOnly,
+    targetGroups: targetGroups as TargetGroup[],
+    targetRuns: count("targets-runs", 3, 1, 1),
+    targetSeconds: v["targets-seconds"] !== undefined
+      ? integer("--targets-seconds", v["targets-seconds"], 3, 3600)
+      : quick
+      ? 10
+      : 25,
+    targetKeys: count("targets-keys", 60, 20, 2),
+    targetHelpKeys: Math.max(4, Math.floor(count("targets-keys", 60, 20, 2) / 6)),
+    targetSortKeys: Math.max(8, Math.floor(count("targets-keys", 60, 20, 2) / 3)),
+    targetAfter: v["targets-after"] !== undefined
+      ? integer("--targets-after", v["targets-after"], 0, 3600)
+      : 60,
     json: v.json,
     help: v.help ?? false,
   };

@@ -30,7 +30,9 @@
 
 import { CONNTOP_PERMISSIONS } from "../_build/commands.ts";
 import { tableEntries } from "./entries.ts";
-import { BenchNetns, run } from "./netns.ts";
+import { Netns } from "../../tools/netns.ts";
+import { runCommand } from "../../tools/run.ts";
+import { loadEntries } from "./table.ts";
 import { machineBusy } from "./proc.ts";
 import {
   type BusyProcess,
@@ -54,8 +56,9 @@ import {
   type ScreenState,
 } from "./peers_screen.ts";
 import { summarize, type Summary } from "./stats.ts";
-import { stripSgr } from "./ui_screen.ts";
-import { TmuxServer } from "./ui_tmux.ts";
+import { stripSgr } from "../../tools/screen.ts";
+import { Tmux } from "../../tools/tmux.ts";
+import { monitorCommand } from "./ui.ts";
 
 /** The listing tools. */
 export type ListTool = "conntrack" | "iptstate" | "conntop";
@@ -205,7 +208,7 @@ const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, Math.max(0,
 
 async function dpkgVersion(pkg: string): Promise<string> {
   try {
-    const r = await run(["dpkg-query", "-W", "-f", "${Version}", pkg]);
+    const r = await runCommand(["dpkg-query", "-W", "-f", "${Version}", pkg], { check: false });
     return r.code === 0 && r.stdout.trim() !== "" ? r.stdout.trim() : "not installed";
   } catch {
     return "unknown (no dpkg-query)";
@@ -236,11 +239,11 @@ interface ListSpec {
   reported(r: TimedRun): number | null;
 }
 
-function listSpecs(ns: BenchNetns, n: number, opts: PeersOptions, config: string): ListSpec[] {
+function listSpecs(ns: Netns, n: number, opts: PeersOptions, config: string): ListSpec[] {
   return [
     {
       tool: "conntrack",
-      command: ns.cmd("conntrack", "-L"),
+      command: ns.command("conntrack", "-L"),
       header: 0,
       expectedRows: n,
       reported: (r) => {
@@ -250,7 +253,7 @@ function listSpecs(ns: BenchNetns, n: number, opts: PeersOptions, config: string
     },
     {
       tool: "iptstate",
-      command: ns.cmd("iptstate", "-1", "-t"),
+      command: ns.command("iptstate", "-1", "-t"),
       env: { COLS: String(IPTSTATE_COLS) },
       header: IPTSTATE_HEADER_LINES,
       expectedRows: iptstateExpectedRows(n),
@@ -284,7 +287,7 @@ function describeFailure(r: TimedRun): string {
 }
 
 async function measureListings(
-  ns: BenchNetns,
+  ns: Netns,
   n: number,
   opts: PeersOptions,
   config: string,
@@ -375,7 +378,7 @@ interface MonitorSpec {
 }
 
 function monitorSpecs(
-  ns: BenchNetns,
+  ns: Netns,
   loaded: number,
   visible: number,
   opts: PeersOptions,
@@ -384,17 +387,7 @@ function monitorSpecs(
   return [
     {
       tool: "conntop",
-      command: [
-        Deno.execPath(),
-        "run",
-        ...CONNTOP_PERMISSIONS,
-        opts.mainTs,
-        "--netns",
-        ns.name,
-        "--interval",
-        "1",
-        "-n",
-      ],
+      command: monitorCommand(opts.mainTs, ns, ["-n"]),
       env: { XDG_CONFIG_HOME: config },
       parse: conntopScreen,
       expectedCount: loaded,
@@ -402,14 +395,14 @@ function monitorSpecs(
     },
     {
       tool: "iptstate",
-      command: ns.cmd("iptstate", "-R", "1", "-t"),
+      command: ns.command("iptstate", "-R", "1", "-t"),
       parse: iptstateScreen,
       expectedCount: loaded,
       ready: (s) => s.count === loaded && s.rows > 0,
     },
     {
       tool: "flowtop",
-      command: ns.cmd("flowtop", "-46TUDIS", "-n", "-G", "-s", "-t", "1"),
+      command: ns.command("flowtop", "-46TUDIS", "-n", "-G", "-s", "-t", "1"),
       parse: flowtopScreen,
       expectedCount: visible,
       ready: (s) => !s.collecting && s.count !== null && s.rows > 0,
@@ -417,32 +410,32 @@ function monitorSpecs(
   ];
 }
 
-async function screenOf(t: TmuxServer): Promise<string[]> {
-  return (await t.capture(0, "-")).map(stripSgr);
+async function screenOf(t: Tmux): Promise<string[]> {
+  return (await t.captureLines({ escapes: true, start: 0, end: "-" })).map(stripSgr);
 }
 
-async function paneDead(t: TmuxServer): Promise<boolean> {
-  return (await t.display("#{pane_dead}")) === "1";
+async function paneDead(t: Tmux): Promise<boolean> {
+  return (await t.format("#{pane_dead}")) === "1";
 }
 
 async function measureMonitor(
   spec: MonitorSpec,
   opts: PeersOptions,
-  socket: string,
   size: number,
 ): Promise<Monitor> {
   const m = blankMonitor(spec, null);
   const t0 = performance.now();
-  const t = await TmuxServer.start(socket, {
+  const t = await Tmux.start(spec.command, {
     width: WIDTH,
     height: HEIGHT,
-    command: spec.command,
     env: spec.env,
     cwd: new URL("../..", import.meta.url).pathname,
+    control: true,
+    socketPrefix: "ctpeer",
   });
   let pid = 0;
   try {
-    const pidText = await t.display("#{pane_pid}");
+    const pidText = await t.format("#{pane_pid}");
     pid = Number(pidText);
     if (!/^\d+$/.test(pidText) || pid <= 0) {
       throw new Error(`Failed to read the pane's process id: tmux said '${pidText}'`);
@@ -499,7 +492,7 @@ async function measureMonitor(
     // Quit politely, then make sure: flowtop ignores the SIGHUP of a killed tmux server.
     try {
       if (pid > 0 && !(await paneDead(t))) {
-        await t.sendKey("q");
+        await t.sendKeys("q");
         const until = performance.now() + 3000;
         while (performance.now() < until && !(await paneDead(t))) await sleep(100);
       }
@@ -510,18 +503,18 @@ async function measureMonitor(
       killTreeSync(pid);
       livePids.delete(pid);
     }
-    await t.kill();
+    await t.close();
   }
 }
 
 // --- the whole part ---
 
 async function loadTable(size: number, opts: PeersOptions) {
-  const ns = await BenchNetns.create(`ctpeer-${Deno.pid}-${size}`);
+  const ns = await Netns.named(`ctpeer-${Deno.pid}-${size}`);
   try {
     const lines = tableEntries(size);
     const t0 = performance.now();
-    const loaded = size === 0 ? 0 : await ns.load(lines);
+    const loaded = size === 0 ? 0 : await loadEntries(ns, lines);
     const loadMs = performance.now() - t0;
     if (size > 0) {
       opts.log(`peers: ${ns.name}: loaded ${loaded} entries in ${(loadMs / 1000).toFixed(1)} s`);
@@ -529,7 +522,7 @@ async function loadTable(size: number, opts: PeersOptions) {
     if (loaded !== size) opts.log(`peers: warning: asked for ${size} entries, loaded ${loaded}`);
     return { ns, loaded, loadMs, visible: flowtopVisible(lines) };
   } catch (err) {
-    await ns.delete();
+    await ns.close();
     throw err;
   }
 }
@@ -561,7 +554,6 @@ export async function measurePeers(opts: PeersOptions): Promise<PeersResult> {
   liveDirs.add(dir);
   const config = `${dir}/config`;
   await Deno.mkdir(config, { recursive: true });
-  const socket = `ctpeer-${Deno.pid}`;
   const sizes: PeersSize[] = [];
   let empty: Listing[] = [];
   try {
@@ -571,7 +563,7 @@ export async function measurePeers(opts: PeersOptions): Promise<PeersResult> {
         opts.log("peers: listings of an empty namespace");
         empty = await measureListings(ns, 0, opts, config, skip);
       } finally {
-        await ns.delete();
+        await ns.close();
       }
     }
     for (const size of opts.sizes) {
@@ -592,7 +584,7 @@ export async function measurePeers(opts: PeersOptions): Promise<PeersResult> {
             continue;
           }
           opts.log(`peers: ${size}: ${spec.tool} in tmux for the table, then ${opts.seconds} s`);
-          const m = await measureMonitor(spec, opts, socket, size);
+          const m = await measureMonitor(spec, opts, size);
           monitors.push(m);
           if (m.readyMs === null) {
             skip.set(
@@ -605,7 +597,7 @@ export async function measurePeers(opts: PeersOptions): Promise<PeersResult> {
         }
         sizes.push({ size, loaded, loadMs, flowtopVisible: visible, listings, monitors });
       } finally {
-        await ns.delete();
+        await ns.close();
       }
     }
   } finally {

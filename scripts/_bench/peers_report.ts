@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { ForeignEntries } from "./netns.ts";
+import type { ForeignEntries } from "./table.ts";
 import type { Listing, ListTool, Monitor, MonitorTool, PeersResult, PeersSize } from "./peers.ts";
 import { IPTSTATE_COLS, IPTSTATE_MAX_ROWS } from "./peers_screen.ts";
 import { count, mib, ms } from "./report.ts";

@@ -13,7 +13,7 @@ import { COLUMNS, defaultSettings } from "../../src/ui/mod.ts";
 import type { EnrichResult, LookupProbe } from "./enrich.ts";
 import type { GeoipBenchResult } from "./geoip.ts";
 import type { RefreshSample } from "./in_process.ts";
-import type { ForeignEntries } from "./netns.ts";
+import type { ForeignEntries } from "./table.ts";
 import type { ServerResult } from "./server.ts";
 import { serverNotes, serverTables } from "./server_report.ts";
 import type { ConntopSteady, ReferenceSteady } from "./steady.ts";

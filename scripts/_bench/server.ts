@@ -29,8 +29,8 @@
 import { CONNTOPD_PERMISSIONS } from "../../src/conntopd.ts";
 import { startChurn } from "./churn.ts";
 import { tableEntries } from "./entries.ts";
-import type { BenchNetns } from "./netns.ts";
-import { run } from "./netns.ts";
+import type { Netns } from "../../tools/netns.ts";
+import { runCommand } from "../../tools/run.ts";
 import { clockTicks, cpuTimes, identity, machineBusy, memory, parseStat } from "./proc.ts";
 import type { ClientsReady, ClientStats } from "./server_clients.ts";
 import { type WireBatch, WireClient } from "./server_client.ts";
@@ -44,6 +44,7 @@ import {
   ServerProcess,
 } from "./server_proc.ts";
 import { median } from "./stats.ts";
+import { freePort } from "../../tools/ports.ts";
 
 const CONNTOPD = new URL("../../src/conntopd.ts", import.meta.url).pathname;
 const CLIENTS = new URL("./server_clients.ts", import.meta.url).pathname;
@@ -238,22 +239,6 @@ function topOthers(
   return rows.sort((x, y) => y.cpuPercent - x.cpuPercent).slice(0, 3);
 }
 
-/** A TCP port free on 127.0.0.1 and ::1 now. */
-function freePort(): number {
-  for (let i = 0; i < 50; i++) {
-    const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-    const port = (l.addr as Deno.NetAddr).port;
-    l.close();
-    try {
-      Deno.listen({ hostname: "::1", port }).close();
-      return port;
-    } catch {
-      // taken on ::1
-    }
-  }
-  throw new Error("Failed to find a free port on 127.0.0.1 and ::1");
-}
-
 /**
  * The C++ server's binary: CONNTOP_CPP_SERVER, else {@linkcode CPP_SERVER_DEFAULT}; null with
  * the reason when it is not there or not executable.
@@ -277,7 +262,7 @@ export function findCppServer(): { path: string | null; why: string } {
   }
 }
 
-async function startConntopd(ns: BenchNetns, log: (l: string) => void) {
+async function startConntopd(ns: Netns, log: (l: string) => void) {
   for (let attempt = 0;; attempt++) {
     const port = freePort();
     const cmd = [
@@ -306,8 +291,8 @@ async function startConntopd(ns: BenchNetns, log: (l: string) => void) {
   }
 }
 
-async function listRun(ns: BenchNetns): Promise<ListRun> {
-  const r = await countOutput(ns.cmd("conntrack", "-L"));
+async function listRun(ns: Netns): Promise<ListRun> {
+  const r = await countOutput(ns.command("conntrack", "-L"));
   if (r.code !== 0) throw new Error(`conntrack -L failed: ${r.stderr.trim()}`);
   return { ms: r.ms, bytes: r.bytes, lines: r.lines };
 }
@@ -343,7 +328,7 @@ async function pauses(server: ServerProcess, n: number): Promise<void> {
 }
 
 async function measureSnapshots(
-  ns: BenchNetns,
+  ns: Netns,
   server: ServerProcess,
   port: number,
   opts: ServerBenchOptions,
@@ -383,13 +368,13 @@ async function measureSnapshots(
 }
 
 async function measureDeltas(
-  ns: BenchNetns,
+  ns: Netns,
   size: number,
   holder: WireClient,
   opts: ServerBenchOptions,
 ): Promise<{ idle: WireBatch[]; levels: DeltaLevel[]; changeable: number }> {
   const marker = new Marker(
-    ns.cmd(
+    ns.command(
       Deno.execPath(),
       "run",
       "--allow-ffi",
@@ -399,7 +384,7 @@ async function measureDeltas(
     ),
   );
   const events = new OutputCounter(
-    ns.cmd("conntrack", "-E", "-e", "UPDATE", "-b", String(64 << 20)),
+    ns.command("conntrack", "-E", "-e", "UPDATE", "-b", String(64 << 20)),
   );
   try {
     const changeable = await marker.ready();
@@ -476,7 +461,7 @@ function phasePlan(clients: number[]): PhasePlan[] {
  * next phase. A phase whose clients fail is recorded with its errors and ends the load part.
  */
 async function measureLoad(
-  ns: BenchNetns,
+  ns: Netns,
   name: string,
   pid: number,
   host: (n: number) => ClientHost,
@@ -593,7 +578,7 @@ function notable(server: ServerProcess): string[] {
 }
 
 /** Parts 1 and 2 on a server of their own. */
-async function measureProtocol(ns: BenchNetns, size: number, opts: ServerBenchOptions) {
+async function measureProtocol(ns: Netns, size: number, opts: ServerBenchOptions) {
   const { server, port } = await startConntopd(ns, opts.log);
   try {
     opts.log(`snapshots of ${size} connections (${opts.runs} runs of each kind)`);
@@ -610,9 +595,25 @@ async function measureProtocol(ns: BenchNetns, size: number, opts: ServerBenchOp
   }
 }
 
+/** `n` protocol clients of conntopd on `port`, in a process of their own (server_clients.ts). */
+function oursClients(port: number, n: number): ClientHost {
+  return new ClientHost([
+    Deno.execPath(),
+    "run",
+    "--allow-net=127.0.0.1",
+    CLIENTS,
+    "--port",
+    String(port),
+    "--clients",
+    String(n),
+    "--timeout",
+    String(OURS_READY_MS / 1000),
+  ]);
+}
+
 /** conntopd through the load phases, a fresh server: nothing of the parts above in its memory. */
 export async function measureOursLoad(
-  ns: BenchNetns,
+  ns: Netns,
   size: number,
   opts: ServerBenchOptions,
 ): Promise<ServerLoad> {
@@ -623,19 +624,7 @@ export async function measureOursLoad(
       ns,
       "conntopd",
       server.pid,
-      (n) =>
-        new ClientHost([
-          Deno.execPath(),
-          "run",
-          "--allow-net=127.0.0.1",
-          CLIENTS,
-          "--port",
-          String(port),
-          "--clients",
-          String(n),
-          "--timeout",
-          String(OURS_READY_MS / 1000),
-        ]),
+      (n) => oursClients(port, n),
       opts,
       OURS_READY_MS,
       () => server.running,
@@ -658,10 +647,10 @@ export async function measureOursLoad(
   }
 }
 
-async function listening(ns: BenchNetns, port: number, ms: number): Promise<boolean> {
+async function listening(ns: Netns, port: number, ms: number): Promise<boolean> {
   const deadline = performance.now() + ms;
   while (performance.now() < deadline) {
-    const r = await run(ns.cmd("ss", "-ltnH", `sport = :${port}`));
+    const r = await runCommand(ns.command("ss", "-ltnH", `sport = :${port}`), { check: false });
     if (r.code === 0 && r.stdout.trim() !== "") return true;
     await sleep(200);
   }
@@ -672,16 +661,16 @@ let cppPort = 55600;
 
 /** The C++ server on `ns` through the load phases. */
 export async function measureCpp(
-  ns: BenchNetns,
+  ns: Netns,
   size: number,
   bin: string,
   expect: number,
   opts: ServerBenchOptions,
 ): Promise<ServerLoad> {
-  await run(ns.cmd("ip", "link", "set", "lo", "up"));
+  await runCommand(ns.command("ip", "link", "set", "lo", "up"), { check: false });
   // A new port for every start: the original server sets no SO_REUSEADDR.
   const port = ++cppPort;
-  const cmd = ns.cmd(bin, "--listen=127.0.0.1", `--port=${port}`);
+  const cmd = ns.command(bin, "--listen=127.0.0.1", `--port=${port}`);
   const server = new ServerProcess("C++ conntopd", cmd);
   try {
     if (!(await listening(ns, port, 30_000))) {
@@ -695,7 +684,7 @@ export async function measureCpp(
       server.pid,
       (n) =>
         new ClientHost(
-          ns.cmd(
+          ns.command(
             Deno.execPath(),
             "run",
             "--allow-net=127.0.0.1",
@@ -762,14 +751,14 @@ export interface Fallback {
 }
 
 /** A loaded throw-away table (bench.ts's loadTable). */
-export type TableLoader = (size: number) => Promise<{ ns: BenchNetns; loaded: number }>;
+export type TableLoader = (size: number) => Promise<{ ns: Netns; loaded: number }>;
 
 /**
  * Runs parts 1–3 on `ns` (a loaded table of `size`), then part 4 when the C++ server is found,
  * on the same namespace's table. See {@linkcode measureFallback} for when the C++ server fails.
  */
 export async function measureServer(
-  ns: BenchNetns,
+  ns: Netns,
   size: number,
   loaded: number,
   opts: ServerBenchOptions,
@@ -848,7 +837,90 @@ export async function measureFallback(
       r.fallback = { size: smaller, loaded: t.loaded, tcpUdp: n, ours: o, cpp: c };
       return;
     } finally {
-      await t.ns.delete();
+      await t.ns.close();
     }
+  }
+}
+
+/** What {@linkcode measureDaemonTargets} found (memory in KiB). */
+export interface DaemonTargets {
+  size: number;
+  /** VmRSS once serving and settled, before any client. */
+  startRssKiB: number;
+  /** VmRSS at the end of the window with one client, and VmHWM then. */
+  clientRssKiB: number;
+  clientHwmKiB: number;
+  /** User CPU of conntopd over the window, s, and the batches one client got in it. */
+  userSeconds: number;
+  batches: number;
+  windowS: number;
+  /** VmRSS `afterS` seconds after the client left (null when not waited for). */
+  afterRssKiB: number | null;
+  afterS: number;
+}
+
+/**
+ * conntopd's targets on one table: a fresh server (`--interval 1`), its RSS once serving, one
+ * client (server_clients.ts, a process of its own) getting the table and `seconds` of deltas
+ * (user CPU per batch the client got, RSS and peak), then `afterS` seconds after the client
+ * left (0: not waited for), RSS again.
+ */
+export async function measureDaemonTargets(
+  ns: Netns,
+  size: number,
+  seconds: number,
+  afterS: number,
+  log: (l: string) => void,
+): Promise<DaemonTargets> {
+  const { server, port } = await startConntopd(ns, log);
+  try {
+    // "Its start": the RSS once it serves and has settled (its first dump, if any, done): two
+    // readings 2 s apart within 1 MiB, or what it is after 30 s.
+    let startRssKiB = memory(server.pid).rssKiB;
+    for (const until = performance.now() + 30_000; performance.now() < until;) {
+      await sleep(2000);
+      const now = memory(server.pid).rssKiB;
+      const settled = Math.abs(now - startRssKiB) < 1024;
+      startRssKiB = now;
+      if (settled) break;
+    }
+    const h = oursClients(port, 1);
+    let userSeconds = 0, batches = 0, windowS = 0, clientRssKiB = 0;
+    try {
+      await h.ready(OURS_READY_MS + 5_000);
+      await sleep(2000);
+      const s0 = await h.stats();
+      const t0 = performance.now();
+      const c0 = cpuTimes(server.pid);
+      await sleep(seconds * 1000);
+      const c1 = cpuTimes(server.pid);
+      windowS = (performance.now() - t0) / 1000;
+      const s1 = await h.stats();
+      userSeconds = (c1.self - c1.selfSystem) - (c0.self - c0.selfSystem);
+      batches = (s1.batches[0] ?? 0) - (s0.batches[0] ?? 0);
+      clientRssKiB = memory(server.pid).rssKiB;
+    } finally {
+      await h.stop();
+    }
+    const clientHwmKiB = memory(server.pid).hwmKiB;
+    let afterRssKiB: number | null = null;
+    if (afterS > 0) {
+      log(`conntopd at ${size}: waiting ${afterS} s after the client left`);
+      await sleep(afterS * 1000);
+      afterRssKiB = memory(server.pid).rssKiB;
+    }
+    return {
+      size,
+      startRssKiB,
+      clientRssKiB,
+      clientHwmKiB,
+      userSeconds,
+      batches,
+      windowS,
+      afterRssKiB,
+      afterS,
+    };
+  } finally {
+    await server.stop(2000);
   }
 }

@@ -23,7 +23,9 @@
 
 import { startChurn } from "./churn.ts";
 import { CONNTOP_PERMISSIONS } from "../build.ts";
-import { type BenchNetns, run } from "./netns.ts";
+import type { Netns } from "../../tools/netns.ts";
+import { runCommand } from "../../tools/run.ts";
+import { conntrackList } from "./table.ts";
 import { cpuTimes, identity, machineBusy, memory } from "./proc.ts";
 import { RefreshTimes } from "./refresh_times.ts";
 import { gaps, max, mean, median, min } from "./stats.ts";
@@ -93,7 +95,7 @@ export interface ConntopSteadyOptions {
 
 /** Runs conntop `--stream` on `ns` and measures it over `seconds` after it has warmed up. */
 export async function measureConntop(
-  ns: BenchNetns,
+  ns: Netns,
   options: ConntopSteadyOptions,
 ): Promise<ConntopSteady> {
   // Deno.execPath() is the deno binary itself, so the child's pid is the process measured (no
@@ -245,7 +247,7 @@ export interface ReferenceSteady {
  * one takes longer) for `seconds`, and measures the CPU of all of them. No other child of this
  * process may run meanwhile.
  */
-export async function measureReference(ns: BenchNetns, seconds: number): Promise<ReferenceSteady> {
+export async function measureReference(ns: Netns, seconds: number): Promise<ReferenceSteady> {
   const c0 = cpuTimes("self");
   const cpu0 = c0.children;
   const busy0 = machineBusy();
@@ -257,7 +259,7 @@ export async function measureReference(ns: BenchNetns, seconds: number): Promise
     const wait = t0 + k * 1000 - performance.now();
     if (wait > 0) await sleep(wait);
     starts.push(performance.now());
-    const r = await ns.conntrackList();
+    const r = await conntrackList(ns);
     walls.push(r.wallMs);
     shown = r.shown;
   }
@@ -285,15 +287,24 @@ export async function measureReference(ns: BenchNetns, seconds: number): Promise
   };
 }
 
-async function referencePeakRss(ns: BenchNetns): Promise<number | null> {
+async function referencePeakRss(ns: Netns): Promise<number | null> {
   try {
-    const r = await run(["/usr/bin/time", "-f", "maxrss=%M", ...ns.cmd("conntrack", "-L")], {
-      discardStdout: true,
+    const r = await runCommand([
+      "/usr/bin/time",
+      "-f",
+      "maxrss=%M",
+      ...ns.command("conntrack", "-L"),
+    ], {
+      check: false,
+      stdout: "null",
     });
     const m = /maxrss=(\d+)/.exec(r.stderr);
     return m === null ? null : Number(m[1]);
   } catch (err) {
-    if (err instanceof Deno.errors.NotFound) return null;
+    if (
+      err instanceof Deno.errors.NotFound ||
+      (err instanceof Error && err.cause instanceof Deno.errors.NotFound)
+    ) return null;
     throw err;
   }
 }

@@ -35,15 +35,39 @@
 
 import { CONNTOP_PERMISSIONS } from "../build.ts";
 import { defaultSettings, layout } from "../../src/ui/mod.ts";
-import type { BenchNetns } from "./netns.ts";
+import type { Netns } from "../../tools/netns.ts";
 import { cpuTimes, machineBusy, memory } from "./proc.ts";
 import { startChurn } from "./churn.ts";
 import { type KeyTraces, parseProbe, type ProbeFrame, traceKeys } from "./ui_probe.ts";
-import { arrowColumn, highlightedText, stripSgr } from "./ui_screen.ts";
+import { isHighlighted, parseLines, stripSgr } from "../../tools/screen.ts";
 import { collectModel, measureSorts, type SortResult } from "./ui_sort.ts";
-import { killAllTmuxSync, TmuxServer } from "./ui_tmux.ts";
-import { prng } from "./entries.ts";
+import { closeAllTmuxSync, Tmux } from "../../tools/tmux.ts";
+import { prng } from "../../tools/prng.ts";
 import { type LookupProbe, probeReverseLookups, sampleAddresses } from "./enrich.ts";
+
+/**
+ * The monitor as the benchmark runs it: the real program with its baked-in permissions, reading
+ * namespace `ns` every second.
+ */
+export function monitorCommand(
+  mainTs: string,
+  ns: Netns,
+  args: readonly string[] = [],
+  denoFlags: readonly string[] = [],
+): string[] {
+  return [
+    Deno.execPath(),
+    "run",
+    ...CONNTOP_PERMISSIONS,
+    ...denoFlags,
+    mainTs,
+    "--netns",
+    ns.name,
+    "--interval",
+    "1",
+    ...args,
+  ];
+}
 
 /** Fallback poll period when the pane writes nothing, ms. */
 export const POLL_MS = 3;
@@ -60,7 +84,7 @@ const liveDirs = new Set<string>();
 
 /** Kills the benchmark's tmux servers and removes its temporary directories; returns failures. */
 export function cleanUpUiSync(): string[] {
-  const failed = killAllTmuxSync().map((s) => `tmux server ${s}`);
+  const failed = closeAllTmuxSync().map((s) => `tmux server ${s}`);
   for (const dir of liveDirs) {
     try {
       Deno.removeSync(dir, { recursive: true });
@@ -169,20 +193,20 @@ export interface UiResult {
 }
 
 /** Sends `key` and captures lines `from`-`to` until `done` holds; the latency in ms or null. */
-async function timeKey(
-  t: TmuxServer,
+export async function timeKey(
+  t: Tmux,
   key: string,
   from: number,
   to: number,
   done: (lines: string[]) => boolean,
 ): Promise<KeyPress> {
   const t0 = performance.now();
-  const sent = t.sendKey(key);
+  const sent = t.sendKeys(key);
   let captures = 0;
   try {
     for (;;) {
       const seen = t.outputs;
-      const lines = await t.capture(from, to);
+      const lines = await t.captureLines({ escapes: true, start: from, end: to });
       captures++;
       if (done(lines)) return { key, ms: performance.now() - t0, captures, sentAt: t0 };
       if (performance.now() - t0 > KEY_TIMEOUT_MS) return { key, ms: null, captures, sentAt: t0 };
@@ -194,7 +218,21 @@ async function timeKey(
   }
 }
 
-interface Screen {
+/**
+ * The first `width` characters of the only highlighted line (the cursor bar: reverse video or
+ * a background colour on its first cell), or null when none or several lines are.
+ */
+export function highlightedText(lines: readonly string[], width: number): string | null {
+  const hit = parseLines(lines).filter((l) => isHighlighted(l.first));
+  return hit.length === 1 ? [...hit[0]!.text].slice(0, width).join("") : null;
+}
+
+/** The column (in code points) of the sort arrow ▲/▼ in a column header line, or -1. */
+export function arrowColumn(line: string): number {
+  return [...stripSgr(line)].findIndex((c) => c === "▲" || c === "▼");
+}
+
+export interface Screen {
   /** First line of the list, and its height. */
   listY: number;
   page: number;
@@ -204,16 +242,19 @@ interface Screen {
   identityWidth: number;
 }
 
-async function cursorIdentity(t: TmuxServer, s: Screen): Promise<string | null> {
-  return highlightedText(await t.capture(s.listY, s.listY + s.page - 1), s.identityWidth);
+export async function cursorIdentity(t: Tmux, s: Screen): Promise<string | null> {
+  return highlightedText(
+    await t.captureLines({ escapes: true, start: s.listY, end: s.listY + s.page - 1 }),
+    s.identityWidth,
+  );
 }
 
 /**
  * Moves the cursor a page down, away from the top of the list, where the newest connections of
  * a live table come and go (and the cursor with the one it is on when it goes).
  */
-async function leaveFirstPage(t: TmuxServer): Promise<void> {
-  await t.sendKey("NPage");
+export async function leaveFirstPage(t: Tmux): Promise<void> {
+  await t.sendKeys("NPage");
   await sleep(300);
 }
 
@@ -227,7 +268,7 @@ async function leaveFirstPage(t: TmuxServer): Promise<void> {
  * columns before the first that changes over time), unique in the benchmark's table.
  */
 async function navigate(
-  t: TmuxServer,
+  t: Tmux,
   s: Screen,
   count: number,
   gap: () => number,
@@ -255,7 +296,7 @@ async function navigate(
 
 /** `>`, `count` presses: each moves the sort arrow to the next column. */
 async function cycleSort(
-  t: TmuxServer,
+  t: Tmux,
   s: Screen,
   count: number,
   gap: () => number,
@@ -264,7 +305,9 @@ async function cycleSort(
   const out: KeyPress[] = [];
   for (let k = 0; k < count; k++) {
     await sleep(gap());
-    const before = arrowColumn((await t.capture(s.columnsY, s.columnsY))[0] ?? "");
+    const before = arrowColumn(
+      (await t.captureLines({ escapes: true, start: s.columnsY, end: s.columnsY }))[0] ?? "",
+    );
     if (before < 0) throw new Error("Failed to find the sort arrow in the column header");
     const p = await timeKey(t, ">", s.columnsY, s.columnsY, (lines) => {
       const now = arrowColumn(lines[0] ?? "");
@@ -290,7 +333,7 @@ const IDENTITY_COLUMNS: ReadonlySet<string> = new Set([
   "dport",
 ]);
 
-function screenOf(width: number, height: number): Screen {
+export function screenOf(width: number, height: number): Screen {
   const l = layout(width, height);
   let identityWidth = 0;
   for (const c of defaultSettings().columns) {
@@ -301,13 +344,14 @@ function screenOf(width: number, height: number): Screen {
 }
 
 /** Waits until the pane's first line holds `text`; throws with the pane's text if it exits. */
-async function waitForHeader(t: TmuxServer, text: string, timeoutMs: number): Promise<void> {
+export async function waitForHeader(t: Tmux, text: string, timeoutMs: number): Promise<void> {
   const deadline = performance.now() + timeoutMs;
   for (;;) {
-    const line = stripSgr((await t.capture(0, 0))[0] ?? "");
+    const line = stripSgr((await t.captureLines({ escapes: true, start: 0, end: 0 }))[0] ?? "");
     if (line.includes(text)) return;
-    if ((await t.display("#{pane_dead}")) === "1") {
-      const screen = (await t.capture(0, "-")).map(stripSgr).filter((l) => l.trim() !== "");
+    if ((await t.format("#{pane_dead}")) === "1") {
+      const screen = (await t.captureLines({ escapes: true, start: 0, end: "-" })).map(stripSgr)
+        .filter((l) => l.trim() !== "");
       throw new Error(
         `The program in the pane exited before showing '${text}': ${screen.join(" / ")}`,
       );
@@ -322,12 +366,12 @@ async function waitForHeader(t: TmuxServer, text: string, timeoutMs: number): Pr
 }
 
 /** Quits with `q`; the exit status tmux saw, or null when it had to be killed. */
-async function quit(t: TmuxServer): Promise<number | null> {
-  await t.sendKey("q");
+export async function quit(t: Tmux): Promise<number | null> {
+  await t.sendKeys("q");
   const deadline = performance.now() + 10_000;
   while (performance.now() < deadline) {
-    if ((await t.display("#{pane_dead}")) === "1") {
-      const st = Number(await t.display("#{pane_dead_status}"));
+    if ((await t.format("#{pane_dead}")) === "1") {
+      const st = Number(await t.format("#{pane_dead_status}"));
       return Number.isInteger(st) ? st : null;
     }
     await sleep(50);
@@ -335,17 +379,17 @@ async function quit(t: TmuxServer): Promise<number | null> {
   return null;
 }
 
-async function driveReference(
+export async function driveReference(
   opts: UiOptions,
   width: number,
   height: number,
-  socket: string,
 ): Promise<Drive> {
   const refTs = new URL("./ui_ref.ts", import.meta.url).pathname;
-  const t = await TmuxServer.start(socket, {
+  const t = await Tmux.start([Deno.execPath(), "run", "--no-prompt", refTs], {
     width,
     height,
-    command: [Deno.execPath(), "run", "--no-prompt", refTs],
+    control: true,
+    socketPrefix: "ctbench-ui",
   });
   try {
     await waitForHeader(t, "reference", 60_000);
@@ -361,11 +405,11 @@ async function driveReference(
     await quit(t);
     return { nav, sort, gapMs };
   } finally {
-    await t.kill();
+    await t.close();
   }
 }
 
-function readProbe(path: string): ProbeFrame[] {
+export function readProbe(path: string): ProbeFrame[] {
   try {
     return parseProbe(Deno.readTextFileSync(path));
   } catch (err) {
@@ -375,13 +419,12 @@ function readProbe(path: string): ProbeFrame[] {
 }
 
 async function driveConntop(
-  ns: BenchNetns,
+  ns: Netns,
   loaded: number,
   opts: UiOptions,
   enrichment: "on" | "off",
   width: number,
   height: number,
-  socket: string,
   parent: string,
 ): Promise<ConntopDrive> {
   const dir = `${parent}/${enrichment}`;
@@ -393,26 +436,16 @@ async function driveConntop(
     ? []
     : ["--cpu-prof", `--cpu-prof-dir=${opts.cpuProfDir}`];
   const t0 = performance.now();
-  const t = await TmuxServer.start(socket, {
+  const t = await Tmux.start(monitorCommand(opts.mainTs, ns, args, prof), {
     width,
     height,
-    command: [
-      Deno.execPath(),
-      "run",
-      ...CONNTOP_PERMISSIONS,
-      ...prof,
-      opts.mainTs,
-      "--netns",
-      ns.name,
-      "--interval",
-      "1",
-      ...args,
-    ],
     env: { XDG_CONFIG_HOME: config, CONNTOP_PROBE: probePath },
     cwd: new URL("../..", import.meta.url).pathname,
+    control: true,
+    socketPrefix: "ctbench-ui",
   });
   try {
-    const pidText = await t.display("#{pane_pid}");
+    const pidText = await t.format("#{pane_pid}");
     const pid = Number(pidText);
     if (!/^\d+$/.test(pidText) || pid <= 0) {
       throw new Error(`Failed to read the pane's process id: tmux said '${pidText}'`);
@@ -469,7 +502,7 @@ async function driveConntop(
       await churn.stop();
     }
   } finally {
-    await t.kill();
+    await t.close();
   }
 }
 
@@ -483,14 +516,13 @@ async function tmuxVersion(): Promise<string> {
  * first, then the reference program, then conntop.
  */
 export async function measureUi(
-  ns: BenchNetns,
+  ns: Netns,
   size: number,
   loaded: number,
   opts: UiOptions,
 ): Promise<UiResult> {
   const w0 = performance.now();
   const width = 160, height = 50;
-  const socket = `ctbench-ui-${Deno.pid}`;
   opts.log(`re-sort in process: collecting ${loaded} connections from ${ns.name}`);
   let model: Awaited<ReturnType<typeof collectModel>> | undefined = await collectModel(ns.name);
   const sorts = measureSorts(model, opts.sortRuns, opts.log);
@@ -509,10 +541,10 @@ export async function measureUi(
   const dir = await Deno.makeTempDir({ prefix: "ctbench-ui-" });
   liveDirs.add(dir);
   try {
-    const reference = await driveReference(opts, width, height, socket);
+    const reference = await driveReference(opts, width, height);
     const drives: ConntopDrive[] = [];
     for (const e of runs) {
-      drives.push(await driveConntop(ns, loaded, opts, e, width, height, socket, dir));
+      drives.push(await driveConntop(ns, loaded, opts, e, width, height, dir));
     }
     const conntop = drives[0]!;
     return {

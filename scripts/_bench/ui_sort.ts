@@ -30,7 +30,7 @@ import {
   sortSlots,
 } from "../../src/ui/mod.ts";
 import { summarize, type Summary } from "./stats.ts";
-import { prng } from "./entries.ts";
+import { prng } from "../../tools/prng.ts";
 
 /** One column sorted on one of the two tables. */
 export interface SortCase {

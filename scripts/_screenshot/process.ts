@@ -1,6 +1,6 @@
 /**
- * Commands for the screenshot script: {@linkcode run} for one that runs to completion,
- * {@linkcode Background} for a server or traffic loop that runs alongside, with its output
+ * Commands for the screenshot script ({@linkcode runCommand} of tools/run.ts runs one to
+ * completion): {@linkcode haveProgram}, and {@linkcode Background} for a server or traffic loop that runs alongside, with its output
  * collected and a way to wait for the line that says it is ready.
  *
  * Requires `--allow-run`.
@@ -9,76 +9,6 @@
  */
 
 const decoder = new TextDecoder();
-const encoder = new TextEncoder();
-
-/** Options of {@linkcode run}. */
-export interface RunOptions {
-  /** Text for standard input, which is then closed. */
-  stdin?: string;
-  /** Throw when the command exits with a non-zero code (default `true`). */
-  check?: boolean;
-}
-
-/** What a finished command printed and how it exited. */
-export interface RunResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-/** `cmd` as a shell would show it, for messages. */
-export function formatCommand(cmd: readonly string[]): string {
-  return cmd.map((a) => /^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replaceAll("'", "'\\''")}'`)
-    .join(" ");
-}
-
-/**
- * Runs `cmd` to completion and collects its output.
- *
- * @throws {Error} When the program is missing, or it exits with a non-zero code and
- * `options.check` is not `false`; the message names the command and quotes stderr.
- */
-export async function run(cmd: readonly string[], options: RunOptions = {}): Promise<RunResult> {
-  let child: Deno.ChildProcess;
-  try {
-    child = new Deno.Command(cmd[0]!, {
-      args: cmd.slice(1),
-      stdin: options.stdin === undefined ? "null" : "piped",
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
-  } catch (err) {
-    if (err instanceof Deno.errors.NotFound) {
-      throw new Error(`Failed to run '${formatCommand(cmd)}': '${cmd[0]}' not found`, {
-        cause: err,
-      });
-    }
-    throw err;
-  }
-  const writing = options.stdin === undefined ? Promise.resolve() : (async () => {
-    const w = child.stdin.getWriter();
-    try {
-      await w.write(encoder.encode(options.stdin));
-      await w.close();
-    } catch (err) {
-      if (!(err instanceof Deno.errors.BrokenPipe)) throw err;
-    }
-  })();
-  const [out] = await Promise.all([child.output(), writing]);
-  const result = {
-    code: out.code,
-    stdout: decoder.decode(out.stdout),
-    stderr: decoder.decode(out.stderr),
-  };
-  if (options.check !== false && result.code !== 0) {
-    const detail = result.stderr.trim().split("\n").slice(-3).join(" / ");
-    throw new Error(
-      `Failed to run '${formatCommand(cmd)}': exit code ${result.code}` +
-        (detail === "" ? "" : `: ${detail}`),
-    );
-  }
-  return result;
-}
 
 /** Whether the program `name` is on the PATH (or is a path to an executable file). */
 export async function haveProgram(name: string): Promise<boolean> {

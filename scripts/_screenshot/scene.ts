@@ -30,7 +30,10 @@
  */
 
 import type { Cleanup } from "./cleanup.ts";
-import { Background, run } from "./process.ts";
+import { Background } from "./process.ts";
+import { Netns, waitForOperUp } from "../../tools/netns.ts";
+import { runCommand } from "../../tools/run.ts";
+import { startDnsmasq } from "../../tools/dns.ts";
 
 /** The monitored namespace. */
 export const HOST_NS = "ctshot-host";
@@ -39,7 +42,6 @@ export const PEER_NS = "ctshot-peer";
 
 const HOST4 = "10.77.0.1", PEER4 = "10.77.0.2";
 const HOST6 = "fd77::1", PEER6 = "fd77::2";
-const NETNS_ETC = "/etc/netns";
 
 /** Reverse names served by the namespace's dnsmasq. */
 export const PTR_RECORDS: readonly (readonly [string, string])[] = [
@@ -107,7 +109,7 @@ export interface Scene {
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 function exec(ns: string, cmd: readonly string[], stdin?: string) {
-  return run(["ip", "netns", "exec", ns, ...cmd], { stdin });
+  return runCommand(["ip", "netns", "exec", ns, ...cmd], { stdin });
 }
 
 /**
@@ -117,7 +119,7 @@ function exec(ns: string, cmd: readonly string[], stdin?: string) {
  * made is in `cleanup`).
  */
 export async function buildScene(cleanup: Cleanup, options: SceneOptions): Promise<Scene> {
-  const existing = (await run(["ip", "netns", "list"])).stdout;
+  const existing = (await runCommand(["ip", "netns", "list"])).stdout;
   for (const ns of [HOST_NS, PEER_NS]) {
     if (new RegExp(`^${ns}( |$)`, "m").test(existing)) {
       throw new Error(
@@ -126,10 +128,12 @@ export async function buildScene(cleanup: Cleanup, options: SceneOptions): Promi
       );
     }
   }
-  for (const ns of [HOST_NS, PEER_NS]) {
-    await run(["ip", "netns", "add", ns]);
-    cleanup.add(`network namespace '${ns}'`, () => deleteNamespace(ns));
-    await exec(ns, ["ip", "link", "set", "lo", "up"]);
+  const made: Netns[] = [];
+  for (const name of [HOST_NS, PEER_NS]) {
+    // Fixed names: /etc/netns/NAME points the host namespace's resolver at the DNS server.
+    const ns = await Netns.named(name);
+    cleanup.add(`network namespace '${name}'`, () => ns.close());
+    made.push(ns);
   }
 
   // Counters and start times for every connection made from now on; ping sockets for root.
@@ -140,7 +144,7 @@ export async function buildScene(cleanup: Cleanup, options: SceneOptions): Promi
   await exec(HOST_NS, ["nft", "-f", "-"], NFT_RULES);
 
   // The pair is made inside the namespaces: nothing appears in the root namespace.
-  await run([
+  await runCommand([
     "ip",
     "link",
     "add",
@@ -168,13 +172,13 @@ export async function buildScene(cleanup: Cleanup, options: SceneOptions): Promi
     await exec(ns, ["ip", "addr", "add", `${v6}/64`, "dev", "eth0", "nodad"]);
     await exec(ns, ["ip", "link", "set", "eth0", "up"]);
   }
-  for (const ns of [HOST_NS, PEER_NS]) await waitOperUp(ns);
+  for (const ns of made) await waitForOperUp(ns, "eth0");
 
   for (const line of PUBLIC_ENTRIES) await exec(HOST_NS, ["conntrack", ...line.split(" ")]);
 
   const names: string[] = [];
   if (options.dns) {
-    await startDns(cleanup);
+    await startDns(cleanup, made[0]!);
     names.push("peer.home.arpa", "dns.google", "one.one.one.one", "www.ripe.net");
   }
 
@@ -209,124 +213,30 @@ table inet ctshot {
 }
 `;
 
-/** Deletes `ns` after ending, by pid, the processes still in it (only ours can be there). */
-async function deleteNamespace(ns: string): Promise<void> {
-  const { stdout } = await run(["ip", "netns", "pids", ns], { check: false });
-  for (const pid of stdout.split(/\s+/).filter((w) => /^\d+$/.test(w))) {
-    try {
-      Deno.kill(Number(pid), "SIGKILL");
-    } catch {
-      // Gone meanwhile.
-    }
-  }
-  await run(["ip", "netns", "del", ns]);
-}
-
-/** Waits until the kernel has seen eth0's carrier; until then the first packets are lost. */
-async function waitOperUp(ns: string): Promise<void> {
-  const deadline = Date.now() + 3000;
-  let state = "";
-  while (Date.now() < deadline) {
-    const { stdout } = await exec(ns, ["ip", "-o", "link", "show", "dev", "eth0"]);
-    state = /\bstate (\S+)/.exec(stdout)?.[1] ?? "";
-    if (state === "UP") return;
-    await sleep(20);
-  }
-  throw new Error(`Failed to bring up eth0 in '${ns}': state '${state}' after 3 s`);
-}
-
 /**
  * dnsmasq on the monitored namespace's loopback, answering the PTR records and NXDOMAIN for
- * every other reverse name, and /etc/netns/NAME/ pointing the namespace's resolver at it
- * (`ip netns exec` mounts those files over /etc for the commands it runs).
+ * every other reverse name, with the namespace's resolver pointed at it (tools/dns.ts), then
+ * waits until the whole path the monitor's resolver takes works: nsswitch, resolv.conf, dnsmasq.
  */
-async function startDns(cleanup: Cleanup): Promise<void> {
-  let createdEtc = false;
-  try {
-    await Deno.mkdir(NETNS_ETC);
-    createdEtc = true;
-  } catch (err) {
-    if (!(err instanceof Deno.errors.AlreadyExists)) throw err;
-  }
-  const dir = `${NETNS_ETC}/${HOST_NS}`;
-  try {
-    await Deno.mkdir(dir);
-  } catch (err) {
-    if (err instanceof Deno.errors.AlreadyExists) {
-      throw new Error(
-        `Failed to write resolver files: '${dir}' exists already (left by an earlier run? ` +
-          `remove it by hand)`,
-        { cause: err },
-      );
-    }
-    throw err;
-  }
-  cleanup.add(`'${dir}'`, async () => {
-    await Deno.remove(dir, { recursive: true });
-    // /etc/netns itself only when this run made it and nobody else has put anything there.
-    if (createdEtc) await Deno.remove(NETNS_ETC).catch(() => {});
+async function startDns(cleanup: Cleanup, host: Netns): Promise<void> {
+  const dns = await startDnsmasq(host, {
+    records: PTR_RECORDS.map(([address, name]) => ({ address, name })),
+    resolvOptions: ["timeout:1"],
+    hosts: "127.0.0.1\tlocalhost\n::1\tlocalhost\n",
   });
-  await Deno.writeTextFile(`${dir}/resolv.conf`, "nameserver 127.0.0.1\noptions timeout:1\n");
-  await Deno.writeTextFile(`${dir}/hosts`, "127.0.0.1\tlocalhost\n::1\tlocalhost\n");
-  await Deno.writeTextFile(`${dir}/nsswitch.conf`, await nsswitchFilesDns());
-
-  const dnsmasq = Background.start("dnsmasq", [
-    "ip",
-    "netns",
-    "exec",
-    HOST_NS,
-    "dnsmasq",
-    "--keep-in-foreground",
-    "--conf-file=/dev/null",
-    "--pid-file=",
-    "--no-resolv",
-    "--no-hosts",
-    "--listen-address=127.0.0.1",
-    "--bind-interfaces",
-    "--log-facility=-",
-    "--local=/in-addr.arpa/",
-    "--local=/ip6.arpa/",
-    ...PTR_RECORDS.map(([addr, name]) => `--ptr-record=${reverseName(addr)},${name}`),
-  ]);
-  cleanup.add("dnsmasq", () => dnsmasq.stop());
-  // The whole path the monitor's resolver takes: nsswitch, resolv.conf, dnsmasq.
+  cleanup.add("dnsmasq", () => dns.close());
   const deadline = Date.now() + 5000;
   while (true) {
-    const r = await run(["ip", "netns", "exec", HOST_NS, "getent", "hosts", PEER4], {
-      check: false,
-    });
+    const r = await host.exec(["getent", "hosts", PEER4], { check: false });
     if (r.stdout.includes("peer.home.arpa")) return;
     if (Date.now() > deadline) {
       throw new Error(
         `Failed to start dnsmasq in '${HOST_NS}': 'getent hosts ${PEER4}' gave ` +
-          `'${r.stdout.trim()}'; dnsmasq said: ${dnsmasq.output.trim()}`,
+          `'${r.stdout.trim()}'; dnsmasq said: ${dns.output.trim()}`,
       );
     }
     await sleep(100);
   }
-}
-
-/** This machine's nsswitch.conf with its `hosts:` line replaced by `files dns`. */
-async function nsswitchFilesDns(): Promise<string> {
-  let text = "";
-  try {
-    text = await Deno.readTextFile("/etc/nsswitch.conf");
-  } catch (err) {
-    if (!(err instanceof Deno.errors.NotFound)) throw err;
-  }
-  const rest = text.split("\n").filter((l) => !/^\s*hosts\s*:/.test(l)).join("\n").trimEnd();
-  return (rest === "" ? "" : `${rest}\n`) + "hosts: files dns\n";
-}
-
-/** The reverse-DNS name of an IPv4 or IPv6 address (without the final dot). */
-export function reverseName(address: string): string {
-  if (!address.includes(":")) return `${address.split(".").reverse().join(".")}.in-addr.arpa`;
-  const [head = "", tail = ""] = address.split("::");
-  const groups = (s: string) => s === "" ? [] : s.split(":");
-  const h = groups(head), t = address.includes("::") ? groups(tail) : [];
-  const all = [...h, ...Array(8 - h.length - t.length).fill("0"), ...t];
-  const nibbles = all.map((g) => g.padStart(4, "0")).join("").split("");
-  return `${nibbles.reverse().join(".")}.ip6.arpa`;
 }
 
 /**

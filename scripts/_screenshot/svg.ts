@@ -17,7 +17,7 @@
  *
  * @example
  * ```ts
- * import { parseScreen } from "./ansi.ts";
+ * import { parseScreen } from "../../tools/screen.ts";
  * import { renderSvg } from "./svg.ts";
  *
  * const svg = renderSvg(parseScreen("\x1b[42m ok \x1b[0m", { width: 4, height: 1 }));
@@ -27,7 +27,7 @@
  */
 
 import { type Color, DEFAULT, PALETTE_TAG, RGB_TAG } from "../../src/term/style.ts";
-import { type Cell, CellAttr, type Screen } from "./ansi.ts";
+import { type Cell, CellAttr, type Screen } from "../../tools/screen.ts";
 
 /** The terminal's colours: default foreground and background, and the 16 basic colours. */
 export interface SvgTheme {

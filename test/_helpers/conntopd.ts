@@ -19,29 +19,17 @@
  */
 
 import { CONNTOPD_PERMISSIONS } from "../../src/conntopd.ts";
-import { type ExecResult, loadConntrack, Netns, runCommand } from "./netns.ts";
+import { type ExecResult, runCommand } from "../../tools/run.ts";
+import { loadConntrack, Netns } from "../../tools/netns.ts";
+import { freePort } from "../../tools/ports.ts";
+// Transitional re-export for tests of other issue-14 branches; new code imports tools/ports.ts.
+export { freePort };
 
 const CONNTOPD = new URL("../../src/conntopd.ts", import.meta.url).pathname;
 
 /** The command line that runs conntopd with `args` (and `extra` permissions). */
 export function conntopdCommand(args: readonly string[], extra: readonly string[] = []): string[] {
   return [Deno.execPath(), "run", ...CONNTOPD_PERMISSIONS, ...extra, CONNTOPD, ...args];
-}
-
-/** A port nothing listens on right now, on 127.0.0.1 and ::1. */
-export function freePort(): number {
-  for (let i = 0; i < 50; i++) {
-    const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-    const port = (l.addr as Deno.NetAddr).port;
-    l.close();
-    try {
-      Deno.listen({ hostname: "::1", port }).close();
-      return port;
-    } catch {
-      // taken on ::1: try another
-    }
-  }
-  throw new Error("Failed to find a free port on 127.0.0.1 and ::1");
 }
 
 /** Options of {@linkcode Conntopd.start}. */

@@ -14,7 +14,7 @@ import {
   parseConntrackXml,
   type XmlFlow,
 } from "./conntrack_cli.ts";
-import { loadConntrack, Netns, ping, tcpRoundTrip, vethPair } from "./netns.ts";
+import { loadConntrack, Netns, ping, tcpRoundTrip, vethPair } from "../../tools/netns.ts";
 
 /** One entry inserted with `conntrack -I`, and what both formats must print for it. */
 interface Inserted {

@@ -16,7 +16,7 @@
  * @module
  */
 
-import type { Netns } from "../_helpers/netns.ts";
+import type { Netns } from "../../tools/netns.ts";
 import type { LocalAddressesJson } from "../../src/core/classes.ts";
 import type { SocketOwnersOptions, SocketQuery } from "../../src/collector/owners.ts";
 import type { WorkerReplies, WorkerReply, WorkerRequest } from "./netns_worker.ts";

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { Netns, vethPair } from "./netns.ts";
+import { Netns, vethPair } from "../../tools/netns.ts";
 
 /** The pair; disposing it deletes both namespaces. */
 export interface TrackedPair extends AsyncDisposable {

@@ -8,7 +8,7 @@
  */
 
 import { assertEquals, assertRejects } from "../_helpers/assert.ts";
-import { Netns } from "../_helpers/netns.ts";
+import { Netns } from "../../tools/netns.ts";
 import { parseOptions } from "../../src/cli/mod.ts";
 import { runSession } from "../../src/app/session.ts";
 import { ConntopError } from "../../src/errors.ts";

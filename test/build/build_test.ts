@@ -11,7 +11,8 @@
 
 import { Buffer } from "node:buffer";
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "../_helpers/assert.ts";
-import { Netns, runCommand } from "../_helpers/netns.ts";
+import { runCommand } from "../../tools/run.ts";
+import { Netns } from "../../tools/netns.ts";
 
 const ROOT = new URL("../..", import.meta.url).pathname.replace(/\/$/, "");
 const BUILD = `${ROOT}/scripts/build.ts`;

@@ -11,10 +11,10 @@
  */
 
 import { assert, assertEquals, assertStringIncludes } from "../_helpers/assert.ts";
-import { loadConntrack, Netns } from "../_helpers/netns.ts";
+import { loadConntrack, Netns } from "../../tools/netns.ts";
 import { mmdblookup } from "../_helpers/mmdblookup.ts";
 import { Conntopd } from "../_helpers/conntopd.ts";
-import { Tmux } from "../_helpers/tmux.ts";
+import { Tmux } from "../../tools/tmux.ts";
 import { CONNTOP_PERMISSIONS, CONNTOPD_BUILD_PERMISSIONS } from "../../scripts/_build/commands.ts";
 import { CONNTOPD_PERMISSIONS } from "../../src/conntopd.ts";
 

@@ -7,9 +7,9 @@
  */
 
 import { assert, assertEquals } from "../_helpers/assert.ts";
-import { Netns } from "../_helpers/netns.ts";
+import { Netns } from "../../tools/netns.ts";
 import { conntopdCommand } from "../_helpers/conntopd.ts";
-import { Tmux } from "../_helpers/tmux.ts";
+import { Tmux } from "../../tools/tmux.ts";
 import {
   COMPLETION_OPTIONS,
   completionScript,

@@ -7,7 +7,7 @@
  */
 
 import { assertEquals } from "../_helpers/assert.ts";
-import { runCommand } from "../_helpers/netns.ts";
+import { runCommand } from "../../tools/run.ts";
 import { CONNTOP_PERMISSIONS, CONNTOPD_BUILD_PERMISSIONS } from "../../scripts/_build/commands.ts";
 
 const ROOT = new URL("../..", import.meta.url).pathname;

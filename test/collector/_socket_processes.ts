@@ -11,7 +11,7 @@
  * @module
  */
 
-import type { Netns } from "../_helpers/netns.ts";
+import type { Netns } from "../../tools/netns.ts";
 
 /** Options of {@linkcode startSocketProcess}. */
 export interface SocketProcessOptions {

@@ -1,5 +1,5 @@
 import { assert, assertEquals, assertThrows } from "../_helpers/assert.ts";
-import { loadConntrack, Netns, vethPair } from "../_helpers/netns.ts";
+import { loadConntrack, Netns, vethPair } from "../../tools/netns.ts";
 import { parseConntrackExtended } from "../_helpers/conntrack_cli.ts";
 import {
   type ConntrackTuples,

@@ -8,7 +8,7 @@ import { assert, assertEquals } from "../_helpers/assert.ts";
 import { CtDecoder } from "../../src/conntrack/decode.ts";
 import { Has, Kind, OFF, RECORD_SIZE, RecordView } from "../../src/conntrack/record.ts";
 import { ATTR, nfctParser } from "../_helpers/nfct_parser.ts";
-import { loadConntrack, type Netns, ping } from "../_helpers/netns.ts";
+import { loadConntrack, type Netns, ping } from "../../tools/netns.ts";
 import { decodeBase64 } from "../_helpers/base64.ts";
 import { tcp4 } from "../_helpers/nlmsg.ts";
 

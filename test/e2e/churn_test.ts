@@ -6,7 +6,7 @@
  */
 
 import { assert, assertEquals } from "../_helpers/assert.ts";
-import { loadConntrack, Netns } from "../_helpers/netns.ts";
+import { loadConntrack, Netns } from "../../tools/netns.ts";
 import { parseConntrackXml } from "../_helpers/conntrack_cli.ts";
 import { ConntopProcess } from "./_conntop.ts";
 import type { Connection } from "../../src/model/mod.ts";

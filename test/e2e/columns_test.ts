@@ -1,14 +1,14 @@
 /**
  * The column titles over their values, as a person sees them: conntop runs full-screen in a
- * real terminal (test/_helpers/tmux.ts) on a test namespace's table, at 80x24 and 200x50, and
+ * real terminal (tools/tmux.ts) on a test namespace's table, at 80x24 and 200x50, and
  * scrolled sideways; every title must stand over its own column's values.
  *
  * @module
  */
 
 import { assert, assertEquals } from "../_helpers/assert.ts";
-import { loadConntrack, Netns } from "../_helpers/netns.ts";
-import { Tmux } from "../_helpers/tmux.ts";
+import { loadConntrack, Netns } from "../../tools/netns.ts";
+import { Tmux } from "../../tools/tmux.ts";
 import { conntopCommand } from "./_conntop.ts";
 
 // Three connections with addresses and ports of different lengths.

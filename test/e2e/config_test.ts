@@ -7,8 +7,8 @@
  */
 
 import { assertEquals } from "../_helpers/assert.ts";
-import { loadConntrack, Netns } from "../_helpers/netns.ts";
-import { Tmux } from "../_helpers/tmux.ts";
+import { loadConntrack, Netns } from "../../tools/netns.ts";
+import { Tmux } from "../../tools/tmux.ts";
 import { conntopCommand } from "./_conntop.ts";
 
 const WIDTH = 120;

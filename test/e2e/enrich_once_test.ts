@@ -17,9 +17,11 @@
 import { Ajv2020 } from "ajv/dist/2020.js";
 import addFormats from "ajv-formats";
 import { assert, assertEquals } from "../_helpers/assert.ts";
-import { loadConntrack, Netns, runCommand } from "../_helpers/netns.ts";
+import { runCommand } from "../../tools/run.ts";
+import { loadConntrack, Netns } from "../../tools/netns.ts";
 import { trackedPair } from "../_helpers/tracked_pair.ts";
-import { reverseName, startDnsmasq, startSilentDns } from "../_helpers/dns.ts";
+import { startDnsmasq, startSilentDns } from "../../tools/dns.ts";
+import { reverseName } from "../../tools/reverse_name.ts";
 import { mmdblookupMany } from "../_helpers/mmdblookup.ts";
 import { startSocketProcess } from "../collector/_socket_processes.ts";
 import { CsvReference, readAsnCsv, v4Value, v6Value } from "../enrich/geoip/_asn_reference.ts";

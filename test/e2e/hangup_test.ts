@@ -12,9 +12,9 @@
  */
 
 import { assert, assertEquals } from "../_helpers/assert.ts";
-import { Netns } from "../_helpers/netns.ts";
+import { Netns } from "../../tools/netns.ts";
 import { conntopCommand } from "./_conntop.ts";
-import { Tmux } from "../_helpers/tmux.ts";
+import { Tmux } from "../../tools/tmux.ts";
 import { sleep, waitForFile } from "../_helpers/wait.ts";
 
 /** Runs conntop (the arguments after the wrapper's first) and leaves its pid and code in `$1`. */

@@ -9,7 +9,8 @@
  */
 
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "../_helpers/assert.ts";
-import { loadConntrack, Netns, runCommand } from "../_helpers/netns.ts";
+import { runCommand } from "../../tools/run.ts";
+import { loadConntrack, Netns } from "../../tools/netns.ts";
 import { Conntopd } from "../_helpers/conntopd.ts";
 import { ConntopProcess, runConntop } from "./_conntop.ts";
 

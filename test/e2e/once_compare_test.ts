@@ -6,7 +6,7 @@
 
 import { trackedPair } from "../_helpers/tracked_pair.ts";
 import { assert, assertEquals } from "../_helpers/assert.ts";
-import { loadConntrack, Netns, ping } from "../_helpers/netns.ts";
+import { loadConntrack, Netns, ping } from "../../tools/netns.ts";
 import { parseConntrackExtended, parseConntrackXml } from "../_helpers/conntrack_cli.ts";
 import { runConntop } from "./_conntop.ts";
 import type { Connection } from "../../src/core/connection.ts";

@@ -6,7 +6,7 @@
  */
 
 import { assertEquals } from "../_helpers/assert.ts";
-import { loadConntrack, Netns } from "../_helpers/netns.ts";
+import { loadConntrack, Netns } from "../../tools/netns.ts";
 import { CONNTOP_PERMISSIONS } from "../../scripts/_build/commands.ts";
 
 const MAIN = new URL("../../main.ts", import.meta.url).pathname;

@@ -8,7 +8,7 @@
  */
 
 import { assert, assertEquals } from "../_helpers/assert.ts";
-import { loadConntrack, Netns } from "../_helpers/netns.ts";
+import { loadConntrack, Netns } from "../../tools/netns.ts";
 import { trackedPair } from "../_helpers/tracked_pair.ts";
 import { type ExtendedFlow, parseConntrackExtended } from "../_helpers/conntrack_cli.ts";
 import { runConntop } from "./_conntop.ts";

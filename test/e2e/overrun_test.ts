@@ -4,7 +4,7 @@
  */
 
 import { assert, assertEquals, assertStringIncludes } from "../_helpers/assert.ts";
-import { loadConntrack, Netns } from "../_helpers/netns.ts";
+import { loadConntrack, Netns } from "../../tools/netns.ts";
 import { ConntopProcess } from "./_conntop.ts";
 
 Deno.test("conntop recovers from an event socket overrun with a resync dump", async () => {

@@ -9,9 +9,9 @@
  */
 
 import { assertEquals, assertMatch, assertRejects } from "../_helpers/assert.ts";
-import { loadConntrack, Netns } from "../_helpers/netns.ts";
+import { loadConntrack, Netns } from "../../tools/netns.ts";
 import { conntopCommand } from "./_conntop.ts";
-import { Tmux } from "../_helpers/tmux.ts";
+import { Tmux } from "../../tools/tmux.ts";
 import { waitForFile } from "../_helpers/wait.ts";
 
 /**

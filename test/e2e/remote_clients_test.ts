@@ -10,7 +10,7 @@
 import { assert, assertEquals } from "../_helpers/assert.ts";
 import { Conntopd } from "../_helpers/conntopd.ts";
 import { parseConntrackXml } from "../_helpers/conntrack_cli.ts";
-import { loadConntrack, Netns } from "../_helpers/netns.ts";
+import { loadConntrack, Netns } from "../../tools/netns.ts";
 import { runRemote } from "../../src/client/mod.ts";
 import { RECORD_SIZE } from "../../src/conntrack/mod.ts";
 import { ConnectionModel } from "../../src/model/mod.ts";

@@ -8,7 +8,7 @@
  */
 
 import { assert, assertEquals, assertMatch } from "../_helpers/assert.ts";
-import { Netns } from "../_helpers/netns.ts";
+import { Netns } from "../../tools/netns.ts";
 import { runConntop } from "./_conntop.ts";
 
 const ADDR = "10.213.0.1";

@@ -1,5 +1,5 @@
 /**
- * The interactive monitor on a real conntopd's table, in a real terminal (tmux, see test/_helpers/tmux.ts):
+ * The interactive monitor on a real conntopd's table, in a real terminal (tmux, see tools/tmux.ts):
  * the header names the server and says it is connected; when the server dies the last table
  * stays on screen, marked stale, while the client counts down to its next attempt; when the
  * server is back the fresh snapshot replaces the table (an entry that exists only after the
@@ -8,13 +8,14 @@
  */
 
 import { assert, assertEquals, assertMatch } from "../_helpers/assert.ts";
-import { Conntopd, freePort } from "../_helpers/conntopd.ts";
-import { loadConntrack, Netns } from "../_helpers/netns.ts";
+import { Conntopd } from "../_helpers/conntopd.ts";
+import { freePort } from "../../tools/ports.ts";
+import { loadConntrack, Netns } from "../../tools/netns.ts";
 import { readRecording } from "../../src/record/mod.ts";
 import { ConnectionModel } from "../../src/model/mod.ts";
 import type { BatchMessage } from "../../src/collector/mod.ts";
 import { conntopCommand } from "./_conntop.ts";
-import { Tmux } from "../_helpers/tmux.ts";
+import { Tmux } from "../../tools/tmux.ts";
 
 const DONE = "REMOTE-UI-WRAPPER-DONE";
 const WRAPPER = `

@@ -8,9 +8,10 @@
  */
 
 import { assert, assertEquals, assertMatch } from "../_helpers/assert.ts";
-import { Conntopd, freePort } from "../_helpers/conntopd.ts";
+import { Conntopd } from "../_helpers/conntopd.ts";
+import { freePort } from "../../tools/ports.ts";
 import { parseConntrackXml } from "../_helpers/conntrack_cli.ts";
-import { loadConntrack, ping } from "../_helpers/netns.ts";
+import { loadConntrack, ping } from "../../tools/netns.ts";
 import { trackedPair } from "../_helpers/tracked_pair.ts";
 import { runConntop } from "./_conntop.ts";
 import type { Connection } from "../../src/core/connection.ts";

@@ -5,8 +5,9 @@
  */
 
 import { assertEquals, assertMatch } from "../_helpers/assert.ts";
-import { Conntopd, freePort } from "../_helpers/conntopd.ts";
-import { loadConntrack, Netns } from "../_helpers/netns.ts";
+import { Conntopd } from "../_helpers/conntopd.ts";
+import { freePort } from "../../tools/ports.ts";
+import { loadConntrack, Netns } from "../../tools/netns.ts";
 import { ConntopProcess } from "./_conntop.ts";
 import type { Connection } from "../../src/model/mod.ts";
 

@@ -7,7 +7,7 @@
 
 import { assert, assertEquals, assertMatch } from "../_helpers/assert.ts";
 import { Conntopd } from "../_helpers/conntopd.ts";
-import { loadConntrack, Netns } from "../_helpers/netns.ts";
+import { loadConntrack, Netns } from "../../tools/netns.ts";
 import { makeExpired, makeSelfSigned } from "../_helpers/tls_cert.ts";
 import { runConntop } from "./_conntop.ts";
 

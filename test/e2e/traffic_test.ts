@@ -5,24 +5,14 @@
 
 import { trackedPair } from "../_helpers/tracked_pair.ts";
 import { assert, assertAlmostEquals, assertEquals } from "../_helpers/assert.ts";
-import { Netns, tcpRoundTrip, vethPair } from "../_helpers/netns.ts";
+import { Netns, tcpRoundTrip, vethPair } from "../../tools/netns.ts";
 import { parseConntrackXml } from "../_helpers/conntrack_cli.ts";
 import { ConntopProcess, runConntop } from "./_conntop.ts";
 import type { Connection } from "../../src/core/connection.ts";
 
 /** Starts a python3 program in `ns`; resolves once it printed "ready". */
-async function startPython(ns: Netns, script: string, args: string[]) {
-  const child = new Deno.Command("ip", {
-    args: ["netns", "exec", ns.name, "python3", "-c", script, ...args],
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  const reader = child.stdout.getReader();
-  const { value } = await reader.read();
-  assert(new TextDecoder().decode(value).includes("ready"), "the helper program started");
-  reader.releaseLock();
-  return child;
+function startPython(ns: Netns, script: string, args: string[]): Promise<Deno.ChildProcess> {
+  return ns.spawnReady(["python3", "-c", script, ...args]);
 }
 
 async function finish(child: Deno.ChildProcess): Promise<void> {

@@ -1,6 +1,6 @@
 /**
  * The interactive UI as a person uses it: conntop runs full-screen in a real terminal (a private
- * tmux server, see test/_helpers/tmux.ts) on a test namespace's table, keys are typed, and what the screen
+ * tmux server, see tools/tmux.ts) on a test namespace's table, keys are typed, and what the screen
  * shows is read back.
  *
  * conntop runs inside a small shell wrapper that saves `stty -g` before and after it, records
@@ -18,11 +18,13 @@ import {
   assertNotEquals,
   assertStringIncludes,
 } from "../_helpers/assert.ts";
-import { loadConntrack, Netns, runCommand } from "../_helpers/netns.ts";
+import { runCommand } from "../../tools/run.ts";
+import { loadConntrack, Netns } from "../../tools/netns.ts";
 import { conntopCommand, runConntop } from "./_conntop.ts";
 import { COLUMNS } from "../../src/ui/columns.ts";
-import { startDnsmasq, startSilentDns } from "../_helpers/dns.ts";
-import { Tmux } from "../_helpers/tmux.ts";
+import { startDnsmasq, startSilentDns } from "../../tools/dns.ts";
+import { Tmux } from "../../tools/tmux.ts";
+import { CellAttr, parseLines, stripSgr } from "../../tools/screen.ts";
 
 const WIDTH = 120;
 const HEIGHT = 30;
@@ -133,48 +135,21 @@ function sortedColumn(screen: string): string | undefined {
   return m[1] !== undefined ? `${m[1]}${m[2]}` : `${m[3]}${m[4]}`;
 }
 
-// capture-pane -e adds SGR sequences (ESC [ params m); matching them needs the ESC.
-// deno-lint-ignore no-control-regex
-const SGR = /\x1b\[([\d;]*)m/g;
-
 /** The plain text of a line captured with escapes. */
 function plain(line: string): string {
-  return line.replace(SGR, "");
-}
-
-/** Follows reverse video through the parameters of one SGR sequence. */
-function applySgr(reverse: boolean, params: string): boolean {
-  const ps = params === "" ? [0] : params.split(";").map(Number);
-  for (let i = 0; i < ps.length; i++) {
-    const p = ps[i]!;
-    if (p === 0 || p === 27) reverse = false;
-    else if (p === 7) reverse = true;
-    else if (p === 38 || p === 48 || p === 58) i += ps[i + 1] === 5 ? 2 : 4; // a colour's values
-  }
-  return reverse;
+  return stripSgr(line);
 }
 
 /**
  * The connection rows drawn as the cursor bar (reverse video with NO_COLOR), as plain text.
  * capture-pane writes a sequence only where the attributes change, so a line may start in the
- * reverse video the line above left on: the state is followed across lines.
+ * reverse video the line above left on: the screen reader follows the state across lines.
  */
 function cursorRows(screenWithEscapes: string): string[] {
-  const out: string[] = [];
-  let reverse = false;
-  for (const line of lines(screenWithEscapes)) {
-    let first: boolean | undefined;
-    let at = 0;
-    for (const m of line.matchAll(SGR)) {
-      if (first === undefined && m.index > at) first = reverse;
-      reverse = applySgr(reverse, m[1]!);
-      at = m.index + m[0].length;
-    }
-    if (first === undefined && at < line.length) first = reverse;
-    const text = plain(line);
-    if (first === true && /^(tcp|udp)\s/.test(text)) out.push(text);
-  }
-  return out;
+  return parseLines(lines(screenWithEscapes))
+    .filter((l) => l.first !== null && (l.first.attrs & CellAttr.REVERSE) !== 0)
+    .map((l) => l.text)
+    .filter((text) => /^(tcp|udp)\s/.test(text));
 }
 
 // --- conntop in a terminal ---

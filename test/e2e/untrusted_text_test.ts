@@ -18,7 +18,7 @@
 import { assert, assertEquals, assertStringIncludes } from "../_helpers/assert.ts";
 import { Conntopd } from "../_helpers/conntopd.ts";
 import { ProtoClient } from "../_helpers/proto_client.ts";
-import { Tmux } from "../_helpers/tmux.ts";
+import { Tmux } from "../../tools/tmux.ts";
 import { trackedPair } from "../_helpers/tracked_pair.ts";
 import { startSocketProcess } from "../collector/_socket_processes.ts";
 import { conntopCommand, runConntop } from "./_conntop.ts";

@@ -1,5 +1,5 @@
 import { assert, assertEquals, assertThrows } from "../_helpers/assert.ts";
-import { Netns } from "../_helpers/netns.ts";
+import { Netns } from "../../tools/netns.ts";
 import { addressClass, LocalAddresses } from "../../src/core/classes.ts";
 import type { AddressClass } from "../../src/core/enrichment.ts";
 import { parseAddress } from "../../src/conntrack/address.ts";

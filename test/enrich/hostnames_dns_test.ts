@@ -10,8 +10,10 @@
  * @module
  */
 import { assert, assertEquals, assertRejects } from "../_helpers/assert.ts";
-import { queryDns, reverseName, startDnsmasq, startSilentDns } from "../_helpers/dns.ts";
-import { Netns, runCommand } from "../_helpers/netns.ts";
+import { queryDns, startDnsmasq, startSilentDns } from "../../tools/dns.ts";
+import { reverseName } from "../../tools/reverse_name.ts";
+import { runCommand } from "../../tools/run.ts";
+import { Netns } from "../../tools/netns.ts";
 import type { HostEntry } from "../../src/core/enrichment.ts";
 import type { EndMode, ResolveConfig, ResolveEvent } from "./_resolve_common.ts";
 

@@ -1,5 +1,5 @@
 import { assert, assertEquals, assertMatch } from "../_helpers/assert.ts";
-import { runCommand } from "../_helpers/netns.ts";
+import { runCommand } from "../../tools/run.ts";
 import {
   builtinServices,
   loadServices,

@@ -11,7 +11,7 @@
  * @module
  */
 
-import { runCommand } from "../_helpers/netns.ts";
+import { runCommand } from "../../tools/run.ts";
 
 const REPO = new URL("../../", import.meta.url).pathname.replace(/\/$/, "");
 

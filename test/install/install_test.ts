@@ -13,7 +13,8 @@
 
 import { assert, assertEquals, assertMatch } from "../_helpers/assert.ts";
 import { parseConntrackXml } from "../_helpers/conntrack_cli.ts";
-import { loadConntrack, Netns, runCommand } from "../_helpers/netns.ts";
+import { runCommand } from "../../tools/run.ts";
+import { loadConntrack, Netns } from "../../tools/netns.ts";
 import { runConntop } from "../e2e/_conntop.ts";
 import { CONNTOPD_PERMISSIONS } from "../../src/conntopd.ts";
 import {

@@ -1,5 +1,5 @@
 import { assert, assertEquals } from "../_helpers/assert.ts";
-import { loadConntrack, Netns } from "../_helpers/netns.ts";
+import { loadConntrack, Netns } from "../../tools/netns.ts";
 import { Collector } from "../../src/collector/client.ts";
 import type { BatchMessage } from "../../src/collector/messages.ts";
 import { ConnectionModel } from "../../src/model/mod.ts";

@@ -8,7 +8,7 @@
 import { assert, assertEquals } from "../_helpers/assert.ts";
 import { decodeBase64, encodeBase64 } from "../_helpers/base64.ts";
 import { parseConntrackExtended } from "../_helpers/conntrack_cli.ts";
-import { loadConntrack, Netns } from "../_helpers/netns.ts";
+import { loadConntrack, Netns } from "../../tools/netns.ts";
 import { base64Length, encodeBatchLine, writeBase64 } from "../../src/protocol/batch_line.ts";
 import { encodeBatch as encodeWireBatch } from "../../src/protocol/codec.ts";
 import { encodeBatch as encodeRecordedBatch } from "../../src/record/format.ts";

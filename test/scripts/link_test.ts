@@ -12,8 +12,8 @@
  */
 
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "../_helpers/assert.ts";
-import { loadConntrack, Netns } from "../_helpers/netns.ts";
-import { freePort } from "../_helpers/conntopd.ts";
+import { loadConntrack, Netns } from "../../tools/netns.ts";
+import { freePort } from "../../tools/ports.ts";
 import { CONNTOP_PERMISSIONS, CONNTOPD_BUILD_PERMISSIONS } from "../../scripts/_build/commands.ts";
 import { VERSION } from "../../src/version.ts";
 

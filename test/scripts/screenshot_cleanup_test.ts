@@ -2,7 +2,6 @@
 
 import { assertEquals } from "../_helpers/assert.ts";
 import { Cleanup } from "../../scripts/_screenshot/cleanup.ts";
-import { reverseName } from "../../scripts/_screenshot/scene.ts";
 
 Deno.test("Cleanup.run() undoes the steps newest first and goes on past a failure", async () => {
   const done: string[] = [];
@@ -44,16 +43,4 @@ Deno.test("A step added once clean-up has begun is undone at once", async () => 
   const failures = await running;
   assertEquals(done, ["late"]);
   assertEquals(failures, ["Failed to clean up late failure: gone"]);
-});
-
-Deno.test("reverseName() spells IPv4 and IPv6 reverse names", () => {
-  assertEquals(reverseName("10.77.0.2"), "2.0.77.10.in-addr.arpa");
-  assertEquals(
-    reverseName("fd77::1"),
-    "1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.7.7.d.f.ip6.arpa",
-  );
-  assertEquals(
-    reverseName("2001:4860:4860::8888"),
-    "8.8.8.8.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.6.8.4.0.6.8.4.1.0.0.2.ip6.arpa",
-  );
 });

@@ -3,7 +3,7 @@
 // small metrics below.
 
 import { assert, assertEquals, assertStringIncludes } from "../_helpers/assert.ts";
-import { parseScreen } from "../../scripts/_screenshot/ansi.ts";
+import { parseScreen } from "../../tools/screen.ts";
 import {
   colorHex,
   escapeXml,

@@ -11,7 +11,7 @@
  */
 
 import { assert, assertEquals } from "../_helpers/assert.ts";
-import { runCommand } from "../_helpers/netns.ts";
+import { runCommand } from "../../tools/run.ts";
 import { CONNTOP_PERMISSIONS, CONNTOPD_BUILD_PERMISSIONS } from "../../scripts/_build/commands.ts";
 import { LIBNFCT_SONAME } from "../../ffi/conntrack.ts";
 import { LIBMAXMINDDB_SONAME } from "../../ffi/maxminddb.ts";

@@ -5,7 +5,7 @@
  */
 
 import { assert, assertEquals } from "../_helpers/assert.ts";
-import { loadConntrack, Netns } from "../_helpers/netns.ts";
+import { loadConntrack, Netns } from "../../tools/netns.ts";
 import { Collector } from "../../src/collector/client.ts";
 import type { BatchMessage } from "../../src/collector/messages.ts";
 import { Kind, OFF, RecordView } from "../../src/conntrack/mod.ts";

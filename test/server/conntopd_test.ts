@@ -6,16 +6,11 @@
 
 import { assert, assertEquals, assertMatch } from "../_helpers/assert.ts";
 import { parseConntrackExtended } from "../_helpers/conntrack_cli.ts";
-import {
-  Conntopd,
-  conntopdCommand,
-  freePort,
-  runConntopd,
-  serveNamespace,
-} from "../_helpers/conntopd.ts";
+import { Conntopd, conntopdCommand, runConntopd, serveNamespace } from "../_helpers/conntopd.ts";
+import { freePort } from "../../tools/ports.ts";
 import { runBounded } from "../_helpers/bounded_run.ts";
 import { CONNTOPD_PERMISSIONS } from "../../src/conntopd.ts";
-import { loadConntrack, Netns } from "../_helpers/netns.ts";
+import { loadConntrack, Netns } from "../../tools/netns.ts";
 import { ProtoClient, rawExchange } from "../_helpers/proto_client.ts";
 import { runConntop } from "../e2e/_conntop.ts";
 import type { Connection } from "../../src/core/connection.ts";

@@ -11,22 +11,11 @@ import { serveNamespace } from "../_helpers/conntopd.ts";
 import { parseConntrackExtended } from "../_helpers/conntrack_cli.ts";
 import { ProtoClient, rawExchange } from "../_helpers/proto_client.ts";
 import { MAX_CLIENT_MESSAGE_BYTES, parseServerMessage } from "../../src/protocol/mod.ts";
+import { prng as mulberry32 } from "../../tools/prng.ts";
 
 const CASES = 2400;
 const PARALLEL = 12;
 const SEED = Number(Deno.env.get("CONNTOP_FUZZ_SEED") ?? 20241124);
-
-/** A small seeded generator, so a failure can be replayed with CONNTOP_FUZZ_SEED. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const enc = new TextEncoder();
 const line = (v: unknown) => enc.encode(JSON.stringify(v) + "\n");

@@ -6,8 +6,9 @@
  */
 
 import { assert, assertEquals, assertMatch, assertRejects } from "../_helpers/assert.ts";
-import { Conntopd, freePort, runConntopd, serveNamespace } from "../_helpers/conntopd.ts";
-import { Netns } from "../_helpers/netns.ts";
+import { Conntopd, runConntopd, serveNamespace } from "../_helpers/conntopd.ts";
+import { freePort } from "../../tools/ports.ts";
+import { Netns } from "../../tools/netns.ts";
 import { ProtoClient } from "../_helpers/proto_client.ts";
 import { makeSelfSigned } from "../_helpers/tls_cert.ts";
 

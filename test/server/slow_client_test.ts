@@ -6,7 +6,7 @@
 
 import { assert, assertEquals } from "../_helpers/assert.ts";
 import { serveNamespace } from "../_helpers/conntopd.ts";
-import { loadConntrack } from "../_helpers/netns.ts";
+import { loadConntrack } from "../../tools/netns.ts";
 import { ProtoClient } from "../_helpers/proto_client.ts";
 import {
   encodeMessage,

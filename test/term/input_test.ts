@@ -11,6 +11,7 @@ import {
   type KeyEvent,
   type MouseEvent,
 } from "../../src/term/input.ts";
+import { prng } from "../../tools/prng.ts";
 
 const enc = new TextEncoder();
 
@@ -64,18 +65,6 @@ function m(
     ctrl: opts.ctrl ?? false,
     alt: opts.alt ?? false,
     shift: opts.shift ?? false,
-  };
-}
-
-/** A small seeded PRNG (mulberry32), so random splits are the same on every run. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }
 

@@ -6,18 +6,7 @@ import { renderColumnHeader, renderList } from "../../src/ui/list.ts";
 import { DEFAULT_THEME } from "../../src/ui/theme.ts";
 import type { ListView } from "../../src/ui/view.ts";
 import { fixtureApp } from "./_fixture.ts";
-
-// A small seeded PRNG (mulberry32): the same cases on every run, and a failure names its seed.
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { prng } from "../../tools/prng.ts";
 
 // One case-pair of letters per column: a column's title is written in its capital, its values
 // in its small letter, so every cell on screen says which column drew it. None is Latin, so

@@ -1,6 +1,6 @@
 import { assert, assertEquals } from "../_helpers/assert.ts";
 import { batchOf, type TestConn } from "../_helpers/records.ts";
-import { loadConntrack, Netns } from "../_helpers/netns.ts";
+import { loadConntrack, Netns } from "../../tools/netns.ts";
 import { Collector } from "../../src/collector/client.ts";
 import { ConnectionModel } from "../../src/model/mod.ts";
 import { COLUMNS } from "../../src/ui/columns.ts";

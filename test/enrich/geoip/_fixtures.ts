@@ -14,18 +14,7 @@ import {
   uint16,
   type WriterValue,
 } from "../../_helpers/mmdb_writer.ts";
-
-/** A deterministic pseudo-random generator (mulberry32) returning [0, 1). */
-export function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { prng as random } from "../../../tools/prng.ts";
 
 /** An address as family and bytes, with its text. */
 export interface TestAddress {

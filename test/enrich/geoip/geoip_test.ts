@@ -19,7 +19,8 @@ import { type GeoInfo, NO_GEO } from "../../../src/core/enrichment.ts";
 import { assert, assertEquals } from "../../_helpers/assert.ts";
 import { mmdblookupMany } from "../../_helpers/mmdblookup.ts";
 import { CsvReference, readAsnCsv, valueBytes } from "./_asn_reference.ts";
-import { publicV4, publicV6, random, type TestAddress } from "./_fixtures.ts";
+import { publicV4, publicV6, type TestAddress } from "./_fixtures.ts";
+import { prng as random } from "../../../tools/prng.ts";
 
 function value(a: TestAddress): bigint {
   let v = 0n;

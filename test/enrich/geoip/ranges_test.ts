@@ -13,7 +13,7 @@ import { type AsRange, buildRangeTable, RangeTable } from "../../../src/enrich/g
 import { cachedTarball } from "../../../scripts/geodata.ts";
 import { assert, assertEquals } from "../../_helpers/assert.ts";
 import { CsvReference, readAsnCsv, v4Value, v6Value, valueBytes } from "./_asn_reference.ts";
-import { random } from "./_fixtures.ts";
+import { prng as random } from "../../../tools/prng.ts";
 
 const OPTIONS = { buildEpoch: 1781722800, source: "test rows" };
 

@@ -1,12 +1,13 @@
 /**
- * Tests of the network namespace helpers, against the real kernel.
+ * Tests of the network namespace manager (tools/netns.ts), against the real kernel.
  *
  * Requires root, iproute2, conntrack, nftables and python3 (scripts/setup.sh installs them).
  *
  * @module
  */
-import { assert, assertEquals, assertStringIncludes } from "./assert.ts";
-import { loadConntrack, Netns, ping, runCommand, tcpRoundTrip, vethPair } from "./netns.ts";
+import { assert, assertEquals, assertStringIncludes } from "../_helpers/assert.ts";
+import { runCommand } from "../../tools/run.ts";
+import { loadConntrack, Netns, ping, tcpRoundTrip, vethPair } from "../../tools/netns.ts";
 
 async function namespaceExists(name: string): Promise<boolean> {
   const { stdout } = await runCommand(["ip", "netns", "list"]);

@@ -1,9 +1,9 @@
-// Tests of scripts/_screenshot/ansi.ts. Colours are written as conntop packs them (see
+// Tests of tools/screen.ts (the SGR screen reader). Colours are written as conntop packs them (see
 // src/term/style.ts): 0 is the default, 0x2000000 | n palette index n, 0x1000000 | 0xrrggbb
 // a truecolor value.
 
 import { assertEquals, assertThrows } from "../_helpers/assert.ts";
-import { type Cell, parseScreen, screenText } from "../../scripts/_screenshot/ansi.ts";
+import { type Cell, parseScreen, screenText } from "../../tools/screen.ts";
 
 const BOLD = 1, DIM = 2, ITALIC = 4, UNDERLINE = 8, REVERSE = 16, HIDDEN = 32, STRIKE = 64;
 

@@ -1,6 +1,10 @@
 /**
- * Reads a terminal screen captured with its SGR sequences (`tmux capture-pane -e -p -N`) into a
- * grid of cells: the character of each column and its colours and attributes.
+ * The one SGR screen reader of the tests, the benchmark and the screenshot script: reads a
+ * terminal screen captured with its SGR sequences (`tmux capture-pane -e -p -N`, tools/tmux.ts)
+ * into a grid of cells, the character of each column and its colours and attributes
+ * ({@linkcode parseScreen}), or, cheaper, into lines of text with the style of each line's first
+ * cell ({@linkcode parseLines}: which row carries a cursor bar, polled every few milliseconds by
+ * the benchmark).
  *
  * What it understands: SGR reset, bold, dim, italic, underline (also `4:n`), reverse, hidden,
  * strikethrough and their resets; the 16 basic and bright colours, 256-colour and truecolor
@@ -17,7 +21,7 @@
  *
  * @example
  * ```ts
- * import { parseScreen, screenText } from "./ansi.ts";
+ * import { parseScreen, screenText } from "./screen.ts";
  *
  * const screen = parseScreen("\x1b[1;31mERR\x1b[0m ok\n", { width: 8, height: 1 });
  * screen.cells[0]; // { text: "E", fg: palette(1), bg: DEFAULT, attrs: CellAttr.BOLD, width: 1 }
@@ -27,8 +31,8 @@
  * @module
  */
 
-import { codePointWidth } from "../../src/term/width.ts";
-import { type Color, DEFAULT, palette, rgb } from "../../src/term/style.ts";
+import { codePointWidth } from "../src/term/width.ts";
+import { type Color, DEFAULT, palette, rgb } from "../src/term/style.ts";
 
 /** Text attributes of a cell, OR-ed together (the first five are conntop's own `Attr`). */
 export const CellAttr = {
@@ -270,6 +274,61 @@ function applySimple(pen: Pen, p: number, sub: readonly string[]): void {
   else if (p >= 90 && p <= 97) pen.fg = palette(p - 90 + 8);
   else if (p >= 100 && p <= 107) pen.bg = palette(p - 100 + 8);
   // Anything else (blink, fonts, overline, …) does not change how the cell is drawn here.
+}
+
+/** The style of a cell: colours and {@linkcode CellAttr} flags. */
+export interface CellStyle {
+  fg: Color;
+  bg: Color;
+  attrs: number;
+}
+
+/** One captured line: its text without escapes, and the style of its first character. */
+export interface StyledLine {
+  /** The characters of the line, escapes and control characters removed. */
+  text: string;
+  /** The style of its first character, or null when the line has none. */
+  first: CellStyle | null;
+}
+
+/**
+ * Reads captured lines into their text and the style of their first character, following the
+ * SGR state from line to line as {@linkcode parseScreen} does (tmux writes a sequence only where
+ * the style changes, and begins each capture in the default style).
+ *
+ * @param lines The captured lines, SGR sequences included.
+ * @returns One entry per line.
+ */
+export function parseLines(lines: readonly string[]): StyledLine[] {
+  const pen: Pen = { fg: DEFAULT, bg: DEFAULT, attrs: 0 };
+  return lines.map((line) => {
+    let text = "";
+    let first: CellStyle | null = null;
+    let i = 0;
+    while (i < line.length) {
+      const ch = line[i]!;
+      if (ch === ESC) {
+        i = skipEscape(line, i, pen);
+        continue;
+      }
+      i++;
+      const c = ch.charCodeAt(0);
+      if (c < 0x20 || c === 0x7f) continue;
+      first ??= { ...pen };
+      text += ch;
+    }
+    return { text, first };
+  });
+}
+
+/** Whether a cell of this style is drawn highlighted: reverse video or a background colour. */
+export function isHighlighted(style: CellStyle | null): boolean {
+  return style !== null && (style.bg !== DEFAULT || (style.attrs & CellAttr.REVERSE) !== 0);
+}
+
+/** `line` without its escape sequences. */
+export function stripSgr(line: string): string {
+  return parseLines([line])[0]!.text;
 }
 
 /**

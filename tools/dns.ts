@@ -1,6 +1,6 @@
 /**
- * DNS servers of a test's own, inside a throw-away network namespace: dnsmasq answering the PTR
- * records the test gives (and NXDOMAIN for every other reverse name), or a "silent" server that
+ * DNS servers inside a throw-away network namespace, for the tests and the screenshot script:
+ * dnsmasq answering the PTR records given (and NXDOMAIN for every other reverse name), or a "silent" server that
  * swallows every query, as a dead DNS server does.
  *
  * Both write the namespace's own resolver configuration under /etc/netns/NAME/, which
@@ -37,8 +37,8 @@
  * @module
  */
 
-import { parseAddress } from "../../src/conntrack/address.ts";
 import type { Netns } from "./netns.ts";
+import { reverseName } from "./reverse_name.ts";
 
 /** A reverse record dnsmasq serves. */
 export interface PtrRecord {
@@ -208,27 +208,6 @@ async function nsswitchFilesDns(): Promise<string> {
   const rest = text.split("\n").filter((line) => !/^\s*hosts\s*:/.test(line)).join("\n")
     .trimEnd();
   return (rest === "" ? "" : `${rest}\n`) + "hosts: files dns\n";
-}
-
-/**
- * The reverse-DNS name of an address: `10.2.0.192.in-addr.arpa`, or the nibbles of an IPv6
- * address under `ip6.arpa`.
- *
- * @param address An IPv4 or IPv6 address.
- * @returns The name without a final dot.
- * @throws {Error} When `address` is no address.
- */
-export function reverseName(address: string): string {
-  const parsed = parseAddress(address);
-  if (parsed === undefined) {
-    throw new Error(`Failed to make reverse name: expected an IP address, got '${address}'`);
-  }
-  if (parsed.family === 2) {
-    return `${[...parsed.bytes.subarray(0, 4)].reverse().join(".")}.in-addr.arpa`;
-  }
-  const nibbles: string[] = [];
-  for (const byte of parsed.bytes) nibbles.push((byte >> 4).toString(16), (byte & 15).toString(16));
-  return `${nibbles.reverse().join(".")}.ip6.arpa`;
 }
 
 /**
