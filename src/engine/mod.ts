@@ -17,3 +17,12 @@ export {
   type SortKey,
   type SortKeyDef,
 } from "./keys.ts";
+export {
+  type Anchor,
+  Engine,
+  type EngineOptions,
+  type Enrichment,
+  type ViewQuery,
+  type ViewWindow,
+} from "./engine.ts";
+export { SearchTexts } from "./search.ts";
