@@ -66,9 +66,9 @@ export class EmbeddedDataMissingError extends Error {
   }
 }
 
-async function read(url: URL): Promise<Uint8Array> {
+function read(url: URL): Uint8Array {
   try {
-    return await Deno.readFile(url);
+    return Deno.readFileSync(url);
   } catch (err) {
     if (err instanceof Deno.errors.NotFound) {
       throw new EmbeddedDataMissingError(url, { cause: err });
@@ -78,11 +78,11 @@ async function read(url: URL): Promise<Uint8Array> {
 }
 
 /** Opens the embedded country database with mmdb-lib. */
-export async function loadEmbeddedCountry(): Promise<MmdbReader> {
-  return openLibReader(await read(EMBEDDED_COUNTRY), EMBEDDED_COUNTRY.pathname);
+export function loadEmbeddedCountry(): MmdbReader {
+  return openLibReader(read(EMBEDDED_COUNTRY), EMBEDDED_COUNTRY.pathname);
 }
 
 /** Loads the embedded AS range table. */
-export async function loadEmbeddedAsn(): Promise<RangeTable> {
-  return new RangeTable(await read(EMBEDDED_ASN), EMBEDDED_ASN.pathname);
+export function loadEmbeddedAsn(): RangeTable {
+  return new RangeTable(read(EMBEDDED_ASN), EMBEDDED_ASN.pathname);
 }

@@ -153,6 +153,11 @@ export function openLibReader(bytes: Uint8Array, file: string): MmdbReader {
 }
 
 /** Reads the file at `path` and opens it with mmdb-lib. Requires `--allow-read`. */
-export async function readLibReader(path: string): Promise<MmdbReader> {
-  return openLibReader(await Deno.readFile(path), path);
+export function readLibReader(path: string): Promise<MmdbReader> {
+  return Promise.resolve(readLibReaderSync(path));
+}
+
+/** {@linkcode readLibReader}, synchronously. */
+export function readLibReaderSync(path: string): MmdbReader {
+  return openLibReader(Deno.readFileSync(path), path);
 }
