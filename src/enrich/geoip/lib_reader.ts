@@ -12,6 +12,7 @@
 
 import { Buffer } from "node:buffer";
 import { Reader } from "mmdb-lib";
+import { fileBytes } from "./bytes.ts";
 import type { FieldPath, MmdbReader, Scalar, Selector } from "./reader.ts";
 
 /** Decoded records kept per database, by data-section offset; cleared when full. */
@@ -157,7 +158,7 @@ export function readLibReader(path: string): Promise<MmdbReader> {
   return Promise.resolve(readLibReaderSync(path));
 }
 
-/** {@linkcode readLibReader}, synchronously. */
+/** {@linkcode readLibReader}, synchronously; the file is mapped where it can be (bytes.ts). */
 export function readLibReaderSync(path: string): MmdbReader {
-  return openLibReader(Deno.readFileSync(path), path);
+  return openLibReader(fileBytes(path).bytes, path);
 }
