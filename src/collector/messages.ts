@@ -105,7 +105,12 @@ export type ToCollector =
   | { type: "pause" }
   /** Collect again, with a dump at once. */
   | { type: "resume" }
-  | { type: "stop" };
+  | { type: "stop" }
+  /**
+   * Host the enrichment service in this worker, speaking src/enrich/messages.ts over `port`
+   * (transferred). Independent of collecting: a replay or a remote monitor sends only this.
+   */
+  | { type: "enrich"; port: MessagePort };
 
 /** Worker → main thread. */
 export type FromCollector =

@@ -18,3 +18,4 @@ export {
   type Totals,
 } from "./messages.ts";
 export { netnsPath } from "./netns.ts";
+export { WorkerThread } from "./thread.ts";

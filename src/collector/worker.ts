@@ -4,6 +4,11 @@
  * shorter than one refresh are seen, with their final counters), merges both into its
  * {@linkcode CtTable}, and posts one batch of changed records per refresh to the main thread.
  *
+ * It also hosts the enrichment service (src/enrich/service.ts) when the main thread hands it a
+ * port: one isolate for collecting and resolving, as the design has it. That module is loaded
+ * only then, by a computed URL, so that conntopd, which never asks for it, holds no GeoIP or
+ * resolver code (its build `--include`s it for conntop; see scripts/_build/commands.ts).
+ *
  * It never touches the terminal. Everything it changes in the kernel (sysctls, the --track
  * table) it restores when told to stop, or when it fails.
  *
@@ -45,6 +50,7 @@ import { OwnerTracker } from "./attribution.ts";
 import { SocketOwners } from "./owners.ts";
 import type { LocalAddressList } from "./messages.ts";
 import type { Owner } from "../enrich/types.ts";
+import type { EnrichService } from "../enrich/messages.ts";
 
 const EXIT_USAGE = ExitCode.USAGE;
 /** Longest wait for events before looking at "collect"/"stop" requests again. */
@@ -58,6 +64,26 @@ let wake: (() => void) | undefined;
 
 function post(msg: FromCollector, transfer: Transferable[] = []): void {
   self.postMessage(msg, transfer);
+}
+
+// Computed, not a literal: a literal would put GeoIP and the resolver in conntopd's graph.
+const ENRICH_SERVICE = new URL("../enrich/service.ts", import.meta.url).href;
+/** The enrichment hosted here, once a client attached: code in this worker may call it. */
+let enrichment: EnrichService | undefined;
+/** The host's addresses as last read, handed to the enrichment when it attaches. */
+let lastLocal: LocalAddressList | undefined;
+
+async function hostEnrichment(port: MessagePort): Promise<void> {
+  try {
+    const mod = await import(ENRICH_SERVICE) as {
+      serve(port: MessagePort): Promise<EnrichService>;
+    };
+    const service = await mod.serve(port);
+    if (lastLocal !== undefined) service.setLocal(lastLocal);
+    enrichment = service;
+  } catch (err) {
+    port.postMessage({ type: "fatal", message: err instanceof Error ? err.message : String(err) });
+  }
 }
 
 self.onmessage = (e: MessageEvent<ToCollector>) => {
@@ -76,6 +102,8 @@ self.onmessage = (e: MessageEvent<ToCollector>) => {
   } else if (msg.type === "resume") {
     paused = false;
     wake?.();
+  } else if (msg.type === "enrich") {
+    hostEnrichment(msg.port);
   }
 };
 
@@ -329,6 +357,10 @@ async function loop(
     if (tracker !== undefined) {
       try {
         local ??= tracker.refreshLocal();
+        if (local !== undefined) {
+          lastLocal = local;
+          enrichment?.setLocal(local);
+        }
         owners = tracker.update(batch.chunks);
       } catch (err) {
         tracker = undefined;

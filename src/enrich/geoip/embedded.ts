@@ -5,14 +5,16 @@
  * range table (see ranges.ts). scripts/geodata.ts fetches the pinned packages below and writes
  * the files; the pins live here so that the script and the runtime name the same data.
  *
- * The files are read as bytes from a URL relative to this module, never handed to
+ * The files are taken as bytes from a URL relative to this module, never handed to
  * libmaxminddb as a path: inside a `deno compile` binary (built with
- * `--include data/geoip/`) they exist only in the binary's embedded file system. Requires
- * `--allow-read`.
+ * `--include data/geoip/`) they exist only in the binary's embedded file system, and are read
+ * whole; elsewhere they are mapped (bytes.ts says which path is taken when). Requires
+ * `--allow-read` (and `--allow-ffi` to map).
  *
  * @module
  */
 
+import { fileBytes } from "./bytes.ts";
 import { openLibReader } from "./lib_reader.ts";
 import type { MmdbReader } from "./reader.ts";
 import { RangeTable } from "./ranges.ts";
@@ -66,9 +68,9 @@ export class EmbeddedDataMissingError extends Error {
   }
 }
 
-async function read(url: URL): Promise<Uint8Array> {
+function read(url: URL): Uint8Array {
   try {
-    return await Deno.readFile(url);
+    return fileBytes(url).bytes;
   } catch (err) {
     if (err instanceof Deno.errors.NotFound) {
       throw new EmbeddedDataMissingError(url, { cause: err });
@@ -78,11 +80,11 @@ async function read(url: URL): Promise<Uint8Array> {
 }
 
 /** Opens the embedded country database with mmdb-lib. */
-export async function loadEmbeddedCountry(): Promise<MmdbReader> {
-  return openLibReader(await read(EMBEDDED_COUNTRY), EMBEDDED_COUNTRY.pathname);
+export function loadEmbeddedCountry(): MmdbReader {
+  return openLibReader(read(EMBEDDED_COUNTRY), EMBEDDED_COUNTRY.pathname);
 }
 
 /** Loads the embedded AS range table. */
-export async function loadEmbeddedAsn(): Promise<RangeTable> {
-  return new RangeTable(await read(EMBEDDED_ASN), EMBEDDED_ASN.pathname);
+export function loadEmbeddedAsn(): RangeTable {
+  return new RangeTable(read(EMBEDDED_ASN), EMBEDDED_ASN.pathname);
 }

@@ -23,7 +23,7 @@ import { defaultSearchPaths, findDatabases, type FoundDatabase, type GeoKind } f
 import { loadEmbeddedAsn, loadEmbeddedCountry } from "./embedded.ts";
 import { openFfiReader } from "./ffi_reader.ts";
 import { GeoIp, type GeoPart } from "./geoip.ts";
-import { readLibReader } from "./lib_reader.ts";
+import { readLibReaderSync } from "./lib_reader.ts";
 import type { MmdbReader } from "./reader.ts";
 
 /** Options of {@linkcode openGeoIp}. */
@@ -52,15 +52,15 @@ export interface OpenedGeoIp {
 const KINDS: readonly GeoKind[] = ["country", "asn", "city"];
 
 /** The function opening a file with the backend asked for. */
-function opener(backend: "auto" | "ffi" | "lib"): (path: string) => Promise<MmdbReader> {
-  if (backend === "lib") return readLibReader;
+function opener(backend: "auto" | "ffi" | "lib"): (path: string) => MmdbReader {
+  if (backend === "lib") return readLibReaderSync;
   try {
     maxminddb();
   } catch (err) {
-    if (backend === "auto" && err instanceof LibraryLoadError) return readLibReader;
+    if (backend === "auto" && err instanceof LibraryLoadError) return readLibReaderSync;
     throw err;
   }
-  return (path) => Promise.resolve(openFfiReader(path));
+  return openFfiReader;
 }
 
 /**
@@ -75,11 +75,23 @@ function choose(found: readonly FoundDatabase[], kind: GeoKind): FoundDatabase |
 }
 
 /** Finds and opens the GeoIP databases; see the module documentation. */
-export async function openGeoIp(options: GeoIpOptions = {}): Promise<OpenedGeoIp> {
+export function openGeoIp(options: GeoIpOptions = {}): Promise<OpenedGeoIp> {
+  try {
+    return Promise.resolve(openGeoIpSync(options));
+  } catch (err) {
+    return Promise.reject(err);
+  }
+}
+
+/**
+ * {@linkcode openGeoIp}, synchronously: the enrichment opens GeoIP on its first lookup, which
+ * answers at once.
+ */
+export function openGeoIpSync(options: GeoIpOptions = {}): OpenedGeoIp {
   const warnings: string[] = [];
   const open = opener(options.backend ?? "auto");
   const dirs = options.dirs ?? [];
-  const found = await findDatabases(
+  const found = findDatabases(
     [...dirs, ...(options.searchPaths ?? defaultSearchPaths())],
     warnings,
     { open, required: new Set(dirs) },
@@ -100,7 +112,7 @@ export async function openGeoIp(options: GeoIpOptions = {}): Promise<OpenedGeoIp
   if (options.embedded ?? true) {
     try {
       if (missing.includes("country")) {
-        const reader = await loadEmbeddedCountry();
+        const reader = loadEmbeddedCountry();
         parts.push({ kinds: ["country"], db: { reader, schema: "flat" }, embedded: true });
       }
     } catch (err) {
@@ -108,7 +120,7 @@ export async function openGeoIp(options: GeoIpOptions = {}): Promise<OpenedGeoIp
     }
     try {
       if (missing.includes("asn")) {
-        const table = await loadEmbeddedAsn();
+        const table = loadEmbeddedAsn();
         parts.push({ kinds: ["asn"], db: { table, file: table.file }, embedded: true });
       }
     } catch (err) {
