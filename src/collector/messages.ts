@@ -110,7 +110,12 @@ export type ToCollector =
    * Host the enrichment service in this worker, speaking src/enrich/messages.ts over `port`
    * (transferred). Independent of collecting: a replay or a remote monitor sends only this.
    */
-  | { type: "enrich"; port: MessagePort };
+  | { type: "enrich"; port: MessagePort }
+  /**
+   * Host the engine (src/engine/serve.ts) in this worker, speaking src/engine/messages.ts over
+   * `port` (transferred): the collector's batches go to it, and a screen's queries come.
+   */
+  | { type: "engine"; port: MessagePort };
 
 /** Worker → main thread. */
 export type FromCollector =
@@ -154,6 +159,11 @@ export type FromCollector =
      * snapshot); never set by the local collector.
      */
     reset?: boolean;
+    /**
+     * The records went to the engine hosted in the worker (src/engine/serve.ts): this message
+     * carries the totals, status, owners' count and host addresses only (`records` empty).
+     */
+    inWorker?: boolean;
   }
   | { type: "warning"; message: string }
   | ({ type: "restored" } & RestoreReport)

@@ -38,8 +38,11 @@ import { SearchTexts } from "./search.ts";
 export interface Enrichment extends AddressLookup {
   /** Bumped whenever answers arrive (sorts on them and text filters are redone). */
   readonly version: number;
-  /** Fills the enrichment fields of `c`; with `hosts`, asks for hostnames not known yet. */
-  fill(c: Connection, hosts: boolean): void;
+  /**
+   * Fills the enrichment fields of `c`; with `hosts`, asks for hostnames not known yet. Without
+   * it the rows go out as the records give them (the screen fills them where it shows them).
+   */
+  fill?(c: Connection, hosts: boolean): void;
   /** The monitored host's interface addresses, when a batch brings them. */
   setLocal?(list: LocalAddressList | undefined): void;
   /** Forget answers beyond `max` addresses (a long run sees many come and go). */
@@ -262,7 +265,7 @@ export class Engine {
     const rows: Connection[] = [];
     for (const s of slots) {
       const c = this.#model.connection(s, nowMs);
-      this.#enrich?.fill(c, q.hostnames);
+      this.#enrich?.fill?.(c, q.hostnames);
       rows.push(c);
     }
     return {
@@ -304,7 +307,7 @@ export class Engine {
     const m = this.#model;
     if (!m.live(slot) || m.id(slot) !== id) return undefined;
     const c = m.connection(slot, m.timeMs || this.#now());
-    this.#enrich?.fill(c, true);
+    this.#enrich?.fill?.(c, true);
     return c;
   }
 

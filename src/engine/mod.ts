@@ -26,3 +26,6 @@ export {
   type ViewWindow,
 } from "./engine.ts";
 export { SearchTexts } from "./search.ts";
+export { EngineHost, type TableAnswer, type TableQuery } from "./host.ts";
+export { LocalTable, type TableLink } from "./local.ts";
+export type { EngineSetup, FromEngine, ToEngine } from "./messages.ts";
