@@ -54,7 +54,12 @@ export const CONNTOP_PERMISSIONS: readonly string[] = [
 ];
 
 /** Files embedded in conntop besides its module graph: workers and the GeoIP data. */
-export const CONNTOP_INCLUDES = ["src/collector/worker.ts", "src/enrich/service.ts", "data/geoip"];
+export const CONNTOP_INCLUDES = [
+  "src/collector/worker.ts",
+  "src/enrich/service.ts",
+  "src/engine/serve.ts",
+  "data/geoip",
+];
 
 /** Files embedded in conntopd besides its module graph: the collector worker. */
 export const CONNTOPD_INCLUDES = ["src/collector/worker.ts"];

@@ -4,6 +4,10 @@
  * shorter than one refresh are seen, with their final counters), merges both into its
  * {@linkcode CtTable}, and posts one batch of changed records per refresh to the main thread.
  *
+ * When a screen attaches one, it hosts the engine (src/engine/serve.ts): the batches go to it
+ * instead of the main thread, which asks for the window it draws; a dump then lets the worker's
+ * event loop turn every few milliseconds, so that a query is answered mid-dump.
+ *
  * It also hosts the enrichment service (src/enrich/service.ts) when the main thread hands it a
  * port: one isolate for collecting and resolving, as the design has it. That module is loaded
  * only then, by a computed URL, so that conntopd, which never asks for it, holds no GeoIP or
@@ -48,13 +52,15 @@ import { ExitCode } from "../errors.ts";
 import { netnsPath } from "./netns.ts";
 import { OwnerTracker } from "./attribution.ts";
 import { SocketOwners } from "./owners.ts";
-import type { LocalAddressList } from "./messages.ts";
+import type { BatchMessage, LocalAddressList } from "./messages.ts";
 import type { Owner } from "../enrich/types.ts";
 import type { EnrichService } from "../enrich/messages.ts";
 
 const EXIT_USAGE = ExitCode.USAGE;
 /** Longest wait for events before looking at "collect"/"stop" requests again. */
 const POLL_SLICE_MS = 50;
+/** With a screen attached, a dump lets the event loop turn this often (ms). */
+const YIELD_EVERY_MS = 4;
 
 let stopping = false;
 let collectNow = false;
@@ -72,6 +78,44 @@ const ENRICH_SERVICE = new URL("../enrich/service.ts", import.meta.url).href;
 let enrichment: EnrichService | undefined;
 /** The host's addresses as last read, handed to the enrichment when it attaches. */
 let lastLocal: LocalAddressList | undefined;
+
+// Computed, not a literal: conntopd and --once never load the engine.
+const ENGINE_SERVE = new URL("../engine/serve.ts", import.meta.url).href;
+/** The engine as this worker drives it (src/engine/serve.ts; not imported: see above). */
+interface EngineServer {
+  readonly setup: { forward: boolean };
+  apply(batch: BatchMessage): void;
+}
+
+/** The engine a screen attached, and its loading. */
+let engine: EngineServer | undefined;
+let engineLoading: Promise<void> | undefined;
+
+function hostEngine(port: MessagePort): void {
+  engineLoading = (async () => {
+    try {
+      const mod = await import(ENGINE_SERVE) as {
+        serveEngine(p: MessagePort, s: () => EnrichService | undefined): Promise<EngineServer>;
+      };
+      engine = await mod.serveEngine(port, () => enrichment);
+    } catch (err) {
+      port.postMessage({
+        type: "fatal",
+        message: err instanceof Error ? err.message : String(err),
+      });
+    }
+  })();
+}
+
+/** Lets queued messages (a screen's queries) run, when a screen is attached. */
+let turnedAt = 0;
+async function turn(): Promise<void> {
+  if (engine === undefined) return;
+  const t = performance.now();
+  if (t - turnedAt < YIELD_EVERY_MS) return;
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  turnedAt = performance.now();
+}
 
 async function hostEnrichment(port: MessagePort): Promise<void> {
   try {
@@ -104,6 +148,8 @@ self.onmessage = (e: MessageEvent<ToCollector>) => {
     wake?.();
   } else if (msg.type === "enrich") {
     hostEnrichment(msg.port);
+  } else if (msg.type === "engine") {
+    hostEngine(msg.port);
   }
 };
 
@@ -348,9 +394,9 @@ async function loop(
     const evSock = events.sock;
     const startedMs = now();
     if (evSock !== undefined) drainEvents(evSock, table, status);
-    dump(dumpSock, table, status);
+    await dump(dumpSock, table, status);
     if (evSock !== undefined && drainEvents(evSock, table, status)) {
-      dump(dumpSock, table, status);
+      await dump(dumpSock, table, status);
     }
     const batch = table.takeBatch();
     let owners: [number, Owner | null][] = [];
@@ -371,7 +417,7 @@ async function loop(
       }
     }
     const timeMs = now();
-    post({
+    const msg: BatchMessage = {
       type: "batch",
       seq: seq++,
       timeMs,
@@ -383,7 +429,18 @@ async function loop(
       local,
       totals: totals(table),
       status: { ...status },
-    }, batch.chunks.map((c) => c.buffer));
+    };
+    if (engineLoading !== undefined) await engineLoading;
+    if (engine === undefined) post(msg, msg.records);
+    else if (engine.setup.forward) {
+      // A recording wants the records too: copies, the engine keeps the originals.
+      const copies = msg.records.map((b) => b.slice(0));
+      post({ ...msg, records: copies }, copies);
+      engine.apply(msg);
+    } else {
+      post({ ...msg, records: [], count: 0, extras: [], owners: [], inWorker: true });
+      engine.apply(msg);
+    }
     status.lastError = undefined;
     local = undefined;
     next += opts.intervalMs;
@@ -397,7 +454,7 @@ async function loop(
       }
       // Short slices: a poll() running off-thread cannot be woken by a "collect" or "stop".
       if (await evSock.readable(Math.min(left, POLL_SLICE_MS))) {
-        if (drainEvents(evSock, table, status)) dump(dumpSock, table, status);
+        if (drainEvents(evSock, table, status)) await dump(dumpSock, table, status);
       }
     }
   }
@@ -445,8 +502,8 @@ function sleep(ms: number): Promise<void> {
   });
 }
 
-/** Runs one full dump into the table. */
-function dump(sock: CtSocket, table: CtTable, status: CollectorStatus): void {
+/** Runs one full dump into the table (letting a screen's queries in between receives). */
+async function dump(sock: CtSocket, table: CtTable, status: CollectorStatus): Promise<void> {
   const t0 = now();
   sock.requestDump(0);
   table.beginDump();
@@ -482,6 +539,7 @@ function dump(sock: CtSocket, table: CtTable, status: CollectorStatus): void {
       off += (len + 3) & ~3;
     }
     if (done) break;
+    await turn();
   }
   table.endDump(!interrupted);
   status.dumps++;

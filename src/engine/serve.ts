@@ -60,6 +60,12 @@ export function serveEngine(
       if (host === undefined || closed) return;
       const w = host.answer(q);
       post({ type: "window", id, w });
+      if (w.found === true && last?.id === id) {
+        // Later answers stay on the row found (the screen's next query says so too).
+        const k = w.cursorRow - w.first;
+        const anchor = { slot: w.slots[k]!, id: w.rows[k]!.id };
+        last.q = { ...last.q, anchor, cursorRow: w.cursorRow, top: w.top, cursor: true };
+      }
       if (host.engine.unsettled && settleTimer === undefined) settleTimer = setTimeout(settle, 0);
     };
     // The last query again, once the current work is done (batches come in bursts).
@@ -91,8 +97,8 @@ export function serveEngine(
           break;
         }
         case "query": {
-          // The search and the details are asked once; the rest stands for later batches.
-          const { find: _f, details: _d, ...standing } = msg.q;
+          // The search is asked once; the rest stands for later batches.
+          const { find: _f, ...standing } = msg.q;
           last = { id: msg.id, q: standing };
           answer(msg.id, msg.q);
           break;

@@ -56,7 +56,8 @@ const CONNTOP_FLAGS = "--no-check --no-prompt --allow-ffi --allow-read --allow-w
   "--allow-env=NO_COLOR,CONNTOP_COLOR,TERM,COLORTERM,HOME,XDG_CONFIG_HOME,CONNTOP_LIBNFCT," +
   "CONNTOP_LIBMAXMINDDB,CONNTOP_GEOIP_PATH,CONNTOP_NO_EMBEDDED_GEOIP,CONNTOP_PROBE " +
   "--allow-run=nft,ip,sh --allow-sys=hostname " +
-  "--include src/collector/worker.ts --include src/enrich/service.ts --include data/geoip";
+  "--include src/collector/worker.ts --include src/enrich/service.ts " +
+  "--include src/engine/serve.ts --include data/geoip";
 const CONNTOPD_FLAGS = "--no-check --no-prompt --allow-ffi --allow-net --allow-read " +
   "--allow-env=CONNTOP_LIBNFCT --allow-sys=hostname --allow-run=nft --allow-write " +
   "--include src/collector/worker.ts";
@@ -182,7 +183,8 @@ Deno.test("deno compile of both programs for both targets embeds the workers and
     for (const arch of ["x86_64", "aarch64"]) {
       const conntop = Buffer.from(await Deno.readFile(`${out}/conntop-${arch}`));
       assertEquals([...conntop.subarray(0, 4)], [0x7f, 0x45, 0x4c, 0x46], "an ELF file");
-      for (const f of ["main.ts", "src/collector/worker.ts", "src/enrich/service.ts", ...geoip]) {
+      const embedded = ["main.ts", "src/collector/worker.ts", "src/enrich/service.ts"];
+      for (const f of [...embedded, "src/engine/serve.ts", ...geoip]) {
         assert(
           indexOf(conntop, await Deno.readFile(`${ROOT}/${f}`)) >= 0,
           `conntop-${arch} embeds ${f}`,
