@@ -117,7 +117,11 @@ export async function runMonitor(opts: Options): Promise<number> {
   // The table lives in the worker thread, beside the collector (which must start after this,
   // to run in the same thread) or fed with the recording's or the server's batches.
   let firstWindow = true;
-  const table = new WorkerTable({ forward: opts.record !== undefined, enrich: true }, {
+  const table = new WorkerTable({
+    forward: opts.record !== undefined,
+    enrich: true,
+    live: replay === undefined && link === undefined,
+  }, {
     onWindow: (id, w) => {
       app.onWindow(id, w);
       // Deno may clear a progress line on a terminal stderr while the worker loads, which

@@ -112,6 +112,19 @@ export class CtTable {
     if (n > this.#cap) this.#grow(Math.ceil(n));
   }
 
+  /**
+   * The records, one per slot (KIND 0: a free slot), for reading in this thread (the engine
+   * reads them in place: the table is held once). Replaced when the table grows.
+   */
+  get records(): Uint8Array {
+    return this.#rec;
+  }
+
+  /** Slots the records hold. */
+  get capacity(): number {
+    return this.#cap;
+  }
+
   /** Connections currently alive in the table. */
   get size(): number {
     return this.#used;

@@ -85,6 +85,8 @@ const ENGINE_SERVE = new URL("../engine/serve.ts", import.meta.url).href;
 interface EngineServer {
   readonly setup: { forward: boolean };
   apply(batch: BatchMessage): void;
+  /** Reads the records from this table in place (no second copy). */
+  bind(table: CtTable): void;
 }
 
 /** The engine a screen attached, and its loading. */
@@ -384,6 +386,8 @@ async function loop(
   // Size the table for the kernel's count up front: regrowing a large table in steps would
   // leave every intermediate copy behind as garbage.
   table.reserve((readSysctlNumber("nf_conntrack_count") ?? 0) * 1.02);
+  if (engineLoading !== undefined) await engineLoading;
+  engine?.bind(table);
   while (!stopping) {
     if (paused) {
       await pause(opts, events, status);

@@ -33,6 +33,7 @@ import {
   StepSort,
 } from "./order.ts";
 import { SearchTexts } from "./search.ts";
+import type { RecordStore } from "./store.ts";
 
 /** What the engine needs of enrichment: the answers it sorts, searches and fills rows with. */
 export interface Enrichment extends AddressLookup {
@@ -112,6 +113,8 @@ export interface EngineOptions {
   enrich?: Enrichment;
   /** The clock (ms since the epoch); tests fix it. */
   now?: () => number;
+  /** Where the records live (default: the model's pages, filled from the batches). */
+  records?: RecordStore;
   /**
    * Tuning, for tests that must reach every path with small tables: a window ending above
    * `heapRows` is picked with a heap (default 2048), and the stepped sort makes sorted runs of
@@ -134,7 +137,7 @@ interface Lock {
 
 /** The engine. */
 export class Engine {
-  readonly #model = new ConnectionModel();
+  readonly #model: RecordStore;
   readonly #enrich: Enrichment | undefined;
   readonly #now: () => number;
   readonly #texts: SearchTexts;
@@ -178,6 +181,7 @@ export class Engine {
   constructor(opts: EngineOptions = {}) {
     this.#heapRows = opts.tuning?.heapRows ?? HEAP_ROWS;
     this.#sortRun = opts.tuning?.sortRun;
+    this.#model = opts.records ?? new ConnectionModel();
     this.#enrich = opts.enrich;
     this.#now = opts.now ?? Date.now;
     this.#texts = new SearchTexts(this.#model, this.#enrich);
@@ -185,7 +189,7 @@ export class Engine {
   }
 
   /** The records (read-only use: outputs, the details, tests). */
-  get model(): ConnectionModel {
+  get model(): RecordStore {
     return this.#model;
   }
 

@@ -19,6 +19,11 @@ export interface EngineSetup {
   forward: boolean;
   /** Sort and search on enrichment answers from the enrichment hosted in the worker. */
   enrich: boolean;
+  /**
+   * The worker's own collector feeds it: the engine reads the collector's table in place
+   * instead of keeping a copy (a recording and a remote server send batches with records).
+   */
+  live: boolean;
 }
 
 /** Screen → engine. */

@@ -29,3 +29,4 @@ export { SearchTexts } from "./search.ts";
 export { EngineHost, type TableAnswer, type TableQuery } from "./host.ts";
 export { LocalTable, type TableLink } from "./local.ts";
 export type { EngineSetup, FromEngine, ToEngine } from "./messages.ts";
+export { type RecordStore, TableRecords, type TableSource } from "./store.ts";

@@ -20,6 +20,7 @@ import { Engine, type Enrichment } from "./engine.ts";
 import { EngineHost, type TableQuery } from "./host.ts";
 import type { AddressFacts } from "./keys.ts";
 import type { EngineSetup, FromEngine, ToEngine } from "./messages.ts";
+import { TableRecords, type TableSource } from "./store.ts";
 
 /** Work on a new order at most this long before letting the worker's loop turn (ms). */
 const SETTLE_SLICE_MS = 4;
@@ -31,6 +32,8 @@ export interface EngineServer {
   readonly setup: EngineSetup;
   /** Takes a batch of the worker's own collector. */
   apply(batch: BatchMessage): void;
+  /** Reads the records from the collector's table (a live engine). */
+  bind(table: TableSource): void;
 }
 
 /**
@@ -92,8 +95,9 @@ export function serveEngine(
               }, ENRICH_ANSWER_MS);
             })
             : undefined;
-          host = new EngineHost(new Engine({ enrich: lookup }));
-          resolve({ setup: s, apply });
+          const records = s.live ? new TableRecords() : undefined;
+          host = new EngineHost(new Engine({ enrich: lookup, records }));
+          resolve({ setup: s, apply, bind: (t) => records?.bind(t) });
           break;
         }
         case "query": {

@@ -137,7 +137,8 @@ export class UiApp {
    */
   get model(): ConnectionModel {
     if (this.#local === undefined) throw new Error("The table is in the worker, not in process");
-    return this.#local.host.engine.model;
+    // In process the engine keeps its records in the model's pages (no other store given).
+    return this.#local.host.engine.model as ConnectionModel;
   }
 
   /** The listed rows: how many, and (in process) their slots in order. */

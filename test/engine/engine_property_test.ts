@@ -6,7 +6,7 @@
  */
 
 import { assert, assertEquals } from "../_helpers/assert.ts";
-import { batchOf, type TestConn } from "../_helpers/records.ts";
+import { batchOf, type TestConn, writeConn } from "../_helpers/records.ts";
 import {
   formatAddress,
   formatEndpoint,
@@ -14,11 +14,17 @@ import {
   parsePrefix,
   type Prefix,
   RECORD_SIZE,
-  type RecordView,
+  RecordView,
   TCP_STATES,
 } from "../../src/conntrack/mod.ts";
 import type { BatchMessage } from "../../src/collector/mod.ts";
-import { Engine, type Enrichment, type ViewQuery } from "../../src/engine/mod.ts";
+import {
+  Engine,
+  type Enrichment,
+  TableRecords,
+  type TableSource,
+  type ViewQuery,
+} from "../../src/engine/mod.ts";
 import type { Connection, Filter } from "../../src/model/mod.ts";
 import {
   ADDRESS_CLASSES,
@@ -118,6 +124,32 @@ function mutate(r: Rand, c: TestConn): TestConn {
   if (r.chance(0.2)) n.mark = r.pick(MARKS);
   if (r.chance(0.3)) n.timeout = r.pick([0, 30, 300]);
   return n;
+}
+
+/** A collector's table as the worker's engine reads it in place: records by slot, KIND 1 = live. */
+class FakeCollectorTable implements TableSource {
+  records: Uint8Array;
+  capacity: number;
+  size = 0;
+  constructor(capacity: number) {
+    this.capacity = capacity;
+    this.records = new Uint8Array(capacity * RECORD_SIZE);
+  }
+  /** What the collector's table holds once it has made the batch of `records`. */
+  take(records: TestConn[], reset: boolean): void {
+    if (reset) this.records.fill(0);
+    const v = new RecordView(this.records.buffer);
+    for (const c of records) {
+      const at = c.slot * RECORD_SIZE;
+      if (c.kind === 3) this.records.fill(0, at, at + RECORD_SIZE);
+      else {
+        writeConn(v, c.slot, c);
+        this.records[at] = 1;
+      }
+    }
+    this.size = 0;
+    for (let s = 0; s < this.capacity; s++) if (this.records[s * RECORD_SIZE] !== 0) this.size++;
+  }
 }
 
 class RefTable {
@@ -537,7 +569,11 @@ function run(seed: number): void {
   const enrich = new FakeEnrichment();
   // Small tuning values reach the quickselect and the merges of the stepped sort.
   const tuning = { heapRows: r.pick([0, 8, 2048]), sortRun: r.pick([1, 3, 16, 8192]) };
-  const engine = new Engine({ enrich, now: () => clock, tuning });
+  // Half the runs read the records in place from a collector's table, as the worker does.
+  const collector = r.chance(0.5) ? new FakeCollectorTable(700) : undefined;
+  const records = collector === undefined ? undefined : new TableRecords();
+  if (collector !== undefined) records!.bind(collector);
+  const engine = new Engine({ enrich, now: () => clock, tuning, records });
   const t = new RefTable();
   const ref = new Reference();
   const maxSlot = 8 + r.int(r.chance(0.2) ? 600 : 120);
@@ -558,6 +594,7 @@ function run(seed: number): void {
     });
     if (owners.length > 0) b.owners = owners;
     if (reset) b.reset = true;
+    collector?.take(records, reset);
     engine.apply(b);
   };
   const ownersFor = (slots: number[]): [number, Owner | null][] => {
