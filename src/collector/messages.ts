@@ -164,6 +164,11 @@ export type FromCollector =
      * carries the totals, status, owners' count and host addresses only (`records` empty).
      */
     inWorker?: boolean;
+    /**
+     * Within the worker only, to an engine reading the collector's table in place: the
+     * changes as (slot, KIND) pairs, without copies of the records (`records` empty).
+     */
+    changes?: Uint32Array;
   }
   | { type: "warning"; message: string }
   | ({ type: "restored" } & RestoreReport)

@@ -21,7 +21,13 @@
 
 /// <reference lib="deno.worker" />
 
-import { NLM_F_DUMP_INTR, NLMSG_DONE, NLMSG_ERROR, protoName } from "../conntrack/mod.ts";
+import {
+  NLM_F_DUMP_INTR,
+  NLMSG_DONE,
+  NLMSG_ERROR,
+  protoName,
+  RecordView,
+} from "../conntrack/mod.ts";
 import { enterNetns, Errno, OsError, strerror } from "../../ffi/libc.ts";
 import { LIBNFCT_SONAME, LibraryLoadError } from "../../ffi/conntrack.ts";
 import { ALL_EVENTS, CtSocket } from "./netlink.ts";
@@ -402,7 +408,9 @@ async function loop(
     if (evSock !== undefined && drainEvents(evSock, table, status)) {
       await dump(dumpSock, table, status);
     }
-    const batch = table.takeBatch();
+    // An engine reading this table in place needs no copies of the changed records.
+    const inPlace = engine !== undefined && !engine.setup.forward;
+    const batch = table.takeBatch(!inPlace);
     let owners: [number, Owner | null][] = [];
     if (tracker !== undefined) {
       try {
@@ -411,7 +419,9 @@ async function loop(
           lastLocal = local;
           enrichment?.setLocal(local);
         }
-        owners = tracker.update(batch.chunks);
+        owners = batch.changes === undefined
+          ? tracker.update(batch.chunks)
+          : tracker.updateChanges(batch.changes, new RecordView(table.records.buffer));
       } catch (err) {
         tracker = undefined;
         post({
@@ -433,6 +443,7 @@ async function loop(
       local,
       totals: totals(table),
       status: { ...status },
+      changes: batch.changes,
     };
     if (engineLoading !== undefined) await engineLoading;
     if (engine === undefined) post(msg, msg.records);
@@ -442,7 +453,15 @@ async function loop(
       post({ ...msg, records: copies }, copies);
       engine.apply(msg);
     } else {
-      post({ ...msg, records: [], count: 0, extras: [], owners: [], inWorker: true });
+      post({
+        ...msg,
+        records: [],
+        count: 0,
+        extras: [],
+        owners: [],
+        changes: undefined,
+        inWorker: true,
+      });
       engine.apply(msg);
     }
     status.lastError = undefined;

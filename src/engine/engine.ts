@@ -234,6 +234,10 @@ export class Engine {
       for (const v of views) {
         for (let i = 0; i < v.count; i++) this.#touch(v.u32At(i, OFF.SLOT));
       }
+      const changes = batch.changes;
+      if (changes !== undefined) {
+        for (let j = 0; j < changes.length; j += 2) this.#touch(changes[j]!);
+      }
       // A process found for a connection sorts and searches differently, though its record
       // did not change.
       for (const [slot] of batch.owners ?? []) this.#touch(slot);

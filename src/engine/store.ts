@@ -109,13 +109,18 @@ export class TableRecords implements RecordStore {
       if (owner === null) this.#owners.delete(slot);
       else this.#owners.set(slot, owner);
     }
+    const gone = (slot: number) => {
+      this.#extras.delete(slot);
+      this.#owners.delete(slot);
+    };
     for (const v of views) {
       for (let i = 0; i < v.count; i++) {
-        if (v.u8At(i, OFF.KIND) !== Kind.DESTROY) continue;
-        const slot = v.u32At(i, OFF.SLOT);
-        this.#extras.delete(slot);
-        this.#owners.delete(slot);
+        if (v.u8At(i, OFF.KIND) === Kind.DESTROY) gone(v.u32At(i, OFF.SLOT));
       }
+    }
+    const changes = batch.changes;
+    for (let j = 0; changes !== undefined && j < changes.length; j += 2) {
+      if (changes[j + 1] === Kind.DESTROY) gone(changes[j]!);
     }
     if (batch.local !== undefined) this.local = batch.local;
     this.totals = batch.totals;
