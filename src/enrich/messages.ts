@@ -86,10 +86,14 @@ export type FromEnricher =
  */
 export interface EnrichService {
   /**
-   * What GeoIP says about an address: `family` 4 with 4 bytes, or 6 with 16. The databases
-   * are opened on the first call (synchronously, once); `NO_GEO` with `--no-geoip`.
+   * What GeoIP says about an address: `family` 4 with 4 bytes, or 6 with 16; `NO_GEO` with
+   * `--no-geoip`. Undefined while GeoIP is being opened: the first call starts that (the
+   * reader's code may have to load), {@linkcode EnrichService.geoReady} says when it is done;
+   * every call after it answers at once.
    */
-  geo(family: 4 | 6, bytes: Uint8Array): GeoInfo;
+  geo(family: 4 | 6, bytes: Uint8Array): GeoInfo | undefined;
+  /** Opens GeoIP if that has not begun; resolves once {@linkcode EnrichService.geo} answers. */
+  geoReady(): Promise<void>;
   /** The class of an address (as `geo`), against the host's addresses last set. */
   addressClass(family: 4 | 6, bytes: Uint8Array): AddressClass;
   /** The monitored host's interface addresses (the collector sets them as they change). */

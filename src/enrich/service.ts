@@ -16,7 +16,7 @@
 
 import { parseAddress } from "../conntrack/mod.ts";
 import { addressClass, LocalAddresses, type LocalAddressesJson } from "./classes.ts";
-import { GeoIp, type GeoSource, openGeoIpSync } from "./geoip/mod.ts";
+import { GeoIp, type GeoSource, loadLibReader, openGeoIpSync } from "./geoip/mod.ts";
 import { HostnameResolver } from "./hostnames.ts";
 import type {
   EnricherOptions,
@@ -54,6 +54,8 @@ export class Enrichment implements EnrichService, Disposable {
   #options: EnricherOptions;
   #events: EnrichmentEvents;
   #geoip: GeoIp | undefined;
+  #geoOpening: Promise<void> | undefined;
+  #closed = false;
   #local: LocalAddresses | undefined;
   #services: ServiceTable | undefined;
   #resolver: HostnameResolver;
@@ -92,8 +94,17 @@ export class Enrichment implements EnrichService, Disposable {
     return this.#geoip !== undefined;
   }
 
-  geo(family: 4 | 6, bytes: Uint8Array): GeoInfo {
-    return this.#openGeo().lookup(family, bytes);
+  geo(family: 4 | 6, bytes: Uint8Array): GeoInfo | undefined {
+    if (this.#geoip === undefined) {
+      void this.geoReady();
+      return undefined;
+    }
+    return this.#geoip.lookup(family, bytes);
+  }
+
+  geoReady(): Promise<void> {
+    this.#geoOpening ??= this.#openGeo();
+    return this.#geoOpening;
   }
 
   addressClass(family: 4 | 6, bytes: Uint8Array): AddressClass {
@@ -140,6 +151,7 @@ export class Enrichment implements EnrichService, Disposable {
 
   /** Closes the databases and the resolver (running lookups are abandoned). Safe twice. */
   close(): void {
+    this.#closed = true;
     this.#resolver.close();
     this.#geoip?.close();
     this.#geoip = GeoIp.empty();
@@ -150,29 +162,34 @@ export class Enrichment implements EnrichService, Disposable {
     this.close();
   }
 
-  #openGeo(): GeoIp {
-    if (this.#geoip !== undefined) return this.#geoip;
+  async #openGeo(): Promise<void> {
     const o = this.#options;
     if (!o.geoip) {
       this.#geoip = GeoIp.empty();
-      return this.#geoip;
+      return;
     }
+    const options = {
+      dirs: o.geoipDirs,
+      searchPaths: o.geoipSearchPaths,
+      embedded: o.geoipEmbedded,
+    };
     let warnings: string[];
+    let geoip: GeoIp;
     try {
-      const opened = openGeoIpSync({
-        dirs: o.geoipDirs,
-        searchPaths: o.geoipSearchPaths,
-        embedded: o.geoipEmbedded,
-      });
-      this.#geoip = opened.geoip;
+      const opened = openGeoIpSync(options, await loadLibReader(options));
+      geoip = opened.geoip;
       warnings = opened.warnings;
     } catch (err) {
       // No permission to read a directory, for instance: no GeoIP, said once.
-      this.#geoip = GeoIp.empty();
+      geoip = GeoIp.empty();
       warnings = [`GeoIP is off: ${(err as Error).message}`];
     }
-    this.#events.onGeoOpened?.(this.#geoip.sources(), warnings);
-    return this.#geoip;
+    if (this.#closed) {
+      geoip.close();
+      return;
+    }
+    this.#geoip = geoip;
+    this.#events.onGeoOpened?.(geoip.sources(), warnings);
   }
 }
 
@@ -210,6 +227,7 @@ export function serve(port: MessagePort): Promise<Enrichment> {
     if (geoRunning) return;
     geoRunning = true;
     try {
+      await s.geoReady();
       for (let list = geoQueue.shift(); list !== undefined; list = geoQueue.shift()) {
         for (let at = 0; at < list.length && !closed; at += GEO_SLICE) {
           const t0 = performance.now();
@@ -219,7 +237,8 @@ export function serve(port: MessagePort): Promise<Enrichment> {
             const p = parseAddress(text);
             if (p === undefined) continue;
             const fam = p.family === 2 ? 4 : 6;
-            geoOut.push([text, s.geo(fam, fam === 4 ? p.bytes.subarray(0, 4) : p.bytes)]);
+            const g = s.geo(fam, fam === 4 ? p.bytes.subarray(0, 4) : p.bytes);
+            if (g !== undefined) geoOut.push([text, g]);
           }
           s.geoLookups += end - at;
           s.geoMs += performance.now() - t0;

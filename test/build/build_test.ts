@@ -55,7 +55,7 @@ async function build(
 const CONNTOP_FLAGS = "--no-check --no-prompt --allow-ffi --allow-read --allow-write --allow-net " +
   "--allow-env=NO_COLOR,CONNTOP_COLOR,TERM,COLORTERM,HOME,XDG_CONFIG_HOME,CONNTOP_LIBNFCT," +
   "CONNTOP_LIBMAXMINDDB,CONNTOP_GEOIP_PATH,CONNTOP_NO_EMBEDDED_GEOIP,CONNTOP_PROBE " +
-  "--allow-run=nft,ip,sh --allow-sys=hostname " +
+  "--allow-run=nft,ip,sh --allow-sys=hostname --v8-flags=--max-semi-space-size=1 " +
   "--include src/collector/worker.ts --include src/enrich/service.ts " +
   "--include src/engine/serve.ts --include data/geoip";
 const CONNTOPD_FLAGS = "--no-check --no-prompt --allow-ffi --allow-net --allow-read " +
@@ -208,6 +208,9 @@ Deno.test("deno compile of both programs for both targets embeds the workers and
         "CONNTOP_PROBE",
       ]);
       assertEquals(perms.allow_run, ["nft", "ip", "sh"]);
+      // The V8 flags conntop is measured with, read back from the binary (after deno's own).
+      const v8Flags = meta.v8_flags as string[];
+      assertEquals(v8Flags.at(-1), "--max-semi-space-size=1", v8Flags.join(" "));
       assertEquals(perms.allow_sys, ["hostname"]);
       for (const all of ["allow_ffi", "allow_read", "allow_write", "allow_net"]) {
         assertEquals(perms[all], [], `conntop-${arch}: ${all} unrestricted`);
@@ -235,6 +238,8 @@ Deno.test("deno compile of both programs for both targets embeds the workers and
       assertEquals(indexOf(conntopd, mmdbLib), -1, `conntopd-${arch} must not hold mmdb-lib`);
       const dmeta = metadata(conntopd);
       assertEquals(dmeta.entrypoint_key, "src/conntopd.ts");
+      const dv8Flags = dmeta.v8_flags as string[];
+      assertEquals(dv8Flags.filter((f) => f.startsWith("--max-semi-space-size")), []);
       const dperms = dmeta.permissions as Record<string, unknown>;
       assertEquals(dperms.prompt, false);
       assertEquals(dperms.allow_env, ["CONNTOP_LIBNFCT"]);

@@ -5,8 +5,10 @@
  * it is in the JS heap.
  *
  * Which path is taken:
- * - **mapped** (`mmap` through ffi/libc.ts): a real file, with `--allow-ffi`. That is every
- *   database file and the embedded data of a source checkout or a launcher.
+ * - **mapped** (`mmap` through ffi/libc.ts): a real file, with `--allow-ffi`. That is the
+ *   embedded AS table of a source checkout or a launcher, and the .mmdb files mmdb-lib reads
+ *   when libmaxminddb is not installed (libmaxminddb maps the files it opens itself, the
+ *   embedded country database included when it is a real file: open.ts).
  * - **read** (`Deno.readFileSync`, the whole file into memory): inside a `deno compile` binary,
  *   whose embedded data/geoip/ is no real file (opening it through the C library fails), and
  *   without `--allow-ffi`.
@@ -16,7 +18,7 @@
  * @module
  */
 
-import { mapFile, OsError } from "../../../ffi/libc.ts";
+import { AT_FDCWD, closeFd, mapFile, O_RDONLY, openAt, OsError } from "../../../ffi/libc.ts";
 
 /** How {@linkcode fileBytes} got a file's bytes. */
 export type BytesSource = "mapped" | "read";
@@ -43,4 +45,19 @@ export function fileBytes(file: string | URL): { bytes: Uint8Array; source: Byte
   const bytes = Deno.readFileSync(file);
   bytesTaken.read++;
   return { bytes, source: "read" };
+}
+
+/**
+ * Whether `file` is a real file the C library can open (false inside a `deno compile` binary's
+ * embedded file system, and without `--allow-ffi`).
+ */
+export function isRealFile(file: string | URL): boolean {
+  const path = typeof file === "string" ? file : decodeURIComponent(file.pathname);
+  try {
+    closeFd(openAt(AT_FDCWD, path, O_RDONLY));
+    return true;
+  } catch (err) {
+    if (err instanceof OsError || err instanceof Deno.errors.NotCapable) return false;
+    throw err;
+  }
 }
