@@ -14,7 +14,17 @@
  * @module
  */
 
-import { IPS_DST_NAT, IPS_SRC_NAT, OFF, type RecordView } from "../conntrack/mod.ts";
+import {
+  type Extra,
+  IPS_DST_NAT,
+  IPS_SRC_NAT,
+  Kind,
+  OFF,
+  RECORD_SIZE,
+  type RecordView,
+} from "../conntrack/mod.ts";
+import { CHUNK_RECORDS } from "../collector/messages.ts";
+import type { Owner } from "../enrich/types.ts";
 import type {
   BatchMessage,
   CollectorStatus,
@@ -196,6 +206,50 @@ export class Engine {
   /** Connections in the table. */
   get size(): number {
     return this.#model.size;
+  }
+
+  /**
+   * A copy of this engine as it stands: the live connections' records (into pages of its own),
+   * owners, extras, totals, and the locked order. For a screen's pause when the records change
+   * in place ({@linkcode TableRecords}): the copy answers while this one goes on.
+   */
+  freeze(): Engine {
+    const m = this.#model;
+    const copy = new Engine({ enrich: this.#enrich, now: this.#now });
+    const live = m.liveSlots();
+    const records: ArrayBuffer[] = [];
+    for (let j = 0; j < live.length; j += CHUNK_RECORDS) {
+      const n = Math.min(CHUNK_RECORDS, live.length - j);
+      const u8 = new Uint8Array(n * RECORD_SIZE);
+      for (let k = 0; k < n; k++) {
+        const s = live[j + k]!, v = m.page(s), at = m.index(s) * RECORD_SIZE;
+        u8.set(v.u8.subarray(at, at + RECORD_SIZE), k * RECORD_SIZE);
+        u8[k * RECORD_SIZE + OFF.KIND] = Kind.NEW;
+      }
+      records.push(u8.buffer);
+    }
+    const extras: [number, Extra][] = [];
+    const owners: [number, Owner | null][] = [];
+    for (const s of live) {
+      const e = m.extra(s), o = m.owner(s);
+      if (e !== undefined) extras.push([s, e]);
+      if (o !== undefined) owners.push([s, o]);
+    }
+    copy.apply({
+      type: "batch",
+      seq: m.seq,
+      timeMs: m.timeMs,
+      startedMs: m.timeMs,
+      records,
+      count: live.length,
+      extras,
+      owners,
+      totals: m.totals!,
+      status: m.status!,
+    });
+    const lock = this.#lock;
+    if (lock !== null) copy.#lock = { ...lock, slots: lock.slots.slice(), version: -1 };
+    return copy;
   }
 
   /** Whether the full order is still to be completed ({@linkcode Engine.settle}). */

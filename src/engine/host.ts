@@ -34,11 +34,16 @@ export interface TableAnswer extends ViewWindow {
   details?: Connection | null;
 }
 
-/** The engine of one screen, with its pause. */
+/**
+ * The engine of one screen, with its pause. Paused, batches are held back; an engine whose
+ * records change in place (the collector's table) cannot stand still, so it goes on and a
+ * frozen copy answers until the pause ends.
+ */
 export class EngineHost {
   readonly engine: Engine;
   #paused = false;
   #held: BatchMessage[] = [];
+  #frozen: Engine | undefined;
   #live: { totals: Totals; status: CollectorStatus } | undefined;
 
   constructor(engine: Engine) {
@@ -47,12 +52,19 @@ export class EngineHost {
 
   /** Takes a batch: applied now, or held while paused. */
   apply(batch: BatchMessage): void {
-    if (this.#paused) {
-      this.#held.push(batch);
-      this.#live = { totals: batch.totals, status: batch.status };
-      return;
-    }
-    this.engine.apply(batch);
+    if (this.#paused) this.#live = { totals: batch.totals, status: batch.status };
+    if (this.#paused && this.#frozen === undefined) this.#held.push(batch);
+    else this.engine.apply(batch);
+  }
+
+  /** Whether the engine answering has a full order still to complete (see `settle`). */
+  get unsettled(): boolean {
+    return (this.#frozen ?? this.engine).unsettled;
+  }
+
+  /** Works on the answering engine's full order for about `budgetMs`; returns whether more is left. */
+  settle(budgetMs?: number): boolean {
+    return (this.#frozen ?? this.engine).settle(budgetMs);
   }
 
   /** Answers `q` (applying held batches first when it no longer pauses). */
@@ -60,24 +72,29 @@ export class EngineHost {
     if (this.#paused && !q.paused) {
       for (const b of this.#held) this.engine.apply(b);
       this.#held = [];
+      this.#frozen = undefined;
       this.#live = undefined;
     }
+    if (!this.#paused && q.paused && this.engine.model.inPlace === true) {
+      this.#frozen = this.engine.freeze();
+    }
     this.#paused = q.paused;
-    let w: TableAnswer = this.engine.query(q);
+    const engine = this.#frozen ?? this.engine;
+    let w: TableAnswer = engine.query(q);
     if (q.find !== undefined && w.total > 0) {
       const { text, backwards, skipCurrent } = q.find;
       const from = w.cursorRow + (skipCurrent ? (backwards ? -1 : 1) : 0);
-      const row = this.engine.find(text, from, backwards);
+      const row = engine.find(text, from, backwards);
       if (row >= 0) {
         // The cursor shows on a found row (the screen turns it on).
-        w = { ...this.engine.query({ ...q, anchor: null, cursorRow: row, cursor: true }) };
+        w = { ...engine.query({ ...q, anchor: null, cursorRow: row, cursor: true }) };
       }
       w.found = row >= 0;
     } else if (q.find !== undefined) {
       w.found = false;
     }
     if (q.details !== undefined) {
-      w.details = this.engine.connection(q.details.slot, q.details.id) ?? null;
+      w.details = engine.connection(q.details.slot, q.details.id) ?? null;
     }
     if (this.#live !== undefined) {
       w.liveTotals = this.#live.totals;

@@ -57,7 +57,7 @@ export function serveEngine(
     };
     const settle = () => {
       settleTimer = undefined;
-      if (host?.engine.settle(SETTLE_SLICE_MS)) settleTimer = setTimeout(settle, 0);
+      if (host?.settle(SETTLE_SLICE_MS)) settleTimer = setTimeout(settle, 0);
     };
     const answer = (id: number, q: TableQuery) => {
       if (host === undefined || closed) return;
@@ -69,7 +69,7 @@ export function serveEngine(
         const anchor = { slot: w.slots[k]!, id: w.rows[k]!.id };
         last.q = { ...last.q, anchor, cursorRow: w.cursorRow, top: w.top, cursor: true };
       }
-      if (host.engine.unsettled && settleTimer === undefined) settleTimer = setTimeout(settle, 0);
+      if (host.unsettled && settleTimer === undefined) settleTimer = setTimeout(settle, 0);
     };
     // The last query again, once the current work is done (batches come in bursts).
     const reanswer = () => {

@@ -35,9 +35,12 @@ export interface RecordStore extends PagedRecords {
   id(s: number): number;
   matches(filter: Filter, s: number): boolean;
   owner(s: number): Owner | undefined;
+  extra(s: number): Extra | undefined;
   connection(s: number, nowMs: number): Connection;
   /** Slots in use, in slot order. */
   liveSlots(): Uint32Array;
+  /** The records change in place between batches (see {@linkcode TableRecords}). */
+  readonly inPlace?: boolean;
 }
 
 /** The collector's table, as {@linkcode TableRecords} reads it (src/collector/table.ts). */
@@ -145,6 +148,13 @@ export class TableRecords implements RecordStore {
   owner(s: number): Owner | undefined {
     return this.#owners.get(s);
   }
+
+  extra(s: number): Extra | undefined {
+    return this.#extras.get(s);
+  }
+
+  /** Whether the records change in place between batches (a screen's pause must copy them). */
+  readonly inPlace = true;
 
   connection(s: number, nowMs: number): Connection {
     return toConnection(this.#v(), s, this.#extras.get(s), nowMs, this.#owners.get(s));

@@ -1,6 +1,7 @@
 import { assertEquals } from "../_helpers/assert.ts";
-import { batchOf, type TestConn } from "../_helpers/records.ts";
-import { Engine, type ViewQuery } from "../../src/engine/mod.ts";
+import { batchOf, type TestConn, writeConn } from "../_helpers/records.ts";
+import { Engine, EngineHost, TableRecords, type ViewQuery } from "../../src/engine/mod.ts";
+import { RECORD_SIZE, RecordView } from "../../src/conntrack/mod.ts";
 
 const T0 = 1_700_000_000_000;
 
@@ -135,4 +136,35 @@ Deno.test("Engine.find() searches the listed rows from a row on, both ways, wrap
   assertEquals(e.find(":22", 1, true), 0);
   assertEquals(e.find(":22", 3 - 1 + 1, false), 0); // wraps past the end
   assertEquals(e.find("nowhere", 0, false), -1);
+});
+
+Deno.test("EngineHost holds the rows still while paused, even when the records change in place", () => {
+  // A collector's table read in place: slot 1 is released and taken by another connection,
+  // and slot 0's rate changes, while the screen is paused.
+  const cap = 8;
+  const source = { records: new Uint8Array(cap * RECORD_SIZE), capacity: cap, size: 0 };
+  const put = (c: TestConn) => {
+    writeConn(new RecordView(source.records.buffer), c.slot, c);
+    source.records[c.slot * RECORD_SIZE] = 1;
+  };
+  const records = new TableRecords();
+  records.bind(source);
+  const host = new EngineHost(new Engine({ now: () => T0, records }));
+  const first = [conn(0, 10), conn(1, 30), conn(2, 20)];
+  first.forEach(put);
+  source.size = 3;
+  host.apply(batchOf(first, { timeMs: T0 }));
+  const q = { ...query({ height: 10 }), paused: false };
+  assertEquals(host.answer(q).slots, [1, 2, 0]);
+  const paused = host.answer({ ...q, paused: true });
+  const changed = [conn(0, 99, { kind: 2 }), conn(1, 5, { id: 4242, src: "10.9.9.9" })];
+  changed.forEach(put);
+  host.apply(batchOf(changed, { seq: 1, timeMs: T0 }));
+  const still = host.answer({ ...q, paused: true });
+  assertEquals(still.slots, paused.slots);
+  assertEquals(still.rows, paused.rows);
+  assertEquals(still.liveTotals?.count, 2); // the header still counts what comes
+  const resumed = host.answer(q);
+  assertEquals(resumed.slots, [0, 2, 1]);
+  assertEquals(resumed.rows.map((c) => c.orig_src), ["10.0.0.0", "10.0.0.2", "10.9.9.9"]);
 });
