@@ -128,9 +128,9 @@ export interface EngineOptions {
   /**
    * Tuning, for tests that must reach every path with small tables: a window ending above
    * `heapRows` is picked with a heap (default 2048), and the stepped sort makes sorted runs of
-   * `sortRun` rows before merging them (default 8192).
+   * `sortRun` rows before merging them (default 8192), at most `mergeStep` rows a step (16384).
    */
-  tuning?: { heapRows?: number; sortRun?: number };
+  tuning?: { heapRows?: number; sortRun?: number; mergeStep?: number };
 }
 
 // Re-sort on new enrichment answers at most this often (they arrive in many small batches).
@@ -187,10 +187,12 @@ export class Engine {
   #enrichAtMs = -Infinity;
   readonly #heapRows: number;
   readonly #sortRun: number | undefined;
+  readonly #mergeStep: number | undefined;
 
   constructor(opts: EngineOptions = {}) {
     this.#heapRows = opts.tuning?.heapRows ?? HEAP_ROWS;
     this.#sortRun = opts.tuning?.sortRun;
+    this.#mergeStep = opts.tuning?.mergeStep;
     this.#model = opts.records ?? new ConnectionModel();
     this.#enrich = opts.enrich;
     this.#now = opts.now ?? Date.now;
@@ -380,7 +382,12 @@ export class Engine {
   settle(budgetMs = Infinity): boolean {
     if (!this.unsettled) return false;
     const until = performance.now() + budgetMs;
-    this.#sorter ??= new StepSort(this.#listedSlots(), this.#compare(), this.#sortRun);
+    this.#sorter ??= new StepSort(
+      this.#listedSlots(),
+      this.#compare(),
+      this.#sortRun,
+      this.#mergeStep,
+    );
     const sorter = this.#sorter;
     while (!sorter.done) {
       sorter.step();

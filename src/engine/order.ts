@@ -379,11 +379,13 @@ function siftDown(heap: Uint32Array, size: number, s: number, cmp: SlotCompare):
 
 /** Sorted runs this long are made first; then merged pairwise. */
 const RUN = 8192;
+/** Rows one step merges at most: a pass over a quarter-million rows takes many steps. */
+const MERGE_STEP = 16384;
 
 /**
  * A merge sort that runs in steps: sorting a quarter-million rows takes a tenth of a second or
  * more, and the worker must keep answering in between. Each {@linkcode StepSort.step} sorts one
- * run or merges one pair of runs.
+ * run or merges up to {@linkcode MERGE_STEP} rows of a pair of runs.
  */
 export class StepSort {
   #a: Uint32Array<ArrayBuffer>;
@@ -393,10 +395,16 @@ export class StepSort {
   #width = 0; // 0: still sorting runs
   #at = 0;
   #run: number;
+  #step: number;
+  /** The pair being merged: read positions in each run, write position (i < 0: none). */
+  #i = -1;
+  #j = 0;
+  #o = 0;
 
   /** Sorts `a` (taken over) by `cmp`, in runs of `run` rows merged pairwise. */
-  constructor(a: Uint32Array<ArrayBuffer>, cmp: SlotCompare, run = RUN) {
+  constructor(a: Uint32Array<ArrayBuffer>, cmp: SlotCompare, run = RUN, step = MERGE_STEP) {
     this.#run = Math.max(1, run);
+    this.#step = Math.max(1, step);
     this.#a = a;
     this.#b = new Uint32Array(a.length);
     this.#n = a.length;
@@ -427,32 +435,39 @@ export class StepSort {
       }
       return;
     }
-    const w = this.#width, lo = this.#at;
+    const a = this.#a, out = this.#b, w = this.#width, lo = this.#at;
     const mid = Math.min(n, lo + w), hi = Math.min(n, lo + 2 * w);
-    mergeRuns(this.#a, lo, mid, hi, this.#b, cmp);
+    if (this.#i < 0) {
+      if (mid >= hi || cmp(a[mid - 1]!, a[mid]!) < 0) {
+        out.set(a.subarray(lo, hi), lo); // already in order (or nothing to merge)
+        this.#nextPair(hi);
+        return;
+      }
+      this.#i = lo;
+      this.#j = mid;
+      this.#o = lo;
+    }
+    let i = this.#i, j = this.#j, o = this.#o;
+    const stop = o + this.#step;
+    while (i < mid && j < hi && o < stop) out[o++] = cmp(a[i]!, a[j]!) <= 0 ? a[i++]! : a[j++]!;
+    if (i < mid && j < hi) {
+      this.#i = i;
+      this.#j = j;
+      this.#o = o;
+      return;
+    }
+    if (i < mid) out.set(a.subarray(i, mid), o);
+    else if (j < hi) out.set(a.subarray(j, hi), o);
+    this.#i = -1;
+    this.#nextPair(hi);
+  }
+
+  #nextPair(hi: number): void {
     this.#at = hi;
-    if (hi >= n) {
+    if (hi >= this.#n) {
       [this.#a, this.#b] = [this.#b, this.#a];
-      this.#width = 2 * w;
+      this.#width = 2 * this.#width;
       this.#at = 0;
     }
   }
-}
-
-function mergeRuns(
-  a: Uint32Array,
-  lo: number,
-  mid: number,
-  hi: number,
-  out: Uint32Array,
-  cmp: SlotCompare,
-): void {
-  let i = lo, j = mid, o = lo;
-  if (j >= hi || cmp(a[j - 1]!, a[j]!) < 0) {
-    out.set(a.subarray(lo, hi), lo); // already in order (or nothing to merge)
-    return;
-  }
-  while (i < mid && j < hi) out[o++] = cmp(a[i]!, a[j]!) <= 0 ? a[i++]! : a[j++]!;
-  while (i < mid) out[o++] = a[i++]!;
-  while (j < hi) out[o++] = a[j++]!;
 }

@@ -568,7 +568,11 @@ function run(seed: number): void {
   let clock = T0;
   const enrich = new FakeEnrichment();
   // Small tuning values reach the quickselect and the merges of the stepped sort.
-  const tuning = { heapRows: r.pick([0, 8, 2048]), sortRun: r.pick([1, 3, 16, 8192]) };
+  const tuning = {
+    heapRows: r.pick([0, 8, 2048]),
+    sortRun: r.pick([1, 3, 16, 8192]),
+    mergeStep: r.pick([1, 5, 16384]),
+  };
   // Half the runs read the records in place from a collector's table, as the worker does.
   const collector = r.chance(0.5) ? new FakeCollectorTable(700) : undefined;
   const records = collector === undefined ? undefined : new TableRecords();
