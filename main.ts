@@ -13,7 +13,6 @@ import { completionsCommand, parseOptions, USAGE, versionText } from "./src/cli/
 import { ConntopError, ExitCode, UsageError } from "./src/errors.ts";
 import { runMonitor, runOnce, runRestore, runStream } from "./src/app/mod.ts";
 import { writeTextSync } from "./src/output/mod.ts";
-import { runServer } from "./src/server/mod.ts";
 import { libraryLines, NFCT_PROBE } from "./src/libraries.ts";
 import { MAXMINDDB_PROBE } from "./src/enrich/mod.ts";
 import { printable } from "./src/text/mod.ts";
@@ -39,8 +38,11 @@ export async function main(args: string[]): Promise<number> {
         return await runOnce(opts, (t) => Promise.resolve(writeTextSync(Deno.stdout, t)), warn);
       case "stream":
         return await runStream(opts, (t) => writeTextSync(Deno.stdout, t), warn);
-      case "server":
-        return await runServer(opts);
+      case "server": {
+        // Loaded only for --server: the other modes do without the server's code.
+        const server = await import("./src/server/mod.ts");
+        return await server.runServer(opts);
+      }
       case "restore":
         return await runRestore(opts, (l) => writeTextSync(Deno.stdout, `${l}\n`), warn);
       default:

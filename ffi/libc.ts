@@ -167,6 +167,11 @@ export const SYMBOLS = {
     parameters: [],
     result: "u32",
   },
+  mmap: {
+    // void *mmap(void *addr, size_t length, int prot, int flags, int fd, off_t offset)
+    parameters: ["pointer", "usize", "i32", "i32", "i32", "i64"],
+    result: "pointer",
+  },
 } as const satisfies Deno.ForeignLibraryInterface;
 
 // The interface's numbers come from ffi/abi.ts, per architecture and checked against the headers.
@@ -615,4 +620,37 @@ export function readUpTo(fd: number, max: number): Uint8Array {
 /** The effective user and group ids, without the `--allow-sys` Deno.uid() needs. */
 export function effectiveIds(): { uid: number; gid: number } {
   return { uid: libc().geteuid(), gid: libc().getegid() };
+}
+
+// --- mapping a file read-only ---
+
+/** mmap(2) protection and flags (the same on x86_64 and aarch64). */
+const PROT_READ = 1;
+const MAP_PRIVATE = 2;
+/** (void *) -1 */
+const MAP_FAILED = 0xffffffffffffffffn;
+
+/**
+ * Maps the regular file at `path` read-only and views it as an ArrayBuffer: its pages come from
+ * the page cache as they are touched (and may be dropped again under memory pressure) instead
+ * of being copied into the JS heap. The mapping lives as long as the process: unmapping memory
+ * that an ArrayBuffer still views would crash it, so it is meant for data read until the end
+ * (GeoIP). Throws {@linkcode OsError}, e.g. ENOENT for a file that exists only in a
+ * `deno compile` binary's embedded file system.
+ */
+export function mapFile(path: string): ArrayBuffer {
+  const c = libc();
+  const fd = openAt(AT_FDCWD, path, O_RDONLY);
+  try {
+    const { mode, size } = statAt(fd);
+    if ((mode & S_IFMT) !== S_IFREG) throw new OsError(`map '${path}'`, Errno.EINVAL);
+    if (size === 0) return new ArrayBuffer(0);
+    const p = c.mmap(null, BigInt(size), PROT_READ, MAP_PRIVATE, fd, 0n);
+    if (p === null || Deno.UnsafePointer.value(p) === MAP_FAILED) {
+      throw new OsError(`map '${path}'`, errno());
+    }
+    return Deno.UnsafePointerView.getArrayBuffer(p, size);
+  } finally {
+    c.close(fd);
+  }
 }

@@ -128,7 +128,7 @@ deno=$(bash "$SCRIPT_DIR/setup.sh" --print-deno) || die "scripts/setup.sh failed
 # The npm packages (GeoIP reader, schema validator) go into this user's deno cache now, while a
 # network is expected, so that the first run of a launcher needs none.
 (cd "$REPO_DIR" && "$deno" cache --quiet --config deno.json main.ts src/conntopd.ts \
-  src/collector/worker.ts src/enrich/worker.ts) ||
+  src/collector/worker.ts src/enrich/service.ts src/engine/serve.ts) ||
   die "Cannot fetch conntop's dependencies into deno's cache (exit code $?)"
 
 tmp=

@@ -26,7 +26,7 @@ const ALLOWED: Record<string, readonly string[]> = {
   core: ["conntrack", "ffi", "root", "text"],
   config: ["core", "ffi", "files", "root", "text"],
   collector: ["conntrack", "core", "ffi", "files", "root", "text"],
-  enrich: ["conntrack", "core", "ffi", "files", "root", "text"],
+  enrich: ["collector", "conntrack", "core", "ffi", "files", "root", "text"],
   model: ["conntrack", "core", "root", "text"],
   engine: ["conntrack", "core", "enrich", "model", "root", "text"],
   output: ["conntrack", "core", "engine", "model", "root", "text"],

@@ -2,7 +2,8 @@
  * The launchers scripts/link.sh puts on PATH so that a clone has `conntop` and `conntopd`
  * commands: a small POSIX shell script that `exec`s the pinned deno running the clone's source
  * with exactly the permissions the build bakes into the binaries ({@linkcode CONNTOP_PERMISSIONS},
- * {@linkcode CONNTOPD_BUILD_PERMISSIONS}, read from here, never copied), `--no-prompt` as the
+ * {@linkcode CONNTOPD_BUILD_PERMISSIONS}, read from here, never copied) and the same V8 flags
+ * ({@linkcode CONNTOP_V8_FLAGS_ARG}), `--no-prompt` as the
  * binaries have, and `--quiet` so that deno itself prints nothing (no "Task" banner, no
  * "Download", no "Info" line). `exec` hands exit codes and signals straight through.
  *
@@ -15,7 +16,11 @@
  * @module
  */
 
-import { CONNTOP_PERMISSIONS, CONNTOPD_BUILD_PERMISSIONS } from "./commands.ts";
+import {
+  CONNTOP_PERMISSIONS,
+  CONNTOP_V8_FLAGS_ARG,
+  CONNTOPD_BUILD_PERMISSIONS,
+} from "./commands.ts";
 
 /** The line that marks a file as written by scripts/link.sh (it replaces and removes only those). */
 export const LAUNCHER_MARKER = "# conntop-launcher: written by scripts/link.sh";
@@ -26,16 +31,24 @@ export type LaunchedProgram = "conntop" | "conntopd";
 /** What each launcher runs, relative to the clone, and the files its flags are read from. */
 const PROGRAMS: Record<
   LaunchedProgram,
-  { main: string; permissions: readonly string[]; sources: readonly string[] }
+  {
+    main: string;
+    permissions: readonly string[];
+    /** V8 flags, as the binary has them baked in. */
+    v8Flags: readonly string[];
+    sources: readonly string[];
+  }
 > = {
   conntop: {
     main: "main.ts",
     permissions: CONNTOP_PERMISSIONS,
+    v8Flags: [CONNTOP_V8_FLAGS_ARG],
     sources: ["scripts/_build/commands.ts"],
   },
   conntopd: {
     main: "src/conntopd.ts",
     permissions: CONNTOPD_BUILD_PERMISSIONS,
+    v8Flags: [],
     sources: ["scripts/_build/commands.ts", "src/conntopd.ts"],
   },
 };
@@ -51,6 +64,7 @@ export function launcherArgs(program: LaunchedProgram, root: string): string[] {
     "--config",
     `${root}/deno.json`,
     ...p.permissions,
+    ...p.v8Flags,
     `${root}/${p.main}`,
   ];
 }

@@ -45,6 +45,7 @@ import { FrameProbe } from "./probe.ts";
 import { emptyTableHint } from "./hints.ts";
 import { HANGUP_EXIT_CODE, onExitSignal, onUncaughtError, uncaughtMessage } from "../signals.ts";
 import { RemoteLink, runRemoteMonitor } from "./remote.ts";
+import { WorkerTable } from "./table.ts";
 import { printable } from "../text/mod.ts";
 
 /** Runs the interactive monitor; resolves with the exit code. */
@@ -113,7 +114,31 @@ export async function runMonitor(opts: Options): Promise<number> {
       onEnrich();
     },
   });
+  // The table lives in the worker thread, beside the collector (which must start after this,
+  // to run in the same thread) or fed with the recording's or the server's batches.
+  let firstWindow = true;
+  const table = new WorkerTable({
+    forward: opts.record !== undefined,
+    enrich: true,
+    live: replay === undefined && link === undefined,
+  }, {
+    onWindow: (id, w) => {
+      app.onWindow(id, w);
+      // Deno may clear a progress line on a terminal stderr while the worker loads, which
+      // erases the bottom of the screen behind the diff's back: repaint all once data flows.
+      if (firstWindow && w.totals !== undefined) {
+        firstWindow = false;
+        prev = undefined;
+      }
+      schedule("window");
+    },
+    onFatal: (m) => {
+      uncaught ??= new ConntopError(`The engine failed: ${m}`, ExitCode.FAILURE);
+      quit.abort();
+    },
+  });
   const app = new UiApp({
+    table,
     settings,
     filter: opts.filter,
     host,
@@ -140,7 +165,6 @@ export async function runMonitor(opts: Options): Promise<number> {
   let messageTimer: ReturnType<typeof setTimeout> | undefined;
   let recorder: Recorder | undefined;
   let saveWarned = false;
-  let first = true;
   // Set by an uncaught error outside a live session (which reports its own); thrown at the end.
   let uncaught: ConntopError | undefined;
   const hangUp = () => {
@@ -222,6 +246,7 @@ export async function runMonitor(opts: Options): Promise<number> {
       recordFile = await createRecordingFile(opts.record);
     } catch (err) {
       enrichment.close();
+      table.close();
       probe?.close();
       throw err;
     }
@@ -281,15 +306,9 @@ export async function runMonitor(opts: Options): Promise<number> {
         schedule("warning");
       };
       const onBatch = (b: BatchMessage) => {
-        // Encoded before the model takes the buffers over.
+        // Encoded before the buffers go to the engine.
         recorder?.writeBatch(b);
         app.onBatch(b);
-        // Deno may clear a progress line on a terminal stderr while the worker loads, which
-        // erases the bottom of the screen behind the diff's back: repaint all once data flows.
-        if (first) {
-          first = false;
-          prev = undefined;
-        }
         schedule("batch");
       };
       // The recording's header carries the collector's start-up facts, so it opens once they
@@ -333,6 +352,7 @@ export async function runMonitor(opts: Options): Promise<number> {
   } finally {
     quit.abort();
     enrichment.close();
+    table.close();
     clearTimeout(paintTimer);
     clearTimeout(messageTimer);
     unresize();

@@ -72,18 +72,34 @@ export class OwnerTracker {
     for (const chunk of chunks) {
       const v = new RecordView(chunk.buffer as ArrayBuffer);
       const count = chunk.byteLength / RECORD_SIZE;
-      for (let i = 0; i < count; i++) {
-        const kind = v.u8At(i, OFF.KIND);
-        const slot = v.u32At(i, OFF.SLOT);
-        if (kind === Kind.DESTROY) {
-          this.#pending.delete(slot);
-          continue;
-        }
-        if (kind !== Kind.NEW || !this.#mayBeLocal(v, i)) continue;
-        const query = localSocketOf(tuplesOf(v, i), this.#local);
-        if (query !== null) this.#pending.set(slot, { id: v.u32At(i, OFF.ID), query, tries: 0 });
-      }
+      for (let i = 0; i < count; i++) this.#note(v.u8At(i, OFF.KIND), v.u32At(i, OFF.SLOT), v, i);
     }
+    return this.#resolve();
+  }
+
+  /**
+   * As {@linkcode OwnerTracker.update}, for a batch of (slot, KIND) pairs whose records are read
+   * in the table itself (`table`, one record per slot).
+   */
+  updateChanges(changes: Uint32Array, table: RecordView): [number, Owner | null][] {
+    for (let j = 0; j < changes.length; j += 2) {
+      const slot = changes[j]!;
+      this.#note(changes[j + 1]!, slot, table, slot);
+    }
+    return this.#resolve();
+  }
+
+  #note(kind: number, slot: number, v: RecordView, i: number): void {
+    if (kind === Kind.DESTROY) {
+      this.#pending.delete(slot);
+      return;
+    }
+    if (kind !== Kind.NEW || v.u8At(i, OFF.KIND) === 0 || !this.#mayBeLocal(v, i)) return;
+    const query = localSocketOf(tuplesOf(v, i), this.#local);
+    if (query !== null) this.#pending.set(slot, { id: v.u32At(i, OFF.ID), query, tries: 0 });
+  }
+
+  #resolve(): [number, Owner | null][] {
     if (this.#pending.size === 0) return [];
     const entries = [...this.#pending];
     const found = this.#owners.resolve(entries.map(([, p]) => p.query));

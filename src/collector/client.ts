@@ -16,6 +16,7 @@ import type {
   RestoreReport,
   ToCollector,
 } from "./messages.ts";
+import { WorkerThread } from "./thread.ts";
 
 /** Callbacks for what the collector reports. */
 export interface CollectorHandlers {
@@ -27,6 +28,7 @@ export interface CollectorHandlers {
 
 /** A running collector worker. */
 export class Collector {
+  #thread: WorkerThread;
   #worker: Worker;
   #ready: ReadyMessage | undefined;
   #stopped: Promise<void>;
@@ -34,8 +36,9 @@ export class Collector {
   #options: CollectorOptions;
   #stopRequested = false;
 
-  private constructor(worker: Worker, options: CollectorOptions) {
-    this.#worker = worker;
+  private constructor(thread: WorkerThread, options: CollectorOptions) {
+    this.#thread = thread;
+    this.#worker = thread.worker;
     this.#options = options;
     this.#stopped = new Promise((resolve) => (this.#stoppedResolve = resolve));
   }
@@ -45,8 +48,10 @@ export class Collector {
    * {@linkcode ConntopError} (carrying the exit code) when it cannot start.
    */
   static start(options: CollectorOptions, handlers: CollectorHandlers): Promise<Collector> {
-    const worker = new Worker(new URL("./worker.ts", import.meta.url), { type: "module" });
-    const c = new Collector(worker, options);
+    // The process's one worker thread, which the enrichment may share (see thread.ts).
+    const thread = WorkerThread.forCollector();
+    const worker = thread.worker;
+    const c = new Collector(thread, options);
     return new Promise((resolve, reject) => {
       let started = false;
       worker.onmessage = (e: MessageEvent<FromCollector>) => {
@@ -71,20 +76,19 @@ export class Collector {
           }
           case "stopped":
             c.#stoppedResolve();
-            worker.terminate();
+            thread.release();
             if (!started) reject(new ConntopError("The collector stopped before it started"));
             break;
         }
       };
-      worker.onerror = (e: ErrorEvent) => {
-        e.preventDefault();
+      // The thread terminates the worker after telling every user.
+      thread.onError((e) => {
         const err = new ConntopError(`The collector crashed: ${e.message}`, ExitCode.FAILURE);
         c.#stoppedResolve();
         c.#restoreFallback();
-        worker.terminate();
         if (!started) reject(err);
         else handlers.onFatal?.(err);
-      };
+      });
       const start: ToCollector = { type: "start", options };
       worker.postMessage(start);
     });
@@ -96,7 +100,8 @@ export class Collector {
    * {@linkcode ConntopError} when it cannot (no privilege, no namespace, unsafe journal).
    */
   static restore(options: CollectorOptions): Promise<RestoreReport> {
-    const worker = new Worker(new URL("./worker.ts", import.meta.url), { type: "module" });
+    const thread = WorkerThread.forCollector();
+    const worker = thread.worker;
     return new Promise((resolve, reject) => {
       let report: RestoreReport | undefined;
       let error: ConntopError | undefined;
@@ -107,16 +112,14 @@ export class Collector {
         } else if (msg.type === "fatal") {
           error = new ConntopError(msg.message, msg.exitCode);
         } else if (msg.type === "stopped") {
-          worker.terminate();
+          thread.release();
           if (report !== undefined) resolve(report);
           else reject(error ?? new ConntopError("The collector stopped before it restored"));
         }
       };
-      worker.onerror = (e: ErrorEvent) => {
-        e.preventDefault();
-        worker.terminate();
+      thread.onError((e) => {
         reject(new ConntopError(`The collector crashed: ${e.message}`, ExitCode.FAILURE));
-      };
+      });
       const start: ToCollector = { type: "start", options: { ...options, restoreOnly: true } };
       worker.postMessage(start);
     });
@@ -161,7 +164,8 @@ export class Collector {
     ]);
     clearTimeout(timer);
     if (timedOut) {
-      this.#worker.terminate();
+      // A hung worker: the enrichment sharing it goes too (the run is ending anyway).
+      this.#thread.terminate();
       this.#restoreFallback();
       this.#stoppedResolve();
     }

@@ -14,7 +14,13 @@
  * @module
  */
 
-import { NLM_F_DUMP_INTR, NLMSG_DONE, NLMSG_ERROR, protoName } from "../conntrack/mod.ts";
+import {
+  NLM_F_DUMP_INTR,
+  NLMSG_DONE,
+  NLMSG_ERROR,
+  protoName,
+  RecordView,
+} from "../conntrack/mod.ts";
 import { enterNetns, Errno, OsError, strerror } from "../../ffi/libc.ts";
 import { LIBNFCT_SONAME, LibraryLoadError } from "../../ffi/conntrack.ts";
 import { ALL_EVENTS, CtSocket } from "./netlink.ts";
@@ -44,7 +50,7 @@ import { ExitCode } from "../errors.ts";
 import { netnsPath } from "./netns.ts";
 import { OwnerTracker } from "./attribution.ts";
 import { SocketOwners } from "./owners.ts";
-import type { LocalAddressList } from "./messages.ts";
+import type { BatchMessage, LocalAddressList } from "./messages.ts";
 import type { Owner } from "../core/mod.ts";
 
 const EXIT_USAGE = ExitCode.USAGE;
@@ -65,9 +71,23 @@ export class CollectorControl {
    * Give the event loop a turn at least this often during a dump (ms); undefined: the dump's
    * reads block (a worker has nothing else to run).
    */
-  readonly yieldMs: number | undefined;
+  yieldMs: number | undefined;
   /** Hears of each release of the table (see {@linkcode releaseWhilePaused}). */
   onRelease: (() => void) | undefined;
+  /**
+   * Where each batch goes; by default {@linkcode post}, its buffers transferred. A worker that
+   * hosts the engine hands the batches to it instead (see worker.ts).
+   */
+  deliver: (msg: BatchMessage) => void | Promise<void> = (msg) => this.post(msg, msg.records);
+  /**
+   * The batches' receiver reads the loop's table in place, so batches carry the changes as
+   * (slot, kind) pairs instead of copies of the records.
+   */
+  inPlace = false;
+  /** Hears of the table the loop fills, before its first dump (and of each new one). */
+  onTable: ((table: CtTable) => void | Promise<void>) | undefined;
+  /** Hears of the host's addresses each time they are read anew. */
+  onLocal: ((local: LocalAddressList) => void) | undefined;
   readonly #post: (msg: FromCollector, transfer: Transferable[]) => void;
   #wake: (() => void) | undefined;
 
@@ -373,6 +393,7 @@ async function loop(
   // leave every intermediate copy behind as garbage. (A loop that starts paused does it when
   // it resumes.)
   if (!ctl.paused) table.reserve((readSysctlNumber("nf_conntrack_count") ?? 0) * 1.02);
+  await ctl.onTable?.(table);
   while (!ctl.stopping) {
     if (ctl.paused) {
       if (ctl.releaseWhilePaused) {
@@ -388,6 +409,7 @@ async function loop(
       if (ctl.releaseWhilePaused) {
         table = new CtTable();
         table.reserve((readSysctlNumber("nf_conntrack_count") ?? 0) * 1.02);
+        await ctl.onTable?.(table);
         try {
           tracker = new OwnerTracker(new SocketOwners());
           local = tracker.local;
@@ -405,12 +427,16 @@ async function loop(
     if (evSock !== undefined && drainEvents(evSock, table, status)) {
       await dump(dumpSock, table, status, ctl.yieldMs);
     }
-    const batch = table.takeBatch();
+    // A receiver reading this table in place needs no copies of the changed records.
+    const batch = table.takeBatch(!ctl.inPlace);
     let owners: [number, Owner | null][] = [];
     if (tracker !== undefined) {
       try {
         local ??= tracker.refreshLocal();
-        owners = tracker.update(batch.chunks);
+        if (local !== undefined) ctl.onLocal?.(local);
+        owners = batch.changes === undefined
+          ? tracker.update(batch.chunks)
+          : tracker.updateChanges(batch.changes, new RecordView(table.records.buffer));
       } catch (err) {
         tracker = undefined;
         ctl.post({
@@ -420,7 +446,7 @@ async function loop(
       }
     }
     const timeMs = now();
-    ctl.post({
+    await ctl.deliver({
       type: "batch",
       seq: seq++,
       timeMs,
@@ -432,7 +458,8 @@ async function loop(
       local,
       totals: totals(table),
       status: { ...status },
-    }, batch.chunks.map((c) => c.buffer));
+      changes: batch.changes,
+    });
     // Handed over. A loop sharing its thread must not keep them alive while it waits for the
     // next refresh (a worker's are transferred, so detached anyway).
     batch.chunks.length = 0;
@@ -537,7 +564,7 @@ async function dump(
     }
     if (done) break;
     if (yieldMs !== undefined && sampled - turn >= yieldMs) {
-      await new Promise((resolve) => setTimeout(resolve, 0));
+      await nextTask();
       turn = now();
     }
   }
@@ -545,6 +572,23 @@ async function dump(
   status.dumps++;
   status.dumpInterrupted = interrupted;
   status.dumpMs = now() - t0;
+}
+
+/**
+ * Lets the event loop run what is queued (a screen's query, a client's message), then goes on.
+ * A message to a channel of its own, not `setTimeout(0)`: nested timers are clamped to 4 ms, so
+ * a dump yielding every few milliseconds would take up to twice as long.
+ */
+function nextTask(): Promise<void> {
+  return new Promise((resolve) => {
+    const { port1, port2 } = new MessageChannel();
+    port1.onmessage = () => {
+      port1.close();
+      port2.close();
+      resolve();
+    };
+    port2.postMessage(null);
+  });
 }
 
 /** Reads every pending event; returns true when the socket overflowed and a resync is due. */

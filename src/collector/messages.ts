@@ -55,7 +55,17 @@ export type ToCollector =
   | { type: "pause" }
   /** Collect again, with a dump at once. */
   | { type: "resume" }
-  | { type: "stop" };
+  | { type: "stop" }
+  /**
+   * Host the enrichment service in this worker, speaking src/enrich/messages.ts over `port`
+   * (transferred). Independent of collecting: a replay or a remote monitor sends only this.
+   */
+  | { type: "enrich"; port: MessagePort }
+  /**
+   * Host the engine (src/engine/serve.ts) in this worker, speaking src/engine/messages.ts over
+   * `port` (transferred): the collector's batches go to it, and a screen's queries come.
+   */
+  | { type: "engine"; port: MessagePort };
 
 /** Worker → main thread. */
 export type FromCollector =

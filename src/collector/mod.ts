@@ -19,3 +19,5 @@ export {
 } from "./messages.ts";
 export { netnsPath } from "./netns.ts";
 export { LocalCollector } from "./local.ts";
+export { WorkerThread } from "./thread.ts";
+export { type ToCollector } from "./messages.ts";

@@ -67,6 +67,11 @@ export interface Batch {
   count: number;
   /** String attributes of records that have Has.EXTRA, by slot. */
   extras: [number, Extra][];
+  /**
+   * Without copies of the records ({@linkcode CtTable.takeBatch}`(false)`): each change as a
+   * pair (slot, KIND), in the order the chunks would have held them; `chunks` is empty.
+   */
+  changes?: Uint32Array;
 }
 
 /** Counts of connections by protocol and family, and how many are offloaded. */
@@ -110,6 +115,19 @@ export class CtTable {
   /** Makes room for `n` connections at once (a known table size spares regrowing). */
   reserve(n: number): void {
     if (n > this.#cap) this.#grow(Math.ceil(n));
+  }
+
+  /**
+   * The records, one per slot (KIND 0: a free slot), for reading in this thread (the engine
+   * reads them in place: the table is held once). Replaced when the table grows.
+   */
+  get records(): Uint8Array {
+    return this.#rec;
+  }
+
+  /** Slots the records hold. */
+  get capacity(): number {
+    return this.#cap;
   }
 
   /** Connections currently alive in the table. */
@@ -184,9 +202,10 @@ export class CtTable {
 
   /**
    * Builds the batch of everything that changed since the last one and frees the slots of
-   * destroyed connections.
+   * destroyed connections. With `copy` false the records are not copied: the batch lists the
+   * changed slots and their kinds only, for a reader of this table in place (the engine).
    */
-  takeBatch(): Batch {
+  takeBatch(copy = true): Batch {
     const emit = this.#emit;
     let n = 0;
     for (let s = 0; s < this.#hwm; s++) {
@@ -202,6 +221,7 @@ export class CtTable {
     let out = new Uint8Array(0);
     let odv = new DataView(out.buffer);
     const extras: [number, Extra][] = [];
+    const changes = copy ? undefined : new Uint32Array(2 * n);
     let i = 0; // records written in all
     let j = 0; // records written in the current chunk
     for (let s = 0; s < this.#hwm; s++) {
@@ -214,6 +234,12 @@ export class CtTable {
         ? DEAD
         : UPDATED;
       for (const kind of kinds) {
+        if (changes !== undefined) {
+          changes[2 * i] = s;
+          changes[2 * i + 1] = kind;
+          i++;
+          continue;
+        }
         if (j * RECORD_SIZE === out.byteLength) {
           out = new Uint8Array(Math.min(CHUNK_RECORDS, n - i) * RECORD_SIZE);
           odv = new DataView(out.buffer);
@@ -233,7 +259,7 @@ export class CtTable {
       else this.#state[s] = emit[s] === 2 ? S_RATED | S_RATE_NZ : 0;
     }
     this.#changedExtras.clear();
-    return { chunks, count: i, extras };
+    return { chunks, count: i, extras, changes };
   }
 
   /** Counts of live connections by protocol and family (for the header and totals). */

@@ -88,4 +88,14 @@ export interface BatchMessage {
    * snapshot); never set by the local collector.
    */
   reset?: boolean;
+  /**
+   * The records went to the engine hosted in the worker (src/engine/serve.ts): this message
+   * carries the totals, status, owners' count and host addresses only (`records` empty).
+   */
+  inWorker?: boolean;
+  /**
+   * Within the worker only, to an engine reading the collector's table in place: the
+   * changes as (slot, KIND) pairs, without copies of the records (`records` empty).
+   */
+  changes?: Uint32Array;
 }

@@ -17,3 +17,16 @@ export {
   type SortKey,
   type SortKeyDef,
 } from "./keys.ts";
+export {
+  type Anchor,
+  Engine,
+  type EngineOptions,
+  type Enrichment,
+  type ViewQuery,
+  type ViewWindow,
+} from "./engine.ts";
+export { SearchTexts } from "./search.ts";
+export { EngineHost, type TableAnswer, type TableQuery } from "./host.ts";
+export { LocalTable, type TableLink } from "./local.ts";
+export type { EngineSetup, FromEngine, ToEngine } from "./messages.ts";
+export { type RecordStore, TableRecords, type TableSource } from "./store.ts";

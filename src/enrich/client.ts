@@ -1,11 +1,14 @@
 /**
- * The main thread's handle on the enrichment worker. Starting it never waits: requests made
- * before the worker is ready queue in its message port, and answers arrive through callbacks.
- * Stopping terminates the worker at once, whatever lookups are still running.
+ * The main thread's handle on the enrichment service, which runs in the collector's worker
+ * thread (src/collector/thread.ts; one isolate for collecting and resolving). It talks over a
+ * `MessageChannel` port handed to that worker. Starting it never waits: requests made before
+ * the service is ready queue in the port, and answers arrive through callbacks. Closing it
+ * releases the thread, which the last user terminates at once, whatever lookups are running.
  *
  * @module
  */
 
+import { WorkerThread } from "../collector/mod.ts";
 import type {
   EnricherOptions,
   EnricherStats,
@@ -14,29 +17,42 @@ import type {
   ToEnricher,
 } from "./messages.ts";
 import type { GeoInfo, HostEntry } from "../core/mod.ts";
+import type { ToCollector } from "../collector/mod.ts";
 
 /** Callbacks for what the worker reports. */
 export interface EnricherHandlers {
   onReady?(info: { servicesText: string | null; geoSources: GeoSourceInfo[] }): void;
+  /** GeoIP was opened, on the first public address: the databases in use. */
+  onGeoip?(geoSources: GeoSourceInfo[]): void;
   onResults(geo: [string, GeoInfo][], hosts: [string, HostEntry][]): void;
   onWarning?(message: string): void;
 }
 
-/** A running enrichment worker. */
+/** A running enrichment service. */
 export class Enricher {
-  #worker: Worker;
+  #thread: WorkerThread;
+  #port: MessagePort;
   #stats: ((s: EnricherStats) => void)[] = [];
   #closed = false;
+  #removeOnError: () => void;
 
-  /** Starts the worker (it loads its databases in the background). */
+  /** Starts the service in the process's worker thread (GeoIP opens on first use). */
   constructor(options: EnricherOptions, handlers: EnricherHandlers) {
-    this.#worker = new Worker(new URL("./worker.ts", import.meta.url), { type: "module" });
-    this.#worker.onmessage = (e: MessageEvent<FromEnricher>) => {
+    this.#thread = WorkerThread.forService();
+    const channel = new MessageChannel();
+    this.#port = channel.port1;
+    const attach: ToCollector = { type: "enrich", port: channel.port2 };
+    this.#thread.worker.postMessage(attach, [channel.port2]);
+    this.#port.onmessage = (e: MessageEvent<FromEnricher>) => {
       const msg = e.data;
       switch (msg.type) {
         case "ready":
           for (const w of msg.warnings) handlers.onWarning?.(w);
           handlers.onReady?.({ servicesText: msg.servicesText, geoSources: msg.geoSources });
+          break;
+        case "geoip":
+          for (const w of msg.warnings) handlers.onWarning?.(w);
+          handlers.onGeoip?.(msg.geoSources);
           break;
         case "results":
           handlers.onResults(msg.geo, msg.hosts);
@@ -49,11 +65,10 @@ export class Enricher {
           break;
       }
     };
-    this.#worker.onerror = (e: ErrorEvent) => {
-      e.preventDefault();
+    this.#removeOnError = this.#thread.onError((e) => {
       handlers.onWarning?.(`Enrichment stopped: ${e.message}`);
       this.close();
-    };
+    });
     this.#post({ type: "start", options });
   }
 
@@ -75,15 +90,21 @@ export class Enricher {
     });
   }
 
-  /** Terminates the worker now; running lookups are abandoned. Safe to call twice. */
+  /**
+   * Stops the service and releases the worker thread (terminated at once when the collector
+   * is done with it too); running lookups are abandoned. Safe to call twice.
+   */
   close(): void {
     if (this.#closed) return;
+    this.#post({ type: "close" });
     this.#closed = true;
-    this.#worker.terminate();
+    this.#removeOnError();
+    this.#port.close();
+    this.#thread.release();
   }
 
   #post(msg: ToEnricher): void {
     if (this.#closed) return;
-    this.#worker.postMessage(msg);
+    this.#port.postMessage(msg);
   }
 }

@@ -10,3 +10,4 @@ export { Enricher } from "./client.ts";
 export { type EnricherOptions } from "./messages.ts";
 export { builtinServices, parseServices } from "./services.ts";
 export { MAXMINDDB_PROBE } from "./geoip/library.ts";
+export { type EnrichService } from "./messages.ts";

@@ -94,6 +94,35 @@ export class ConnectionModel {
     this.#size = 0;
   }
 
+  /** Slots per page. */
+  get pageSize(): number {
+    return PAGE;
+  }
+
+  /** The pages of records, by page number (for one pass over every slot). */
+  pages(): readonly (RecordView | undefined)[] {
+    return this.#pages;
+  }
+
+  /** One past the highest slot a page holds (slots below it may be in use). */
+  get capacity(): number {
+    return this.#pages.length * PAGE;
+  }
+
+  /** Slots in use, in slot order, into a new array (faster than iterating over slots()). */
+  liveSlots(): Uint32Array {
+    const out = new Uint32Array(this.#size);
+    let n = 0;
+    for (let p = 0; p < this.#pages.length; p++) {
+      const u8 = this.#pages[p]?.u8;
+      if (u8 === undefined) continue;
+      for (let i = 0, at = 0; i < PAGE; i++, at += RECORD_SIZE) {
+        if (u8[at] !== 0) out[n++] = p * PAGE + i;
+      }
+    }
+    return out;
+  }
+
   /** Slots in use, in slot order. */
   *slots(): IterableIterator<number> {
     for (let p = 0; p < this.#pages.length; p++) {

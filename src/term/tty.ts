@@ -51,17 +51,7 @@ import { InputDecoder, type InputEvent } from "./input.ts";
  */
 export type ReadEnd = "aborted" | "closed";
 
-/**
- * Whether `err` (from a read or write of the terminal) says the terminal is gone: EIO, which a
- * read or write of a hung-up terminal fails with (SSH dropped, window closed, tmux session
- * killed), or EPIPE/ECONNRESET when the other end of the output went away.
- */
-export function isHangUp(err: unknown): boolean {
-  if (err instanceof Deno.errors.BrokenPipe || err instanceof Deno.errors.ConnectionReset) {
-    return true;
-  }
-  return err instanceof Error && (err as { code?: unknown }).code === "EIO";
-}
+export { isHangUp } from "./hangup.ts";
 
 /** The size used when the terminal cannot say. */
 const FALLBACK_SIZE = { columns: 80, rows: 24 };

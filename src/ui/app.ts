@@ -1,16 +1,18 @@
 /**
- * The UI's controller: holds the model, the rows and the UI state; takes batches and input
- * events; and builds each frame into a cell buffer. It does no I/O — the monitor (src/app)
- * feeds it and writes what it draws — so tests drive it exactly as a terminal would.
+ * The UI's controller: holds the UI state and the last window of rows the engine sent; takes
+ * input events, asks the engine for the window it draws (a view query: filter, sort, cursor
+ * anchor, page and margins), and builds each frame into a cell buffer. The table itself lives
+ * in the engine — in the collector's worker, or in process ({@linkcode LocalTable}, tests).
+ * Cursor moves within the margins repaint at once and then ask again. It does no I/O — the
+ * monitor (src/app) feeds it and writes what it draws — so tests drive it as a terminal would.
  *
  * @module
  */
 
 import type { BatchMessage } from "../core/mod.ts";
-import { OFF } from "../conntrack/mod.ts";
-import type { Connection } from "../core/mod.ts";
-import type { Filter } from "../core/mod.ts";
-import { ConnectionModel } from "../model/mod.ts";
+import type { Connection, Filter } from "../core/mod.ts";
+import type { ConnectionModel } from "../model/mod.ts";
+import { LocalTable, type TableAnswer, type TableLink, type TableQuery } from "../engine/mod.ts";
 import type { InputEvent, KeyEvent, MouseEvent } from "../term/mod.ts";
 import { CellBuffer } from "../term/mod.ts";
 import { COLUMN_IDS, COLUMNS } from "./columns.ts";
@@ -19,7 +21,6 @@ import { type ActionName, Flag, keyName, MAIN_KEYS } from "./keymap.ts";
 import { layout } from "./layout.ts";
 import { columnIdAt, listMaxHscroll, type ListPlacement } from "./list.ts";
 import { renderScreen } from "./render.ts";
-import { RowList, SearchTexts } from "./rows.ts";
 import { type ColumnSetting, MODES, type Settings, shownColumns } from "./settings.ts";
 import { initialState, type UiState } from "./state.ts";
 import { DEFAULT_THEME, type Theme } from "./theme.ts";
@@ -29,7 +30,6 @@ import { helpScrollMax } from "./help.ts";
 import { columnsDialogRows } from "./setup.ts";
 import { dialogKey, setSort, sortBy } from "./dialog_keys.ts";
 import type { EnrichStore } from "../enrich/mod.ts";
-import { ownerText } from "../core/mod.ts";
 
 /** Playback controls, when the data comes from a recording. */
 export interface ReplayControl {
@@ -79,81 +79,131 @@ export interface UiAppOptions {
    * it (e.g. with --track, which makes the kernel track) the list just says it is empty.
    */
   emptyHint?: string;
+  /**
+   * Where the table is (the engine in the collector's worker); its answers go to
+   * {@linkcode UiApp.onWindow}. Without it the engine runs in process and takes the batches
+   * given to {@linkcode UiApp.onBatch}.
+   */
+  table?: TableLink;
 }
 
 const MESSAGE_MS = 2500;
-/** Sort columns whose keys come from enrichment answers (not from the records). */
-const ENRICH_SORTS: ReadonlySet<string> = new Set(
-  COLUMN_IDS.filter((id) => COLUMNS[id].textKey !== undefined || /^(src|dst)_/.test(id)),
-);
 const WHEEL_ROWS = 3;
 const HSCROLL_STEP = 8;
 
 /** The UI controller. */
 export class UiApp {
-  /** The connections. */
-  readonly model: ConnectionModel = new ConnectionModel();
   /** The UI state. */
   readonly state: UiState;
-  /** Rows in display order. */
-  readonly rows: RowList = new RowList();
-  #texts: SearchTexts;
+  #table: TableLink;
+  #local: LocalTable | undefined;
+  /** The last window the engine sent, and the number of the last query asked. */
+  #win: TableAnswer | undefined;
+  #asked = 0;
+  #stale = true;
   #opts: UiAppOptions;
   #theme: Theme;
   #now: () => number;
-  #queued: BatchMessage[] = [];
-  #rowsStale = true;
   #width = 80;
   #height = 24;
   #lastError: string | undefined;
   #recordingError: string | undefined;
-  #liveTotals: BatchMessage["totals"] | undefined;
-  #liveStatus: BatchMessage["status"] | undefined;
   #details: { conn: Connection; slot: number; id: number; ended: boolean } | undefined;
   /**
-   * Time spent recomputing rows for the last frame (in it, and in key handling since the frame
-   * before), ms: for the frame probe.
+   * Time spent answering queries in process for the last frame (in it, and in key handling
+   * since the frame before), ms: for the frame probe.
    */
   lastRowsMs = 0;
   #rowsMs = 0;
   #enrichVersion = -1;
-  #enrichSortedMs = 0;
-  #enrichResort = false;
 
   constructor(opts: UiAppOptions) {
     this.#opts = opts;
     this.#theme = opts.theme ?? DEFAULT_THEME;
     this.#now = opts.now ?? Date.now;
     this.state = initialState(opts.settings);
-    const enrich = opts.enrich;
-    this.#texts = new SearchTexts((model, slot) => {
-      const o = model.owner(slot);
-      if (enrich === undefined) return o === undefined ? "" : ownerText(o);
-      const [v, i] = model.locate(slot);
-      const parts = o === undefined ? [] : [ownerText(o)];
-      for (const off of [OFF.ORIG_SRC, OFF.ORIG_DST]) {
-        const a = enrich.addressAt(v, i, off);
-        if (a.host?.status === "resolved" && a.host.name !== undefined) parts.push(a.host.name);
-        if (a.geo?.country) parts.push(a.geo.country);
-        if (a.geo?.org) parts.push(a.geo.org);
-        if (a.geo?.city) parts.push(a.geo.city);
-      }
-      return parts.join(" ");
-    });
+    if (opts.table !== undefined) this.#table = opts.table;
+    else {
+      this.#local = new LocalTable((id, w) => this.onWindow(id, w), {
+        enrich: opts.enrich,
+        now: this.#now,
+      });
+      this.#table = this.#local;
+    }
   }
 
-  /** Takes a batch: applied now, or held while paused. */
+  /**
+   * The records, when the engine runs in process (tests read connections from it); the
+   * worker's engine has them otherwise.
+   */
+  get model(): ConnectionModel {
+    if (this.#local === undefined) throw new Error("The table is in the worker, not in process");
+    // In process the engine keeps its records in the model's pages (no other store given).
+    return this.#local.host.engine.model as ConnectionModel;
+  }
+
+  /** The listed rows: how many, and (in process) their slots in order. */
+  get rows(): { length: number; toArray(): number[] } {
+    if (this.#local !== undefined) this.#fresh();
+    const total = this.#win?.total ?? 0;
+    return {
+      length: total,
+      toArray: () => {
+        if (this.#local === undefined) throw new Error("The rows are in the worker");
+        const q = { ...this.#query(), anchor: null, top: 0, height: total, margin: 0 };
+        return this.#local.host.engine.query({ ...q, cursor: false }).slots;
+      },
+    };
+  }
+
+  /**
+   * Takes a batch. In process it goes to the engine (held there while paused); a batch the
+   * worker's collector already gave its engine brings only totals and status.
+   */
   onBatch(batch: BatchMessage): void {
-    if (this.state.paused) {
-      this.#queued.push(batch);
-      // The header keeps showing how the table and the collector are doing.
-      this.#liveTotals = batch.totals;
-      this.#liveStatus = batch.status;
+    const enrich = this.#opts.enrich;
+    if (enrich !== undefined && batch.local !== undefined) enrich.setLocal(batch.local);
+    if (batch.inWorker === true) return;
+    if (this.#local === undefined) {
+      this.#table.batch(batch);
       return;
     }
-    this.#liveTotals = undefined;
-    this.#liveStatus = undefined;
-    this.#apply(batch);
+    this.#local.batch(batch);
+    if (enrich !== undefined) {
+      // A long run sees many addresses come and go: forget them now and then (the ones still
+      // in use are looked up again on demand).
+      enrich.prune(Math.max(200_000, 4 * this.#local.host.engine.size));
+    }
+    this.#stale = true;
+  }
+
+  /** Takes the engine's answer to query `id` (older answers than the last asked are dropped). */
+  onWindow(id: number, w: TableAnswer): void {
+    if (id < this.#asked) return;
+    this.#win = w;
+    const s = this.state;
+    s.cursorRow = w.cursorRow;
+    s.top = w.top;
+    this.#noteCursor();
+    if (w.found !== undefined) {
+      if (w.found) {
+        s.settings.cursor = true;
+        if (s.input !== null) s.input.notFound = false;
+      } else if (s.input !== null) s.input.notFound = true;
+      else this.#say(`Not found: ${s.search}`, true);
+    }
+    const det = this.#details;
+    if (det !== undefined && w.details !== undefined) {
+      if (w.details === null) det.ended = true;
+      else if (!det.ended) det.conn = w.details;
+    }
+    if (this.#opts.enrich === undefined) return;
+    const e = this.#opts.enrich;
+    if (e.version !== this.#enrichVersion && this.#local !== undefined) {
+      // New answers may reorder a sort on them (the engine re-sorts at most once a second).
+      this.#enrichVersion = e.version;
+      this.#stale = true;
+    }
   }
 
   /** Shows a warning or error in the header until the next one. */
@@ -179,28 +229,13 @@ export class UiApp {
     this.#say(text, error);
   }
 
-  #apply(batch: BatchMessage): void {
-    const views = this.model.apply(batch);
-    const enrich = this.#opts.enrich;
-    if (enrich !== undefined) {
-      if (batch.local !== undefined) enrich.setLocal(batch.local);
-      // A long run sees many addresses come and go: forget them now and then (the ones still
-      // in use are looked up again on demand).
-      enrich.prune(Math.max(200_000, 4 * this.model.size));
-    }
-    for (const v of views) {
-      for (let i = 0; i < v.count; i++) this.#texts.invalidate(v.u32At(i, OFF.SLOT));
-    }
-    // The page on screen is read from the model at every frame; only a changed record can
-    // change which rows show and in what order — or a snapshot, which replaced them all.
-    if (batch.count > 0 || batch.reset === true) this.#rowsStale = true;
-  }
-
   /** Sets the screen size (before the first frame and on every resize). */
   resize(width: number, height: number): void {
+    if (width === this.#width && height === this.#height && this.#win !== undefined) return;
     this.#width = Math.max(1, width);
     this.#height = Math.max(1, height);
     this.#keepCursorVisible();
+    this.#stale = true;
   }
 
   /** The number of rows the list shows at the current size. */
@@ -215,7 +250,12 @@ export class UiApp {
       flags |= this.#handleOne(ev);
       if (flags & Flag.QUIT) break;
     }
-    if (flags & Flag.ROWS) this.#rowsStale = true;
+    if (flags & Flag.ROWS) {
+      this.#request();
+      // The engine is elsewhere: the screen changes when its answer comes (a new sort's title
+      // over the old order would mislead).
+      if (!this.#table.immediate) flags &= ~(Flag.ROWS | Flag.REDRAW);
+    }
     return flags;
   }
 
@@ -225,25 +265,28 @@ export class UiApp {
     if (out.width !== this.#width || out.height !== this.#height) {
       out.resize(this.#width, this.#height);
     }
-    this.#refreshRows();
+    if (this.#stale) this.#request();
     renderScreen(out, this.view());
     this.lastRowsMs = this.#rowsMs;
     this.#rowsMs = 0;
     return out;
   }
 
-  /** What the screen shows now (rows must be current: {@linkcode frame} sees to it). */
+  /** What the screen shows now (the last window: {@linkcode frame} asks for a new one). */
   view(): ScreenView {
     const s = this.state;
     const now = this.#now();
     if (s.message !== null && s.message.untilMs <= now) s.message = null;
     const page = this.pageSize;
     const rows: Connection[] = [];
-    const end = Math.min(this.rows.length, s.top + page);
+    const w = this.#win;
+    const total = w?.total ?? 0;
+    const end = Math.min(total, s.top + page);
     const enrich = this.#opts.enrich;
     const hosts = this.#wantsHostnames();
-    for (let r = s.top; r < end; r++) {
-      const c = this.model.connection(this.rows.slot(r), this.model.timeMs || now);
+    for (let r = s.top; r < end && w !== undefined; r++) {
+      const c = w.rows[r - w.first];
+      if (c === undefined) break; // not sent yet: the answer is on its way
       enrich?.fill(c, hosts);
       rows.push(c);
     }
@@ -257,10 +300,10 @@ export class UiApp {
         rows,
         top: s.top,
         cursor: s.settings.cursor ? s.cursorRow : -1,
-        total: this.rows.length,
+        total,
         ctx,
         highlight: s.input?.kind === "search" ? s.input.text : s.search,
-        empty: this.rows.length > 0 ? "" : this.#emptyText(),
+        empty: total > 0 ? "" : this.#emptyText(),
       },
       input: s.input === null
         ? null
@@ -274,8 +317,8 @@ export class UiApp {
   // Why no row is listed: nothing read yet (say nothing), an empty table (say why, as --once
   // does), or a filter that hides every row (say so, or the list looks broken).
   #emptyText(): string {
-    if (this.model.totals === undefined) return "";
-    const n = this.model.size;
+    if (this.#win?.totals === undefined) return "";
+    const n = this.#win.size;
     if (n === 0) return this.#opts.emptyHint ?? "The conntrack table is empty";
     const hidden = `${n} hidden`;
     const text = this.state.filter;
@@ -286,7 +329,7 @@ export class UiApp {
 
   // The columns on screen: the chosen ones and NAT when it shows by itself.
   #shown(): ColumnSetting[] {
-    return shownColumns(this.state.settings, this.rows.natCount > 0);
+    return shownColumns(this.state.settings, (this.#win?.natCount ?? 0) > 0);
   }
 
   // The columns shown, the sort and the scroll: what the list is laid out from, for drawing
@@ -314,10 +357,10 @@ export class UiApp {
       source: link?.text ?? this.#opts.source,
       sourceLevel: link?.level,
       stale: remote?.stale,
-      totals: this.#liveTotals ?? this.model.totals,
-      status: this.#liveStatus ?? this.model.status,
-      txRate: this.rows.txRate,
-      rxRate: this.rows.rxRate,
+      totals: this.#win?.liveTotals ?? this.#win?.totals,
+      status: this.#win?.liveStatus ?? this.#win?.status,
+      txRate: this.#win?.txRate ?? 0,
+      rxRate: this.#win?.rxRate ?? 0,
       paused: this.state.paused || (r?.paused ?? false),
       locked: this.state.locked,
       filter: this.state.filter,
@@ -343,9 +386,6 @@ export class UiApp {
       case "details": {
         const det = this.#details;
         if (det === undefined) return null;
-        if (!det.ended && this.model.live(det.slot) && this.model.id(det.slot) === det.id) {
-          det.conn = this.model.connection(det.slot, this.model.timeMs || this.#now());
-        } else det.ended = true;
         // The details always name the hosts, whatever the columns show.
         const enrich = this.#opts.enrich;
         enrich?.fill(det.conn, true);
@@ -380,90 +420,80 @@ export class UiApp {
     return st.hostnames || st.columns.some((c) => c.id === "src_host" || c.id === "dst_host");
   }
 
-  // New enrichment answers change the order when the list is sorted on them: re-sort then, but
-  // at most once a second (answers arrive in many small batches).
-  #noticeEnrichment(): void {
-    const e = this.#opts.enrich;
-    if (e === undefined) return;
-    if (e.version !== this.#enrichVersion) {
-      this.#enrichVersion = e.version;
-      this.#texts.invalidateAll();
-      const st = this.state.settings;
-      if ([st.sort, st.sort2].some((k) => k !== null && ENRICH_SORTS.has(k.column))) {
-        this.#enrichResort = true;
-      }
-    }
-    const now = this.#now();
-    if (this.#enrichResort && now - this.#enrichSortedMs >= 1000) {
-      this.#enrichResort = false;
-      this.#enrichSortedMs = now;
-      this.#rowsStale = true;
-    }
-  }
-
-  #refreshRows(): void {
-    this.#noticeEnrichment();
-    if (!this.#rowsStale) return;
-    const t0 = performance.now();
+  // The query for the window the screen shows now.
+  #query(): TableQuery {
     const s = this.state;
-    // Where the cursor sat on the page, to keep it there when the rows change under it.
-    const atTop = s.top === 0 && (!s.settings.cursor || s.cursorRow === 0);
-    const offset = s.cursorRow - s.top;
-    this.rows.update(this.model, {
-      sort: s.settings.sort,
-      sort2: s.settings.sort2,
+    const st = s.settings;
+    // On the first row at the top of the list the cursor stays there (a person watching the
+    // top of a sort keeps seeing it: after a filter is cleared, the list does not open mid-way).
+    // Otherwise it stays on its connection while that is listed, or on the same row number,
+    // and keeps its place on the page.
+    const atTop = s.top === 0 && (!st.cursor || s.cursorRow === 0);
+    const page = this.pageSize;
+    return {
       filter: this.#opts.filter,
       text: s.filter,
+      sort: st.sort,
+      sort2: st.sort2,
       locked: s.locked,
-      ctx: { enrich: this.#opts.enrich, owner: (slot) => this.model.owner(slot) },
-    }, this.#texts);
-    this.#rowsStale = false;
-    this.#followCursor(atTop, offset);
-    this.#rowsMs += performance.now() - t0;
+      paused: s.paused,
+      anchor: atTop || s.cursorSlot < 0 ? null : { slot: s.cursorSlot, id: s.cursorId },
+      cursorRow: atTop ? 0 : s.cursorRow,
+      top: atTop ? 0 : s.top,
+      height: page,
+      // A page above and below: moving by up to a page needs no answer to repaint.
+      margin: page,
+      cursor: st.cursor,
+      hostnames: false,
+      details: this.#details === undefined || this.#details.ended
+        ? undefined
+        : { slot: this.#details.slot, id: this.#details.id },
+    };
   }
 
-  /**
-   * Places the cursor after the rows changed. On the first row at the top of the list it stays
-   * there (a person watching the top of a sort keeps seeing it: after a filter is cleared, the
-   * list does not open mid-way). Otherwise it stays on its connection when that is still listed,
-   * or on the same row number, and keeps its place on the page (`offset` rows below the top).
-   */
-  #followCursor(atTop: boolean, offset: number): void {
-    const s = this.state;
-    if (atTop) {
-      s.top = 0;
-      this.#setCursor(0);
-      return;
-    }
-    if (
-      s.cursorSlot >= 0 && this.model.live(s.cursorSlot) &&
-      this.model.id(s.cursorSlot) === s.cursorId
-    ) {
-      const r = this.rows.indexOf(s.cursorSlot);
-      if (r >= 0) s.cursorRow = r;
-    }
-    if (s.settings.cursor) s.top = s.cursorRow - offset;
-    this.#setCursor(s.cursorRow);
+  // Asks for the window (answered at once in process, else later).
+  #request(extra: Partial<TableQuery> = {}): void {
+    const t0 = performance.now();
+    this.#stale = false;
+    this.#table.query(++this.#asked, { ...this.#query(), ...extra });
+    if (this.#table.immediate) this.#rowsMs += performance.now() - t0;
   }
 
-  #setCursor(row: number): void {
+  // The cursor's connection, from the window (none when its row is not in it).
+  #noteCursor(): void {
     const s = this.state;
-    const n = this.rows.length;
-    s.cursorRow = n === 0 ? 0 : Math.max(0, Math.min(n - 1, row));
-    if (n > 0) {
-      s.cursorSlot = this.rows.slot(s.cursorRow);
-      s.cursorId = this.model.id(s.cursorSlot);
+    const w = this.#win;
+    const k = w === undefined ? -1 : s.cursorRow - w.first;
+    if (w !== undefined && k >= 0 && k < w.slots.length && s.cursorRow < w.total) {
+      s.cursorSlot = w.slots[k]!;
+      s.cursorId = w.rows[k]!.id;
     } else {
       s.cursorSlot = -1;
       s.cursorId = -1;
     }
+  }
+
+  // Whether the window holds every row of the page shown.
+  #covered(): boolean {
+    const w = this.#win;
+    if (w === undefined) return false;
+    const s = this.state;
+    const end = Math.min(w.total, s.top + this.pageSize);
+    return s.top >= w.first && end <= w.first + w.rows.length;
+  }
+
+  #setCursor(row: number): void {
+    const s = this.state;
+    const n = this.#win?.total ?? 0;
+    s.cursorRow = n === 0 ? 0 : Math.max(0, Math.min(n - 1, row));
     this.#keepCursorVisible();
+    this.#noteCursor();
   }
 
   #keepCursorVisible(): void {
     const s = this.state;
     const page = this.pageSize;
-    const n = this.rows.length;
+    const n = this.#win?.total ?? 0;
     if (s.settings.cursor) {
       if (s.cursorRow < s.top) s.top = s.cursorRow;
       if (s.cursorRow >= s.top + page) s.top = s.cursorRow - page + 1;
@@ -471,21 +501,29 @@ export class UiApp {
     s.top = Math.max(0, Math.min(s.top, Math.max(0, n - page)));
   }
 
+  // Asks now when something changed since the last window (in process: answered at once).
+  #fresh(): void {
+    if (this.#stale || this.#win === undefined) this.#request();
+  }
+
   #moveBy(delta: number): number {
-    this.#refreshRows();
+    this.#fresh();
     const s = this.state;
     return this.#moveTo((s.settings.cursor ? s.cursorRow : s.top) + delta);
   }
 
+  // Moves at once within the window, then asks again around the new place; a move beyond it
+  // shows when the answer comes.
   #moveTo(row: number): number {
-    this.#refreshRows();
+    this.#fresh();
     const s = this.state;
     if (s.settings.cursor) this.#setCursor(row);
     else {
       s.top = row;
       this.#keepCursorVisible();
     }
-    return Flag.REDRAW;
+    this.#request();
+    return this.#covered() ? Flag.REDRAW : Flag.NONE;
   }
 
   #say(text: string, error = false): void {
@@ -523,7 +561,8 @@ export class UiApp {
       case "home":
         return this.#moveTo(0);
       case "end":
-        return this.#moveTo(this.rows.length - 1);
+        this.#fresh();
+        return this.#moveTo((this.#win?.total ?? 0) - 1);
       case "left":
         s.hscroll = Math.max(0, s.hscroll - HSCROLL_STEP);
         return Flag.REDRAW;
@@ -626,11 +665,7 @@ export class UiApp {
       return Flag.REDRAW;
     }
     const s = this.state;
-    s.paused = !s.paused;
-    if (!s.paused) {
-      for (const b of this.#queued) this.#apply(b);
-      this.#queued = [];
-    }
+    s.paused = !s.paused; // the engine holds the batches meanwhile
     return Flag.REDRAW | Flag.ROWS;
   }
 
@@ -643,40 +678,24 @@ export class UiApp {
   }
 
   #openDetails(): number {
-    this.#refreshRows();
+    this.#fresh();
     const s = this.state;
-    if (this.rows.length === 0) return Flag.NONE;
+    const w = this.#win;
     const row = s.settings.cursor ? s.cursorRow : s.top;
-    const slot = this.rows.slot(row);
-    this.#details = {
-      slot,
-      id: this.model.id(slot),
-      conn: this.model.connection(slot, this.model.timeMs || this.#now()),
-      ended: false,
-    };
+    const k = w === undefined ? -1 : row - w.first;
+    if (w === undefined || w.total === 0 || k < 0 || k >= w.rows.length) return Flag.NONE;
+    this.#details = { slot: w.slots[k]!, id: w.rows[k]!.id, conn: w.rows[k]!, ended: false };
     s.dialog = { kind: "details", scroll: 0 };
     return Flag.REDRAW;
   }
 
-  // Finds the next row (from the cursor, in `dir`) whose search text holds `needle`.
+  // Moves the cursor to the next row (from the cursor, in `dir`) whose search text holds
+  // `needle`; the answer says whether one was found.
   #findNext(needle: string, dir: 1 | -1, skipCurrent: boolean): number {
-    this.#refreshRows();
     const s = this.state;
-    const n = this.rows.length;
-    const lower = needle.toLowerCase();
-    const from = s.cursorRow + (skipCurrent ? dir : 0);
-    for (let k = 0; k < n; k++) {
-      const r = ((from + dir * k) % n + n) % n;
-      if (this.#texts.get(this.model, this.rows.slot(r)).includes(lower)) {
-        if (!s.settings.cursor) s.settings.cursor = true;
-        this.#setCursor(r);
-        if (s.input !== null) s.input.notFound = false;
-        return Flag.REDRAW;
-      }
-    }
-    if (s.input !== null) s.input.notFound = true;
-    else this.#say(`Not found: ${needle}`, true);
-    return Flag.REDRAW;
+    if (s.input === null) s.search = needle; // (n and N: what "Not found" names)
+    this.#request({ find: { text: needle, backwards: dir < 0, skipCurrent } });
+    return this.#table.immediate ? Flag.REDRAW : Flag.NONE;
   }
 
   #inputKey(ev: KeyEvent, name: string): number {
@@ -764,15 +783,15 @@ export class UiApp {
       return id === undefined ? Flag.NONE : sortBy(s.settings, id);
     }
     if (ev.y >= l.list.y && ev.y < l.list.y + l.list.height) {
-      this.#refreshRows();
+      this.#fresh();
       const row = s.top + (ev.y - l.list.y);
-      if (row >= this.rows.length) return Flag.NONE;
+      if (row >= (this.#win?.total ?? 0)) return Flag.NONE;
       s.settings.cursor = true;
       this.#setCursor(row);
+      this.#request();
       return Flag.REDRAW;
     }
     if (l.footer.height > 0 && ev.y === l.footer.y && s.input === null) {
-      this.#refreshRows();
       for (const span of keyBar(this.#width, positionText(this.view().list)).keys) {
         if (ev.x >= span.x && ev.x < span.x + span.width) {
           const action = MAIN_KEYS[span.key];

@@ -56,8 +56,9 @@ async function build(
 const CONNTOP_FLAGS = "--no-check --no-prompt --allow-ffi --allow-read --allow-write --allow-net " +
   "--allow-env=NO_COLOR,CONNTOP_COLOR,TERM,COLORTERM,HOME,XDG_CONFIG_HOME,CONNTOP_LIBNFCT," +
   "CONNTOP_LIBMAXMINDDB,CONNTOP_GEOIP_PATH,CONNTOP_NO_EMBEDDED_GEOIP,CONNTOP_PROBE " +
-  "--allow-run=nft,ip,sh --allow-sys=hostname " +
-  "--include src/collector/worker.ts --include src/enrich/worker.ts --include data/geoip";
+  "--allow-run=nft,ip,sh --allow-sys=hostname --v8-flags=--max-semi-space-size=1 " +
+  "--include src/collector/worker.ts --include src/enrich/service.ts " +
+  "--include src/engine/serve.ts --include data/geoip";
 const CONNTOPD_FLAGS = "--no-check --no-prompt --allow-ffi --allow-net --allow-read " +
   "--allow-env=CONNTOP_LIBNFCT --allow-sys=hostname --allow-run=nft --allow-write " +
   "--include src/collector/worker.ts";
@@ -183,7 +184,8 @@ Deno.test("deno compile of both programs for both targets embeds the workers and
     for (const arch of ["x86_64", "aarch64"]) {
       const conntop = Buffer.from(await Deno.readFile(`${out}/conntop-${arch}`));
       assertEquals([...conntop.subarray(0, 4)], [0x7f, 0x45, 0x4c, 0x46], "an ELF file");
-      for (const f of ["main.ts", "src/collector/worker.ts", "src/enrich/worker.ts", ...geoip]) {
+      const embedded = ["main.ts", "src/collector/worker.ts", "src/enrich/service.ts"];
+      for (const f of [...embedded, "src/engine/serve.ts", ...geoip]) {
         assert(
           indexOf(conntop, await Deno.readFile(`${ROOT}/${f}`)) >= 0,
           `conntop-${arch} embeds ${f}`,
@@ -207,6 +209,9 @@ Deno.test("deno compile of both programs for both targets embeds the workers and
         "CONNTOP_PROBE",
       ]);
       assertEquals(perms.allow_run, ["nft", "ip", "sh"]);
+      // The V8 flags conntop is measured with, read back from the binary (after deno's own).
+      const v8Flags = meta.v8_flags as string[];
+      assertEquals(v8Flags.at(-1), "--max-semi-space-size=1", v8Flags.join(" "));
       assertEquals(perms.allow_sys, ["hostname"]);
       for (const all of ["allow_ffi", "allow_read", "allow_write", "allow_net"]) {
         assertEquals(perms[all], [], `conntop-${arch}: ${all} unrestricted`);
@@ -223,7 +228,7 @@ Deno.test("deno compile of both programs for both targets embeds the workers and
         const f of [
           "src/ui/app.ts",
           "src/term/buffer.ts",
-          "src/enrich/worker.ts",
+          "src/enrich/service.ts",
           "src/enrich/geoip/geoip.ts",
           ...geoip,
         ]
@@ -234,6 +239,8 @@ Deno.test("deno compile of both programs for both targets embeds the workers and
       assertEquals(indexOf(conntopd, mmdbLib), -1, `conntopd-${arch} must not hold mmdb-lib`);
       const dmeta = metadata(conntopd);
       assertEquals(dmeta.entrypoint_key, "src/conntopd.ts");
+      const dv8Flags = dmeta.v8_flags as string[];
+      assertEquals(dv8Flags.filter((f) => f.startsWith("--max-semi-space-size")), []);
       const dperms = dmeta.permissions as Record<string, unknown>;
       assertEquals(dperms.prompt, false);
       assertEquals(dperms.allow_env, ["CONNTOP_LIBNFCT"]);

@@ -228,3 +228,32 @@ Deno.test("CtTable sends an idle connection's first rate, 0, though nothing else
   assertEquals(r.view.f32At(0, OFF.RX_BPS), 0);
   assertEquals(dump(t, [{ ...idle, timeout: 98 }], 3000).count, 0, "then nothing");
 });
+
+Deno.test("CtTable.takeBatch(false) lists the slots and kinds the copies would hold, no records", () => {
+  const copied = new CtTable(), listed = new CtTable();
+  const rounds: [MsgKind, Tcp4Options][][] = [
+    [["dump", { ...BASE, counters: [1, 60, 1, 60] }], ["dump", { ...BASE, id: 8, sport: 2 }]],
+    [["new", { ...BASE, id: 9, sport: 3 }], ["destroy", { ...BASE, id: 9, sport: 3 }]],
+    [["dump", { ...BASE, counters: [5, 900, 1, 60] }]], // id 8 is gone, id 7 moved
+  ];
+  for (const [k, round] of rounds.entries()) {
+    const pairs: number[][] = [];
+    for (const t of [copied, listed]) {
+      const dumped = round.some(([kind]) => kind === "dump");
+      if (dumped) t.beginDump();
+      for (const [kind, o] of round) feed(t, kind, o, 1000 * (k + 1));
+      if (dumped) t.endDump(true);
+    }
+    const a = copied.takeBatch(), b = listed.takeBatch(false);
+    const v = new RecordView(joined(a).buffer);
+    for (let i = 0; i < a.count; i++) pairs.push([v.u32At(i, OFF.SLOT), v.u8At(i, OFF.KIND)]);
+    assertEquals(b.chunks.length, 0);
+    assertEquals(b.count, a.count);
+    const got: number[][] = [];
+    for (let j = 0; j < b.changes!.length; j += 2) got.push([b.changes![j]!, b.changes![j + 1]!]);
+    assertEquals(got, pairs, `round ${k}`);
+    assert(pairs.length > 0, `round ${k} changed something`);
+  }
+  // The tables themselves stay alike: the records read in place are the ones copied.
+  assertEquals(listed.records, copied.records);
+});

@@ -5,16 +5,16 @@
  * @module
  */
 
-import { CONNTOP_PERMISSIONS } from "../../scripts/_build/commands.ts";
+import { CONNTOP_PERMISSIONS, CONNTOP_V8_FLAGS_ARG } from "../../scripts/_build/commands.ts";
 
 const MAIN = new URL("../../main.ts", import.meta.url).pathname;
 
 /**
  * The command line that runs conntop with `args`, with exactly the permissions the build bakes
- * into the binary (not --allow-all), so a missing permission fails here first.
+ * into the binary (not --allow-all), so a missing permission fails here first, and its V8 flags.
  */
 export function conntopCommand(args: string[]): string[] {
-  return [Deno.execPath(), "run", ...CONNTOP_PERMISSIONS, MAIN, ...args];
+  return [Deno.execPath(), "run", ...CONNTOP_PERMISSIONS, CONNTOP_V8_FLAGS_ARG, MAIN, ...args];
 }
 
 /** What a finished conntop printed and how it exited. */

@@ -136,10 +136,15 @@ Deno.test("conntop hints at --track when the table is empty", async () => {
   assertStringIncludes(r.stderr, "--track");
 });
 
-Deno.test("deno task start runs conntop with exactly the permissions the build bakes in", async () => {
-  const { CONNTOP_PERMISSIONS } = await import("../../scripts/_build/commands.ts");
+Deno.test("deno task start runs conntop with exactly the permissions and V8 flags the build bakes in", async () => {
+  const { CONNTOP_PERMISSIONS, CONNTOP_V8_FLAGS_ARG } = await import(
+    "../../scripts/_build/commands.ts"
+  );
   const config = JSON.parse(await Deno.readTextFile(new URL("../../deno.json", import.meta.url)));
-  assertEquals(config.tasks.start, `deno run ${CONNTOP_PERMISSIONS.join(" ")} main.ts`);
+  assertEquals(
+    config.tasks.start,
+    `deno run ${CONNTOP_PERMISSIONS.join(" ")} ${CONNTOP_V8_FLAGS_ARG} main.ts`,
+  );
 });
 
 Deno.test("conntop --stream ends quietly when its reader goes away", async () => {

@@ -14,7 +14,11 @@
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "../_helpers/assert.ts";
 import { loadConntrack, Netns } from "../../tools/netns.ts";
 import { freePort } from "../../tools/ports.ts";
-import { CONNTOP_PERMISSIONS, CONNTOPD_BUILD_PERMISSIONS } from "../../scripts/_build/commands.ts";
+import {
+  CONNTOP_PERMISSIONS,
+  CONNTOP_V8_FLAGS_ARG,
+  CONNTOPD_BUILD_PERMISSIONS,
+} from "../../scripts/_build/commands.ts";
 import { VERSION } from "../../src/version.ts";
 
 const ROOT = new URL("../..", import.meta.url).pathname.replace(/\/$/, "");
@@ -191,6 +195,11 @@ Deno.test("the launchers become the pinned deno with exactly the binaries' permi
         assertEquals(await Deno.realPath(`/proc/${child.pid}/exe`), await Deno.realPath(deno));
         assertEquals(argv[1], "run", argv.join(" "));
         assertEquals(permissionFlags(argv), [...perms], `${name}'s permissions`);
+        assertEquals(
+          argv.filter((a) => a.startsWith("--v8-flags")),
+          name === "conntop" ? [CONNTOP_V8_FLAGS_ARG] : [],
+          `${name}'s V8 flags, as its binary has them`,
+        );
         assert(argv.includes("--no-prompt"), "a missing permission fails, never asks");
         assertEquals(argv.indexOf(`${ROOT}/${main}`), argv.length - args.length - 1);
         // Let it start, then SIGTERM the launcher's PID: conntop's own exit code 143 comes back.

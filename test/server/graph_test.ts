@@ -13,7 +13,7 @@ const FORBIDDEN = [
   "src/term/",
   "src/enrich/geoip/",
   "src/enrich/hostnames.ts",
-  "src/enrich/worker.ts",
+  "src/enrich/service.ts",
   "src/app/monitor.ts",
   "ffi/maxminddb.ts",
 ];

@@ -95,7 +95,7 @@ export interface FoundDatabase {
 /** Options of {@linkcode findDatabases}. */
 export interface FindDatabasesOptions {
   /** Opens one file with the chosen backend; throws when the file is not a usable database. */
-  open: (path: string) => Promise<MmdbReader>;
+  open: (path: string) => MmdbReader;
   /**
    * Directories that must exist (those given with `--geoip-dir`): a missing one is a warning.
    * The system paths are searched only when present.
@@ -123,10 +123,10 @@ function checkMetadata(reader: MmdbReader): void {
 }
 
 /** The *.mmdb files directly in `dir`, sorted by name; [] when it does not exist. */
-async function mmdbFiles(dir: string, required: boolean, warnings: string[]): Promise<string[]> {
+function mmdbFiles(dir: string, required: boolean, warnings: string[]): string[] {
   const names: string[] = [];
   try {
-    for await (const e of Deno.readDir(dir)) {
+    for (const e of Deno.readDirSync(dir)) {
       if (!e.isDirectory && e.name.toLowerCase().endsWith(".mmdb")) names.push(e.name);
     }
   } catch (err) {
@@ -143,26 +143,28 @@ async function mmdbFiles(dir: string, required: boolean, warnings: string[]): Pr
 
 /**
  * Opens every *.mmdb file in `dirs` (in that order) and classifies it by its metadata. Files
- * that fail or are of an unknown type are closed and reported in `warnings`.
+ * that fail or are of an unknown type are closed and reported in `warnings`. Synchronous: the
+ * enrichment opens GeoIP on its first lookup, which answers at once (a directory listing and
+ * a few opened files, once per run).
  */
-export async function findDatabases(
+export function findDatabases(
   dirs: readonly string[],
   warnings: string[],
   options: FindDatabasesOptions,
-): Promise<FoundDatabase[]> {
+): FoundDatabase[] {
   const found: FoundDatabase[] = [];
   const seen = new Set<string>();
   for (const [dirIndex, dir] of dirs.entries()) {
-    for (const file of await mmdbFiles(dir, options.required?.has(dir) ?? false, warnings)) {
+    for (const file of mmdbFiles(dir, options.required?.has(dir) ?? false, warnings)) {
       let real = file;
       try {
-        real = await Deno.realPath(file);
+        real = Deno.realPathSync(file);
       } catch { /* reported by open below */ }
       if (seen.has(real)) continue; // the same file through two search paths or a symlink
       seen.add(real);
       let reader: MmdbReader;
       try {
-        reader = await options.open(file);
+        reader = options.open(file);
       } catch (err) {
         if (err instanceof Deno.errors.NotCapable) throw err;
         warnings.push(`Failed to open GeoIP database '${file}': ${messageOf(err)}`);

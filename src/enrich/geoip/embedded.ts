@@ -5,15 +5,16 @@
  * range table (see ranges.ts). scripts/geodata.ts fetches the pinned packages below and writes
  * the files; the pins live here so that the script and the runtime name the same data.
  *
- * The files are read as bytes from a URL relative to this module, never handed to
- * libmaxminddb as a path: inside a `deno compile` binary (built with
- * `--include data/geoip/`) they exist only in the binary's embedded file system. Requires
- * `--allow-read`.
+ * Inside a `deno compile` binary (built with `--include data/geoip/`) the files exist only in
+ * the binary's embedded file system: they are read whole as bytes, and the country database is
+ * read with mmdb-lib. Elsewhere they are real files: the country database is opened as any
+ * other (libmaxminddb maps it) and the AS table is mapped (bytes.ts says which path is taken
+ * when). Requires `--allow-read` (and `--allow-ffi` to map).
  *
  * @module
  */
 
-import { openLibReader } from "./lib_reader.ts";
+import { fileBytes, isRealFile } from "./bytes.ts";
 import type { MmdbReader } from "./reader.ts";
 import { RangeTable } from "./ranges.ts";
 
@@ -66,9 +67,9 @@ export class EmbeddedDataMissingError extends Error {
   }
 }
 
-async function read(url: URL): Promise<Uint8Array> {
+function read(url: URL): Uint8Array {
   try {
-    return await Deno.readFile(url);
+    return fileBytes(url).bytes;
   } catch (err) {
     if (err instanceof Deno.errors.NotFound) {
       throw new EmbeddedDataMissingError(url, { cause: err });
@@ -77,12 +78,23 @@ async function read(url: URL): Promise<Uint8Array> {
   }
 }
 
-/** Opens the embedded country database with mmdb-lib. */
-export async function loadEmbeddedCountry(): Promise<MmdbReader> {
-  return openLibReader(await read(EMBEDDED_COUNTRY), EMBEDDED_COUNTRY.pathname);
+/**
+ * Opens the embedded country database: with `open` (libmaxminddb) when it is a real file,
+ * else from its bytes with mmdb-lib's module `lib`.
+ */
+export function loadEmbeddedCountry(
+  open?: (path: string) => MmdbReader,
+  lib?: typeof import("./lib_reader.ts"),
+): MmdbReader {
+  if (open !== undefined && isRealFile(EMBEDDED_COUNTRY)) return open(EMBEDDED_COUNTRY.pathname);
+  const bytes = read(EMBEDDED_COUNTRY);
+  if (lib === undefined) {
+    throw new Error("Failed to open embedded GeoIP data: mmdb-lib was not loaded");
+  }
+  return lib.openLibReader(bytes, EMBEDDED_COUNTRY.pathname);
 }
 
 /** Loads the embedded AS range table. */
-export async function loadEmbeddedAsn(): Promise<RangeTable> {
-  return new RangeTable(await read(EMBEDDED_ASN), EMBEDDED_ASN.pathname);
+export function loadEmbeddedAsn(): RangeTable {
+  return new RangeTable(read(EMBEDDED_ASN), EMBEDDED_ASN.pathname);
 }

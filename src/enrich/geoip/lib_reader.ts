@@ -12,6 +12,7 @@
 
 import { Buffer } from "node:buffer";
 import { Reader } from "mmdb-lib";
+import { fileBytes } from "./bytes.ts";
 import type { FieldPath, MmdbReader, Scalar, Selector } from "./reader.ts";
 
 /** Decoded records kept per database, by data-section offset; cleared when full. */
@@ -153,6 +154,11 @@ export function openLibReader(bytes: Uint8Array, file: string): MmdbReader {
 }
 
 /** Reads the file at `path` and opens it with mmdb-lib. Requires `--allow-read`. */
-export async function readLibReader(path: string): Promise<MmdbReader> {
-  return openLibReader(await Deno.readFile(path), path);
+export function readLibReader(path: string): Promise<MmdbReader> {
+  return Promise.resolve(readLibReaderSync(path));
+}
+
+/** {@linkcode readLibReader}, synchronously; the file is mapped where it can be (bytes.ts). */
+export function readLibReaderSync(path: string): MmdbReader {
+  return openLibReader(fileBytes(path).bytes, path);
 }

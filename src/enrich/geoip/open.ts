@@ -3,6 +3,11 @@
  * chooses one per kind, falls back to the embedded data for the kinds with none, and returns
  * a {@linkcode GeoIp} with the warnings to show.
  *
+ * mmdb-lib (lib_reader.ts) is loaded only when a file needs it: it brings Node's `Buffer` and
+ * the npm compatibility layer along, about 13 MB of a small process. With libmaxminddb
+ * installed, the embedded country database is a file like any other (when it is a real file:
+ * not inside a `deno compile` binary), so nothing needs mmdb-lib.
+ *
  * Requires `--allow-read` and `--allow-env`; `--allow-ffi` for libmaxminddb (backend "auto"
  * uses mmdb-lib when the library is not installed).
  *
@@ -20,11 +25,14 @@
 
 import { LibraryLoadError, maxminddb } from "../../../ffi/maxminddb.ts";
 import { defaultSearchPaths, findDatabases, type FoundDatabase, type GeoKind } from "./discover.ts";
-import { loadEmbeddedAsn, loadEmbeddedCountry } from "./embedded.ts";
+import { EMBEDDED_COUNTRY, loadEmbeddedAsn, loadEmbeddedCountry } from "./embedded.ts";
 import { openFfiReader } from "./ffi_reader.ts";
 import { GeoIp, type GeoPart } from "./geoip.ts";
-import { readLibReader } from "./lib_reader.ts";
 import type { MmdbReader } from "./reader.ts";
+import { isRealFile } from "./bytes.ts";
+
+/** The mmdb-lib backend's module (lib_reader.ts), once loaded. */
+export type LibReaderModule = typeof import("./lib_reader.ts");
 
 /** Options of {@linkcode openGeoIp}. */
 export interface GeoIpOptions {
@@ -51,16 +59,57 @@ export interface OpenedGeoIp {
 
 const KINDS: readonly GeoKind[] = ["country", "asn", "city"];
 
-/** The function opening a file with the backend asked for. */
-function opener(backend: "auto" | "ffi" | "lib"): (path: string) => Promise<MmdbReader> {
-  if (backend === "lib") return readLibReader;
+/** Whether libmaxminddb can be loaded (throws other errors, e.g. no --allow-ffi). */
+function ffiLoads(): boolean {
   try {
     maxminddb();
+    return true;
   } catch (err) {
-    if (backend === "auto" && err instanceof LibraryLoadError) return readLibReader;
+    if (err instanceof LibraryLoadError) return false;
     throw err;
   }
-  return (path) => Promise.resolve(openFfiReader(path));
+}
+
+function needLib(lib: LibReaderModule | undefined): LibReaderModule {
+  if (lib === undefined) throw new Error("Failed to open GeoIP: mmdb-lib was not loaded");
+  return lib;
+}
+
+/** The function opening a file with the backend asked for. */
+function opener(
+  backend: "auto" | "ffi" | "lib",
+  lib: LibReaderModule | undefined,
+): (path: string) => MmdbReader {
+  if (backend === "lib" || (backend === "auto" && !ffiLoads())) {
+    return (path) => needLib(lib).readLibReaderSync(path);
+  }
+  maxminddb(); // "ffi": a LibraryLoadError goes to the caller
+  return openFfiReader;
+}
+
+/**
+ * Whether {@linkcode openGeoIpSync} with `options` needs mmdb-lib: the "lib" backend, no
+ * libmaxminddb, or an embedded country database that libmaxminddb cannot open (inside a
+ * `deno compile` binary it is no real file). Without `--allow-ffi`, true.
+ */
+export function needsLibReader(options: GeoIpOptions = {}): boolean {
+  const backend = options.backend ?? "auto";
+  if (backend === "lib") return true;
+  let ffi: boolean;
+  try {
+    ffi = ffiLoads();
+  } catch {
+    return true;
+  }
+  if (!ffi) return backend === "auto";
+  return (options.embedded ?? true) && !isRealFile(EMBEDDED_COUNTRY);
+}
+
+/** Loads mmdb-lib when `options` need it ({@linkcode needsLibReader}). */
+export async function loadLibReader(
+  options: GeoIpOptions = {},
+): Promise<LibReaderModule | undefined> {
+  return needsLibReader(options) ? await import("./lib_reader.ts") : undefined;
 }
 
 /**
@@ -76,10 +125,22 @@ function choose(found: readonly FoundDatabase[], kind: GeoKind): FoundDatabase |
 
 /** Finds and opens the GeoIP databases; see the module documentation. */
 export async function openGeoIp(options: GeoIpOptions = {}): Promise<OpenedGeoIp> {
+  return openGeoIpSync(options, await loadLibReader(options));
+}
+
+/**
+ * {@linkcode openGeoIp}, synchronously, given mmdb-lib's module when
+ * {@linkcode needsLibReader} says it is needed ({@linkcode loadLibReader}).
+ */
+export function openGeoIpSync(
+  options: GeoIpOptions = {},
+  lib?: LibReaderModule,
+): OpenedGeoIp {
   const warnings: string[] = [];
-  const open = opener(options.backend ?? "auto");
+  const backend = options.backend ?? "auto";
+  const open = opener(backend, lib);
   const dirs = options.dirs ?? [];
-  const found = await findDatabases(
+  const found = findDatabases(
     [...dirs, ...(options.searchPaths ?? defaultSearchPaths())],
     warnings,
     { open, required: new Set(dirs) },
@@ -100,7 +161,7 @@ export async function openGeoIp(options: GeoIpOptions = {}): Promise<OpenedGeoIp
   if (options.embedded ?? true) {
     try {
       if (missing.includes("country")) {
-        const reader = await loadEmbeddedCountry();
+        const reader = loadEmbeddedCountry(open, lib);
         parts.push({ kinds: ["country"], db: { reader, schema: "flat" }, embedded: true });
       }
     } catch (err) {
@@ -108,7 +169,7 @@ export async function openGeoIp(options: GeoIpOptions = {}): Promise<OpenedGeoIp
     }
     try {
       if (missing.includes("asn")) {
-        const table = await loadEmbeddedAsn();
+        const table = loadEmbeddedAsn();
         parts.push({ kinds: ["asn"], db: { table, file: table.file }, embedded: true });
       }
     } catch (err) {
