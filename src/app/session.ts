@@ -12,7 +12,7 @@ import { Collector, netnsPath, type ReadyMessage } from "../collector/mod.ts";
 import type { CollectorOptions } from "../collector/mod.ts";
 import { ConntopError, EnvironmentError } from "../errors.ts";
 import type { Options } from "../cli/mod.ts";
-import { isHangUp } from "../term/mod.ts";
+import { isHangUp } from "../term/hangup.ts";
 import { HANGUP_EXIT_CODE, onExitSignal, onUncaughtError, uncaughtMessage } from "../signals.ts";
 
 /** What a command does with the collector's output. */
