@@ -146,6 +146,11 @@ export class OutQueue {
     return this.#writing && now - this.#lastProgress > this.#opts.stallMs;
   }
 
+  /** How long a write has been waiting for the client without progress, ms (0: none waits). */
+  waitingMs(now: number = this.#opts.now()): number {
+    return this.#writing ? Math.max(0, now - this.#lastProgress) : 0;
+  }
+
   /**
    * Queues the lines of one message or batch.
    *

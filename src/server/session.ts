@@ -44,6 +44,13 @@ const FAILURES: ReadonlySet<ByeReason> = new Set([
 ]);
 
 /** What every session shares. */
+/**
+ * How long a client past its queue's bound may go without reading anything before a ping of
+ * its gets it dropped, ms. A client that reads, however far behind one large refresh left it,
+ * is not dropped for pinging.
+ */
+const PONG_PATIENCE_MS = 1000;
+
 export interface SessionContext {
   hub: Hub;
   admission: Admission;
@@ -292,9 +299,12 @@ export class Session implements Subscriber {
         // waiting one answers this ping too; not encoding another saves a flood's garbage.
         if (this.queue.pongWaiting) return;
         const r = this.queue.push("pong", [encodeMessage({ type: "pong", id: m.id })]);
-        // Not tooSlow(): that one is the hub's call, made after the hub has let the client go;
-        // here the hub still feeds it, and #end unsubscribes it.
-        if (r === "too_slow") {
+        // Past its bound, a client still reading (one refresh larger than twice the bound is
+        // on its way to it) gets no pong for this ping, and a later one; a client whose writes
+        // have stood still for a second is the one to drop. Not tooSlow(): that one is the
+        // hub's call, made after the hub has let the client go; here the hub still feeds it,
+        // and #end unsubscribes it.
+        if (r === "too_slow" && this.queue.waitingMs() >= PONG_PATIENCE_MS) {
           void this.#end("too_slow", "the client read too slowly to keep up with its pongs");
         }
         return;

@@ -114,7 +114,7 @@ function context(hub: Hub, queueBytes: number, log: string[]): SessionContext {
   };
 }
 
-Deno.test("Session drops a client whose pong would pass its queue's bound and leaves the hub", async () => {
+Deno.test("Session drops a client whose pong would pass its queue's bound after a second without reading, and leaves the hub", async () => {
   const hub = new Hub();
   const ctl = new Control();
   hub.onBatch(batchOf([conn(0)], { seq: 0 }));
@@ -138,7 +138,15 @@ Deno.test("Session drops a client whose pong would pass its queue's bound and le
   const big = Array.from({ length: 200 }, (_, i) => conn(10 + i));
   hub.onBatch(batchOf(big, { seq: 3 }));
   assert(s.queue.queuedBytes > 2 * queueBytes, `queued ${s.queue.queuedBytes}`);
+  // A ping right away finds the write waiting for less than a second: the client may yet be
+  // reading (one large refresh on its way), so it gets no pong and stays.
   c.feed({ type: "ping", id: 1 });
+  await settle();
+  assert(!log.some((l) => / bye too_slow: /.test(l)), log.join(""));
+  assertEquals(hub.size, 1);
+  // A second later nothing has moved: the next ping gets it dropped.
+  await new Promise((r) => setTimeout(r, 1100));
+  c.feed({ type: "ping", id: 2 });
   await settle();
 
   assert(log.some((l) => / bye too_slow: /.test(l)), log.join(""));

@@ -30,10 +30,14 @@ const QUEUE = 1 << 20;
 
 // `conntrack -D` scans the whole table per line (minutes for thousands); inserting entries
 // that expire on their own churns the table as fast as it can be filled.
+// Generation 0 (the snapshot, long-lived) has 10.20/16 to itself; the churn's generations cycle
+// through 10.21-10.219, so a generation meets its own addresses again only after 199 rounds,
+// long after their TTL (before, generation 200 ran into the snapshot's: "Such conntrack exists").
 function entry(i: number, gen: number, ttl: number): string {
-  return `-I -t ${ttl} -s 10.${20 + (gen % 200)}.${(i >> 8) & 255}.${
-    i & 255
-  } -d 10.200.0.1 -p tcp --sport ${1024 + (i % 60000)} --dport 443 --state ESTABLISHED`;
+  const net = gen === 0 ? 20 : 21 + ((gen - 1) % 199);
+  return `-I -t ${ttl} -s 10.${net}.${(i >> 8) & 255}.${i & 255} -d 10.200.0.1 -p tcp --sport ${
+    1024 + (i % 60000)
+  } --dport 443 --state ESTABLISHED`;
 }
 
 /** A client that sends its hello and pings, and reads only when told to. */
