@@ -76,13 +76,15 @@ export class Collector {
           }
           case "stopped":
             c.#stoppedResolve();
+            // Done: a later crash of the thread (the enrichment's) is no collector's concern.
+            removeOnError();
             thread.release();
             if (!started) reject(new ConntopError("The collector stopped before it started"));
             break;
         }
       };
       // The thread terminates the worker after telling every user.
-      thread.onError((e) => {
+      const removeOnError = thread.onError((e) => {
         const err = new ConntopError(`The collector crashed: ${e.message}`, ExitCode.FAILURE);
         c.#stoppedResolve();
         c.#restoreFallback();
@@ -112,12 +114,13 @@ export class Collector {
         } else if (msg.type === "fatal") {
           error = new ConntopError(msg.message, msg.exitCode);
         } else if (msg.type === "stopped") {
+          removeOnError();
           thread.release();
           if (report !== undefined) resolve(report);
           else reject(error ?? new ConntopError("The collector stopped before it restored"));
         }
       };
-      thread.onError((e) => {
+      const removeOnError = thread.onError((e) => {
         reject(new ConntopError(`The collector crashed: ${e.message}`, ExitCode.FAILURE));
       });
       const start: ToCollector = { type: "start", options: { ...options, restoreOnly: true } };
