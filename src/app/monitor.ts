@@ -11,8 +11,8 @@
  * process with the sysctls and the --track table still changed.
  *
  * The loop (as trippy's): a batch or a key arrives → the controller updates its state → the
- * screen draws a frame and writes what changed. This module draws nothing and reads no data
- * itself: it only connects the parts and decides the exit code.
+ * screen draws a frame and writes what changed. This module never draws or collects itself:
+ * it connects the parts, turns keys into saves and quits, and decides the exit code.
  *
  * @module
  */
@@ -25,7 +25,7 @@ import { startEnrichment } from "./enrichment.ts";
 import { HANGUP_EXIT_CODE, onUncaughtError, uncaughtMessage } from "../signals.ts";
 import { WorkerTable } from "./table.ts";
 import { printable } from "../text/mod.ts";
-import { openSource } from "./source.ts";
+import { openSource, type SourceSink } from "./source.ts";
 import { colorDepth, Screen } from "./screen.ts";
 import { MonitorSettings } from "./settings_file.ts";
 import { MonitorRecording } from "./recording.ts";
@@ -139,32 +139,7 @@ export async function runMonitor(opts: Options): Promise<number> {
   let result = ExitCode.OK as number;
   try {
     screen.paint("start");
-    const code = await source.run({
-      batch: (b) => {
-        // Encoded before the buffers go to the engine.
-        recording?.writeBatch(b);
-        app.onBatch(b);
-        screen.schedule("batch");
-      },
-      warning: (w) => {
-        app.onWarning(w);
-        recording?.writeWarning(w);
-        screen.schedule("warning");
-      },
-      clearWarning: (m) => app.clearWarning(m),
-      notify: (text, error) => {
-        app.notify(text, error);
-        screen.schedule("message");
-      },
-      changed: (cause) => screen.schedule(cause),
-      // The recording's header carries the source's start-up facts, so it opens once they are
-      // known. A write that fails is shown at once; monitoring goes on, and the run exits 1.
-      ready: (meta) =>
-        recording?.start(meta, (reason) => {
-          app.onRecordingError(reason);
-          screen.schedule("record");
-        }),
-    }, quit.signal);
+    const code = await source.run(sinkFor(app, screen, recording), quit.signal);
     result = exitCode !== 0 ? exitCode : code;
   } finally {
     quit.abort();
@@ -188,6 +163,39 @@ export async function runMonitor(opts: Options): Promise<number> {
   }
   if (uncaught !== undefined) throw uncaught;
   return result;
+}
+
+/**
+ * What the monitor does with what its source says: batches and warnings go to the recording
+ * (encoded before the buffers go to the engine) and the controller, and each schedules a
+ * frame named for its cause (the frame probe's and the benchmark's).
+ */
+function sinkFor(app: UiApp, screen: Screen, recording: MonitorRecording | undefined): SourceSink {
+  return {
+    batch: (b) => {
+      recording?.writeBatch(b);
+      app.onBatch(b);
+      screen.schedule("batch");
+    },
+    warning: (w) => {
+      app.onWarning(w);
+      recording?.writeWarning(w);
+      screen.schedule("warning");
+    },
+    clearWarning: (m) => app.clearWarning(m),
+    notify: (text, error) => {
+      app.notify(text, error);
+      screen.schedule("message");
+    },
+    changed: (cause) => screen.schedule(cause),
+    // The recording's header carries the source's start-up facts, so it opens once they are
+    // known. A write that fails is shown at once; monitoring goes on, and the run exits 1.
+    ready: (meta) =>
+      recording?.start(meta, (reason) => {
+        app.onRecordingError(reason);
+        screen.schedule("record");
+      }),
+  };
 }
 
 /** One line on stderr, which may be the terminal that just hung up: then it is lost. */
