@@ -93,7 +93,8 @@ export async function runMonitor(opts: Options): Promise<number> {
     emptyHint: source.emptyHint,
   });
   for (const n of config.notes) app.onWarning(n);
-  const screen = new Screen(app, depth, {
+  const screen = new Screen(app, {
+    depth,
     // Ask the worker about the addresses this frame needed.
     afterFrame: () => enrichment.store.flush(),
     onHangUp: hangUp,

@@ -17,20 +17,24 @@ import type { InputEvent } from "../term/mod.ts";
 import type { UiApp } from "../ui/mod.ts";
 import { FrameProbe } from "./probe.ts";
 
-/** What the screen tells the monitor. */
-export interface ScreenHandlers {
+/** How a screen draws, and what it tells the monitor. */
+export interface ScreenOptions {
+  /** The colour depth to draw in ({@linkcode colorDepth}). */
+  depth: ColorDepth;
   /** A frame was written (the enrichment store asks about the addresses it needed). */
   afterFrame(): void;
   /** The terminal is gone: end the run as a hang-up. */
   onHangUp(): void;
+  /** The terminal (tests give one on a fake io); default stdin and stdout. */
+  tty?: Tty;
 }
 
 /** The terminal the monitor draws on. */
 export class Screen {
   #app: UiApp;
   #depth: ColorDepth;
-  #handlers: ScreenHandlers;
-  #tty = new Tty();
+  #handlers: ScreenOptions;
+  #tty: Tty;
   #probe = FrameProbe.fromEnv();
   #prev: CellBuffer | undefined;
   #next = new CellBuffer(1, 1);
@@ -38,11 +42,12 @@ export class Screen {
   #messageTimer: ReturnType<typeof setTimeout> | undefined;
   #unresize = () => {};
 
-  /** A screen for `app` in colour `depth`; the terminal is taken by {@linkcode enter}. */
-  constructor(app: UiApp, depth: ColorDepth, handlers: ScreenHandlers) {
+  /** A screen for `app`; the terminal is taken by {@linkcode enter}. */
+  constructor(app: UiApp, options: ScreenOptions) {
     this.#app = app;
-    this.#depth = depth;
-    this.#handlers = handlers;
+    this.#depth = options.depth;
+    this.#handlers = options;
+    this.#tty = options.tty ?? new Tty();
   }
 
   /** Takes the terminal (raw mode, the alternate screen) and repaints on every resize. */
