@@ -5,7 +5,7 @@
  * @module
  */
 
-export { Attr, palette, type Style } from "./style.ts";
+export { Attr, type ColorDepth, palette, type Style } from "./style.ts";
 export { CellBuffer, diff } from "./buffer.ts";
 export { codePointWidth, fit, stringWidth, truncate } from "./width.ts";
 export { type InputEvent, type KeyEvent, type MouseEvent } from "./input.ts";

@@ -15,20 +15,20 @@ import type { ConnectionModel } from "../model/mod.ts";
 import { LocalTable, type TableAnswer, type TableLink, type TableQuery } from "../engine/mod.ts";
 import type { InputEvent, KeyEvent, MouseEvent } from "../term/mod.ts";
 import { CellBuffer } from "../term/mod.ts";
-import { COLUMN_IDS, COLUMNS } from "./columns.ts";
+import { COLUMNS } from "./columns.ts";
 import { keyBar, positionText } from "./footer.ts";
-import { type ActionName, Flag, keyName, MAIN_KEYS } from "./keymap.ts";
+import { Flag, keyName, MAIN_KEYS } from "./keymap.ts";
+import { type ActionContext, ACTIONS } from "./actions.ts";
 import { layout } from "./layout.ts";
 import { columnIdAt, listMaxHscroll, type ListPlacement } from "./list.ts";
 import { renderScreen } from "./render.ts";
-import { type ColumnSetting, MODES, type Settings, shownColumns } from "./settings.ts";
+import { type ColumnSetting, type Settings, shownColumns } from "./settings.ts";
 import { initialState, type UiState } from "./state.ts";
 import { DEFAULT_THEME, type Theme } from "./theme.ts";
 import type { HeaderView, ScreenView } from "./view.ts";
 import { detailsLines, detailsScrollMax } from "./details.ts";
 import { helpScrollMax } from "./help.ts";
-import { columnsDialogRows } from "./setup.ts";
-import { dialogKey, setSort, sortBy } from "./dialog_keys.ts";
+import { dialogKey, sortBy } from "./dialog_keys.ts";
 import type { EnrichStore } from "../enrich/mod.ts";
 
 /** Playback controls, when the data comes from a recording. */
@@ -89,7 +89,6 @@ export interface UiAppOptions {
 
 const MESSAGE_MS = 2500;
 const WHEEL_ROWS = 3;
-const HSCROLL_STEP = 8;
 
 /** The UI controller. */
 export class UiApp {
@@ -116,6 +115,8 @@ export class UiApp {
   lastRowsMs = 0;
   #rowsMs = 0;
   #enrichVersion = -1;
+  /** What the action table (actions.ts) may do to this app. */
+  #actions: ActionContext;
 
   constructor(opts: UiAppOptions) {
     this.#opts = opts;
@@ -130,6 +131,25 @@ export class UiApp {
       });
       this.#table = this.#local;
     }
+    this.#actions = {
+      state: this.state,
+      pageSize: () => this.pageSize,
+      rowCount: () => {
+        this.#fresh();
+        return this.#win?.total ?? 0;
+      },
+      moveBy: (delta) => this.#moveBy(delta),
+      moveTo: (row) => this.#moveTo(row),
+      setCursor: (row) => this.#setCursor(row),
+      maxHscroll: () => listMaxHscroll(this.#placement(), this.#width),
+      shown: () => this.#shown(),
+      openDetails: () => this.#openDetails(),
+      findNext: (needle, dir, skipCurrent) => this.#findNext(needle, dir, skipCurrent),
+      togglePause: () => this.#togglePause(),
+      scaleSpeed: (factor) => this.#scaleSpeed(factor),
+      hostnamesAllowed: () => this.#opts.enrich?.hostnamesAllowed !== false,
+      say: (text, error) => this.#say(text, error),
+    };
   }
 
   /**
@@ -543,119 +563,14 @@ export class UiApp {
     if (this.state.input !== null) return this.#inputKey(ev, name);
     if (this.state.dialog !== null) return this.#dialogKey(name);
     const action = MAIN_KEYS[name] ?? MAIN_KEYS[ev.name];
-    return action === undefined ? Flag.NONE : this.#act(action);
+    return action === undefined ? Flag.NONE : ACTIONS[action](this.#actions);
   }
 
-  #act(action: ActionName): number {
-    const s = this.state;
-    const st = s.settings;
-    switch (action) {
-      case "up":
-        return this.#moveBy(-1);
-      case "down":
-        return this.#moveBy(1);
-      case "pageUp":
-        return this.#moveBy(-this.pageSize);
-      case "pageDown":
-        return this.#moveBy(this.pageSize);
-      case "home":
-        return this.#moveTo(0);
-      case "end":
-        this.#fresh();
-        return this.#moveTo((this.#win?.total ?? 0) - 1);
-      case "left":
-        s.hscroll = Math.max(0, s.hscroll - HSCROLL_STEP);
-        return Flag.REDRAW;
-      case "right": {
-        const max = listMaxHscroll(this.#placement(), this.#width);
-        s.hscroll = Math.min(max, s.hscroll + HSCROLL_STEP);
-        return Flag.REDRAW;
-      }
-      case "details":
-        return this.#openDetails();
-      case "help":
-        s.dialog = { kind: "help", scroll: 0 };
-        return Flag.REDRAW;
-      case "columns":
-        s.dialog = {
-          kind: "columns",
-          index: 0,
-          order: columnsDialogRows(this.#shown()).map((r) => r.id),
-        };
-        return Flag.REDRAW;
-      case "sortDialog":
-        s.dialog = { kind: "sort", index: Math.max(0, COLUMN_IDS.indexOf(st.sort.column)) };
-        return Flag.REDRAW;
-      case "search":
-        s.input = { kind: "search", text: "", notFound: false };
-        return Flag.REDRAW;
-      case "searchNext":
-        return s.search === "" ? Flag.NONE : this.#findNext(s.search, 1, true);
-      case "searchPrev":
-        return s.search === "" ? Flag.NONE : this.#findNext(s.search, -1, true);
-      case "filter":
-        s.input = { kind: "filter", text: s.filter, notFound: false };
-        return Flag.REDRAW;
-      case "cursor":
-        st.cursor = !st.cursor;
-        if (st.cursor) {
-          this.#setCursor(Math.max(s.top, Math.min(s.cursorRow, s.top + this.pageSize - 1)));
-        }
-        return Flag.REDRAW | Flag.SAVE;
-      case "hostnames":
-        st.hostnames = !st.hostnames;
-        this.#say(
-          !st.hostnames
-            ? "Hostnames off"
-            : this.#opts.enrich?.hostnamesAllowed === false
-            ? "Hostnames on, but not resolved in this run (-n/--no-hostname)"
-            : "Hostnames on",
-        );
-        return Flag.REDRAW | Flag.SAVE;
-      case "services":
-        st.services = !st.services;
-        this.#say(`Service names ${st.services ? "on" : "off"}`);
-        return Flag.REDRAW | Flag.SAVE;
-      case "modePrev":
-      case "modeNext": {
-        const i = MODES.indexOf(st.mode as typeof MODES[number]);
-        const step = action === "modeNext" ? 1 : MODES.length - 1;
-        st.mode = MODES[(Math.max(0, i) + step) % MODES.length]!;
-        this.#say(
-          `Mode ${MODES.indexOf(st.mode as typeof MODES[number]) + 1}/${MODES.length}: ${st.mode}`,
-        );
-        return Flag.REDRAW | Flag.SAVE;
-      }
-      case "pause":
-        return this.#togglePause();
-      case "sortPrev":
-      case "sortNext":
-        return this.#cycleSort(action === "sortNext" ? 1 : -1);
-      case "invert":
-        st.sort = { ...st.sort, desc: !st.sort.desc };
-        return Flag.ROWS | Flag.REDRAW | Flag.SAVE;
-      case "lock":
-        s.locked = !s.locked;
-        this.#say(s.locked ? "Row order locked (L unlocks)" : "Row order follows the sort again");
-        return Flag.ROWS | Flag.REDRAW;
-      case "faster":
-      case "slower": {
-        const r = this.#opts.replay;
-        if (r === undefined) return Flag.NONE;
-        r.setSpeed(action === "faster" ? r.speed * 2 : r.speed / 2);
-        return Flag.REDRAW;
-      }
-      case "repaint":
-        return Flag.REPAINT | Flag.REDRAW;
-      case "escape":
-        if (s.search !== "") {
-          s.search = "";
-          return Flag.REDRAW;
-        }
-        return Flag.NONE;
-      case "quit":
-        return Flag.QUIT;
-    }
+  #scaleSpeed(factor: number): number {
+    const r = this.#opts.replay;
+    if (r === undefined) return Flag.NONE;
+    r.setSpeed(r.speed * factor);
+    return Flag.REDRAW;
   }
 
   #togglePause(): number {
@@ -667,14 +582,6 @@ export class UiApp {
     const s = this.state;
     s.paused = !s.paused; // the engine holds the batches meanwhile
     return Flag.REDRAW | Flag.ROWS;
-  }
-
-  #cycleSort(step: number): number {
-    const st = this.state.settings;
-    const ids = this.#shown().map((c) => c.id);
-    const i = ids.indexOf(st.sort.column);
-    const next = ids[(i + step + ids.length) % ids.length] ?? st.sort.column;
-    return setSort(st, { column: next, desc: COLUMNS[next].defaultDesc });
   }
 
   #openDetails(): number {
@@ -795,7 +702,7 @@ export class UiApp {
       for (const span of keyBar(this.#width, positionText(this.view().list)).keys) {
         if (ev.x >= span.x && ev.x < span.x + span.width) {
           const action = MAIN_KEYS[span.key];
-          return action === undefined ? Flag.NONE : this.#act(action);
+          return action === undefined ? Flag.NONE : ACTIONS[action](this.#actions);
         }
       }
     }
