@@ -55,7 +55,7 @@ function remoteDropIn(unit: string): string {
   assert(start >= 0, "the unit's comments give no [Service] drop-in");
   const out: string[] = [];
   for (const line of lines.slice(start)) {
-    const m = /^#   ?(.*)$/.exec(line);
+    const m = /^# {2,3}(.*)$/.exec(line);
     if (m === null) break;
     out.push(m[1]!);
   }
