@@ -71,6 +71,20 @@ function remoteDropIn(unit: string): string {
   return text.replace("ExecStart=/usr/local/bin/conntopd ", `ExecStart=${CONNTOPD_RUN} `) + "\n";
 }
 
+/**
+ * The same drop-in as docs/server.md gives it (its ```ini block), run from source. An empty
+ * `IPAddressDeny=` there once emptied the unit's deny list, letting every address in.
+ */
+async function docsDropIn(): Promise<string> {
+  const doc = await Deno.readTextFile(`${ROOT}/docs/server.md`);
+  const m = /```ini\n([\s\S]*?)```/.exec(doc);
+  assert(m !== null, "docs/server.md has no ini block");
+  const text = m[1]!.split("\n").map((l) => l.replace(/^ {3}/, "")).join("\n");
+  assert(text.includes("LoadCredential=token:"), `unexpected drop-in:\n${text}`);
+  assert(text.includes(`${ALLOWED_NET}.0/24`), `unexpected drop-in:\n${text}`);
+  return text.replace("ExecStart=/usr/local/bin/conntopd ", `ExecStart=${CONNTOPD_RUN} `);
+}
+
 /** Waits until the service's journal shows `count` "serving" lines; fails with its status. */
 async function waitServing(guest: Guest, count: number, what: string): Promise<void> {
   const out = await guest.run(
@@ -259,10 +273,25 @@ ${remoteDropIn(unit)}EOF
       assertEquals(ok.code, 0, ok.stderr);
     });
 
+    await t.step("docs/server.md's drop-in refuses that client too", async () => {
+      await guest.check(
+        `cat > /etc/systemd/system/conntopd.service.d/20-remote.conf <<'EOF'
+${await docsDropIn()}EOF
+         systemctl daemon-reload && systemctl restart conntopd`,
+      );
+      await waitServing(guest, 3, "docs/server.md's drop-in");
+      const args = ["--tls-ca", cert, "--token-file", token, "--once", "-o", "json"];
+      const refused = await conntop([`--connect=${SERVER_OTHER}`, ...args, "--deadline", "8"]);
+      assertEquals(refused.code, 1, `${refused.stdout}\n${refused.stderr}`);
+      const ok = await conntop([`--connect=${SERVER}`, ...args]);
+      assertEquals(ok.code, 0, ok.stderr);
+      assert(marks(ok.stdout).includes(MARK));
+    });
+
     await t.step("it survives systemctl restart", async () => {
       const before = await mainPid(guest);
       await guest.check("systemctl restart conntopd");
-      await waitServing(guest, 3, "after restart");
+      await waitServing(guest, 4, "after restart");
       const after = await mainPid(guest);
       assert(after !== before, `restarted (${before} → ${after})`);
       const r = await conntop([
@@ -290,7 +319,7 @@ ${remoteDropIn(unit)}EOF
          echo 'CONNTOPD_OPTS="--enable-acct"' > /etc/default/conntopd
          systemctl daemon-reload && systemctl restart conntopd`,
       );
-      await waitServing(guest, 4, "with --enable-acct");
+      await waitServing(guest, 5, "with --enable-acct");
       const sysctls =
         "sysctl -n net.netfilter.nf_conntrack_acct net.netfilter.nf_conntrack_timestamp";
       assertEquals((await guest.check(sysctls)).trim().split(/\s+/), ["1", "1"]);
@@ -301,11 +330,11 @@ ${remoteDropIn(unit)}EOF
 
     await t.step("its log is in the journal", async () => {
       const log = await guest.check("journalctl -u conntopd -o cat --no-pager");
-      assert((log.match(/ serving '/g) ?? []).length >= 4, log);
+      assert((log.match(/ serving '/g) ?? []).length >= 5, log);
       assert(/Shutting down/.test(log), log);
       // Each start is a new dynamic user's process, as systemd logged it.
       const sys = await guest.check("journalctl -u conntopd -o cat --no-pager _PID=1");
-      assert((sys.match(/Started conntopd\.service/g) ?? []).length >= 4, sys);
+      assert((sys.match(/Started conntopd\.service/g) ?? []).length >= 5, sys);
       assert(
         /Stopped conntopd\.service|conntopd\.service: Deactivated successfully/.test(sys),
         sys,
