@@ -41,7 +41,8 @@ function randomTable(seed: number): string[] {
       v6 ? `2001:db8:${k.toString(16)}::${(host + 1).toString(16)}` : `10.${k}.${rnd(256)}.${host}`;
     const [src, dst, natAddr] = [addr(1), addr(2), addr(3)];
     const port = () => 1 + rnd(65535);
-    const parts = ["-I", "-t", String(100 + rnd(900)), "-s", src, "-d", dst, "-p", proto];
+    // Timeouts of an hour or more: under emulation the four runs take minutes.
+    const parts = ["-I", "-t", String(3600 + rnd(3600)), "-s", src, "-d", dst, "-p", proto];
     switch (proto) {
       case "tcp":
         parts.push("--sport", String(port()), "--dport", String(port()), "--state");
