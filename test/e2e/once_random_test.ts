@@ -9,10 +9,10 @@
  */
 
 import { assert, assertEquals } from "../_helpers/assert.ts";
-import { loadConntrack, Netns } from "../_helpers/netns.ts";
+import { loadConntrack, Netns } from "../../tools/netns.ts";
 import { parseConntrackXml, type XmlFlow } from "../_helpers/conntrack_cli.ts";
 import { runConntop } from "./_conntop.ts";
-import type { Connection } from "../../src/model/connection.ts";
+import type { Connection } from "../../src/core/connection.ts";
 
 const SEED = Number(Deno.env.get("CONNTOP_TEST_SEED") ?? Math.floor(Math.random() * 2 ** 31));
 const COUNT = 48;
