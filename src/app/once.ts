@@ -70,9 +70,10 @@ export async function runOnce(
     },
     onWarning: note,
   };
-  // A server's first batch is its whole table: one is all it takes.
+  // A server's first batch is its whole table: one is all it takes. The local collector hands
+  // its table over with the last batch wanted (transferred, not copied: held once).
   const code = opts.remote === undefined
-    ? await runSession(opts, handlers)
+    ? await runSession(opts, handlers, { handOver: wanted })
     : await runRemoteSession(
       opts,
       {
