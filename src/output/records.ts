@@ -81,10 +81,15 @@ export class ByteSink {
       b[this.#pos++] = 48 + n;
       return;
     }
-    let digits = 0;
-    for (let x = n; x >= 1; x = Math.floor(x / 10)) digits++;
+    let digits = 1;
+    for (let x = n; x >= 10; x = Math.floor(x / 10)) digits++;
     let p = this.#pos + digits;
     this.#pos = p;
+    if (n <= 0x7fffffff) {
+      // 32-bit integer steps: the common case (ids, ports, timeouts, small counters).
+      for (let x = n | 0; x > 0; x = (x / 10) | 0) b[--p] = 48 + (x % 10);
+      return;
+    }
     for (let x = n; x >= 1; x = Math.floor(x / 10)) b[--p] = 48 + (x % 10);
   }
 
