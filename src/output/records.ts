@@ -62,7 +62,12 @@ export class ByteSink {
 
   bytes(b: Uint8Array): void {
     this.#room(b.length);
-    this.#buf.set(b, this.#pos);
+    if (b.length > 16) this.#buf.set(b, this.#pos);
+    else {
+      // A separator or a field's prefix: a loop beats set() on a few bytes.
+      const buf = this.#buf, p = this.#pos;
+      for (let k = 0; k < b.length; k++) buf[p + k] = b[k]!;
+    }
     this.#pos += b.length;
   }
 
@@ -209,6 +214,40 @@ const rate = (off: number): Read => (r) => r.has & Has.RATES ? round2(r.v.f32At(
 const startMs = (r: Row): number | null =>
   r.has & Has.TIMESTAMP ? r.v.f64At(r.i, OFF.START_MS) : null;
 
+const pad2 = (n: number) => (n < 10 ? "0" : "") + n;
+const pad3 = (n: number) => (n < 10 ? "00" : n < 100 ? "0" : "") + n;
+
+/**
+ * `new Date(ms).toISOString()`, without the Date, for years 1970 to 9999 (others through the
+ * Date): days to a civil date as in Howard Hinnant's `civil_from_days`.
+ */
+export function isoTime(ms: number): string {
+  const t = Math.trunc(ms);
+  if (!(t >= 0 && t < 253402300800000)) return new Date(ms).toISOString();
+  const days = Math.floor(t / 86400000);
+  let rest = t - days * 86400000;
+  const z = days + 719468;
+  const era = Math.floor(z / 146097);
+  const doe = z - era * 146097;
+  const yoe = Math.floor(
+    (doe - Math.floor(doe / 1460) + Math.floor(doe / 36524) -
+      Math.floor(doe / 146096)) / 365,
+  );
+  const doy = doe - (365 * yoe + Math.floor(yoe / 4) - Math.floor(yoe / 100));
+  const mp = Math.floor((5 * doy + 2) / 153);
+  const d = doy - Math.floor((153 * mp + 2) / 5) + 1;
+  const m = mp < 10 ? mp + 3 : mp - 9;
+  const y = yoe + era * 400 + (m <= 2 ? 1 : 0);
+  const h = Math.floor(rest / 3600000);
+  rest -= h * 3600000;
+  const min = Math.floor(rest / 60000);
+  rest -= min * 60000;
+  const sec = Math.floor(rest / 1000);
+  return `${y}-${pad2(m)}-${pad2(d)}T${pad2(h)}:${pad2(min)}:${pad2(sec)}.${
+    pad3(rest - sec * 1000)
+  }Z`;
+}
+
 /** Every field but the addresses and flags, read as toConnection reads it. */
 const READ: Record<Exclude<Field, "flags">, Read> = {
   id: (r) => r.u32(OFF.ID),
@@ -258,7 +297,7 @@ const READ: Record<Exclude<Field, "flags">, Read> = {
   "rx_packets_per_s": rate(OFF.RX_PPS),
   start: (r) => {
     const s = startMs(r);
-    return s === null ? null : new Date(s).toISOString();
+    return s === null ? null : isoTime(s);
   },
   "age_seconds": (r) => {
     const s = startMs(r);

@@ -22,6 +22,7 @@ import {
 import { csvRowEncoder, type Field, jsonObjectEncoder } from "../../src/output/encode.ts";
 import {
   ByteSink,
+  isoTime,
   recordCsvEncoder,
   type RecordEncoder,
   recordJsonEncoder,
@@ -200,6 +201,14 @@ Deno.test("direct record encoders write the object path's bytes on random record
       `CSV, ${label}`,
     );
   }
+});
+
+Deno.test("isoTime is Date's toISOString, from 1970 to 9999 and beyond", () => {
+  const rand = prng(8);
+  const times = [0, 0.5, 1, 951782400000, 951868799999, 4107542400000, 253402300799999];
+  times.push(253402300800000, -1, -62198755200000, 8.64e15);
+  for (let k = 0; k < 20000; k++) times.push(rand() * 253402300800000, rand() * 4e12);
+  for (const t of times) assertEquals(isoTime(t), new Date(t).toISOString(), String(t));
 });
 
 Deno.test("the byte sink writes numbers as String() does and grows for long rows", async () => {
