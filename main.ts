@@ -12,7 +12,7 @@
 import { completionsCommand, parseOptions, USAGE, versionText } from "./src/cli/mod.ts";
 import { ConntopError, ExitCode, UsageError } from "./src/errors.ts";
 import { runMonitor, runOnce, runRestore, runStream } from "./src/app/mod.ts";
-import { writeTextSync } from "./src/output/mod.ts";
+import { writeAllSync, writeTextSync } from "./src/output/mod.ts";
 import { libraryLines, NFCT_PROBE } from "./src/libraries.ts";
 import { MAXMINDDB_PROBE } from "./src/enrich/mod.ts";
 import { printable } from "./src/text/mod.ts";
@@ -35,7 +35,7 @@ export async function main(args: string[]): Promise<number> {
         writeTextSync(Deno.stdout, versionText(libraryLines([NFCT_PROBE, MAXMINDDB_PROBE])));
         return ExitCode.OK;
       case "once":
-        return await runOnce(opts, (t) => Promise.resolve(writeTextSync(Deno.stdout, t)), warn);
+        return await runOnce(opts, (b) => Promise.resolve(writeAllSync(Deno.stdout, b)), warn);
       case "stream":
         return await runStream(opts, (t) => writeTextSync(Deno.stdout, t), warn);
       case "server": {

@@ -6,26 +6,30 @@
  * printed of them.
  *
  * It writes as it goes: the rows are slot numbers ordered over the records
- * (src/app/once_rows.ts), each made into a connection, encoded and dropped in turn. It must
- * never hold the whole output, nor a connection object per row, and imports nothing of the UI
- * or the terminal.
+ * (src/app/once_rows.ts), each encoded straight from its record into bytes
+ * (src/output/records.ts; the text table makes one connection at a time). It must never hold
+ * the whole output, nor a connection object per row, and imports nothing of the UI or the
+ * terminal. The collector hands its table over at the end rather than a copy of it.
  *
  * @module
  */
 
 import type { Options } from "../cli/mod.ts";
-import { OFF } from "../conntrack/mod.ts";
+import { Has, IPPROTO, OFF } from "../conntrack/mod.ts";
 import { CONNECTION_FIELDS, type Filter, isEmptyFilter } from "../core/mod.ts";
 import { ConnectionModel } from "../model/mod.ts";
 import type { Connection } from "../core/mod.ts";
+import type { EnrichStore } from "../enrich/mod.ts";
 import {
+  ByteSink,
   columnsTable,
   csvHeaderOf,
-  csvRowEncoder,
   DEFAULT_TABLE,
   type Field,
   fieldsOf,
-  jsonObjectEncoder,
+  recordCsvEncoder,
+  recordJsonEncoder,
+  type RecordRow,
   snapshotParts,
   TableLayout,
 } from "../output/mod.ts";
@@ -36,10 +40,13 @@ import { runRemoteSession } from "./remote.ts";
 import { emptyTableHint } from "./hints.ts";
 import { type Enrichment, startEnrichment } from "./enrichment.ts";
 
-/** Runs --once, writing to `out`; resolves with the exit code. */
+/**
+ * Runs --once, writing to `out` (which must be done with the bytes when it resolves); resolves
+ * with the exit code.
+ */
 export async function runOnce(
   opts: Options,
-  out: (text: string) => Promise<void>,
+  out: (bytes: Uint8Array) => Promise<void>,
   warn: (line: string) => void,
 ): Promise<number> {
   const model = new ConnectionModel();
@@ -70,9 +77,10 @@ export async function runOnce(
     },
     onWarning: note,
   };
-  // A server's first batch is its whole table: one is all it takes.
+  // A server's first batch is its whole table: one is all it takes. The local collector hands
+  // its table over with the last batch wanted (transferred, not copied: held once).
   const code = opts.remote === undefined
-    ? await runSession(opts, handlers)
+    ? await runSession(opts, handlers, { handOver: wanted })
     : await runRemoteSession(
       opts,
       {
@@ -110,8 +118,8 @@ export async function runOnce(
     rows = selectRows(model, sel);
     if (enrichment !== undefined) await enrich(enrichment, model, rows);
   }
-  // Rows are made one at a time, filled from the answers (one entry per address), written,
-  // and dropped: the output is never whole in memory.
+  // The table's rows are made one at a time, filled from the answers (one entry per address),
+  // written, and dropped: the output is never whole in memory.
   const row = (slot: number): Connection => {
     const c = model.connection(slot, now);
     if (store !== undefined) {
@@ -120,6 +128,33 @@ export async function runOnce(
       store.fill(c, false, src, dst);
     }
     return c;
+  };
+  // The scripting formats are written straight from the records: one reused row and one
+  // reused set of enrichment fields, no connection object.
+  const scratch = emptyEnriched();
+  const record: RecordRow = {
+    v: model.page(0),
+    i: 0,
+    extra: undefined,
+    owner: undefined,
+    enriched: store === undefined ? undefined : scratch,
+  };
+  const recordRow = (slot: number): RecordRow => {
+    const v = model.page(slot), i = model.index(slot);
+    record.v = v;
+    record.i = i;
+    record.extra = model.extra(slot);
+    record.owner = model.owner(slot);
+    if (store !== undefined) {
+      const l4 = v.u8At(i, OFF.L4);
+      const ports = v.has(i, Has.PORTS) && l4 !== IPPROTO.GRE;
+      scratch.protonum = l4;
+      scratch.orig_sport = ports ? v.u16At(i, OFF.ORIG_SPORT) : null;
+      scratch.orig_dport = ports ? v.u16At(i, OFF.ORIG_DPORT) : null;
+      const src = store.addressAt(v, i, OFF.ORIG_SRC), dst = store.addressAt(v, i, OFF.ORIG_DST);
+      store.fill(scratch, false, src, dst);
+    }
+    return record;
   };
   const header = {
     "format_version": 1,
@@ -132,52 +167,104 @@ export async function runOnce(
     warnings,
     connections: [],
   };
-  await write(new ChunkWriter(out), opts, fields, header, rows, row);
+  const sink = new ByteSink(out);
+  if (opts.format === "table") await writeTable(sink, opts, rows, row);
+  else await writeRecords(sink, opts.format, fields, header, rows, recordRow, now);
   return 0;
 }
 
-// Writes `rows` in the format asked for; `row` makes each one's connection.
-async function write(
-  w: ChunkWriter,
-  opts: Options,
+// Writes `rows` as JSON, NDJSON or CSV, each straight from its record.
+async function writeRecords(
+  w: ByteSink,
+  format: Options["format"],
   fields: readonly Field[],
   header: Readonly<Record<string, unknown>>,
   rows: Uint32Array,
-  row: (slot: number) => Connection,
+  row: (slot: number) => RecordRow,
+  nowMs: number,
 ): Promise<void> {
-  switch (opts.format) {
+  switch (format) {
     case "json": {
       const parts = snapshotParts(header);
-      const encode = jsonObjectEncoder(fields, "    ");
-      w.add(parts.head);
+      const encode = recordJsonEncoder(fields, "    ", nowMs);
+      const first = TEXT.encode(parts.first), next = TEXT.encode(parts.next);
+      w.text(parts.head);
       for (let r = 0; r < rows.length; r++) {
-        if (w.add((r === 0 ? parts.first : parts.next) + encode(row(rows[r]!)))) await w.flush();
+        w.bytes(r === 0 ? first : next);
+        encode(w, row(rows[r]!));
+        if (w.full) await w.flush();
       }
-      w.add(rows.length === 0 ? parts.emptyTail : parts.tail);
+      w.text(rows.length === 0 ? parts.emptyTail : parts.tail);
       break;
     }
     case "ndjson": {
-      const encode = jsonObjectEncoder(fields, null);
-      for (const s of rows) if (w.add(encode(row(s)) + "\n")) await w.flush();
-      break;
-    }
-    case "csv": {
-      const encode = csvRowEncoder(fields);
-      w.add(csvHeaderOf(fields));
-      for (const s of rows) if (w.add(encode(row(s)))) await w.flush();
+      const encode = recordJsonEncoder(fields, null, nowMs);
+      for (const s of rows) {
+        encode(w, row(s));
+        w.byte(10);
+        if (w.full) await w.flush();
+      }
       break;
     }
     default: {
-      // Two passes: the widths first (keeping only them), then the lines.
-      const t = new TableLayout(
-        opts.columns === undefined ? DEFAULT_TABLE : columnsTable(opts.columns),
-      );
-      for (const s of rows) t.measure(row(s));
-      w.add(t.header());
-      for (const s of rows) if (w.add(t.line(row(s)))) await w.flush();
+      const encode = recordCsvEncoder(fields, nowMs);
+      w.text(csvHeaderOf(fields));
+      for (const s of rows) {
+        encode(w, row(s));
+        if (w.full) await w.flush();
+      }
     }
   }
   await w.flush();
+}
+
+// Writes `rows` as the text table; `row` makes each one's connection. Two passes: the widths
+// first (keeping only them), then the lines.
+async function writeTable(
+  w: ByteSink,
+  opts: Options,
+  rows: Uint32Array,
+  row: (slot: number) => Connection,
+): Promise<void> {
+  const t = new TableLayout(
+    opts.columns === undefined ? DEFAULT_TABLE : columnsTable(opts.columns),
+  );
+  for (const s of rows) t.measure(row(s));
+  w.text(t.header());
+  for (const s of rows) {
+    w.text(t.line(row(s)));
+    if (w.full) await w.flush();
+  }
+  await w.flush();
+}
+
+const TEXT = new TextEncoder();
+
+/** Enrichment fields to fill for each row in turn (and what filling them reads). */
+function emptyEnriched(): Parameters<EnrichStore["fill"]>[0] {
+  return {
+    protonum: 0,
+    "orig_src": "",
+    "orig_dst": "",
+    "orig_sport": null,
+    "orig_dport": null,
+    process: null,
+    pid: null,
+    "src_host": null,
+    "dst_host": null,
+    "src_class": null,
+    "dst_class": null,
+    "src_country": null,
+    "dst_country": null,
+    "src_asn": null,
+    "dst_asn": null,
+    "src_org": null,
+    "dst_org": null,
+    "src_city": null,
+    "dst_city": null,
+    "sport_service": null,
+    "dport_service": null,
+  };
 }
 
 /** Longest wait for hostnames in --once, ms: lookups not answered by then stay null. */
@@ -260,31 +347,5 @@ async function enrich(
   const deadline = Date.now() + ONCE_DNS_DEADLINE_MS;
   while (store.pending > 0 && Date.now() < deadline) {
     await new Promise((r) => setTimeout(r, 10));
-  }
-}
-
-/**
- * Gathers text and writes it in pieces of about 64 KiB. Adding is synchronous: a row costs no
- * promise, only a full piece waits for the write.
- */
-class ChunkWriter {
-  #out: (text: string) => Promise<void>;
-  #buf = "";
-
-  constructor(out: (text: string) => Promise<void>) {
-    this.#out = out;
-  }
-
-  /** Adds `text`; returns true when a piece is full and should be flushed. */
-  add(text: string): boolean {
-    this.#buf += text;
-    return this.#buf.length > 1 << 16;
-  }
-
-  async flush(): Promise<void> {
-    if (this.#buf === "") return;
-    const t = this.#buf;
-    this.#buf = "";
-    await this.#out(t);
   }
 }

@@ -39,11 +39,16 @@ export function collectorOptions(opts: Options): CollectorOptions {
 }
 
 /**
- * Runs until a handler ends it or a signal arrives; resolves with the exit code a signal asks
+ * Runs until a handler ends it or a signal arrives (`more`: collector options beyond the
+ * command line's, e.g. `handOver` for --once); resolves with the exit code a signal asks
  * for (0 otherwise). Rejects with {@linkcode ConntopError} on a fatal collector error, after the
  * collector has cleaned up.
  */
-export async function runSession(opts: Options, handlers: SessionHandlers): Promise<number> {
+export async function runSession(
+  opts: Options,
+  handlers: SessionHandlers,
+  more: Pick<CollectorOptions, "handOver"> = {},
+): Promise<number> {
   if (opts.netns !== undefined) {
     const path = netnsPath(opts.netns);
     try {
@@ -97,7 +102,7 @@ export async function runSession(opts: Options, handlers: SessionHandlers): Prom
     }
   };
   try {
-    collector = await Collector.start(collectorOptions(opts), {
+    collector = await Collector.start({ ...collectorOptions(opts), ...more }, {
       onBatch: (b) => {
         if (ended) return;
         if (early !== undefined) early.push(b);

@@ -427,8 +427,10 @@ async function loop(
     if (evSock !== undefined && drainEvents(evSock, table, status)) {
       await dump(dumpSock, table, status, ctl.yieldMs);
     }
-    // A receiver reading this table in place needs no copies of the changed records.
-    const batch = table.takeBatch(!ctl.inPlace);
+    // A receiver reading this table in place, or taking it whole at the end, needs no copies
+    // of the changed records.
+    const last = opts.handOver !== undefined && seq === opts.handOver - 1;
+    const batch = table.takeBatch(!ctl.inPlace && opts.handOver === undefined);
     let owners: [number, Owner | null][] = [];
     if (tracker !== undefined) {
       try {
@@ -451,8 +453,10 @@ async function loop(
       seq: seq++,
       timeMs,
       startedMs,
-      records: batch.chunks.map((c) => c.buffer),
-      count: batch.count,
+      // The table itself, last: transferred, it is never held twice (the loop ends below).
+      records: last ? [table.records.buffer as ArrayBuffer] : batch.chunks.map((c) => c.buffer),
+      handedOver: last || undefined,
+      count: last ? table.size : batch.count,
       extras: batch.extras,
       owners,
       local,
@@ -463,6 +467,7 @@ async function loop(
     // Handed over. A loop sharing its thread must not keep them alive while it waits for the
     // next refresh (a worker's are transferred, so detached anyway).
     batch.chunks.length = 0;
+    if (last) break;
     status.lastError = undefined;
     local = undefined;
     next += opts.intervalMs;

@@ -25,6 +25,12 @@ export interface CollectorOptions {
   /** Subscribe to events (short-lived connections, final counters); dumps alone otherwise. */
   events: boolean;
   /**
+   * Refreshes to collect before handing the table itself over and stopping (--once): the last
+   * batch transfers the table's buffer (`handedOver`), so the records exist once in the
+   * process, never as a copy beside the collector's; earlier batches carry only `changes`.
+   */
+  handOver?: number;
+  /**
    * Only undo what earlier runs left changed in the namespace (`conntop --restore`): no
    * collecting; the worker answers with a "restored" message and stops.
    */

@@ -89,13 +89,21 @@ export interface BatchMessage {
    */
   reset?: boolean;
   /**
+   * `records` is the collector's table itself: one buffer, one record per slot (KIND 0: a
+   * free slot), transferred rather than copied by a collector that stops after it (--once;
+   * see `handOver` in the collector's options). Earlier batches of such a run carry only
+   * `changes`.
+   */
+  handedOver?: boolean;
+  /**
    * The records went to the engine hosted in the worker (src/engine/serve.ts): this message
    * carries the totals, status, owners' count and host addresses only (`records` empty).
    */
   inWorker?: boolean;
   /**
-   * Within the worker only, to an engine reading the collector's table in place: the
-   * changes as (slot, KIND) pairs, without copies of the records (`records` empty).
+   * The changes as (slot, KIND) pairs, without copies of the records (`records` empty): within
+   * the worker, to an engine reading the collector's table in place; and in a run that takes
+   * the table itself at its end (`handedOver`).
    */
   changes?: Uint32Array;
 }

@@ -57,33 +57,67 @@ export class ConnectionModel {
       else this.#owners.set(slot, owner);
     }
     if (batch.local !== undefined) this.local = batch.local;
-    for (const bv of views) {
-      if (this.#adopt(bv)) continue;
-      for (let i = 0; i < bv.count; i++) {
-        const kind = bv.u8At(i, OFF.KIND);
-        const slot = bv.u32At(i, OFF.SLOT);
-        const page = this.#page(slot);
-        const at = (slot % PAGE) * RECORD_SIZE;
-        const live = page.u8[at] !== 0;
-        if (kind === Kind.DESTROY) {
-          if (live) {
-            page.u8.fill(0, at, at + RECORD_SIZE);
-            this.#size--;
-          }
-          this.#extras.delete(slot);
-          this.#owners.delete(slot);
-          continue;
-        }
-        page.u8.set(bv.u8.subarray(i * RECORD_SIZE, (i + 1) * RECORD_SIZE), at);
-        page.u8[at] = 1;
-        if (!live) this.#size++;
+    // Changes without records (a run that takes the table at its end): the destroyed slots'
+    // extras and owners go; the records themselves come with the table.
+    const changes = batch.changes;
+    for (let j = 0; changes !== undefined && j < changes.length; j += 2) {
+      if (changes[j + 1] === Kind.DESTROY) {
+        this.#extras.delete(changes[j]!);
+        this.#owners.delete(changes[j]!);
       }
+    }
+    if (batch.handedOver === true) this.#adoptTable(batch.records[0]!);
+    else {
+      for (const bv of views) this.#applyRecords(bv);
     }
     this.totals = batch.totals;
     this.status = batch.status;
     this.seq = batch.seq;
     this.timeMs = batch.timeMs;
     return views;
+  }
+
+  // Copies a batch's records into the pages (a whole chunk of new ones becomes a page).
+  #applyRecords(bv: RecordView): void {
+    if (this.#adopt(bv)) return;
+    for (let i = 0; i < bv.count; i++) {
+      const kind = bv.u8At(i, OFF.KIND);
+      const slot = bv.u32At(i, OFF.SLOT);
+      const page = this.#page(slot);
+      const at = (slot % PAGE) * RECORD_SIZE;
+      const live = page.u8[at] !== 0;
+      if (kind === Kind.DESTROY) {
+        if (live) {
+          page.u8.fill(0, at, at + RECORD_SIZE);
+          this.#size--;
+        }
+        this.#extras.delete(slot);
+        this.#owners.delete(slot);
+        continue;
+      }
+      page.u8.set(bv.u8.subarray(i * RECORD_SIZE, (i + 1) * RECORD_SIZE), at);
+      page.u8[at] = 1;
+      if (!live) this.#size++;
+    }
+  }
+
+  // Takes the collector's table, one record per slot, as the pages: views over its buffer,
+  // not copies (only a last, partial page is copied into a whole one).
+  #adoptTable(buf: ArrayBuffer): void {
+    this.#pages = [];
+    this.#size = 0;
+    const slots = Math.floor(buf.byteLength / RECORD_SIZE);
+    for (let p = 0; p * PAGE < slots; p++) {
+      const n = Math.min(PAGE, slots - p * PAGE);
+      let page = new RecordView(buf, p * PAGE_BYTES, n * RECORD_SIZE);
+      if (n < PAGE) {
+        const whole = new RecordView(new ArrayBuffer(PAGE_BYTES));
+        whole.u8.set(page.u8);
+        page = whole;
+      }
+      for (let at = 0; at < n * RECORD_SIZE; at += RECORD_SIZE) if (page.u8[at] !== 0) this.#size++;
+      this.#pages[p] = page;
+    }
   }
 
   /** Forgets every connection (the totals and status stay until the next batch). */

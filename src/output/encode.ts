@@ -34,16 +34,18 @@ const RAW_IN_JSON = /[\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]
 const PLAIN = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
 
 /** A string as JSON, escaped as `printableJson()` escapes it. */
-function jsonString(s: string): string {
+export function jsonString(s: string): string {
   if (PLAIN.test(s)) return '"' + s + '"';
   const t = JSON.stringify(s);
   return RAW_IN_JSON.test(t) ? printableJson(s) : t;
 }
 
-// One value as JSON.stringify writes it at `indent` (the indent of the field holding it; the
-// array's items go one level deeper). Connection values are null, numbers, strings, and arrays
-// of strings or numbers.
-function jsonValue(v: unknown, indent: string | null): string {
+/**
+ * One value as JSON.stringify writes it at `indent` (the indent of the field holding it; the
+ * array's items go one level deeper). Connection values are null, numbers, strings, and arrays
+ * of strings or numbers.
+ */
+export function jsonValue(v: unknown, indent: string | null): string {
   if (v === null || v === undefined) return "null";
   switch (typeof v) {
     case "number":

@@ -10,4 +10,5 @@ export * from "./units.ts";
 export * from "./encode.ts";
 export * from "./columns.ts";
 export * from "./table.ts";
-export { writeTextSync } from "./write.ts";
+export { writeAllSync, writeTextSync } from "./write.ts";
+export { ByteSink, recordCsvEncoder, recordJsonEncoder, type RecordRow } from "./records.ts";

@@ -20,3 +20,9 @@ export function writeTextSync(file: { writeSync(p: Uint8Array): number }, text: 
     rest = rest.slice(read);
   }
 }
+
+/** Writes all of `bytes` to `file`, synchronously. */
+export function writeAllSync(file: { writeSync(p: Uint8Array): number }, bytes: Uint8Array): void {
+  let off = 0;
+  while (off < bytes.length) off += file.writeSync(bytes.subarray(off));
+}

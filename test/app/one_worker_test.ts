@@ -45,7 +45,12 @@ Deno.test("--once creates one worker for collecting and resolving, and ends it",
   let code: number;
   try {
     const opts = parseOptions(["--once", "--netns", ns.name, "-o", "json", "-n"]);
-    code = await runOnce(opts, (t) => Promise.resolve(void (text += t)), () => {});
+    const dec = new TextDecoder();
+    code = await runOnce(
+      opts,
+      (b) => Promise.resolve(void (text += dec.decode(b, { stream: true }))),
+      () => {},
+    );
   } finally {
     globalThis.Worker = RealWorker;
   }
