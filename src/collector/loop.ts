@@ -394,6 +394,8 @@ async function loop(
   // it resumes.)
   if (!ctl.paused) table.reserve((readSysctlNumber("nf_conntrack_count") ?? 0) * 1.02);
   await ctl.onTable?.(table);
+  // Set after the table was let go and made anew: the next batch is the whole table.
+  let whole = false;
   while (!ctl.stopping) {
     if (ctl.paused) {
       if (ctl.releaseWhilePaused) {
@@ -407,6 +409,9 @@ async function loop(
       await pause(opts, events, status, ctl);
       if (ctl.stopping) break;
       if (ctl.releaseWhilePaused) {
+        // The next batch holds the whole table: it says so, so that a receiver can tell it
+        // from a batch that was under way when the table was let go.
+        whole = true;
         table = new CtTable();
         table.reserve((readSysctlNumber("nf_conntrack_count") ?? 0) * 1.02);
         await ctl.onTable?.(table);
@@ -463,7 +468,9 @@ async function loop(
       totals: totals(table),
       status: { ...status },
       changes: batch.changes,
+      ...(whole ? { reset: true } : {}),
     });
+    whole = false;
     // Handed over. A loop sharing its thread must not keep them alive while it waits for the
     // next refresh (a worker's are transferred, so detached anyway).
     batch.chunks.length = 0;

@@ -84,8 +84,9 @@ export interface BatchMessage {
   totals: Totals;
   status: CollectorStatus;
   /**
-   * The batch holds the whole table and replaces the one the receiver had (a remote server's
-   * snapshot); never set by the local collector.
+   * The batch holds the whole table and replaces the one the receiver had: a remote server's
+   * snapshot, or a collector's first batch after it let its table go while paused (conntopd
+   * with no client).
    */
   reset?: boolean;
   /**

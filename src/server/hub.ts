@@ -60,6 +60,8 @@ interface State {
 /** The hub. */
 export class Hub {
   #model = new ConnectionModel();
+  /** The model was let go: batches are ignored until one holds the whole table (`reset`). */
+  #awaitingWhole = false;
   #subs = new Map<Subscriber, State>();
   #control: CollectionControl | undefined;
   #paused = false;
@@ -143,6 +145,12 @@ export class Hub {
     // A batch that was under way when the last client left: the model it changes is gone, and
     // the resume's first batch brings the whole table.
     if (this.#paused && this.#control?.releasesWhilePaused === true) return;
+    // After a release, a batch that was under way when the table went holds only changes to a
+    // table nobody has any more: the whole table comes in the first batch that says so.
+    if (this.#awaitingWhole) {
+      if (batch.reset !== true) return;
+      this.#awaitingWhole = false;
+    }
     let delta: Uint8Array[] | undefined;
     for (const st of this.#subs.values()) {
       if (st.seq >= 0 && st.seq === batch.seq - 1) {
@@ -190,6 +198,7 @@ export class Hub {
     this.#snapshot = undefined;
     if (this.#control.releasesWhilePaused === true) {
       this.#model = new ConnectionModel();
+      this.#awaitingWhole = true;
       this.releases++;
     }
     this.#control.pause();

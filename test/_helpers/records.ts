@@ -134,7 +134,7 @@ export function testStatus(over: Partial<CollectorStatus> = {}): CollectorStatus
 /** A batch carrying `conns` (as NEW unless they say otherwise). */
 export function batchOf(
   conns: TestConn[],
-  opts: { seq?: number; timeMs?: number; totals?: Totals; live?: TestConn[] } = {},
+  opts: { seq?: number; timeMs?: number; totals?: Totals; live?: TestConn[]; reset?: boolean } = {},
 ): BatchMessage {
   const buf = new ArrayBuffer(conns.length * RECORD_SIZE);
   const v = new RecordView(buf);
@@ -150,5 +150,6 @@ export function batchOf(
     extras: [],
     totals: opts.totals ?? totalsOf(opts.live ?? conns),
     status: testStatus(),
+    ...(opts.reset === true ? { reset: true } : {}),
   };
 }

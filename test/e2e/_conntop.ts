@@ -32,7 +32,7 @@ export async function runConntop(
   const cmd = [...(opts.prefix ?? []), ...conntopCommand(args)];
   const out = await new Deno.Command(cmd[0]!, {
     args: cmd.slice(1),
-    env: { NO_COLOR: "1", ...opts.env },
+    env: { NO_COLOR: "1", DENO_NO_UPDATE_CHECK: "1", ...opts.env },
     stdin: "null",
     stdout: "piped",
     stderr: "piped",
@@ -53,7 +53,7 @@ export class ConntopProcess implements AsyncDisposable {
     const cmd = conntopCommand(args);
     this.child = new Deno.Command(cmd[0]!, {
       args: cmd.slice(1),
-      env: { NO_COLOR: "1", ...env },
+      env: { NO_COLOR: "1", DENO_NO_UPDATE_CHECK: "1", ...env },
       stdin: "null",
       stdout: "piped",
       stderr: "piped",

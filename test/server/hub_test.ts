@@ -124,7 +124,9 @@ Deno.test("Hub lets its model and snapshot go at a pause when the collector lets
   hub.attach(ctl);
   const a = new Client(hub);
   hub.subscribe(a);
-  hub.onBatch(batchOf(table(5), { seq: 0 }));
+  // The collector started paused and let its (empty) table go: its first batch is the whole
+  // table and says so.
+  hub.onBatch(batchOf(table(5), { seq: 0, reset: true }));
   await settle();
   assertEquals(a.model.size, 5);
   assertEquals(hub.model.size, 5);
@@ -140,7 +142,13 @@ Deno.test("Hub lets its model and snapshot go at a pause when the collector lets
   // starts from slot 0); the new client's snapshot is that table, nothing of the old one.
   const b = new Client(hub);
   hub.subscribe(b);
-  hub.onBatch(batchOf([conn(0), conn(1), conn(2)], { seq: 2 }));
+  // One more batch under way from before the release reaches the hub after the new client
+  // came: it is not the whole table (no reset), so it makes no snapshot.
+  hub.onBatch(batchOf([conn(7)], { seq: 2 }));
+  await settle();
+  assertEquals(b.batches.length, 0);
+  assertEquals(hub.model.size, 0);
+  hub.onBatch(batchOf([conn(0), conn(1), conn(2)], { seq: 3, reset: true }));
   await settle();
   assertEquals(b.batches.length, 1);
   assertEquals(b.batches[0]!.reset, true);
