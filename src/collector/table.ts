@@ -43,6 +43,7 @@ const S_DIRTY = 4; // changed since the last batch
 const S_RATE_NZ = 8; // the last dump gave non-zero rates
 const S_DEAD_BY_DUMP = 16; // destroyed because a dump no longer had it (no final counters yet)
 const S_RATED = 32; // the last batch carried non-zero rates
+const S_FROM_DUMP = 64; // born since the last batch, first seen by a dump (its counters sampled)
 
 const BORN = [Kind.NEW] as const;
 const BORN_AND_DEAD = [Kind.NEW, Kind.DESTROY] as const;
@@ -150,7 +151,7 @@ export class CtTable {
     if (slot < 0) {
       this.#bornRates();
       slot = this.#insert();
-      this.#state[slot] = S_BORN | S_DIRTY | (this.#scratchRated() ? S_RATE_NZ : 0);
+      this.#state[slot] = S_BORN | S_DIRTY | S_FROM_DUMP | (this.#scratchRated() ? S_RATE_NZ : 0);
     } else {
       this.#mergeDump(slot);
     }
@@ -358,9 +359,10 @@ export class CtTable {
       if (k >= W_COUNTERS_FROM && k < W_COUNTERS_TO) countersChanged = true;
       changed = true;
     }
-    // A connection born since the last batch (first seen by an event, without counters) is
-    // rated as new: from zero at its start time.
-    if (this.#state[s]! & S_BORN) this.#bornRates();
+    // A connection born since the last batch and first seen by an event (without counters) is
+    // rated as new: from zero at its start time. One a dump saw already has a sample: a second
+    // dump before the batch (a server's start samples twice) rates it between the two.
+    if ((this.#state[s]! & (S_BORN | S_FROM_DUMP)) === S_BORN) this.#bornRates();
     else this.#dumpRates(s, countersChanged && this.#countersWentBack(s));
     // Having a rate or not is a change, even when the rate is 0: an idle connection's first
     // rate (0) must reach the model, or it keeps showing none ("-") for as long as it idles.
