@@ -102,6 +102,8 @@ export class CtTable {
   #hwm = 0;
   #gen = 0;
   #dumps = 0;
+  /** The slot {@linkcode #find} found or {@linkcode #insert} filled last (see #find). */
+  #lastFound = -1;
   #extras = new Map<number, Extra>();
   #changedExtras = new Set<number>();
   readonly #scratch = new Uint8Array(RECORD_SIZE);
@@ -293,11 +295,25 @@ export class CtTable {
   // same id and same original tuple. Ids alone collide: the kernel's id is a 32-bit hash.
   #find(dead: boolean): number {
     const id = this.#s32[OFF.ID / 4]!;
+    if (!dead) {
+      // A dump lists the kernel's table in the same order each time, and the first dump filled
+      // the slots in that order: the slot after the last one found is most often the one. Trying
+      // it first reads the records in order instead of a random bucket and slot per connection
+      // (at 200k, a third of the collector's time went to those misses). A live connection
+      // (id and tuple) is held in one slot only, so this finds the slot the chain would.
+      const g = this.#lastFound + 1;
+      if (
+        g < this.#hwm && this.#w32[g * WORDS + OFF.ID / 4] === id && !(this.#state[g]! & S_DEAD) &&
+        this.#rec[g * RECORD_SIZE] !== 0 && this.#sameTuple(g)
+      ) {
+        return (this.#lastFound = g);
+      }
+    }
     for (let s = this.#heads[bucket(id, this.#mask)]!; s >= 0; s = this.#next[s]!) {
       if (this.#w32[s * WORDS + OFF.ID / 4] !== id) continue;
       const st = this.#state[s]!;
       if (dead ? !(st & S_DEAD_BY_DUMP) : st & S_DEAD) continue;
-      if (this.#sameTuple(s)) return s;
+      if (this.#sameTuple(s)) return dead ? s : (this.#lastFound = s);
     }
     return -1;
   }
@@ -323,6 +339,7 @@ export class CtTable {
     this.#next[s] = this.#heads[b]!;
     this.#heads[b] = s;
     this.#used++;
+    this.#lastFound = s;
     return s;
   }
 
