@@ -26,6 +26,14 @@ import type { WarningMessage } from "../protocol/mod.ts";
 import type { OutQueue, PushResult } from "./queue.ts";
 import { LazyLines } from "./lazy_lines.ts";
 
+/**
+ * Snapshots of at most this many parts (8,192 records each) are encoded whole at once, as one
+ * array of lines shared by every client: they are small (at most 7.4 MB of lines), and one
+ * encoding serves every client however far apart they read. Larger ones are encoded as clients
+ * read them (lazy_lines.ts): at 200k connections, 45 MB of lines no longer exist at once.
+ */
+const EAGER_SNAPSHOT_PARTS = 4;
+
 /** A client the hub feeds. */
 export interface Subscriber {
   readonly queue: OutQueue;
@@ -53,7 +61,7 @@ export interface CollectionControl {
  */
 interface Snapshot {
   seq: number;
-  lines: LazyLines;
+  lines: LazyLines | Uint8Array[];
 }
 
 interface State {
@@ -185,7 +193,7 @@ export class Hub {
    * The snapshot lines of the model as it is now (planned once per refresh, each line encoded
    * when the first client reaches it).
    */
-  snapshot(): LazyLines {
+  snapshot(): LazyLines | Uint8Array[] {
     if (this.#snapshot?.seq !== this.#model.seq) {
       this.#snapshot = {
         seq: this.#model.seq,
@@ -214,7 +222,7 @@ export class Hub {
     if (st === undefined || st.seq >= 0 || !this.#fresh || !sub.queue.idle) return;
     const lines = this.snapshot();
     const r = sub.queue.push("snapshot", lines);
-    if (lines.readers > 0) this.#reading.add(lines);
+    if (lines instanceof LazyLines && lines.readers > 0) this.#reading.add(lines);
     sub.onQueued?.("snapshot", this.#model.seq, r);
     if (r === "queued" && this.#result(sub, r)) st.seq = this.#model.seq;
   }
@@ -237,7 +245,7 @@ export class Hub {
   // The whole table as the lines of one snapshot (the model marks live slots with Kind.NEW),
   // planned now and encoded line by line as clients read it: each line's records go through
   // one chunk-sized scratch buffer, so neither the table nor the whole snapshot is ever copied.
-  #encodeSnapshot(): LazyLines {
+  #encodeSnapshot(): LazyLines | Uint8Array[] {
     const m = this.#model;
     const slots = m.liveSlots();
     const count = slots.length;
@@ -277,8 +285,12 @@ export class Hub {
       status: m.status!,
       reset: true,
     };
+    const plan = planBatch(batch, "snapshot", { chunkRecords, chunk });
+    if (plan.length <= EAGER_SNAPSHOT_PARTS) {
+      return Array.from({ length: plan.length }, (_, i) => plan.line(i));
+    }
     return new LazyLines(
-      planBatch(batch, "snapshot", { chunkRecords, chunk }),
+      plan,
       (l) => this.#reading.delete(l),
     );
   }
