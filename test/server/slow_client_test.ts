@@ -31,9 +31,12 @@ const QUEUE = 1 << 20;
 // `conntrack -D` scans the whole table per line (minutes for thousands); inserting entries
 // that expire on their own churns the table as fast as it can be filled.
 function entry(i: number, gen: number, ttl: number): string {
-  return `-I -t ${ttl} -s 10.${20 + (gen % 200)}.${(i >> 8) & 255}.${
-    i & 255
-  } -d 10.200.0.1 -p tcp --sport ${1024 + (i % 60000)} --dport 443 --state ESTABLISHED`;
+  // Generation 0 (the table) has 10.20.x.x to itself: churn generations cycle through
+  // 10.21-10.219, so a run longer than 200 generations (30 s) does not re-insert the table.
+  const net = gen === 0 ? 20 : 21 + ((gen - 1) % 199);
+  return `-I -t ${ttl} -s 10.${net}.${(i >> 8) & 255}.${i & 255} -d 10.200.0.1 -p tcp --sport ${
+    1024 + (i % 60000)
+  } --dport 443 --state ESTABLISHED`;
 }
 
 /** A client that sends its hello and pings, and reads only when told to. */
