@@ -1,12 +1,12 @@
 /**
- * Command-line options: parsing with `node:util`'s parseArgs (JSR's @std/cli is unreachable
- * from here) and validation into typed {@linkcode Options}. Every bad value becomes a
+ * Command-line options: parsing with parse_args.ts (`node:util`'s parseArgs without Node's
+ * compatibility layer; JSR's @std/cli is unreachable from here) and validation into typed {@linkcode Options}. Every bad value becomes a
  * {@linkcode UsageError} naming the option and quoting the value.
  *
  * @module
  */
 
-import { parseArgs } from "node:util";
+import { parseArgs } from "./parse_args.ts";
 import { ALL_STATE_NAMES, parsePrefix, parseProto } from "../conntrack/mod.ts";
 import { UsageError } from "../errors.ts";
 import type { Filter } from "../core/mod.ts";

@@ -56,6 +56,13 @@ import type { Owner } from "../core/mod.ts";
 const EXIT_USAGE = ExitCode.USAGE;
 /** Longest wait for events before looking at "collect"/"stop" requests again. */
 const POLL_SLICE_MS = 50;
+/**
+ * A server's fresh table is sampled twice at least this far apart (or one interval, if
+ * shorter) before its first batch, so that batch already carries rates: longer than the 50 ms
+ * below which the table keeps no rate (table.ts), short enough not to keep a first client
+ * waiting.
+ */
+const PRIME_GAP_MS = 250;
 
 /** Where the loop's reports go, and what it is told (stop, pause, resume, collect now). */
 export class CollectorControl {
@@ -381,6 +388,8 @@ async function loop(
   };
   let seq = 0;
   let next = now();
+  // Whether the table has been sampled before its first batch (see PRIME_GAP_MS).
+  let primed = !ctl.releaseWhilePaused;
   // Owners of this host's connections; off (with one warning) if /proc cannot be read.
   let tracker: OwnerTracker | undefined;
   try {
@@ -423,9 +432,24 @@ async function loop(
         }
       }
       next = now();
+      primed = !ctl.releaseWhilePaused;
     }
     ctl.collectNow = false;
     const evSock = events.sock;
+    if (!primed) {
+      // The first batch after a resume holds the whole table. Sampled once, no connection in it
+      // would have a rate yet, and the next batch would hold the whole table again only to
+      // give each its first rate (at 200k, 34 MB of records and 45 MB of lines, beside the
+      // table and the snapshot). So a fresh table is sampled twice, at least PRIME_GAP_MS
+      // apart, before its first batch: that batch carries every rate.
+      primed = true;
+      const t0 = now();
+      if (evSock !== undefined) drainEvents(evSock, table, status);
+      await dump(dumpSock, table, status, ctl.yieldMs);
+      const gap = Math.min(opts.intervalMs, PRIME_GAP_MS);
+      while (!ctl.stopping && !ctl.paused && now() - t0 < gap) await ctl.sleep(gap - (now() - t0));
+      if (ctl.stopping || ctl.paused) continue;
+    }
     const startedMs = now();
     if (evSock !== undefined) drainEvents(evSock, table, status);
     await dump(dumpSock, table, status, ctl.yieldMs);

@@ -43,6 +43,7 @@ const S_DIRTY = 4; // changed since the last batch
 const S_RATE_NZ = 8; // the last dump gave non-zero rates
 const S_DEAD_BY_DUMP = 16; // destroyed because a dump no longer had it (no final counters yet)
 const S_RATED = 32; // the last batch carried non-zero rates
+const S_FROM_DUMP = 64; // born since the last batch, first seen by a dump (its counters sampled)
 
 const BORN = [Kind.NEW] as const;
 const BORN_AND_DEAD = [Kind.NEW, Kind.DESTROY] as const;
@@ -101,6 +102,8 @@ export class CtTable {
   #hwm = 0;
   #gen = 0;
   #dumps = 0;
+  /** The slot {@linkcode #find} found or {@linkcode #insert} filled last (see #find). */
+  #lastFound = -1;
   #extras = new Map<number, Extra>();
   #changedExtras = new Set<number>();
   readonly #scratch = new Uint8Array(RECORD_SIZE);
@@ -150,7 +153,7 @@ export class CtTable {
     if (slot < 0) {
       this.#bornRates();
       slot = this.#insert();
-      this.#state[slot] = S_BORN | S_DIRTY | (this.#scratchRated() ? S_RATE_NZ : 0);
+      this.#state[slot] = S_BORN | S_DIRTY | S_FROM_DUMP | (this.#scratchRated() ? S_RATE_NZ : 0);
     } else {
       this.#mergeDump(slot);
     }
@@ -292,11 +295,25 @@ export class CtTable {
   // same id and same original tuple. Ids alone collide: the kernel's id is a 32-bit hash.
   #find(dead: boolean): number {
     const id = this.#s32[OFF.ID / 4]!;
+    if (!dead) {
+      // A dump lists the kernel's table in the same order each time, and the first dump filled
+      // the slots in that order: the slot after the last one found is most often the one. Trying
+      // it first reads the records in order instead of a random bucket and slot per connection
+      // (at 200k, a third of the collector's time went to those misses). A live connection
+      // (id and tuple) is held in one slot only, so this finds the slot the chain would.
+      const g = this.#lastFound + 1;
+      if (
+        g < this.#hwm && this.#w32[g * WORDS + OFF.ID / 4] === id && !(this.#state[g]! & S_DEAD) &&
+        this.#rec[g * RECORD_SIZE] !== 0 && this.#sameTuple(g)
+      ) {
+        return (this.#lastFound = g);
+      }
+    }
     for (let s = this.#heads[bucket(id, this.#mask)]!; s >= 0; s = this.#next[s]!) {
       if (this.#w32[s * WORDS + OFF.ID / 4] !== id) continue;
       const st = this.#state[s]!;
       if (dead ? !(st & S_DEAD_BY_DUMP) : st & S_DEAD) continue;
-      if (this.#sameTuple(s)) return s;
+      if (this.#sameTuple(s)) return dead ? s : (this.#lastFound = s);
     }
     return -1;
   }
@@ -322,6 +339,7 @@ export class CtTable {
     this.#next[s] = this.#heads[b]!;
     this.#heads[b] = s;
     this.#used++;
+    this.#lastFound = s;
     return s;
   }
 
@@ -358,9 +376,10 @@ export class CtTable {
       if (k >= W_COUNTERS_FROM && k < W_COUNTERS_TO) countersChanged = true;
       changed = true;
     }
-    // A connection born since the last batch (first seen by an event, without counters) is
-    // rated as new: from zero at its start time.
-    if (this.#state[s]! & S_BORN) this.#bornRates();
+    // A connection born since the last batch and first seen by an event (without counters) is
+    // rated as new: from zero at its start time. One a dump saw already has a sample: a second
+    // dump before the batch (a server's start samples twice) rates it between the two.
+    if ((this.#state[s]! & (S_BORN | S_FROM_DUMP)) === S_BORN) this.#bornRates();
     else this.#dumpRates(s, countersChanged && this.#countersWentBack(s));
     // Having a rate or not is a change, even when the rate is 0: an idle connection's first
     // rate (0) must reach the model, or it keeps showing none ("-") for as long as it idles.

@@ -39,7 +39,8 @@ interface PartPlan {
 
 /**
  * A batch's records given chunk by chunk, for {@linkcode encodeBatchFrom}: `chunkRecords[i]`
- * records in chunk i, whose bytes `chunk(i)` gives when asked, in order 0, 1, 2… (each is read
+ * records in chunk i, whose bytes `chunk(i)` gives when asked: in order 0, 1, 2… by
+ * {@linkcode encodeBatchFrom}, in any order by {@linkcode planBatch}'s lines (each is read
  * before the next is asked for, so it may be the same scratch buffer every time).
  */
 export interface RecordChunks {
@@ -79,6 +80,34 @@ export function encodeBatchFrom(
   kind: BatchPart["kind"],
   records: RecordChunks,
 ): Uint8Array[] {
+  const plan = planBatch(batch, kind, records);
+  const lines: Uint8Array[] = [];
+  for (let i = 0; i < plan.length; i++) lines.push(plan.line(i));
+  return lines;
+}
+
+/** A batch's lines, each encoded only when asked for ({@linkcode planBatch}). */
+export interface BatchLines {
+  /** How many lines (parts). */
+  readonly length: number;
+  /**
+   * Encodes line `i` now (newline included), reading its chunk through `records.chunk`; the
+   * bytes equal {@linkcode encodeBatchFrom}'s line `i` as long as the records have not changed.
+   */
+  line(i: number): Uint8Array;
+}
+
+/**
+ * The lay-out of {@linkcode encodeBatchFrom}'s lines without encoding any: which part carries
+ * which chunk, extras and owners. A server sends a large batch line by line as each client reads,
+ * so only the lines being written exist (a whole 200k snapshot is 45 MB of lines). `records`
+ * must give its chunks in any order when asked.
+ */
+export function planBatch(
+  batch: BatchMessage,
+  kind: BatchPart["kind"],
+  records: RecordChunks,
+): BatchLines {
   const parts: PartPlan[] = [];
   const sizes: number[] = [];
   const empty = (): PartPlan => ({
@@ -128,15 +157,19 @@ export function encodeBatchFrom(
   const lastN = parts.length - 1;
   // The field order of every part: type, kind, seq, part, last, count, records, extras, owners,
   // then (last part) local, timeMs, startedMs, totals, status.
-  return parts.map((x) =>
-    encodeBatchLine(
-      { type: "batch", kind, seq: batch.seq, part: x.n, last: x.n === lastN, count: x.count },
-      x.chunk < 0 ? [] : [records.chunk(x.chunk)],
-      x.n === lastN
-        ? { extras: x.extras, owners: x.owners, ...tail }
-        : { extras: x.extras, owners: x.owners },
-    )
-  );
+  return {
+    length: parts.length,
+    line: (i) => {
+      const x = parts[i]!;
+      return encodeBatchLine(
+        { type: "batch", kind, seq: batch.seq, part: x.n, last: x.n === lastN, count: x.count },
+        x.chunk < 0 ? [] : [records.chunk(x.chunk)],
+        x.n === lastN
+          ? { extras: x.extras, owners: x.owners, ...tail }
+          : { extras: x.extras, owners: x.owners },
+      );
+    },
+  };
 }
 
 /**

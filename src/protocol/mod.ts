@@ -22,5 +22,5 @@ export {
   MAX_BATCH_RECORDS,
   MAX_SERVER_MESSAGE_BYTES,
 } from "./messages.ts";
-export { encodeBatchFrom } from "./codec.ts";
+export { type BatchLines, encodeBatchFrom, planBatch, type RecordChunks } from "./codec.ts";
 export { encodeBatchLine } from "./batch_line.ts";

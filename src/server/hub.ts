@@ -20,10 +20,19 @@ import type { Extra } from "../conntrack/mod.ts";
 import { RECORD_SIZE } from "../conntrack/mod.ts";
 import type { Owner } from "../core/mod.ts";
 import { ConnectionModel } from "../model/mod.ts";
-import { encodeBatch, encodeBatchFrom } from "../protocol/mod.ts";
+import { encodeBatch, planBatch } from "../protocol/mod.ts";
 import { encodeMessage } from "../protocol/mod.ts";
 import type { WarningMessage } from "../protocol/mod.ts";
 import type { OutQueue, PushResult } from "./queue.ts";
+import { LazyLines } from "./lazy_lines.ts";
+
+/**
+ * Snapshots of at most this many parts (8,192 records each) are encoded whole at once, as one
+ * array of lines shared by every client: they are small (at most 7.4 MB of lines), and one
+ * encoding serves every client however far apart they read. Larger ones are encoded as clients
+ * read them (lazy_lines.ts): at 200k connections, 45 MB of lines no longer exist at once.
+ */
+const EAGER_SNAPSHOT_PARTS = 4;
 
 /** A client the hub feeds. */
 export interface Subscriber {
@@ -46,10 +55,13 @@ export interface CollectionControl {
   readonly releasesWhilePaused?: boolean;
 }
 
-/** A snapshot's lines, shared by every client that joins at its refresh. */
+/**
+ * A snapshot's lines, shared by every client that joins at its refresh, encoded from the model
+ * as the clients read them (lazy_lines.ts).
+ */
 interface Snapshot {
   seq: number;
-  lines: Uint8Array[];
+  lines: LazyLines | Uint8Array[];
 }
 
 interface State {
@@ -69,12 +81,14 @@ export class Hub {
   #fresh = false;
   #startedMs = 0;
   #snapshot: Snapshot | undefined;
+  /** Snapshots some client is still reading: encoded whole before the model changes. */
+  #reading = new Set<LazyLines>();
   #onPause: ((paused: boolean) => void) | undefined;
   /** Batches the collector has delivered. */
   batches = 0;
   /** Delta encodings made (at most one per batch). */
   deltaEncodings = 0;
-  /** Snapshot encodings made (at most one per batch). */
+  /** Snapshots planned (at most one per batch; each line is encoded as clients read it). */
   snapshotEncodings = 0;
   /** Times the model was let go at a pause (see {@linkcode CollectionControl.releasesWhilePaused}). */
   releases = 0;
@@ -160,6 +174,10 @@ export class Hub {
         break;
       }
     }
+    // Snapshots still being read are read from the model, which changes now: what their
+    // readers have not taken yet is encoded first.
+    for (const l of this.#reading) l.freeze();
+    this.#reading.clear();
     this.#model.apply(batch);
     this.#startedMs = batch.startedMs;
     if (this.#paused) return;
@@ -179,8 +197,11 @@ export class Hub {
     }
   }
 
-  /** The snapshot lines of the model as it is now (encoded once per refresh). */
-  snapshot(): Uint8Array[] {
+  /**
+   * The snapshot lines of the model as it is now (planned once per refresh, each line encoded
+   * when the first client reaches it).
+   */
+  snapshot(): LazyLines | Uint8Array[] {
     if (this.#snapshot?.seq !== this.#model.seq) {
       this.#snapshot = {
         seq: this.#model.seq,
@@ -208,7 +229,9 @@ export class Hub {
   #trySnapshot(sub: Subscriber): void {
     const st = this.#subs.get(sub);
     if (st === undefined || st.seq >= 0 || !this.#fresh || !sub.queue.idle) return;
-    const r = sub.queue.push("snapshot", this.snapshot());
+    const lines = this.snapshot();
+    const r = sub.queue.push("snapshot", lines);
+    if (lines instanceof LazyLines && lines.readers > 0) this.#reading.add(lines);
     sub.onQueued?.("snapshot", this.#model.seq, r);
     if (r === "queued" && this.#result(sub, r)) st.seq = this.#model.seq;
   }
@@ -228,16 +251,16 @@ export class Hub {
     return r !== "closed";
   }
 
-  // The whole table as the lines of one snapshot (the model marks live slots with Kind.NEW).
-  // The records go through one chunk-sized scratch buffer straight into the lines: the
-  // table is never copied whole.
-  #encodeSnapshot(): Uint8Array[] {
+  // The whole table as the lines of one snapshot (the model marks live slots with Kind.NEW),
+  // planned now and encoded line by line as clients read it: each line's records go through
+  // one chunk-sized scratch buffer, so neither the table nor the whole snapshot is ever copied.
+  #encodeSnapshot(): LazyLines | Uint8Array[] {
     const m = this.#model;
+    const slots = m.liveSlots();
+    const count = slots.length;
     const extras: [number, Extra][] = [];
     const owners: [number, Owner | null][] = [];
-    let count = 0;
-    for (const s of m.slots()) {
-      count++;
+    for (const s of slots) {
       const e = m.extra(s);
       if (e !== undefined) extras.push([s, e]);
       const o = m.owner(s);
@@ -248,11 +271,10 @@ export class Hub {
       chunkRecords.push(Math.min(CHUNK_RECORDS, left));
     }
     const scratch = new Uint8Array(Math.min(count, CHUNK_RECORDS) * RECORD_SIZE);
-    const slots = m.slots();
     const chunk = (i: number) => {
       const n = chunkRecords[i]!;
-      for (let j = 0; j < n; j++) {
-        const s = slots.next().value as number;
+      for (let j = 0, k = i * CHUNK_RECORDS; j < n; j++, k++) {
+        const s = slots[k]!;
         const at = m.index(s) * RECORD_SIZE;
         scratch.set(m.page(s).u8.subarray(at, at + RECORD_SIZE), j * RECORD_SIZE);
       }
@@ -272,7 +294,14 @@ export class Hub {
       status: m.status!,
       reset: true,
     };
-    return encodeBatchFrom(batch, "snapshot", { chunkRecords, chunk });
+    const plan = planBatch(batch, "snapshot", { chunkRecords, chunk });
+    if (plan.length <= EAGER_SNAPSHOT_PARTS) {
+      return Array.from({ length: plan.length }, (_, i) => plan.line(i));
+    }
+    return new LazyLines(
+      plan,
+      (l) => this.#reading.delete(l),
+    );
   }
 }
 

@@ -72,6 +72,23 @@ export interface QueueOptions {
   onError?: (err: unknown) => void;
 }
 
+/**
+ * Lines made only as they are written: a large snapshot shared by the clients, each reading it
+ * at its own pace ({@linkcode OutQueue.push} takes one instead of an array of lines).
+ */
+export interface LineSource {
+  /** A reader from the first line on; the queue closes it when done with it. */
+  open(): LineCursor;
+}
+
+/** One reader of a {@linkcode LineSource}. */
+export interface LineCursor {
+  /** The next line, or undefined after the last. */
+  next(): Uint8Array | undefined;
+  /** Lets go of what this reader held (safe to call twice). */
+  close(): void;
+}
+
 /** What {@linkcode OutQueue.push} did. */
 export type PushResult = "queued" | "overflow" | "too_slow" | "closed";
 
@@ -81,6 +98,8 @@ interface Item {
   lines: readonly (Uint8Array | undefined)[];
   /** Index of the next line to write. */
   next: number;
+  /** A snapshot given as a {@linkcode LineSource}: its lines come from here instead. */
+  cursor?: LineCursor;
 }
 
 /** One client's queue. */
@@ -165,10 +184,17 @@ export class OutQueue {
    *   (each pong is a line held until the client reads it). Why not answer only while nothing
    *   waits: a client behind a snapshot that takes longer than the idle timeout to read would
    *   get no pong at all and might give the server up.
-   * - A snapshot is not counted.
+   * - A snapshot is not counted. It may be a {@linkcode LineSource}, read a line at a time.
    */
-  push(kind: ItemKind, lines: readonly Uint8Array[]): PushResult {
+  push(kind: ItemKind, lines: readonly Uint8Array[] | LineSource): PushResult {
     if (this.#closed) return "closed";
+    if (!Array.isArray(lines)) {
+      if (kind !== "snapshot") throw new TypeError(`A ${kind} must be given as lines`);
+      this.#items.push({ kind, lines: [], next: 0, cursor: (lines as LineSource).open() });
+      if (!this.#writing) void this.#run();
+      return "queued";
+    }
+    lines = lines as readonly Uint8Array[];
     if (kind === "pong" && this.#pongWaiting) return "queued";
     const bytes = kind === "snapshot" ? 0 : cost(lines);
     const cap = this.#opts.capBytes;
@@ -202,6 +228,7 @@ export class OutQueue {
   async finish(lines: readonly Uint8Array[], timeoutMs: number): Promise<void> {
     if (this.#closed) return;
     // The line in flight goes out whole; a bye may come between the parts of a batch.
+    this.#closeCursors(this.#items);
     this.#items = [];
     this.#counted = 0;
     this.#pongWaiting = false;
@@ -219,6 +246,7 @@ export class OutQueue {
   /** Drops everything; nothing more is written or queued. */
   close(): void {
     this.#closed = true;
+    this.#closeCursors(this.#items);
     this.#items = [];
     this.#counted = 0;
     this.#pongWaiting = false;
@@ -229,6 +257,7 @@ export class OutQueue {
   // whole): a fresh snapshot follows, and a snapshot may begin while a batch is unfinished.
   // Control messages (and the waiting pong) stay.
   #dropBatches(): void {
+    this.#closeCursors(this.#items);
     this.#items = this.#items.filter((item) => item.kind === "control" || item.kind === "pong");
     this.#counted = 0;
     for (const item of this.#items) this.#counted += waiting(item);
@@ -259,6 +288,13 @@ export class OutQueue {
     for (;;) {
       const item = this.#items[0];
       if (item === undefined) return undefined;
+      if (item.cursor !== undefined) {
+        const line = item.cursor.next();
+        if (line !== undefined) return line;
+        item.cursor.close();
+        this.#items.shift();
+        continue;
+      }
       if (item.next < item.lines.length) {
         if (item.next === 0 && item.kind === "pong") this.#pongWaiting = false;
         const line = item.lines[item.next++]!;
@@ -283,6 +319,10 @@ export class OutQueue {
       this.#written += n;
       this.#lastProgress = this.#opts.now();
     }
+  }
+
+  #closeCursors(items: readonly Item[]): void {
+    for (const item of items) item.cursor?.close();
   }
 
   #wakeDrainWaiters(): void {

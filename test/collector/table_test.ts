@@ -217,6 +217,25 @@ Deno.test("CtTable rates a connection first seen by an event from its start time
   assertAlmostEquals(r.view.f32At(0, OFF.RX_BPS), 2000, 1e-3);
 });
 
+Deno.test("CtTable rates a connection two dumps saw before its first batch between the two samples", () => {
+  // A server's fresh table is sampled twice before its first batch (collector/loop.ts): the
+  // batch then holds each connection once, new and with its rate, not an average since its start.
+  const t = new CtTable();
+  const start = { startNs: 1_000_000_000n };
+  for (const [atMs, bytes] of [[1000, 500], [1250, 1000]] as const) {
+    t.beginDump();
+    feed(t, "dump", { ...BASE, ...start, counters: [1, bytes, 1, 0] }, atMs);
+    t.endDump(true);
+  }
+  const b = t.takeBatch();
+  const v = new RecordView(joined(b).buffer);
+  assertEquals(b.count, 1);
+  assertEquals(v.u8At(0, OFF.KIND), Kind.NEW);
+  assert(v.has(0, Has.RATES));
+  assertAlmostEquals(v.f32At(0, OFF.TX_BPS), 2000, 1e-3, "500 B in the 0.25 s between the dumps");
+  assertEquals(v.f32At(0, OFF.RX_BPS), 0);
+});
+
 Deno.test("CtTable sends an idle connection's first rate, 0, though nothing else changed", () => {
   const t = new CtTable();
   const idle = { ...BASE, counters: [0, 0, 0, 0] as [number, number, number, number] };

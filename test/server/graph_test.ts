@@ -1,6 +1,6 @@
 /**
  * The dedicated server stays small: neither src/conntopd.ts nor the collector worker it loads by
- * URL pulls in the UI, the terminal code, GeoIP, hostname resolution or ajv.
+ * URL pulls in the UI, the terminal code, GeoIP, hostname resolution, ajv or Node compatibility modules.
  */
 
 import { assert, assertEquals } from "../_helpers/assert.ts";
@@ -18,6 +18,11 @@ const FORBIDDEN = [
   "ffi/maxminddb.ts",
 ];
 const FORBIDDEN_PACKAGES = [/^npm:\/?mmdb-lib/, /^npm:\/?ajv/];
+/**
+ * Node compatibility modules: the first import of one loads Deno's Node layer (about 3 MB each
+ * for `node:util` and `node:buffer` in a server that would never use them again).
+ */
+const FORBIDDEN_NODE = /^node:/;
 
 async function graph(entry: string): Promise<string[]> {
   const out = await new Deno.Command(Deno.execPath(), {
@@ -37,7 +42,7 @@ async function graph(entry: string): Promise<string[]> {
 }
 
 for (const entry of ["src/conntopd.ts", "src/collector/worker.ts"]) {
-  Deno.test(`${entry}'s module graph holds no UI, GeoIP, resolver or ajv code`, async () => {
+  Deno.test(`${entry}'s module graph holds no UI, GeoIP, resolver, ajv or node: module`, async () => {
     const modules = await graph(entry);
     assert(modules.length > 5, `deno info listed ${modules.length} modules`);
     const local = modules
@@ -47,6 +52,8 @@ for (const entry of ["src/conntopd.ts", "src/collector/worker.ts"]) {
       const hits = local.filter((m) => m.startsWith(bad));
       assertEquals(hits, [], `${entry} imports ${bad}`);
     }
+    const node = modules.filter((m) => FORBIDDEN_NODE.test(m));
+    assertEquals(node, [], `${entry} imports Node compatibility modules`);
     for (const re of FORBIDDEN_PACKAGES) {
       const hits = modules.filter((m) => re.test(m));
       assertEquals(hits, [], `${entry} imports ${re}`);

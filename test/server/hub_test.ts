@@ -14,6 +14,9 @@ class Client implements Subscriber, QueueWriter {
   readonly model = new ConnectionModel();
   readonly asm = new BatchAssembler();
   readonly batches: BatchMessage[] = [];
+  /** With `keepFirst`: the client's table right after its first batch. */
+  first: [number, string, string][] | undefined;
+  keepFirst = false;
   #partial: number[] = [];
   blocked = false;
   slow = false;
@@ -43,6 +46,7 @@ class Client implements Subscriber, QueueWriter {
       if (r.value !== undefined) {
         this.model.apply(r.value);
         this.batches.push(r.value);
+        if (this.keepFirst && this.batches.length === 1) this.first = dump(this.model);
       }
     }
     return p.length;
@@ -252,4 +256,35 @@ Deno.test("Hub sends warnings to every client", async () => {
   const long = parseServerMessage(a.lines[1]!);
   assert(long.ok && long.value.type === "warning");
   assertEquals(long.value.message, "\u009b".repeat(4095) + "…");
+});
+
+Deno.test("Hub's snapshot a client is still reading when the next batch comes holds the table of its refresh", async () => {
+  // Snapshot lines are encoded from the model as each client reads them; the next batch
+  // changes the model, so what a client has not read yet is encoded before it does.
+  const hub = new Hub();
+  hub.attach(new Control());
+  const slow = new Client(hub);
+  const quick = new Client(hub);
+  slow.blocked = true;
+  slow.keepFirst = true;
+  hub.subscribe(slow);
+  hub.subscribe(quick);
+  // Seven parts: the quick client has read them all, only the last two are still encoded.
+  hub.onBatch(batchOf(table(50_000), { seq: 0 }));
+  await settle();
+  const atSeq0 = dump(hub.model);
+  assertEquals(slow.batches.length, 0, "the slow client is still on its first line");
+  hub.onBatch(
+    batchOf([{ ...conn(16_500, Kind.UPDATE), txBytes: 1 }, conn(16_501, Kind.DESTROY)], {
+      seq: 1,
+    }),
+  );
+  slow.unblock();
+  await settle();
+  assertEquals(slow.batches[0]!.seq, 0);
+  assertEquals(slow.first, atSeq0, "the snapshot is the table of seq 0");
+  assertEquals(slow.batches.map((b) => b.seq), [0, 1]);
+  assertEquals(dump(slow.model), dump(hub.model));
+  assertEquals(dump(quick.model), dump(hub.model));
+  assertEquals(hub.snapshotEncodings, 1, "one snapshot for both clients");
 });
