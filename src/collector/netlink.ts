@@ -25,6 +25,7 @@ import {
   SO_RCVBUFFORCE,
   SOL_SOCKET,
 } from "../../ffi/libc.ts";
+import { ABI } from "../../ffi/abi.ts";
 
 /** Every conntrack event group. */
 export const ALL_EVENTS = NF_NETLINK_CONNTRACK_NEW | NF_NETLINK_CONNTRACK_UPDATE |
@@ -41,7 +42,7 @@ export class CtSocket implements Disposable {
   readonly buffer: Uint8Array<ArrayBuffer>;
   /** A DataView over {@linkcode buffer}. */
   readonly view: DataView;
-  readonly #pollfd = new Uint8Array(8);
+  readonly #pollfd = new Uint8Array(ABI.POLLFD_SIZE);
   readonly #size: bigint;
 
   private constructor(handle: Deno.PointerValue, bufferSize: number) {
@@ -52,7 +53,7 @@ export class CtSocket implements Disposable {
     this.view = new DataView(this.buffer.buffer);
     const pv = new DataView(this.#pollfd.buffer);
     pv.setInt32(0, this.fd, true);
-    pv.setInt16(4, POLLIN, true);
+    pv.setInt16(ABI.POLLFD_EVENTS, POLLIN, true);
   }
 
   /**
