@@ -7,7 +7,6 @@
  * @module
  */
 
-import { Buffer } from "node:buffer";
 import { Kind, OFF, RECORD_SIZE } from "../conntrack/mod.ts";
 // @ts-types="./_validate.d.ts"
 import { validateClientMessage, validateServerMessage } from "./_validate.js";
@@ -79,11 +78,16 @@ export function checkRecords(
   if (bytes !== count * RECORD_SIZE) {
     return { ok: false, reason: `records hold ${bytes} bytes, not ${count} records` };
   }
-  const buf = Buffer.from(text, "base64");
-  if (buf.length !== bytes) return { ok: false, reason: "records are not base64" };
-  const out = new ArrayBuffer(bytes);
-  const u8 = new Uint8Array(out);
-  u8.set(buf);
+  // Uint8Array.fromBase64, not node:buffer: Buffer would load Node's compatibility layer into
+  // every thread that reads the protocol (and skips bad characters instead of failing).
+  let u8: Uint8Array<ArrayBuffer>;
+  try {
+    u8 = Uint8Array.fromBase64(text);
+  } catch {
+    return { ok: false, reason: "records are not base64" };
+  }
+  if (u8.length !== bytes) return { ok: false, reason: "records are not base64" };
+  const out = u8.buffer;
   const dv = new DataView(out);
   for (let i = 0, at = 0; i < count; i++, at += RECORD_SIZE) {
     const kind = u8[at + OFF.KIND]!;
