@@ -64,6 +64,8 @@ export const CONNTOP_PERMISSIONS: readonly string[] = [
  * - `--no-short-builtin-calls`: V8 would map a 2 MB copy of its builtins next to each isolate's
  *   heap (file pages counted again in the RSS, twice with the worker): 2 MB off at 1k, 5 MB
  *   at 200k.
+ * With both, `--once -o csv -n` at 200k peaks 50 MB lower (230 → 180 MB) and takes about 7 %
+ * more wall time (user CPU +13 %); `-o json` is unchanged.
  * `--lite-mode` would save 18 MB at 1k but takes 4× the CPU per refresh at 200k;
  * `--single-threaded` bought nothing. The young-generation cap stays last: the build test reads
  * it back from the binary.
