@@ -31,7 +31,6 @@
  * @module
  */
 
-import { Buffer } from "node:buffer";
 import type { BatchMessage } from "../core/mod.ts";
 import type { Extra } from "../conntrack/mod.ts";
 import { ConntopError, ExitCode } from "../errors.ts";
@@ -268,17 +267,19 @@ export function decodeBatch(line: BatchLine, recordSize: number): BatchMessage {
 }
 
 function fromBase64(text: string, index: number): ArrayBuffer {
-  // Buffer skips characters that are not base64 instead of failing, so check the length the
-  // text should decode to.
+  // Uint8Array.fromBase64, not node:buffer (which would load Node's compatibility layer into
+  // the monitor); it skips white space, so check the length the text should decode to as well.
   const pad = text.endsWith("==") ? 2 : text.endsWith("=") ? 1 : 0;
-  const buf = Buffer.from(text, "base64");
-  if (text.length % 4 !== 0 || buf.length !== (text.length / 4) * 3 - pad) {
+  let u8: Uint8Array<ArrayBuffer> | undefined;
+  try {
+    u8 = Uint8Array.fromBase64(text);
+  } catch {
+    u8 = undefined;
+  }
+  if (u8 === undefined || text.length % 4 !== 0 || u8.length !== (text.length / 4) * 3 - pad) {
     throw new TypeError(`records chunk ${index + 1} is not valid base64`);
   }
-  // Small Buffers share a pool: copy out exactly this chunk's bytes.
-  const ab = buf.buffer as ArrayBuffer;
-  if (buf.byteOffset === 0 && ab.byteLength === buf.length) return ab;
-  return ab.slice(buf.byteOffset, buf.byteOffset + buf.length);
+  return u8.buffer;
 }
 
 function checkHeader(v: Record<string, unknown>): RecordingHeader {

@@ -56,7 +56,8 @@ async function build(
 const CONNTOP_FLAGS = "--no-check --no-prompt --allow-ffi --allow-read --allow-write --allow-net " +
   "--allow-env=NO_COLOR,CONNTOP_COLOR,TERM,COLORTERM,HOME,XDG_CONFIG_HOME,CONNTOP_LIBNFCT," +
   "CONNTOP_LIBMAXMINDDB,CONNTOP_GEOIP_PATH,CONNTOP_NO_EMBEDDED_GEOIP,CONNTOP_PROBE " +
-  "--allow-run=nft,ip,sh --allow-sys=hostname --v8-flags=--max-semi-space-size=1 " +
+  "--allow-run=nft,ip,sh --allow-sys=hostname " +
+  "--v8-flags=--optimize-for-size,--no-short-builtin-calls,--max-semi-space-size=1 " +
   "--include src/collector/worker.ts --include src/enrich/service.ts " +
   "--include src/engine/serve.ts --include data/geoip";
 const CONNTOPD_FLAGS = "--no-check --no-prompt --allow-ffi --allow-net --allow-read " +
