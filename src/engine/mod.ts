@@ -25,7 +25,7 @@ export {
   type ViewQuery,
   type ViewWindow,
 } from "./engine.ts";
-export { SearchTexts } from "./search.ts";
+export { recordText, SearchTexts } from "./search.ts";
 export { EngineHost, type TableAnswer, type TableQuery } from "./host.ts";
 export { LocalTable, type TableLink } from "./local.ts";
 export type { EngineSetup, FromEngine, ToEngine } from "./messages.ts";

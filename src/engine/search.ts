@@ -77,7 +77,11 @@ export class SearchTexts {
   }
 }
 
-function recordText(v: RecordView, i: number): string {
+/**
+ * The searchable text a record gives by itself, lower-case: protocol, state, both endpoints and
+ * the NAT addresses (what enrichment adds comes on top).
+ */
+export function recordText(v: RecordView, i: number): string {
   const fam = v.u8At(i, OFF.FAMILY), l4 = v.u8At(i, OFF.L4);
   const base = i * RECORD_SIZE;
   const hasPorts = (v.u16At(i, OFF.HAS) & Has.PORTS) !== 0;

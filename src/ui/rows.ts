@@ -9,21 +9,11 @@
  * @module
  */
 
-import {
-  formatAddress,
-  formatEndpoint,
-  Has,
-  IPS_DST_NAT,
-  IPS_SRC_NAT,
-  OFF,
-  protoName,
-  RECORD_SIZE,
-  type RecordView,
-  stateName,
-} from "../conntrack/mod.ts";
+import { IPS_DST_NAT, IPS_SRC_NAT, OFF, type RecordView } from "../conntrack/mod.ts";
 import type { Filter } from "../core/mod.ts";
 import type { ConnectionModel } from "../model/mod.ts";
 import { isEmptyFilter } from "../core/mod.ts";
+import { recordText } from "../engine/mod.ts";
 import { type ColumnDef, COLUMNS, type SortContext } from "./columns.ts";
 import type { SortKey } from "./settings.ts";
 
@@ -78,22 +68,7 @@ export class SearchTexts {
 }
 
 function searchText(model: ConnectionModel, slot: number): string {
-  const v = model.page(slot), i = model.index(slot);
-  const fam = v.u8At(i, OFF.FAMILY), l4 = v.u8At(i, OFF.L4);
-  const base = i * RECORD_SIZE;
-  const hasPorts = (v.u16At(i, OFF.HAS) & Has.PORTS) !== 0;
-  const ep = (addrOff: number, portOff: number) =>
-    formatEndpoint(formatAddress(fam, v.u8, base + addrOff), hasPorts ? v.u16At(i, portOff) : null);
-  const parts = [
-    protoName(l4),
-    stateName(l4, v.u8At(i, OFF.STATE)) ?? "",
-    ep(OFF.ORIG_SRC, OFF.ORIG_SPORT),
-    ep(OFF.ORIG_DST, OFF.ORIG_DPORT),
-  ];
-  const status = v.u32At(i, OFF.STATUS);
-  if (status & IPS_DST_NAT) parts.push(ep(OFF.REPLY_SRC, OFF.REPLY_SPORT)); // DNAT target
-  if (status & IPS_SRC_NAT) parts.push(ep(OFF.REPLY_DST, OFF.REPLY_DPORT)); // SNAT source
-  return parts.join(" ").toLowerCase();
+  return recordText(model.page(slot), model.index(slot));
 }
 
 /** The ordered rows: slot numbers and the kernel id each slot had when placed. */
