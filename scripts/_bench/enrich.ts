@@ -47,11 +47,12 @@ import type { GeoInfo, HostEntry } from "../../src/core/enrichment.ts";
 import type { ConnectionModel } from "../../src/model/mod.ts";
 import { CellBuffer, diff } from "../../src/term/buffer.ts";
 import type { KeyEvent } from "../../src/term/input.ts";
-import { COLUMNS, defaultSettings, sortSlots, UiApp } from "../../src/ui/mod.ts";
+import { COLUMNS, defaultSettings, UiApp } from "../../src/ui/mod.ts";
+import { batchOfModel, timeResort } from "./ui_sort.ts";
 import { AF_INET, AF_INET6, EaiError, lookupName } from "../../ffi/libc.ts";
 import { startChurn } from "./churn.ts";
 import type { Netns } from "../../tools/netns.ts";
-import { summarize, type Summary } from "./stats.ts";
+import type { Summary } from "./stats.ts";
 import { type Percentiles, percentiles } from "./ui_stats.ts";
 
 /** The screen the apps draw, as the UI benchmark's pane. */
@@ -312,18 +313,6 @@ async function geoSourcesOf(cli: Options): Promise<GeoSourceInfo[]> {
   }
 }
 
-function time(runs: number, fn: () => void): Summary {
-  fn();
-  fn();
-  const ms: number[] = [];
-  for (let r = 0; r < runs; r++) {
-    const t0 = performance.now();
-    fn();
-    ms.push(performance.now() - t0);
-  }
-  return summarize(ms);
-}
-
 /**
  * Drives the two apps over `opts.refreshes` refreshes of this process's network namespace and
  * measures what the module documentation lists. Run it in the benchmark's namespace
@@ -490,24 +479,20 @@ export async function driveEnrichment(opts: EnrichOptions): Promise<EnrichDrive>
 
     // Re-sorts of every row with the store warm (not counted).
     const model = onApp.model;
-    const slots = Uint32Array.from(model.slots());
+    const batch = batchOfModel(model, false);
     const sort2 = defaultSettings().sort2;
-    const ctx = { enrich: store, owner: (s: number) => model.owner(s) };
     const asc = (column: "dst_country" | "dst") => ({ column, desc: false });
     const noGeo = new EnrichStore({ geoip: false, hostnames: false });
-    const noGeoCtx = { enrich: noGeo, owner: ctx.owner };
+    const runs = opts.sortRuns;
     const sorts = {
-      runs: opts.sortRuns,
-      country: time(opts.sortRuns, () => sortSlots(model, slots, asc("dst_country"), sort2, ctx)),
-      countryOff: time(opts.sortRuns, () => sortSlots(model, slots, asc("dst_country"), sort2)),
-      countryNoGeo: time(
-        opts.sortRuns,
-        () => sortSlots(model, slots, asc("dst_country"), sort2, noGeoCtx),
-      ),
-      address: time(opts.sortRuns, () => sortSlots(model, slots, asc("dst"), sort2, ctx)),
+      runs,
+      country: timeResort(batch, asc("dst_country"), sort2, runs, store),
+      countryOff: timeResort(batch, asc("dst_country"), sort2, runs),
+      countryNoGeo: timeResort(batch, asc("dst_country"), sort2, runs, noGeo),
+      address: timeResort(batch, asc("dst"), sort2, runs, store),
     };
     opts.log(
-      `re-sort of ${slots.length} rows: DCC ${sorts.country.median.toFixed(1)} ms (no store ` +
+      `re-sort of ${batch.count} rows: DCC ${sorts.country.median.toFixed(1)} ms (no store ` +
         `${sorts.countryOff.median.toFixed(1)} ms, no GeoIP ${
           sorts.countryNoGeo.median.toFixed(1)
         } ms), DESTINATION ${sorts.address.median.toFixed(1)} ms`,

@@ -462,8 +462,8 @@ function uiTable(u: UiResult): string[] {
     ]));
   }
   out.push(row([
-    `Rows recomputed at a refresh (\`RowList.update\`, default sort), in process ` +
-    `(median of ${s.runs})`,
+    `A refresh in the engine with every row changed (default sort: re-rank, page), in ` +
+    `process (median of ${s.runs})`,
     refs,
     ms(s.rowsUpdate.busy.median),
     `${ratio(s.rowsUpdate.busy.median / s.float64Sort.median)} / ${
@@ -533,8 +533,9 @@ function uiNotes(u: UiResult): string[] {
         `(${f.navBytes.p50} / ${f.navBytes.p99} / ${f.navBytes.max} bytes) — is the ` +
         '"key read → frame written" row; the rest of a key\'s time is tmux and the tty (the ' +
         "reference) and the wait for the UI thread. On a table whose rates differ, the " +
-        `recompute takes ${ms(s.rowsUpdate.busy.median)} in process (the last row) against ` +
-        `${ms(s.rowsUpdate.idle.median)} on this idle one.`,
+        `refresh with every row changed takes ${ms(s.rowsUpdate.busy.median)} in the engine ` +
+        `in process (the last row) against ${ms(s.rowsUpdate.idle.median)} for one that ` +
+        "changed nothing.",
     );
   }
   if (c.sort.length > 0) {
@@ -552,14 +553,16 @@ function uiNotes(u: UiResult): string[] {
     ? "none"
     : `${COLUMNS[s.sort2.column].title} ${s.sort2.desc ? "▼" : "▲"}`;
   out.push(
-    "Re-sort in process: conntop's `sortSlots()` over every connection of a model filled by " +
-      `its collector from the same namespace, each column in its default direction with the ` +
-      `default second key (${sort2}), slots in slot order as the list passes them; ` +
+    "Re-sort in process: conntop's engine (src/engine/) ordering every connection collected " +
+      `from the same namespace by each column in its default direction with the default ` +
+      `second key (${sort2}): the query that changes the sort and the settling of the whole ` +
+      `order, in a fresh engine (no sort key cached); ` +
       `${s.runs} timed runs after two untimed ones. The loaded table is idle (every rate and ` +
       "counter zero), which leaves the rate column nothing to sort, so the table rows use " +
       "the same records with synthetic rates and counters (45 % of the connections active, " +
       "10 B/s to 10 MB/s, log-uniform); on the idle table as loaded: " +
-      `${idle}, and \`RowList.update\` ${ms(s.rowsUpdate.idle.median)}. References, in the ` +
+      `${idle}, and a refresh that changed nothing ${ms(s.rowsUpdate.idle.median)}. ` +
+      `References, in the ` +
       `same process on ${count(s.size)} random numbers: \`Float64Array.prototype.sort()\` ` +
       "(no comparator) / `Array.prototype.sort((a, b) => a - b)`; the ratios are over each.",
   );

@@ -1,9 +1,9 @@
 /**
- * Re-sort time of the whole table, in process: conntop's `sortSlots()` (what the list does when
- * the sort column changes, and at every refresh) over a {@linkcode ConnectionModel} of a real
- * table, against two references timed in the same process on as many numbers — a typed array's
- * own sort (`Float64Array.prototype.sort`, no comparator) and `Array.prototype.sort` with a
- * numeric comparator.
+ * Re-sort time of the whole table, in process: conntop's engine (src/engine/, what the
+ * collector worker does when the sort column changes, and at every refresh) over the records of
+ * a real table, against two references timed in the same process on as many numbers — a typed
+ * array's own sort (`Float64Array.prototype.sort`, no comparator) and `Array.prototype.sort`
+ * with a numeric comparator.
  *
  * The model is filled by conntop's collector from the benchmark's namespace (two refreshes, so
  * that every record carries rates). A table loaded with `conntrack -R` is idle: every rate and
@@ -23,12 +23,12 @@ import { Has, Kind, OFF, RECORD_SIZE } from "../../src/conntrack/mod.ts";
 import { ConnectionModel } from "../../src/model/mod.ts";
 import {
   type ColumnId,
-  COLUMNS,
-  defaultSettings,
-  RowList,
-  SearchTexts,
-  sortSlots,
-} from "../../src/ui/mod.ts";
+  Engine,
+  type Enrichment,
+  SORT_KEYS,
+  type ViewQuery,
+} from "../../src/engine/mod.ts";
+import { defaultSettings } from "../../src/ui/mod.ts";
 import { summarize, type Summary } from "./stats.ts";
 import { prng } from "../../tools/prng.ts";
 
@@ -38,7 +38,7 @@ export interface SortCase {
   desc: boolean;
   /** "busy": synthetic rates and counters; "idle": the table as loaded (all zero). */
   table: "busy" | "idle";
-  /** Wall time of one `sortSlots()` over every connection, ms. */
+  /** Wall time of one full re-sort of every connection by the engine (cold keys), ms. */
   ms: Summary;
 }
 
@@ -55,7 +55,10 @@ export interface SortResult {
   /** `Array.prototype.sort((a, b) => a - b)` of `size` random numbers, ms. */
   arraySort: Summary;
   cases: SortCase[];
-  /** `RowList.update()` with the default sort: what the list does at every refresh, ms. */
+  /**
+   * A refresh in the engine with the default sort: the batch applied, the changed rows
+   * re-ranked, the page answered. "busy": every record in the batch; "idle": none.
+   */
   rowsUpdate: { busy: Summary; idle: Summary };
 }
 
@@ -79,10 +82,10 @@ export async function collectModel(netns: string): Promise<ConnectionModel> {
 }
 
 /**
- * The records of `model` with synthetic rates and counters, in a new model (slots renumbered
- * from 0). Deterministic.
+ * The records of `model` as one batch (slots renumbered from 0); with `synthetic`, with
+ * synthetic rates and counters. Deterministic.
  */
-export function busyModel(model: ConnectionModel): ConnectionModel {
+export function batchOfModel(model: ConnectionModel, synthetic: boolean): BatchMessage {
   const rand = prng(0x5eed);
   const logUniform = (lo: number, hi: number) => lo * Math.pow(hi / lo, rand());
   const n = model.size;
@@ -99,22 +102,24 @@ export function busyModel(model: ConnectionModel): ConnectionModel {
     chunk.set(v.u8.subarray(i * RECORD_SIZE, (i + 1) * RECORD_SIZE), at);
     chunk[at + OFF.KIND] = Kind.NEW;
     dv.setUint32(at + OFF.SLOT, slot, true);
-    dv.setUint16(at + OFF.HAS, v.u16At(i, OFF.HAS) | Has.RATES | Has.COUNTERS, true);
-    const active = rand() < 0.45;
-    const tx = active ? logUniform(10, 1e7) : 0, rx = active ? logUniform(10, 1e7) : 0;
-    dv.setFloat32(at + OFF.TX_BPS, tx, true);
-    dv.setFloat32(at + OFF.RX_BPS, rx, true);
-    dv.setFloat32(at + OFF.TX_PPS, tx / 500, true);
-    dv.setFloat32(at + OFF.RX_PPS, rx / 500, true);
-    const txBytes = Math.round(logUniform(60, 1e10)), rxBytes = Math.round(logUniform(60, 1e10));
-    dv.setFloat64(at + OFF.ORIG_BYTES, txBytes, true);
-    dv.setFloat64(at + OFF.REPLY_BYTES, rxBytes, true);
-    dv.setFloat64(at + OFF.ORIG_PACKETS, Math.ceil(txBytes / 500), true);
-    dv.setFloat64(at + OFF.REPLY_PACKETS, Math.ceil(rxBytes / 500), true);
+    if (synthetic) {
+      dv.setUint16(at + OFF.HAS, v.u16At(i, OFF.HAS) | Has.RATES | Has.COUNTERS, true);
+      const active = rand() < 0.45;
+      const tx = active ? logUniform(10, 1e7) : 0, rx = active ? logUniform(10, 1e7) : 0;
+      dv.setFloat32(at + OFF.TX_BPS, tx, true);
+      dv.setFloat32(at + OFF.RX_BPS, rx, true);
+      dv.setFloat32(at + OFF.TX_PPS, tx / 500, true);
+      dv.setFloat32(at + OFF.RX_PPS, rx / 500, true);
+      const txBytes = Math.round(logUniform(60, 1e10)), rxBytes = Math.round(logUniform(60, 1e10));
+      dv.setFloat64(at + OFF.ORIG_BYTES, txBytes, true);
+      dv.setFloat64(at + OFF.REPLY_BYTES, rxBytes, true);
+      dv.setFloat64(at + OFF.ORIG_PACKETS, Math.ceil(txBytes / 500), true);
+      dv.setFloat64(at + OFF.REPLY_PACKETS, Math.ceil(rxBytes / 500), true);
+    }
     at += RECORD_SIZE;
     slot++;
   }
-  const batch: BatchMessage = {
+  return {
     type: "batch",
     seq: 0,
     timeMs: model.timeMs,
@@ -125,22 +130,78 @@ export function busyModel(model: ConnectionModel): ConnectionModel {
     totals: model.totals!,
     status: model.status!,
   };
-  const busy = new ConnectionModel();
-  busy.apply(batch);
-  return busy;
 }
 
-/** Times `fn` `runs` times after two untimed runs; ms. */
-function time(runs: number, fn: () => void): Summary {
-  fn();
-  fn();
-  const ms: number[] = [];
-  for (let r = 0; r < runs; r++) {
-    const t0 = performance.now();
-    fn();
-    ms.push(performance.now() - t0);
-  }
-  return summarize(ms);
+/** `batch` again, every record marked changed (an update), as the next refresh's batch. */
+function updateOf(batch: BatchMessage): BatchMessage {
+  const records = batch.records.map((b) => {
+    const c = new Uint8Array(b.slice(0));
+    for (let at = 0; at < c.length; at += RECORD_SIZE) c[at + OFF.KIND] = Kind.UPDATE;
+    return c.buffer;
+  });
+  return { ...batch, seq: batch.seq + 1, records };
+}
+
+/** An empty batch after `batch`: a refresh of an idle table that found no change. */
+function emptyAfter(batch: BatchMessage): BatchMessage {
+  return { ...batch, seq: batch.seq + 1, records: [], count: 0, extras: [] };
+}
+
+/** A query for the first page of the list sorted by `sort`, then `sort2`. */
+export function pageQuery(sort: SortSpec, sort2: SortSpec | null): ViewQuery {
+  return {
+    text: "",
+    sort,
+    sort2,
+    locked: false,
+    anchor: null,
+    cursorRow: 0,
+    top: 0,
+    height: 48,
+    margin: 48,
+    cursor: true,
+    hostnames: false,
+  };
+}
+
+/** A sort column and direction. */
+export interface SortSpec {
+  column: ColumnId;
+  desc: boolean;
+}
+
+/** An engine holding `batch`, its records copied (the batch stays usable). */
+function engineOf(batch: BatchMessage, enrich?: Enrichment): Engine {
+  const e = new Engine({ now: () => batch.timeMs, ...(enrich === undefined ? {} : { enrich }) });
+  e.apply({ ...batch, records: batch.records.map((b) => b.slice(0)) });
+  return e;
+}
+
+/**
+ * Wall time of a full re-sort by `sort` (then `sort2`) in a fresh engine holding `batch`: the
+ * query that changes the sort and the settling of the whole order, with no sort key cached.
+ */
+export function timeResort(
+  batch: BatchMessage,
+  sort: SortSpec,
+  sort2: SortSpec | null,
+  runs: number,
+  enrich?: Enrichment,
+): Summary {
+  // The engine starts sorted by another column, as a user's list is before `>`.
+  const other: SortSpec = sort.column === "id" ? { column: "src", desc: false } : {
+    column: "id",
+    desc: false,
+  };
+  let e = engineOf(batch, enrich);
+  return timeWithSetup(runs, () => {
+    e = engineOf(batch, enrich);
+    e.query(pageQuery(other, null));
+    e.settle();
+  }, () => {
+    e.query(pageQuery(sort, sort2));
+    e.settle();
+  });
 }
 
 /** Times each case; the data-independent references go first. */
@@ -149,7 +210,7 @@ export function measureSorts(
   runs: number,
   log: (line: string) => void,
 ): SortResult {
-  const busy = busyModel(idle);
+  const busy = batchOfModel(idle, true), still = batchOfModel(idle, false);
   const n = idle.size;
   const rand = prng(42);
   const doubles = new Float64Array(n);
@@ -168,26 +229,24 @@ export function measureSorts(
       `Array sort with comparator ${arraySort.median.toFixed(1)} ms (${n} numbers)`,
   );
   const sort2 = defaultSettings().sort2;
-  const slotsOf = (m: ConnectionModel) => Uint32Array.from(m.slots());
   const cases: SortCase[] = [];
-  for (const [table, model] of [["busy", busy], ["idle", idle]] as const) {
-    const slots = slotsOf(model);
+  for (const [table, batch] of [["busy", busy], ["idle", still]] as const) {
     for (const column of SORT_COLUMNS) {
-      const sort = { column, desc: COLUMNS[column].defaultDesc };
-      const ms = time(runs, () => sortSlots(model, slots, sort, sort2));
+      const sort = { column, desc: SORT_KEYS[column].defaultDesc };
+      const ms = timeResort(batch, sort, sort2, runs);
       cases.push({ column, desc: sort.desc, table, ms });
       log(
-        `sortSlots ${column}${sort.desc ? " desc" : ""}, ${table} table: ` +
+        `engine re-sort ${column}${sort.desc ? " desc" : ""}, ${table} table: ` +
           `${ms.median.toFixed(1)} ms median (${ms.min.toFixed(1)}-${ms.max.toFixed(1)})`,
       );
     }
   }
   const rowsUpdate = {
-    busy: timeRows(busy, runs),
-    idle: timeRows(idle, runs),
+    busy: timeRefresh(busy, updateOf(busy), runs),
+    idle: timeRefresh(still, emptyAfter(still), runs),
   };
   log(
-    `RowList.update, default sort: busy ${rowsUpdate.busy.median.toFixed(1)} ms, idle ` +
+    `engine refresh, default sort: busy ${rowsUpdate.busy.median.toFixed(1)} ms, idle ` +
       `${rowsUpdate.idle.median.toFixed(1)} ms median`,
   );
   return { size: n, runs, sort2, float64Sort, arraySort, cases, rowsUpdate };
@@ -205,10 +264,20 @@ function timeWithSetup(runs: number, setup: () => void, fn: () => void): Summary
   return summarize(ms);
 }
 
-function timeRows(model: ConnectionModel, runs: number): Summary {
-  const s = defaultSettings();
-  const texts = new SearchTexts();
-  return time(runs, () => {
-    new RowList().update(model, { sort: s.sort, sort2: s.sort2, text: "", locked: false }, texts);
+// A refresh in an engine holding `batch`, sorted the default way: `next` applied and the first
+// page answered (the re-ranking of the changed rows included).
+function timeRefresh(batch: BatchMessage, next: BatchMessage, runs: number): Summary {
+  const d = defaultSettings();
+  const q = pageQuery(d.sort as SortSpec, d.sort2 as SortSpec | null);
+  let e = engineOf(batch), pending = next;
+  return timeWithSetup(runs, () => {
+    e = engineOf(batch);
+    e.query(q);
+    e.settle();
+    pending = { ...next, records: next.records.map((b) => b.slice(0)) };
+  }, () => {
+    e.apply(pending);
+    e.query(q);
+    e.settle();
   });
 }

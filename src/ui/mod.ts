@@ -11,7 +11,6 @@ export { COLUMN_IDS, type ColumnDef, type ColumnId, COLUMNS, DEFAULT_COLUMNS } f
 export { Flag, keyName, MAIN_KEYS } from "./keymap.ts";
 export { layout } from "./layout.ts";
 export { renderScreen } from "./render.ts";
-export { RowList, SearchTexts, sortSlots } from "./rows.ts";
 export { defaultSettings, type Settings, settingsFromJson, settingsToJson } from "./settings.ts";
 export { DEFAULT_THEME, MONO_THEME, type Theme } from "./theme.ts";
 export type { ScreenView } from "./view.ts";

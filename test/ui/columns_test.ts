@@ -4,7 +4,7 @@ import { loadConntrack, Netns } from "../../tools/netns.ts";
 import { Collector } from "../../src/collector/client.ts";
 import { ConnectionModel } from "../../src/model/mod.ts";
 import { COLUMNS } from "../../src/ui/columns.ts";
-import { sortSlots } from "../../src/ui/rows.ts";
+import { Engine } from "../../src/engine/mod.ts";
 
 const CTX = { hostnames: false, services: false };
 
@@ -63,17 +63,29 @@ Deno.test("MARK shows the mark in decimal, as conntrack -L does", async () => {
 
 Deno.test("STATE sorts by the state's name, not by protocol and state number", () => {
   // TCP: SYN_SENT 1, ESTABLISHED 3, TIME_WAIT 7, CLOSE 8; SCTP (132): ESTABLISHED 3, CLOSED 1.
-  const m = modelOf([
+  const e = new Engine({ now: () => 0 });
+  e.apply(batchOf([
     { slot: 0, src: "10.0.0.1", dst: "10.0.1.1", sport: 1, dport: 2, state: 7 },
     { slot: 1, src: "10.0.0.2", dst: "10.0.1.1", sport: 1, dport: 2, state: 3 },
     { slot: 2, src: "10.0.0.3", dst: "10.0.1.1", sport: 1, dport: 2, state: 1, proto: 132 },
     { slot: 3, src: "10.0.0.4", dst: "10.0.1.1", sport: 1, dport: 2, state: 1 },
     { slot: 4, src: "10.0.0.5", dst: "10.0.1.1", sport: 1, dport: 2, state: 8 },
     { slot: 5, src: "10.0.0.6", dst: "10.0.1.1", sport: 1, dport: 2, proto: 17 },
-  ]);
+  ]));
   const names = (desc: boolean) =>
-    [...sortSlots(m, Uint32Array.from(m.slots()), { column: "state", desc }, null)]
-      .map((s) => COLUMNS.state.text(m.connection(s, 0), CTX));
+    e.query({
+      text: "",
+      sort: { column: "state", desc },
+      sort2: null,
+      locked: false,
+      anchor: null,
+      cursorRow: 0,
+      top: 0,
+      height: 10,
+      margin: 0,
+      cursor: true,
+      hostnames: false,
+    }).rows.map((c) => COLUMNS.state.text(c, CTX));
   const named = names(false).filter((n) => n !== "");
   assertEquals(named, ["CLOSE", "CLOSED", "ESTABLISHED", "SYN_SENT", "TIME_WAIT"]);
   assertEquals(named, [...named].sort(), "in the order of the names shown");
