@@ -1,6 +1,7 @@
 import { assertEquals } from "../_helpers/assert.ts";
 import { batchOf, type TestConn } from "../_helpers/records.ts";
 import { Engine, type ViewQuery } from "../../src/engine/mod.ts";
+import { viewQuery } from "../_helpers/view_query.ts";
 
 // The engine's order and sums on small hand-made tables, each checked against the order a
 // reader works out from the addresses and ports written in the test.
@@ -15,20 +16,7 @@ function engineWith(conns: TestConn[]): Engine {
 
 // Every row, sorted by `sort` then `sort2`.
 function all(e: Engine, over: Partial<ViewQuery>): { slots: number[]; srcs: string[] } {
-  const w = e.query({
-    text: "",
-    sort: { column: "rate", desc: true },
-    sort2: null,
-    locked: false,
-    anchor: null,
-    cursorRow: 0,
-    top: 0,
-    height: 100,
-    margin: 0,
-    cursor: true,
-    hostnames: false,
-    ...over,
-  });
+  const w = e.query(viewQuery(over));
   return { slots: w.slots, srcs: w.rows.map((c) => c.orig_src) };
 }
 
@@ -79,19 +67,7 @@ Deno.test("Engine applies the text filter and sums the listed rates", () => {
     { slot: 0, src: "10.0.0.1", dst: "192.0.2.9", sport: 1, dport: 80, txBps: 10, rxBps: 1 },
     { slot: 1, src: "10.0.0.2", dst: "192.0.2.1", sport: 1, dport: 443, txBps: 20, rxBps: 2 },
   ]);
-  const w = e.query({
-    text: ":443",
-    sort: { column: "src", desc: false },
-    sort2: null,
-    locked: false,
-    anchor: null,
-    cursorRow: 0,
-    top: 0,
-    height: 10,
-    margin: 0,
-    cursor: true,
-    hostnames: false,
-  });
+  const w = e.query(viewQuery({ text: ":443", sort: { column: "src", desc: false } }));
   assertEquals(w.slots, [1]);
   assertEquals([w.total, w.txRate, w.rxRate], [1, 20, 2]);
 });

@@ -2,6 +2,7 @@ import { assertEquals } from "../_helpers/assert.ts";
 import { batchOf, type TestConn, writeConn } from "../_helpers/records.ts";
 import { Engine, EngineHost, TableRecords, type ViewQuery } from "../../src/engine/mod.ts";
 import { RECORD_SIZE, RecordView } from "../../src/conntrack/mod.ts";
+import { viewQuery } from "../_helpers/view_query.ts";
 
 const T0 = 1_700_000_000_000;
 
@@ -21,20 +22,7 @@ function conn(slot: number, rate: number, over: Partial<TestConn> = {}): TestCon
 }
 
 function query(over: Partial<ViewQuery> = {}): ViewQuery {
-  return {
-    text: "",
-    sort: { column: "rate", desc: true },
-    sort2: null,
-    locked: false,
-    anchor: null,
-    cursorRow: 0,
-    top: 0,
-    height: 3,
-    margin: 0,
-    cursor: true,
-    hostnames: false,
-    ...over,
-  };
+  return viewQuery({ height: 3, ...over });
 }
 
 function engineWith(conns: TestConn[]): Engine {

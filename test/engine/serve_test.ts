@@ -1,6 +1,7 @@
 import { assertEquals } from "../_helpers/assert.ts";
 import { batchOf, type TestConn } from "../_helpers/records.ts";
 import { serveEngine } from "../../src/engine/serve.ts";
+import { viewQuery } from "../_helpers/view_query.ts";
 import type { FromEngine, TableAnswer, TableQuery, ToEngine } from "../../src/engine/mod.ts";
 
 const T0 = 1_700_000_000_000;
@@ -20,21 +21,7 @@ function conn(slot: number, rate: number, over: Partial<TestConn> = {}): TestCon
 }
 
 function query(over: Partial<TableQuery> = {}): TableQuery {
-  return {
-    text: "",
-    sort: { column: "rate", desc: true },
-    sort2: null,
-    locked: false,
-    paused: false,
-    anchor: null,
-    cursorRow: 0,
-    top: 0,
-    height: 10,
-    margin: 0,
-    cursor: true,
-    hostnames: false,
-    ...over,
-  };
+  return { ...viewQuery({ height: 10 }), paused: false, ...over };
 }
 
 // The screen's end of the port: sends, and waits for the next window.

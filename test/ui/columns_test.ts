@@ -5,6 +5,7 @@ import { Collector } from "../../src/collector/client.ts";
 import { ConnectionModel } from "../../src/model/mod.ts";
 import { COLUMNS } from "../../src/ui/columns.ts";
 import { Engine } from "../../src/engine/mod.ts";
+import { viewQuery } from "../_helpers/view_query.ts";
 
 const CTX = { hostnames: false, services: false };
 
@@ -73,19 +74,9 @@ Deno.test("STATE sorts by the state's name, not by protocol and state number", (
     { slot: 5, src: "10.0.0.6", dst: "10.0.1.1", sport: 1, dport: 2, proto: 17 },
   ]));
   const names = (desc: boolean) =>
-    e.query({
-      text: "",
-      sort: { column: "state", desc },
-      sort2: null,
-      locked: false,
-      anchor: null,
-      cursorRow: 0,
-      top: 0,
-      height: 10,
-      margin: 0,
-      cursor: true,
-      hostnames: false,
-    }).rows.map((c) => COLUMNS.state.text(c, CTX));
+    e.query(viewQuery({ sort: { column: "state", desc } })).rows.map((c) =>
+      COLUMNS.state.text(c, CTX)
+    );
   const named = names(false).filter((n) => n !== "");
   assertEquals(named, ["CLOSE", "CLOSED", "ESTABLISHED", "SYN_SENT", "TIME_WAIT"]);
   assertEquals(named, [...named].sort(), "in the order of the names shown");
