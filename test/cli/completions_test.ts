@@ -281,8 +281,10 @@ Deno.test("the zsh script completes options and values in an interactive zsh", a
   await term.sendText(
     `fpath=(${fx.dir}/zsh $fpath); autoload -U compinit; compinit -u -D; PS1='cmp> '; clear\n`,
   );
-  const prompt = () => term.waitFor((s) => s.trim() === "cmp>", { what: "the prompt" });
-  await prompt();
+  const prompt = (timeoutMs?: number) =>
+    term.waitFor((s) => s.trim() === "cmp>", { what: "the prompt", timeoutMs });
+  // compinit reads every function on fpath first: seconds on a loaded machine.
+  await prompt(30_000);
   const firstLine = (s: string) => s.split("\n")[0]!;
   const cases: [string, (screen: string) => boolean, string][] = [
     ["conntop --conn", (s) => firstLine(s).startsWith("cmp> conntop --connect"), "--connect"],
