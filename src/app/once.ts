@@ -19,7 +19,7 @@ import { Has, IPPROTO, OFF } from "../conntrack/mod.ts";
 import { CONNECTION_FIELDS, type Filter, isEmptyFilter } from "../core/mod.ts";
 import { ConnectionModel } from "../model/mod.ts";
 import type { Connection } from "../core/mod.ts";
-import type { EnrichStore } from "../enrich/mod.ts";
+import type { AddrInfo, EnrichStore } from "../enrich/mod.ts";
 import {
   ByteSink,
   columnsTable,
@@ -112,11 +112,11 @@ export async function runOnce(
   let rows: Uint32Array;
   if (enrichment !== undefined && need.sort) {
     // The sort reads the answers: every row's addresses are asked for before it.
-    await enrich(enrichment, model, matching(model, opts.filter));
+    await enrich(enrichment, model, matching(model, opts.filter), note);
     rows = selectRows(model, sel);
   } else {
     rows = selectRows(model, sel);
-    if (enrichment !== undefined) await enrich(enrichment, model, rows);
+    if (enrichment !== undefined) await enrich(enrichment, model, rows, note);
   }
   // The table's rows are made one at a time, filled from the answers (one entry per address),
   // written, and dropped: the output is never whole in memory.
@@ -270,6 +270,15 @@ function emptyEnriched(): Parameters<EnrichStore["fill"]>[0] {
 /** Longest wait for hostnames in --once, ms: lookups not answered by then stay null. */
 const ONCE_DNS_DEADLINE_MS = 5000;
 
+/**
+ * Most distinct addresses whose hostnames one --once run looks up. About what the resolver
+ * (16 lookups at once) answers within the deadline on a usual network, or quicker; a full
+ * listing of a big table has tens of thousands, which could only time out, holding memory for
+ * each. Above it, no name is looked up (a listing with names for some rows only would mislead a
+ * script), and one warning says so.
+ */
+export const ONCE_MAX_HOST_LOOKUPS = 1000;
+
 /** --reverse without --sort: the default order (protocol number, then id) reversed. */
 const REVERSED: SortLevel = {
   num: (v, i) => v.u8At(i, OFF.L4) * 2 ** 32 + v.u32At(i, OFF.ID),
@@ -325,24 +334,36 @@ function* matching(model: ConnectionModel, filter: Filter): Iterable<number> {
 
 // Asks for the addresses of `slots` (each distinct address once: the store keeps one entry per
 // address, and an IPv4 one is found by its number, without making its text), then waits for
-// the answers (GeoIP is quick; hostnames until the deadline).
+// the answers (GeoIP is quick; hostnames until the deadline). Hostnames are asked for only when
+// the rows have at most ONCE_MAX_HOST_LOOKUPS distinct addresses; `note` warns when not.
 async function enrich(
   e: Enrichment,
   model: ConnectionModel,
   slots: Iterable<number>,
+  note: (warning: string) => void,
 ): Promise<void> {
   await e.ready;
   const store = e.store;
   store.setLocal(model.local);
-  const hosts = store.hostnamesAllowed;
+  const distinct = new Set<AddrInfo>();
   for (const s of slots) {
     const v = model.page(s), i = model.index(s);
-    const src = store.addressAt(v, i, OFF.ORIG_SRC), dst = store.addressAt(v, i, OFF.ORIG_DST);
-    if (hosts) {
-      store.wantHost(src);
-      store.wantHost(dst);
+    distinct.add(store.addressAt(v, i, OFF.ORIG_SRC));
+    distinct.add(store.addressAt(v, i, OFF.ORIG_DST));
+  }
+  if (store.hostnamesAllowed) {
+    if (distinct.size <= ONCE_MAX_HOST_LOOKUPS) { for (const a of distinct) store.wantHost(a); }
+    else {
+      const n = (x: number) => x.toLocaleString("en-US");
+      note(
+        `Hostnames not looked up: the rows have ${n(distinct.size)} distinct addresses, more ` +
+          `than ${
+            n(ONCE_MAX_HOST_LOOKUPS)
+          }: pass -n to skip lookups or --top N to print fewer rows`,
+      );
     }
   }
+  distinct.clear();
   store.flush();
   const deadline = Date.now() + ONCE_DNS_DEADLINE_MS;
   while (store.pending > 0 && Date.now() < deadline) {
