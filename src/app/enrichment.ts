@@ -40,11 +40,15 @@ export function enricherOptions(opts: Options): EnricherOptions {
   };
 }
 
-/** Starts the enrichment worker; `dns` overrides resolver settings (--once waits longer). */
+/**
+ * Starts the enrichment worker; `dns` overrides resolver settings (--once waits longer);
+ * `here`: the service runs on this thread (see {@linkcode Enricher}).
+ */
 export function startEnrichment(
   opts: Options,
   handlers: EnrichmentHandlers,
   dns?: EnricherOptions["dns"],
+  here = false,
 ): Enrichment {
   // The sink's closures run only after this function returned, when `enricher` exists.
   const store = new EnrichStore({
@@ -75,7 +79,7 @@ export function startEnrichment(
       handlers.onWarning?.(m);
       markReady();
     },
-  });
+  }, here);
   return {
     store,
     ready,

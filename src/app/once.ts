@@ -63,6 +63,8 @@ export async function runOnce(
       { ...opts, geoip: need.geoip, hostnames: need.hostnames },
       { onWarning: note },
       { maxQueue: 1 << 20 },
+      // On this thread when the table is collected here too: one isolate in all.
+      opts.remote === undefined,
     )
     : undefined;
   const wanted = opts.intervalGiven ? 2 : 1;
@@ -80,7 +82,7 @@ export async function runOnce(
   // A server's first batch is its whole table: one is all it takes. The local collector hands
   // its table over with the last batch wanted (transferred, not copied: held once).
   const code = opts.remote === undefined
-    ? await runSession(opts, handlers, { handOver: wanted })
+    ? await runSession(opts, handlers, { handOver: wanted, here: true })
     : await runRemoteSession(
       opts,
       {

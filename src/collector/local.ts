@@ -49,13 +49,15 @@ export class LocalCollector {
 
   /**
    * Starts the loop and resolves once it has opened its sockets; rejects with a
-   * {@linkcode ConntopError} (carrying the exit code) when it cannot start. The loop starts
-   * paused (call {@linkcode resume}: a server collects only for its clients); while paused it
-   * lets its table go (see {@linkcode releases}).
+   * {@linkcode ConntopError} (carrying the exit code) when it cannot start. For a server (the
+   * default) the loop starts paused (call {@linkcode resume}: a server collects only for its
+   * clients); while paused it lets its table go (see {@linkcode releases}). `once`: a command
+   * that only waits for the table (`--once`): the loop starts at once and its dumps block.
    */
   static start(
     options: CollectorOptions,
     handlers: LocalCollectorHandlers,
+    once = false,
   ): Promise<LocalCollector> {
     return new Promise((resolve, reject) => {
       let started = false;
@@ -80,11 +82,10 @@ export class LocalCollector {
           }
         }
       };
-      const control = new CollectorControl(post, {
-        releaseWhilePaused: true,
-        yieldMs: YIELD_MS,
-        paused: true,
-      });
+      const control = new CollectorControl(
+        post,
+        once ? {} : { releaseWhilePaused: true, yieldMs: YIELD_MS, paused: true },
+      );
       // Made before the loop starts: the loop says "ready" (or "fatal") before its first await.
       const c = new LocalCollector(control, options);
       control.onRelease = () => {
