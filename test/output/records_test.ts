@@ -98,7 +98,17 @@ function sample(seed: number, n: number): Sample {
         true,
       );
     }
-    dv.setFloat64(at + OFF.START_MS, NOW - int(1e9) + (rand() < 0.5 ? 0.25 : 0), true);
+    // Starts over some days, and before 1970 or after 9999 (the path through Date).
+    const start = rand();
+    dv.setFloat64(
+      at + OFF.START_MS,
+      start < 0.03
+        ? -1500.25
+        : start < 0.06
+        ? 253402300800000 + int(1e6)
+        : NOW - int(1e9) + (rand() < 0.5 ? 0.25 : 0),
+      true,
+    );
     for (let off = OFF.TX_BPS; off < OFF.SAMPLED_MS; off += 4) {
       const r = rand();
       dv.setFloat32(at + off, r < 0.3 ? 0 : r < 0.4 ? Infinity : rand() * 1e7, true);
