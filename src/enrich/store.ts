@@ -62,8 +62,11 @@ export class EnrichStore {
   version = 0;
   #opts: EnrichStoreOptions;
   #map = new Map<string, AddrInfo>();
-  /** IPv4 entries of #map by number (see addressAt). */
-  #v4 = new Map<number, AddrInfo>();
+  /**
+   * IPv4 entries of #map by number (see addressAt), in four maps by the top two bits: the keys
+   * stay small integers, where a 32-bit one would be boxed at each lookup.
+   */
+  #v4 = [0, 1, 2, 3].map(() => new Map<number, AddrInfo>());
   #local: LocalAddresses | undefined;
   #services: ServiceTable | undefined;
   #geoWanted: string[] = [];
@@ -115,10 +118,11 @@ export class EnrichStore {
     if (fam === 10) return this.address(formatAddress(fam, v.u8, at));
     const b = v.u8;
     const n = ((b[at]! << 24) | (b[at + 1]! << 16) | (b[at + 2]! << 8) | b[at + 3]!) >>> 0;
-    let info = this.#v4.get(n);
+    const v4 = this.#v4[n >>> 30]!, key = n & 0x3fffffff;
+    let info = v4.get(key);
     if (info === undefined) {
       info = this.address(formatAddress(fam, b, at));
-      this.#v4.set(n, info);
+      v4.set(key, info);
     }
     return info;
   }
@@ -221,7 +225,9 @@ export class EnrichStore {
       if (info.geo === undefined || info.host?.status === "pending") continue;
       this.#map.delete(text);
     }
-    for (const [n, info] of this.#v4) if (!this.#map.has(info.text)) this.#v4.delete(n);
+    for (const v4 of this.#v4) {
+      for (const [n, info] of v4) if (!this.#map.has(info.text)) v4.delete(n);
+    }
   }
 
   /**
