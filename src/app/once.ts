@@ -329,9 +329,12 @@ function needs(opts: Options, fields: readonly string[]): Needs {
 }
 
 /** The slots matching `filter`, in slot order. */
-function* matching(model: ConnectionModel, filter: Filter): Iterable<number> {
+function matching(model: ConnectionModel, filter: Filter): Uint32Array {
   const empty = isEmptyFilter(filter);
-  for (const s of model.slots()) if (empty || model.matches(filter, s)) yield s;
+  const out = new Uint32Array(model.size);
+  let n = 0;
+  for (const s of model.slots()) if (empty || model.matches(filter, s)) out[n++] = s;
+  return out.subarray(0, n);
 }
 
 // Asks for the addresses of `slots` (each distinct address once: the store keeps one entry per
@@ -341,31 +344,43 @@ function* matching(model: ConnectionModel, filter: Filter): Iterable<number> {
 async function enrich(
   e: Enrichment,
   model: ConnectionModel,
-  slots: Iterable<number>,
+  slots: Uint32Array,
   note: (warning: string) => void,
 ): Promise<void> {
   await e.ready;
   const store = e.store;
   store.setLocal(model.local);
-  const distinct = new Set<AddrInfo>();
-  for (const s of slots) {
+  // A new address makes a new entry of the store: its size counts the distinct addresses
+  // (cheaper than a set of 400k lookups). The first few are kept for the hostnames (none are
+  // asked for past the limit).
+  const first: AddrInfo[] = [];
+  const start = store.size;
+  let known = start;
+  for (let r = 0; r < slots.length; r++) {
+    const s = slots[r]!;
     const v = model.page(s), i = model.index(s);
-    distinct.add(store.addressAt(v, i, OFF.ORIG_SRC));
-    distinct.add(store.addressAt(v, i, OFF.ORIG_DST));
-  }
-  if (store.hostnamesAllowed) {
-    if (distinct.size <= ONCE_MAX_HOST_LOOKUPS) { for (const a of distinct) store.wantHost(a); }
-    else {
-      const n = (x: number) => x.toLocaleString("en-US");
-      note(
-        `Hostnames not looked up: the rows have ${n(distinct.size)} distinct addresses, more ` +
-          `than ${
-            n(ONCE_MAX_HOST_LOOKUPS)
-          }: pass -n to skip lookups or --top N to print fewer rows`,
-      );
+    const src = store.addressAt(v, i, OFF.ORIG_SRC);
+    if (store.size !== known) {
+      known++;
+      if (first.length <= ONCE_MAX_HOST_LOOKUPS) first.push(src);
+    }
+    const dst = store.addressAt(v, i, OFF.ORIG_DST);
+    if (store.size !== known) {
+      known++;
+      if (first.length <= ONCE_MAX_HOST_LOOKUPS) first.push(dst);
     }
   }
-  distinct.clear();
+  const distinct = known - start;
+  if (store.hostnamesAllowed && distinct <= ONCE_MAX_HOST_LOOKUPS) {
+    for (const a of first) store.wantHost(a);
+  } else if (store.hostnamesAllowed) {
+    const n = (x: number) => x.toLocaleString("en-US");
+    const most = n(ONCE_MAX_HOST_LOOKUPS);
+    note(
+      `Hostnames not looked up: the rows have ${n(distinct)} distinct addresses, more than ` +
+        `${most}: pass -n to skip lookups or --top N to print fewer rows`,
+    );
+  }
   store.flush();
   const deadline = Date.now() + ONCE_DNS_DEADLINE_MS;
   while (store.pending > 0 && Date.now() < deadline) {
