@@ -20,7 +20,6 @@
 
 import {
   type Extra,
-  formatIPv6,
   Has,
   IPPROTO,
   OFF,
@@ -34,6 +33,11 @@ import type { EnrichedFields, Owner } from "../core/mod.ts";
 import { csvCell, type Field, jsonString, jsonValue } from "./encode.ts";
 
 const encoder = new TextEncoder();
+
+/** Lower-case hexadecimal digits, as ASCII. */
+const HEX = new TextEncoder().encode("0123456789abcdef");
+/** The 16-bit words of the IPv6 address being written. */
+const WORDS = new Uint16Array(8);
 
 /** "00" to "99" as ASCII digit pairs. */
 const PAIRS = Uint8Array.from(
@@ -134,6 +138,60 @@ export class ByteSink {
         b[p++] = PAIRS[2 * o + 1]!;
       } else b[p++] = 48 + o;
     }
+    this.#pos = p;
+  }
+
+  /**
+   * An IPv6 address from its 16 bytes at `off` of `src`, as `formatIPv6()` (glibc's inet_ntop)
+   * writes it, without making its text.
+   */
+  ipv6(src: Uint8Array, off: number): void {
+    const w = WORDS;
+    for (let k = 0; k < 8; k++) w[k] = (src[off + 2 * k]! << 8) | src[off + 2 * k + 1]!;
+    // The longest run (of 2 or more) of zero words becomes "::"; the first of equal ones.
+    let bestBase = -1, bestLen = 0, curBase = -1, curLen = 0;
+    for (let k = 0; k < 8; k++) {
+      if (w[k] === 0) {
+        if (curBase < 0) {
+          curBase = k;
+          curLen = 1;
+        } else curLen++;
+      } else if (curBase >= 0) {
+        if (bestBase < 0 || curLen > bestLen) {
+          bestBase = curBase;
+          bestLen = curLen;
+        }
+        curBase = -1;
+      }
+    }
+    if (curBase >= 0 && (bestBase < 0 || curLen > bestLen)) {
+      bestBase = curBase;
+      bestLen = curLen;
+    }
+    if (bestBase >= 0 && bestLen < 2) bestBase = -1;
+    this.#room(46);
+    const b = this.#buf;
+    let p = this.#pos;
+    for (let k = 0; k < 8; k++) {
+      if (bestBase >= 0 && k >= bestBase && k < bestBase + bestLen) {
+        if (k === bestBase) b[p++] = 58;
+        continue;
+      }
+      if (k !== 0) b[p++] = 58;
+      if (k === 6 && bestBase === 0 && (bestLen === 6 || (bestLen === 5 && w[5] === 0xffff))) {
+        // IPv4-mapped or IPv4-compatible: the last 4 bytes as a dotted quad.
+        this.#pos = p;
+        this.ipv4(src, off + 12);
+        p = this.#pos;
+        break;
+      }
+      const x = w[k]!;
+      if (x >= 0x1000) b[p++] = HEX[x >> 12]!;
+      if (x >= 0x100) b[p++] = HEX[(x >> 8) & 15]!;
+      if (x >= 0x10) b[p++] = HEX[(x >> 4) & 15]!;
+      b[p++] = HEX[x & 15]!;
+    }
+    if (bestBase >= 0 && bestBase + bestLen === 8) b[p++] = 58;
     this.#pos = p;
   }
 
@@ -484,7 +542,7 @@ const CODES: Record<Field, number> = {
 // An address at byte offset `off` of the row (its family's text), quoted as the format quotes.
 function address(sink: ByteSink, r: Row, off: number, f: Format): void {
   if (f.quote >= 0) sink.byte(f.quote);
-  if (r.fam === 10) sink.ascii(formatIPv6(r.u8, r.base + off));
+  if (r.fam === 10) sink.ipv6(r.u8, r.base + off);
   else sink.ipv4(r.u8, r.base + off);
   if (f.quote >= 0) sink.byte(f.quote);
 }
