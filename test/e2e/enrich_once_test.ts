@@ -507,6 +507,38 @@ Deno.test("conntop --once resolves hostnames with the namespace's resolver, and 
   });
 });
 
+Deno.test("conntop --once --netns looks hostnames up from inside the namespace", async () => {
+  await using ns = await Netns.create("ehns");
+  await using geoPath = await tempDir("conntop-geo-empty-");
+  await quietTable(ns);
+  // dnsmasq listens on the namespace's loopback only: a question leaving from the root
+  // namespace (where nothing of this test listens) gets no answer.
+  await using dns = await startDnsmasq(ns, { records: PTR });
+  const pairs: [string, string][] = [["10.0.0.1", "192.0.2.10"], ["2001:db8::53", "2001:db8::99"]];
+  await loadConntrack(ns, udpEntries(pairs));
+  // conntop runs in the root namespace, with only resolv.conf swapped for the namespace's (in
+  // a mount namespace of its own): its lookups reach dnsmasq only from inside `ns`.
+  const { snapshot } = await once(["--netns", ns.name], {
+    env: { CONNTOP_GEOIP_PATH: geoPath.path },
+    prefix: [
+      "unshare",
+      "-m",
+      "--propagation",
+      "private",
+      "--",
+      "sh",
+      "-c",
+      'mount --bind "$0" /etc/resolv.conf && exec "$@"',
+      `/etc/netns/${ns.name}/resolv.conf`,
+    ],
+  });
+  const c1 = flow(snapshot.connections, "10.0.0.1", "192.0.2.10");
+  assertEquals([c1.src_host, c1.dst_host], ["client.conntop.test", "web.conntop.test"]);
+  const c2 = flow(snapshot.connections, "2001:db8::53", "2001:db8::99");
+  assertEquals([c2.src_host, c2.dst_host], ["six.conntop.test", null]);
+  assert(dns.queries().length >= 4, `${dns.queries().length} queries`);
+});
+
 Deno.test("conntop --once looks up no hostname when the rows have over 1000 distinct addresses", async (t) => {
   await using ns = await Netns.create("ebig");
   await using geoPath = await tempDir("conntop-geo-empty-");
