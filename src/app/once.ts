@@ -12,8 +12,10 @@
  * terminal. The collector hands its table over at the end rather than a copy of it.
  *
  * It runs no worker: the collector and the enrichment service run on the main thread, which
- * has nothing else to do while they work (a worker isolate is about 15 MB). Hostnames are
- * looked up only for at most {@linkcode ONCE_MAX_HOST_LOOKUPS} distinct addresses.
+ * has nothing else to do while they work (a worker isolate is about 15 MB); only hostnames of
+ * another network namespace are looked up by a worker (src/app/enrichment.ts says why).
+ * Hostnames are looked up only for at most {@linkcode ONCE_MAX_HOST_LOOKUPS} distinct
+ * addresses.
  *
  * @module
  */

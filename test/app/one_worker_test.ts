@@ -1,6 +1,7 @@
 /**
  * --once runs no worker: it collects and resolves on its main thread, which has nothing else to
- * do meanwhile (a worker isolate is about 15 MB). Counted with a probe around the global
+ * do meanwhile (a worker isolate is about 15 MB). (Hostnames of another namespace are the
+ * exception: test/e2e/enrich_once_test.ts; this run has -n.) Counted with a probe around the global
  * `Worker` constructor, which every module creating a worker goes through, and checked with
  * the kernel's list of the process's threads (Deno names a worker's thread `worker-N`).
  *
