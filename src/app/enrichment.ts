@@ -40,11 +40,19 @@ export function enricherOptions(opts: Options): EnricherOptions {
   };
 }
 
-/** Starts the enrichment worker; `dns` overrides resolver settings (--once waits longer). */
+/**
+ * Starts the enrichment worker; `dns` overrides resolver settings (--once waits longer);
+ * `here`: the service runs on this thread (see {@linkcode Enricher}), but for hostnames in
+ * another network namespace (`--netns`): those are looked up by a worker started on the first
+ * of them, after this thread entered the namespace, so that every lookup runs there, as the
+ * monitor's do. (This thread's blocking threads, which would run them, may predate the
+ * namespace: some lookups would leave from one namespace, some from the other.)
+ */
 export function startEnrichment(
   opts: Options,
   handlers: EnrichmentHandlers,
   dns?: EnricherOptions["dns"],
+  here = false,
 ): Enrichment {
   // The sink's closures run only after this function returned, when `enricher` exists.
   const store = new EnrichStore({
@@ -52,9 +60,18 @@ export function startEnrichment(
     hostnames: opts.hostnames,
     sink: {
       geo: (a) => enricher.geo(a),
-      hosts: (a) => enricher.hosts(a),
+      hosts: (a) => (here && opts.netns !== undefined ? hostWorker() : enricher).hosts(a),
     },
   });
+  let hostEnricher: Enricher | undefined;
+  const hostWorker = () =>
+    hostEnricher ??= new Enricher({ ...enricherOptions(opts), geoip: false, dns }, {
+      onResults: (geo, hosts) => {
+        store.apply(geo, hosts);
+        handlers.onChange?.();
+      },
+      onWarning: (m) => handlers.onWarning?.(m),
+    });
   let markReady!: () => void;
   const ready = new Promise<void>((r) => (markReady = r));
   const enricher = new Enricher({ ...enricherOptions(opts), dns }, {
@@ -75,12 +92,18 @@ export function startEnrichment(
       handlers.onWarning?.(m);
       markReady();
     },
-  });
+  }, here);
   return {
     store,
     ready,
     enricher,
-    close: () => enricher.close(),
-    [Symbol.dispose]: () => enricher.close(),
+    close: () => {
+      enricher.close();
+      hostEnricher?.close();
+    },
+    [Symbol.dispose]: () => {
+      enricher.close();
+      hostEnricher?.close();
+    },
   };
 }

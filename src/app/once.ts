@@ -11,6 +11,12 @@
  * the whole output, nor a connection object per row, and imports nothing of the UI or the
  * terminal. The collector hands its table over at the end rather than a copy of it.
  *
+ * It runs no worker: the collector and the enrichment service run on the main thread, which
+ * has nothing else to do while they work (a worker isolate is about 15 MB); only hostnames of
+ * another network namespace are looked up by a worker (src/app/enrichment.ts says why).
+ * Hostnames are looked up only for at most {@linkcode ONCE_MAX_HOST_LOOKUPS} distinct
+ * addresses.
+ *
  * @module
  */
 
@@ -19,7 +25,7 @@ import { Has, IPPROTO, OFF } from "../conntrack/mod.ts";
 import { CONNECTION_FIELDS, type Filter, isEmptyFilter } from "../core/mod.ts";
 import { ConnectionModel } from "../model/mod.ts";
 import type { Connection } from "../core/mod.ts";
-import type { EnrichStore } from "../enrich/mod.ts";
+import type { AddrInfo, EnrichStore } from "../enrich/mod.ts";
 import {
   ByteSink,
   columnsTable,
@@ -63,6 +69,8 @@ export async function runOnce(
       { ...opts, geoip: need.geoip, hostnames: need.hostnames },
       { onWarning: note },
       { maxQueue: 1 << 20 },
+      // On this thread when the table is collected here too: one isolate in all.
+      opts.remote === undefined,
     )
     : undefined;
   const wanted = opts.intervalGiven ? 2 : 1;
@@ -80,7 +88,7 @@ export async function runOnce(
   // A server's first batch is its whole table: one is all it takes. The local collector hands
   // its table over with the last batch wanted (transferred, not copied: held once).
   const code = opts.remote === undefined
-    ? await runSession(opts, handlers, { handOver: wanted })
+    ? await runSession(opts, handlers, { handOver: wanted, here: true })
     : await runRemoteSession(
       opts,
       {
@@ -112,11 +120,11 @@ export async function runOnce(
   let rows: Uint32Array;
   if (enrichment !== undefined && need.sort) {
     // The sort reads the answers: every row's addresses are asked for before it.
-    await enrich(enrichment, model, matching(model, opts.filter));
+    await enrich(enrichment, model, matching(model, opts.filter), note);
     rows = selectRows(model, sel);
   } else {
     rows = selectRows(model, sel);
-    if (enrichment !== undefined) await enrich(enrichment, model, rows);
+    if (enrichment !== undefined) await enrich(enrichment, model, rows, note);
   }
   // The table's rows are made one at a time, filled from the answers (one entry per address),
   // written, and dropped: the output is never whole in memory.
@@ -270,6 +278,15 @@ function emptyEnriched(): Parameters<EnrichStore["fill"]>[0] {
 /** Longest wait for hostnames in --once, ms: lookups not answered by then stay null. */
 const ONCE_DNS_DEADLINE_MS = 5000;
 
+/**
+ * Most distinct addresses whose hostnames one --once run looks up. About what the resolver
+ * (16 lookups at once) answers within the deadline on a usual network, or quicker; a full
+ * listing of a big table has tens of thousands, which could only time out, holding memory for
+ * each. Above it, no name is looked up (a listing with names for some rows only would mislead a
+ * script), and one warning says so.
+ */
+export const ONCE_MAX_HOST_LOOKUPS = 1000;
+
 /** --reverse without --sort: the default order (protocol number, then id) reversed. */
 const REVERSED: SortLevel = {
   num: (v, i) => v.u8At(i, OFF.L4) * 2 ** 32 + v.u32At(i, OFF.ID),
@@ -318,30 +335,57 @@ function needs(opts: Options, fields: readonly string[]): Needs {
 }
 
 /** The slots matching `filter`, in slot order. */
-function* matching(model: ConnectionModel, filter: Filter): Iterable<number> {
+function matching(model: ConnectionModel, filter: Filter): Uint32Array {
   const empty = isEmptyFilter(filter);
-  for (const s of model.slots()) if (empty || model.matches(filter, s)) yield s;
+  const out = new Uint32Array(model.size);
+  let n = 0;
+  for (const s of model.slots()) if (empty || model.matches(filter, s)) out[n++] = s;
+  return out.subarray(0, n);
 }
 
 // Asks for the addresses of `slots` (each distinct address once: the store keeps one entry per
 // address, and an IPv4 one is found by its number, without making its text), then waits for
-// the answers (GeoIP is quick; hostnames until the deadline).
+// the answers (GeoIP is quick; hostnames until the deadline). Hostnames are asked for only when
+// the rows have at most ONCE_MAX_HOST_LOOKUPS distinct addresses; `note` warns when not.
 async function enrich(
   e: Enrichment,
   model: ConnectionModel,
-  slots: Iterable<number>,
+  slots: Uint32Array,
+  note: (warning: string) => void,
 ): Promise<void> {
   await e.ready;
   const store = e.store;
   store.setLocal(model.local);
-  const hosts = store.hostnamesAllowed;
-  for (const s of slots) {
+  // A new address makes a new entry of the store: its size counts the distinct addresses
+  // (cheaper than a set of 400k lookups). The first few are kept for the hostnames (none are
+  // asked for past the limit).
+  const first: AddrInfo[] = [];
+  const start = store.size;
+  let known = start;
+  for (let r = 0; r < slots.length; r++) {
+    const s = slots[r]!;
     const v = model.page(s), i = model.index(s);
-    const src = store.addressAt(v, i, OFF.ORIG_SRC), dst = store.addressAt(v, i, OFF.ORIG_DST);
-    if (hosts) {
-      store.wantHost(src);
-      store.wantHost(dst);
+    const src = store.addressAt(v, i, OFF.ORIG_SRC);
+    if (store.size !== known) {
+      known++;
+      if (first.length <= ONCE_MAX_HOST_LOOKUPS) first.push(src);
     }
+    const dst = store.addressAt(v, i, OFF.ORIG_DST);
+    if (store.size !== known) {
+      known++;
+      if (first.length <= ONCE_MAX_HOST_LOOKUPS) first.push(dst);
+    }
+  }
+  const distinct = known - start;
+  if (store.hostnamesAllowed && distinct <= ONCE_MAX_HOST_LOOKUPS) {
+    for (const a of first) store.wantHost(a);
+  } else if (store.hostnamesAllowed) {
+    const n = (x: number) => x.toLocaleString("en-US");
+    const most = n(ONCE_MAX_HOST_LOOKUPS);
+    note(
+      `Hostnames not looked up: the rows have ${n(distinct)} distinct addresses, more than ` +
+        `${most}: pass -n to skip lookups or --top N to print fewer rows`,
+    );
   }
   store.flush();
   const deadline = Date.now() + ONCE_DNS_DEADLINE_MS;

@@ -202,21 +202,29 @@ function topRows(model: ConnectionModel, sel: RowSelection, empty: boolean): Uin
     }
   };
   if (top > 0) {
+    // Each row's keys are read into one reused entry; only a row that enters the heap gets an
+    // entry of its own (a quarter-million rows would otherwise make as many objects).
+    let e: Entry = { slot: 0, keys: levels.map(() => null), tie: 0 };
     for (const s of model.slots()) {
       if (!empty && !model.matches(sel.filter, s)) continue;
       const v = model.page(s), i = model.index(s);
-      const e: Entry = {
-        slot: s,
-        keys: levels.map((l) => (l.text !== undefined ? l.text(v, i) : l.num!(v, i))),
-        tie: defaultKey(v, i),
-      };
+      e.slot = s;
+      for (let j = 0; j < levels.length; j++) {
+        const l = levels[j]!;
+        e.keys[j] = l.text !== undefined ? l.text(v, i) : l.num!(v, i);
+      }
+      e.tie = defaultKey(v, i);
       if (heap.length < top) {
         heap.push(e);
         up(heap.length - 1);
       } else if (order(e, heap[0]!) < 0) {
+        const out = heap[0]!;
         heap[0] = e;
         down(0);
-      }
+        e = out;
+        continue;
+      } else continue;
+      e = { slot: 0, keys: levels.map(() => null), tie: 0 };
     }
   }
   heap.sort(order);

@@ -8,7 +8,7 @@
  */
 
 import type { BatchMessage } from "../core/mod.ts";
-import { Collector, netnsPath, type ReadyMessage } from "../collector/mod.ts";
+import { Collector, LocalCollector, netnsPath, type ReadyMessage } from "../collector/mod.ts";
 import type { CollectorOptions } from "../collector/mod.ts";
 import { ConntopError, EnvironmentError } from "../errors.ts";
 import type { Options } from "../cli/mod.ts";
@@ -47,7 +47,10 @@ export function collectorOptions(opts: Options): CollectorOptions {
 export async function runSession(
   opts: Options,
   handlers: SessionHandlers,
-  more: Pick<CollectorOptions, "handOver"> = {},
+  more: Pick<CollectorOptions, "handOver"> & {
+    /** Collect on this thread (`--once`: it has nothing else to do meanwhile). */
+    here?: boolean;
+  } = {},
 ): Promise<number> {
   if (opts.netns !== undefined) {
     const path = netnsPath(opts.netns);
@@ -78,7 +81,7 @@ export async function runSession(
     ended = true;
     fail(new ConntopError(uncaughtMessage(err), 1, { cause: err }));
   });
-  let collector: Collector | undefined;
+  let collector: Collector | LocalCollector | undefined;
   let overruns = 0;
   // Batches that arrive while onReady runs wait for it.
   let early: BatchMessage[] | undefined = [];
@@ -102,20 +105,25 @@ export async function runSession(
     }
   };
   try {
-    collector = await Collector.start({ ...collectorOptions(opts), ...more }, {
-      onBatch: (b) => {
+    const { here, ...more2 } = more;
+    const collectorHandlers = {
+      onBatch: (b: BatchMessage) => {
         if (ended) return;
         if (early !== undefined) early.push(b);
         else deliver(b);
       },
-      onWarning: (m) => handlers.onWarning?.(m),
-      onFatal: (err) => {
+      onWarning: (m: string) => handlers.onWarning?.(m),
+      onFatal: (err: ConntopError) => {
         if (!ended) {
           ended = true;
           fail(err);
         }
       },
-    });
+    };
+    const options = { ...collectorOptions(opts), ...more2 };
+    collector = here
+      ? await LocalCollector.start(options, collectorHandlers, true)
+      : await Collector.start(options, collectorHandlers);
     ready = collector.ready;
     for (const w of ready.warnings) handlers.onWarning?.(w);
     await handlers.onReady?.(ready);

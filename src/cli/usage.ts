@@ -68,7 +68,9 @@ Filters (as conntrack -L; all given must match):
   -w, --zone ZONE         conntrack zone
 
 Enrichment (resolved in a worker; never delays the screen or quitting):
-  -n, --no-hostname       do not resolve hostnames (reverse DNS)
+  -n, --no-hostname       do not resolve hostnames (reverse DNS); --once
+                          resolves none when its rows have over 1000
+                          distinct addresses
   -P, --no-servname       show port numbers, not service names from
                           /etc/services
       --no-geoip          no GeoIP country, AS and city columns

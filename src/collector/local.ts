@@ -25,6 +25,12 @@ import type { CollectorOptions, FromCollector, ReadyMessage } from "./messages.t
  */
 const YIELD_MS = 50;
 
+/**
+ * How often a dump of a command that only waits for it (`--once`) gives the event loop a turn,
+ * ms: a signal (Ctrl-C) waits at most this long to be handled, for a few ms per dump.
+ */
+const ONCE_YIELD_MS = 250;
+
 /** {@linkcode CollectorHandlers}, and one more report. */
 export interface LocalCollectorHandlers extends CollectorHandlers {
   /** The loop let its table go (paused; see {@linkcode LocalCollector.releases}). */
@@ -49,13 +55,16 @@ export class LocalCollector {
 
   /**
    * Starts the loop and resolves once it has opened its sockets; rejects with a
-   * {@linkcode ConntopError} (carrying the exit code) when it cannot start. The loop starts
-   * paused (call {@linkcode resume}: a server collects only for its clients); while paused it
-   * lets its table go (see {@linkcode releases}).
+   * {@linkcode ConntopError} (carrying the exit code) when it cannot start. For a server (the
+   * default) the loop starts paused (call {@linkcode resume}: a server collects only for its
+   * clients); while paused it lets its table go (see {@linkcode releases}). `once`: a command
+   * that only waits for the table (`--once`): the loop starts at once and its dumps yield
+   * seldom.
    */
   static start(
     options: CollectorOptions,
     handlers: LocalCollectorHandlers,
+    once = false,
   ): Promise<LocalCollector> {
     return new Promise((resolve, reject) => {
       let started = false;
@@ -80,11 +89,12 @@ export class LocalCollector {
           }
         }
       };
-      const control = new CollectorControl(post, {
-        releaseWhilePaused: true,
-        yieldMs: YIELD_MS,
-        paused: true,
-      });
+      const control = new CollectorControl(
+        post,
+        once
+          ? { yieldMs: ONCE_YIELD_MS }
+          : { releaseWhilePaused: true, yieldMs: YIELD_MS, paused: true },
+      );
       // Made before the loop starts: the loop says "ready" (or "fatal") before its first await.
       const c = new LocalCollector(control, options);
       control.onRelease = () => {

@@ -62,8 +62,11 @@ export class EnrichStore {
   version = 0;
   #opts: EnrichStoreOptions;
   #map = new Map<string, AddrInfo>();
-  /** IPv4 entries of #map by number (see addressAt). */
-  #v4 = new Map<number, AddrInfo>();
+  /**
+   * IPv4 entries of #map by number (see addressAt), in four maps by the top two bits: the keys
+   * stay small integers, where a 32-bit one would be boxed at each lookup.
+   */
+  #v4 = [0, 1, 2, 3].map(() => new Map<number, AddrInfo>());
   #local: LocalAddresses | undefined;
   #services: ServiceTable | undefined;
   #geoWanted: string[] = [];
@@ -89,18 +92,21 @@ export class EnrichStore {
 
   /** The info of an address given as text; made (and its GeoIP asked for) on first use. */
   address(text: string): AddrInfo {
-    let info = this.#map.get(text);
-    if (info === undefined) {
-      const p = parseAddress(text);
-      const family = p?.family === 10 ? 6 : 4;
-      const bytes = p === undefined ? new Uint8Array(16) : p.bytes;
-      const cls = p === undefined
-        ? "reserved"
-        : addressClass(family, family === 4 ? bytes.subarray(0, 4) : bytes, this.#local);
-      info = { text, family, cls, geo: undefined, host: undefined, hostAskedMs: 0 };
-      this.#classify(info, cls);
-      this.#map.set(text, info);
-    }
+    const info = this.#map.get(text);
+    if (info !== undefined) return info;
+    const p = parseAddress(text);
+    if (p === undefined) return this.#make(text, 4, undefined);
+    return this.#make(text, p.family === 10 ? 6 : 4, p.bytes);
+  }
+
+  // A new entry for `text`, whose `bytes` are known (4 or 16 of them; undefined: not an address).
+  #make(text: string, family: 4 | 6, bytes: Uint8Array | undefined): AddrInfo {
+    const cls = bytes === undefined
+      ? "reserved"
+      : addressClass(family, family === 4 ? bytes.subarray(0, 4) : bytes, this.#local);
+    const info: AddrInfo = { text, family, cls, geo: undefined, host: undefined, hostAskedMs: 0 };
+    this.#classify(info, cls);
+    this.#map.set(text, info);
     return info;
   }
 
@@ -112,13 +118,18 @@ export class EnrichStore {
   addressAt(v: RecordView, i: number, off: number): AddrInfo {
     const fam = v.u8At(i, OFF.FAMILY);
     const at = i * RECORD_SIZE + off;
-    if (fam === 10) return this.address(formatAddress(fam, v.u8, at));
     const b = v.u8;
+    if (fam === 10) {
+      const text = formatAddress(fam, b, at);
+      return this.#map.get(text) ?? this.#make(text, 6, b.subarray(at, at + 16));
+    }
     const n = ((b[at]! << 24) | (b[at + 1]! << 16) | (b[at + 2]! << 8) | b[at + 3]!) >>> 0;
-    let info = this.#v4.get(n);
+    const v4 = this.#v4[n >>> 30]!, key = n & 0x3fffffff;
+    let info = v4.get(key);
     if (info === undefined) {
-      info = this.address(formatAddress(fam, b, at));
-      this.#v4.set(n, info);
+      const text = formatAddress(fam, b, at);
+      info = this.#map.get(text) ?? this.#make(text, 4, b.subarray(at, at + 4));
+      v4.set(key, info);
     }
     return info;
   }
@@ -221,7 +232,9 @@ export class EnrichStore {
       if (info.geo === undefined || info.host?.status === "pending") continue;
       this.#map.delete(text);
     }
-    for (const [n, info] of this.#v4) if (!this.#map.has(info.text)) this.#v4.delete(n);
+    for (const v4 of this.#v4) {
+      for (const [n, info] of v4) if (!this.#map.has(info.text)) v4.delete(n);
+    }
   }
 
   /**

@@ -507,6 +507,90 @@ Deno.test("conntop --once resolves hostnames with the namespace's resolver, and 
   });
 });
 
+Deno.test("conntop --once --netns looks hostnames up from inside the namespace", async () => {
+  await using ns = await Netns.create("ehns");
+  await using geoPath = await tempDir("conntop-geo-empty-");
+  await quietTable(ns);
+  // dnsmasq listens on the namespace's loopback only: a question leaving from the root
+  // namespace (where nothing of this test listens) gets no answer.
+  await using dns = await startDnsmasq(ns, { records: PTR });
+  const pairs: [string, string][] = [["10.0.0.1", "192.0.2.10"], ["2001:db8::53", "2001:db8::99"]];
+  await loadConntrack(ns, udpEntries(pairs));
+  // conntop runs in the root namespace, with only resolv.conf swapped for the namespace's (in
+  // a mount namespace of its own): its lookups reach dnsmasq only from inside `ns`.
+  const { snapshot } = await once(["--netns", ns.name], {
+    env: { CONNTOP_GEOIP_PATH: geoPath.path },
+    prefix: [
+      "unshare",
+      "-m",
+      "--propagation",
+      "private",
+      "--",
+      "sh",
+      "-c",
+      'mount --bind "$0" /etc/resolv.conf && exec "$@"',
+      `/etc/netns/${ns.name}/resolv.conf`,
+    ],
+  });
+  const c1 = flow(snapshot.connections, "10.0.0.1", "192.0.2.10");
+  assertEquals([c1.src_host, c1.dst_host], ["client.conntop.test", "web.conntop.test"]);
+  const c2 = flow(snapshot.connections, "2001:db8::53", "2001:db8::99");
+  assertEquals([c2.src_host, c2.dst_host], ["six.conntop.test", null]);
+  assert(dns.queries().length >= 4, `${dns.queries().length} queries`);
+});
+
+Deno.test("conntop --once looks up no hostname when the rows have over 1000 distinct addresses", async (t) => {
+  await using ns = await Netns.create("ebig");
+  await using geoPath = await tempDir("conntop-geo-empty-");
+  await quietTable(ns);
+  // 500 flows between distinct addresses of 10.50/16 and 10.60/16 (1000 addresses, the
+  // limit), and one more from 10.51.0.1 (1002: over it).
+  const pairs = Array.from({ length: 500 }, (_, i): [string, string] => {
+    const low = `${i >> 7}.${(i & 127) + 1}`;
+    return [`10.50.${low}`, `10.60.${low}`];
+  });
+  const all: [string, string][] = [...pairs, ["10.51.0.1", "10.60.9.9"]];
+  const records = [
+    { address: "10.50.0.1", name: "first.conntop.test" },
+    { address: "10.60.3.116", name: "last.conntop.test" },
+  ];
+  await using dns = await startDnsmasq(ns, { records });
+  await loadConntrack(ns, udpEntries(all));
+  const opts = {
+    env: { CONNTOP_GEOIP_PATH: geoPath.path },
+    prefix: ["ip", "netns", "exec", ns.name],
+  };
+  const warning = "Hostnames not looked up: the rows have 1,002 distinct addresses, more than " +
+    "1,000: pass -n to skip lookups or --top N to print fewer rows";
+
+  await t.step("1002 addresses: no PTR query, no name, one warning", async () => {
+    const run = await once(["--netns", ns.name], opts);
+    assertEquals(run.snapshot.connections.length, all.length);
+    for (const c of run.snapshot.connections) assertEquals([c.src_host, c.dst_host], [null, null]);
+    assertEquals(dns.queries(), []);
+    assertEquals(run.snapshot.warnings, [warning]);
+    assertEquals(run.stderr.trim().split("\n"), [`conntop: ${warning}`]);
+  });
+
+  await t.step("1000 addresses (a filter leaves 500 rows): every one asked for", async () => {
+    const run = await once(["--netns", ns.name, "--src", "10.50.0.0/16"], opts);
+    assertEquals(run.snapshot.connections.length, pairs.length);
+    assertEquals(run.snapshot.warnings, []);
+    const named = new Map(records.map((r) => [r.address, r.name]));
+    for (const [src, dst] of pairs) {
+      const c = flow(run.snapshot.connections, src, dst);
+      assertEquals(
+        [c.src_host, c.dst_host],
+        [named.get(src) ?? null, named.get(dst) ?? null],
+        `${src} > ${dst}`,
+      );
+    }
+    const asked = new Set(dns.queries());
+    const expected = new Set(pairs.flat().map(reverseName));
+    assertEquals(asked, expected);
+  });
+});
+
 Deno.test("conntop --once finishes in bounded time when the DNS server never answers", async () => {
   await using ns = await Netns.create("esil");
   await using geoPath = await tempDir("conntop-geo-empty-");

@@ -11,7 +11,15 @@
 
 import { assertEquals } from "../_helpers/assert.ts";
 import { prng } from "../../tools/prng.ts";
-import { type Extra, OFF, RECORD_SIZE, RecordView } from "../../src/conntrack/mod.ts";
+import {
+  type Extra,
+  formatIPv4,
+  formatIPv6,
+  OFF,
+  parseAddress,
+  RECORD_SIZE,
+  RecordView,
+} from "../../src/conntrack/mod.ts";
 import {
   type Connection,
   CONNECTION_FIELDS,
@@ -98,7 +106,17 @@ function sample(seed: number, n: number): Sample {
         true,
       );
     }
-    dv.setFloat64(at + OFF.START_MS, NOW - int(1e9) + (rand() < 0.5 ? 0.25 : 0), true);
+    // Starts over some days, and before 1970 or after 9999 (the path through Date).
+    const start = rand();
+    dv.setFloat64(
+      at + OFF.START_MS,
+      start < 0.03
+        ? -1500.25
+        : start < 0.06
+        ? 253402300800000 + int(1e6)
+        : NOW - int(1e9) + (rand() < 0.5 ? 0.25 : 0),
+      true,
+    );
     for (let off = OFF.TX_BPS; off < OFF.SAMPLED_MS; off += 4) {
       const r = rand();
       dv.setFloat32(at + off, r < 0.3 ? 0 : r < 0.4 ? Infinity : rand() * 1e7, true);
@@ -224,4 +242,47 @@ Deno.test("the byte sink writes numbers as String() does and grows for long rows
   await sink.flush();
   const expected = [...nums, NaN, Infinity].map((n) => String(n) + " ").join("") + long;
   assertEquals(parts.join(""), new TextDecoder().decode(new TextEncoder().encode(expected)));
+});
+
+Deno.test("the byte sink writes IPv4 and IPv6 addresses as formatIPv4 and formatIPv6 do", async () => {
+  const rand = prng(9);
+  const v6 = (text: string) => parseAddress(text)!.bytes;
+  const addrs: Uint8Array[] = [
+    "::",
+    "::1",
+    "1::",
+    "::ffff:1.2.3.4",
+    "::1.2.3.4",
+    "::ffff:0:1.2.3.4",
+    "0:0:0:0:0:1:0:0",
+    "1:0:0:1:0:0:0:1",
+    "1:0:0:1:0:0:1:0",
+    "1:0:1:0:1:0:1:0",
+    "fe80::abcd:ef01",
+    "2001:db8:0:0:1:0:0:1",
+    "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff",
+    "100:10:1:0:f:ff:fff:ffff",
+  ].map(v6);
+  // Random addresses, many with zero words (runs of every length and place).
+  for (let k = 0; k < 20000; k++) {
+    const b = new Uint8Array(16);
+    for (let j = 0; j < 16; j += 2) {
+      if (rand() < 0.5) continue;
+      b[j] = rand() < 0.5 ? 0 : Math.floor(rand() * 256);
+      b[j + 1] = Math.floor(rand() * 256);
+    }
+    if (rand() < 0.05) b.set([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff]);
+    addrs.push(b);
+  }
+  const parts: string[] = [];
+  const sink = new ByteSink((b) => Promise.resolve(void parts.push(new TextDecoder().decode(b))));
+  for (const a of addrs) {
+    sink.ipv6(a, 0);
+    sink.byte(32);
+    sink.ipv4(a, 12);
+    sink.byte(32);
+  }
+  await sink.flush();
+  const expected = addrs.map((a) => `${formatIPv6(a)} ${formatIPv4(a, 12)} `).join("");
+  assertEquals(parts.join(""), expected);
 });
