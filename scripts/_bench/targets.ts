@@ -25,6 +25,7 @@
  */
 
 import { CONNTOP_PERMISSIONS } from "../build.ts";
+import { CONNTOP_V8_FLAGS_ARG } from "../_build/commands.ts";
 import type { Netns } from "../../tools/netns.ts";
 import { runCommand } from "../../tools/run.ts";
 import { parseLines, stripSgr } from "../../tools/screen.ts";
@@ -641,7 +642,16 @@ async function onceTargets(
   opts: TargetsOptions,
   rows: TargetRow[],
 ): Promise<void> {
-  const base = [Deno.execPath(), "run", ...CONNTOP_PERMISSIONS, opts.mainTs, "--netns", ns.name];
+  // As the binary runs: its baked permissions and V8 flags.
+  const base = [
+    Deno.execPath(),
+    "run",
+    ...CONNTOP_PERMISSIONS,
+    CONNTOP_V8_FLAGS_ARG,
+    opts.mainTs,
+    "--netns",
+    ns.name,
+  ];
   const help = await runCommand([...base, "--help"], { check: false });
   const hasTop = /--top\b/.test(help.stdout + help.stderr);
   const variants: { label: string; args: string[] }[] = [
