@@ -88,6 +88,11 @@ export interface SentWatcher {
   changing(slot: number): void;
   /** A batch is about to be taken: the table moves on to it (records released, sent anew). */
   batching(): void;
+  /**
+   * The batch being taken sends anew (or destroys) `slot`, live at the batch before: its
+   * record as that batch sent it ({@linkcode CtTable.sentRecord}) is read now for the last time.
+   */
+  sending(slot: number): void;
   /** The batch being taken destroyed `slot`: its record, read now, is about to be zeroed. */
   releasing(slot: number): void;
 }
@@ -283,6 +288,7 @@ export class CtTable {
         const ex = this.#extras.get(s);
         if (ex !== undefined) extras.push([s, ex]);
       }
+      if (this.#watch !== undefined && !(st & S_BORN)) this.#watch.sending(s);
       if (st & S_DEAD) {
         this.#watch?.releasing(s);
         this.#release(s);

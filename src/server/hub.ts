@@ -28,7 +28,7 @@ import { encodeMessage } from "../protocol/mod.ts";
 import type { WarningMessage } from "../protocol/mod.ts";
 import type { OutQueue, PushResult } from "./queue.ts";
 import { LazyLines } from "./lazy_lines.ts";
-import { SentTable } from "./sent_table.ts";
+import { type Epoch, SentTable } from "./sent_table.ts";
 
 /**
  * Snapshots of at most this many parts (8,192 records each) are encoded whole at once, as one
@@ -66,6 +66,8 @@ export interface CollectionControl {
 interface Snapshot {
   seq: number;
   lines: LazyLines | Uint8Array[];
+  /** Read from the collector's table: the batch's epoch, held while the lines are read. */
+  epoch?: Epoch;
 }
 
 interface State {
@@ -91,6 +93,8 @@ export class Hub {
   #snapshot: Snapshot | undefined;
   /** Snapshots some client is still reading: encoded whole before the model changes. */
   #reading = new Set<LazyLines>();
+  /** Snapshots read from the collector's table that some client is still reading. */
+  #holding = new Map<LazyLines, Epoch>();
   #onPause: ((paused: boolean) => void) | undefined;
   /** Batches the collector has delivered. */
   batches = 0;
@@ -135,7 +139,7 @@ export class Hub {
     this.#sent?.close();
     this.#inPlace = true;
     this.#model = new ConnectionModel();
-    this.#sent = new SentTable(table, () => this.#freezeReaders());
+    this.#sent = new SentTable(table);
   }
 
   /** Gives the hub the collector to pause and resume; pauses it at once when nobody is here. */
@@ -236,6 +240,7 @@ export class Hub {
       this.#snapshot = {
         seq: this.seq,
         lines: this.#encodeSnapshot(),
+        epoch: this.#sent?.epoch,
       };
       this.snapshotEncodings++;
     }
@@ -263,8 +268,17 @@ export class Hub {
     const st = this.#subs.get(sub);
     if (st === undefined || st.seq >= 0 || !this.#fresh || !sub.queue.idle) return;
     const lines = this.snapshot();
+    const epoch = this.#snapshot!.epoch;
     const r = sub.queue.push("snapshot", lines);
-    if (lines instanceof LazyLines && lines.readers > 0) this.#reading.add(lines);
+    if (lines instanceof LazyLines && lines.readers > 0) {
+      // From the model: encoded whole before the model changes. From the collector's table: its
+      // batch's records are kept as they change, for as long as the lines are read.
+      if (epoch === undefined) this.#reading.add(lines);
+      else if (!this.#holding.has(lines)) {
+        epoch.hold();
+        this.#holding.set(lines, epoch);
+      }
+    }
     sub.onQueued?.("snapshot", this.seq, r);
     if (r === "queued" && this.#result(sub, r)) st.seq = this.seq;
   }
@@ -284,8 +298,8 @@ export class Hub {
     return r !== "closed";
   }
 
-  // Snapshots still being read are read from records about to change: what their readers have
-  // not taken yet is encoded now.
+  // Snapshots still being read from the model are read from records about to change: what their
+  // readers have not taken yet is encoded now.
   #freezeReaders(): void {
     for (const l of this.#reading) l.freeze();
     this.#reading.clear();
@@ -321,6 +335,7 @@ export class Hub {
   #encodeSnapshot(): LazyLines | Uint8Array[] {
     const m = this.#model;
     const sent = this.#sent;
+    const epoch = sent?.epoch;
     const slots = sent === undefined ? m.liveSlots() : sent.slots();
     const count = slots.length;
     const extras: [number, Extra][] = [];
@@ -341,7 +356,7 @@ export class Hub {
       const n = chunkRecords[i]!;
       for (let j = 0, k = i * CHUNK_RECORDS; j < n; j++, k++) {
         const s = slots[k]!;
-        if (sent !== undefined) sent.record(s, scratch, j * RECORD_SIZE);
+        if (epoch !== undefined) epoch.record(s, scratch, j * RECORD_SIZE);
         else {
           const at = m.index(s) * RECORD_SIZE;
           scratch.set(m.page(s).u8.subarray(at, at + RECORD_SIZE), j * RECORD_SIZE);
@@ -367,10 +382,11 @@ export class Hub {
     if (plan.length <= EAGER_SNAPSHOT_PARTS) {
       return Array.from({ length: plan.length }, (_, i) => plan.line(i));
     }
-    return new LazyLines(
-      plan,
-      (l) => this.#reading.delete(l),
-    );
+    return new LazyLines(plan, (l) => {
+      this.#reading.delete(l);
+      this.#holding.get(l)?.release();
+      this.#holding.delete(l);
+    });
   }
 }
 

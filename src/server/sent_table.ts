@@ -5,11 +5,14 @@
  *
  * A snapshot must give a joining client the bytes a client that followed every batch holds at
  * the same seq. The table keeps what its batches sent of the fields it rewrites unsent (the
- * timeout, use count and sample time: CtTable.keepSent), and between two batches tells this
- * module before a record changes in any other way: the record as sent is kept here until the
- * next batch, so a snapshot being read while the next dump runs still reads the last batch's
- * records. Of a batch's destroyed connections, whose slots the table zeroes, the records are kept
- * until the next one, for the batch's delta.
+ * timeout, use count and sample time: CtTable.keepSent), and tells this module before a record
+ * changes in any other way, and before a batch sends it anew or destroys it: the record as the
+ * last batch sent it is kept here (copy on write) for that batch's {@linkcode Epoch}. An epoch
+ * lives until the next batch, or for as long as a snapshot of it is still being read
+ * ({@linkcode Epoch.hold}): a slow client reads its snapshot at its own pace while the table
+ * moves on, and the server holds only the records that changed meanwhile, not a copy of the
+ * table nor the rest of the snapshot's lines. Of a batch's destroyed connections, whose slots the
+ * table zeroes, the records are kept until the next one, for the batch's delta.
  *
  * Only the thread that runs the collector may use it; no I/O.
  *
@@ -63,6 +66,52 @@ class Pool {
   }
 }
 
+/** The table as one batch sent it, for as long as a snapshot of that batch is being read. */
+export class Epoch {
+  /** The batch's seq (-1 until the batch is applied: the table takes it first). */
+  seq: number;
+  readonly #table: CtTable;
+  /** Records live at the batch that have changed since, as the batch sent them. */
+  readonly before = new Pool();
+  #holders = 0;
+  #onFree: (e: Epoch) => void;
+
+  /** @internal Made by {@linkcode SentTable}. */
+  constructor(seq: number, table: CtTable, onFree: (e: Epoch) => void) {
+    this.seq = seq;
+    this.#table = table;
+    this.#onFree = onFree;
+  }
+
+  /** Snapshots of this batch being read. */
+  get holders(): number {
+    return this.#holders;
+  }
+
+  /** A snapshot of this batch is being read: keep it past the next batch. */
+  hold(): void {
+    this.#holders++;
+  }
+
+  /** A snapshot of this batch was read (or dropped). */
+  release(): void {
+    if (this.#holders === 0) return;
+    if (--this.#holders === 0) this.#onFree(this);
+  }
+
+  /** Writes slot's record as this batch sent it (KIND NEW) into `out` at `at`. */
+  record(slot: number, out: Uint8Array, at: number): void {
+    if (!this.before.copy(slot, out, at)) this.#table.sentRecord(slot, out, at);
+  }
+
+  /** @internal Keeps slot's record as sent before it changes (once). */
+  keep(slot: number): void {
+    if (this.before.has(slot)) return;
+    const [bytes, at] = this.before.add(slot);
+    this.#table.sentRecord(slot, bytes, at);
+  }
+}
+
 /**
  * The table as sent, and the records a batch's delta needs; with the rest of the last batch a
  * snapshot holds (extras and owners of live slots, local addresses, totals, status).
@@ -78,8 +127,10 @@ export class SentTable implements SentWatcher {
   status: CollectorStatus | undefined;
   #extras = new Map<number, Extra>();
   #owners = new Map<number, Owner>();
-  /** Records live at the last batch that have changed since, as that batch sent them. */
-  #before = new Pool();
+  /** The last batch's epoch. */
+  #current: Epoch;
+  /** Older epochs whose snapshots are still being read. */
+  #held = new Set<Epoch>();
   /** Records of the connections the last batch destroyed, as the table held them. */
   #dead = new Pool();
   #onBatching: () => void;
@@ -88,9 +139,10 @@ export class SentTable implements SentWatcher {
    * Watches `table` from now on (call before its first batch); `onBatching` hears when the table
    * is about to move on to a new batch, while it still reads as the last one.
    */
-  constructor(table: CtTable, onBatching: () => void) {
+  constructor(table: CtTable, onBatching: () => void = () => {}) {
     this.table = table;
     this.#onBatching = onBatching;
+    this.#current = this.#epoch(-1);
     table.keepSent();
     table.watchSent(this);
   }
@@ -98,27 +150,54 @@ export class SentTable implements SentWatcher {
   /** Stops watching the table (it is being let go). */
   close(): void {
     this.table.watchSent(undefined);
-    this.#before.clear();
+    this.#current.before.clear();
+    for (const e of this.#held) e.before.clear();
+    this.#held.clear();
     this.#dead.clear();
   }
 
-  /** Records kept now (those changed since the last batch, and those it destroyed). */
+  /** Records kept now (changed since a batch still read, and those the last batch destroyed). */
   get kept(): number {
-    return this.#before.size + this.#dead.size;
+    let n = this.#current.before.size + this.#dead.size;
+    for (const e of this.#held) n += e.before.size;
+    return n;
+  }
+
+  /** Epochs kept past their batch for the snapshots still being read. */
+  get heldEpochs(): number {
+    return this.#held.size;
+  }
+
+  /** The last batch's epoch: what a snapshot planned now reads. */
+  get epoch(): Epoch {
+    return this.#current;
   }
 
   /** @internal SentWatcher */
   changing(slot: number): void {
-    if (this.#before.has(slot)) return;
-    const [bytes, at] = this.#before.add(slot);
-    this.table.sentRecord(slot, bytes, at);
+    this.#current.keep(slot);
+    for (const e of this.#held) e.keep(slot);
+  }
+
+  /** @internal SentWatcher */
+  sending(slot: number): void {
+    for (const e of this.#held) e.keep(slot);
   }
 
   /** @internal SentWatcher */
   batching(): void {
     this.#onBatching();
-    this.#before.clear();
+    const old = this.#current;
+    if (old.holders > 0) this.#held.add(old);
+    else old.before.clear();
+    this.#current = this.#epoch(old.seq);
     this.#dead.clear();
+  }
+
+  #epoch(seq: number): Epoch {
+    return new Epoch(seq, this.table, (e) => {
+      if (this.#held.delete(e)) e.before.clear();
+    });
   }
 
   /** @internal SentWatcher */
@@ -153,6 +232,8 @@ export class SentTable implements SentWatcher {
     this.totals = batch.totals;
     this.status = batch.status;
     this.seq = batch.seq;
+    // The epoch made when the table took this batch is this batch's.
+    this.#current.seq = batch.seq;
     this.timeMs = batch.timeMs;
     this.startedMs = batch.startedMs;
   }
@@ -174,7 +255,7 @@ export class SentTable implements SentWatcher {
 
   /** Writes slot's record as the last batch sent it (KIND NEW) into `out` at `at`. */
   record(slot: number, out: Uint8Array, at: number): void {
-    if (!this.#before.copy(slot, out, at)) this.table.sentRecord(slot, out, at);
+    this.#current.record(slot, out, at);
   }
 
   /**

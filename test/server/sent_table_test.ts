@@ -11,7 +11,7 @@ import { CHUNK_RECORDS } from "../../src/collector/messages.ts";
 import type { BatchMessage } from "../../src/core/mod.ts";
 import { RECORD_SIZE } from "../../src/conntrack/mod.ts";
 import { ConnectionModel } from "../../src/model/mod.ts";
-import { SentTable } from "../../src/server/sent_table.ts";
+import { type Epoch, SentTable } from "../../src/server/sent_table.ts";
 
 /** A small deterministic generator (mulberry32), so a failure can be replayed. */
 function rng(seed: number): () => number {
@@ -89,7 +89,15 @@ function raw(t: CtTable): Map<number, string> {
   return out;
 }
 
-function run(seed: number): { checks: number; rawDiffered: number } {
+/** A snapshot being read slowly: planned at one moment, read batches later. */
+interface Slow {
+  epoch: Epoch;
+  slots: Uint32Array;
+  want: Map<number, string>;
+  readAfter: number;
+}
+
+function run(seed: number): { checks: number; rawDiffered: number; slowReads: number } {
   const rand = rng(seed);
   const pick = <T>(xs: T[]) => xs[Math.floor(rand() * xs.length)]!;
   const copied = new CtTable(16);
@@ -99,9 +107,12 @@ function run(seed: number): { checks: number; rawDiffered: number } {
   const follower = new ConnectionModel();
   const live: Conn[] = [];
   let nextId = 1;
+  let seq = 0;
   let now = T0;
   let checks = 0;
   let rawDiffered = 0;
+  let slowReads = 0;
+  const slow: Slow[] = [];
 
   const feed = (kind: MsgKind, c: Tcp4Options) => {
     const dv = new DataView(tcp4(kind, c).buffer);
@@ -120,6 +131,29 @@ function run(seed: number): { checks: number; rawDiffered: number } {
     const r = raw(inPlace);
     if (r.size !== want.size || [...want].some(([s, b]) => r.get(s) !== b)) rawDiffered++;
     checks++;
+    // Now and then a client starts reading that snapshot, and takes a few batches to finish.
+    if (rand() < 0.2) {
+      const epoch = st.epoch;
+      epoch.hold();
+      slow.push({ epoch, slots: st.slots(), want, readAfter: seq + 1 + Math.floor(rand() * 3) });
+    }
+  };
+  // Slow clients finish reading: they get the bytes of the batch they started at.
+  const readSlow = (all: boolean) => {
+    for (let i = slow.length - 1; i >= 0; i--) {
+      const x = slow[i]!;
+      if (!all && x.readAfter > seq) continue;
+      const got = new Map<number, string>();
+      const rec = new Uint8Array(RECORD_SIZE);
+      for (const s of x.slots) {
+        x.epoch.record(s, rec, 0);
+        got.set(s, rec.join(","));
+      }
+      assertEquals(got, x.want, `seed ${seed}: a snapshot of seq ${x.epoch.seq} read at ${seq}`);
+      x.epoch.release();
+      slow.splice(i, 1);
+      slowReads++;
+    }
   };
   const fresh = (): Conn => {
     const id = nextId++;
@@ -151,7 +185,6 @@ function run(seed: number): { checks: number; rawDiffered: number } {
     else if (r < 0.3) c.timeout = 120; // refreshed without traffic counted (expiry moves)
   };
 
-  let seq = 0;
   for (let round = 0; round < 60; round++) {
     // One or two dumps per batch (a resync after an event overrun dumps again), events between.
     const dumps = rand() < 0.2 ? 2 : 1;
@@ -214,18 +247,24 @@ function run(seed: number): { checks: number; rawDiffered: number } {
     follower.apply(batchMessage(seq, now, a));
     st.apply(batchMessage(seq, now, b));
     seq++;
+    readSlow(false);
     check(`round ${round}, after the batch`);
   }
-  return { checks, rawDiffered };
+  readSlow(true);
+  assertEquals(st.heldEpochs, 0, "every epoch let go once read");
+  return { checks, rawDiffered, slowReads };
 }
 
-Deno.test("SentTable: a client joining at any moment gets the bytes a following client holds", () => {
+Deno.test("SentTable: a client joining at any moment gets the bytes a following client holds, however long it takes to read them", () => {
   let rawDiffered = 0;
+  let slowReads = 0;
   for (let seed = 1; seed <= 25; seed++) {
     const r = run(seed);
     assert(r.checks > 60, `seed ${seed}: ${r.checks} checks`);
     rawDiffered += r.rawDiffered;
+    slowReads += r.slowReads;
   }
+  assert(slowReads > 200, `${slowReads} snapshots read batches after they were planned`);
   // The table itself does hold other bytes than were sent (timeouts rewritten unsent, records
   // changed since the batch): reading it naively would fail the comparison above.
   assert(rawDiffered > 100, `the table's own records differed at ${rawDiffered} checks only`);
