@@ -6,9 +6,10 @@
  * encoded), so clients reading at the same point share one encoding.
  *
  * The lines are read from the records when encoded, so the records must not change while a
- * reader is open: before they do, {@linkcode LazyLines.freeze} encodes at once every line an
- * open reader has yet to take (a slow client then holds what it has not read, as it did when
- * every snapshot was encoded whole), and lets the records go.
+ * reader is open: either they are read through a view that keeps them as they were (a server
+ * reading the collector's table: sent_table.ts), or before they change
+ * {@linkcode LazyLines.freeze} encodes at once every line an open reader has yet to take (a slow
+ * client then holds what it has not read), and lets the records go.
  *
  * A line every open reader has written, and that the cache no longer holds, is let go at once
  * (its ArrayBuffer detached): the lines' bytes live outside V8's heap, which barely grows while a
