@@ -18,6 +18,7 @@ import { ConntopError, ExitCode } from "../errors.ts";
 import { type CollectorHandlers, restoreFromOutside } from "./client.ts";
 import { CollectorControl, runCollector } from "./loop.ts";
 import type { CollectorOptions, FromCollector, ReadyMessage } from "./messages.ts";
+import type { CtTable } from "./table.ts";
 
 /**
  * How often a dump gives the event loop a turn, ms: clients' writes and pings wait at most this
@@ -35,6 +36,13 @@ const ONCE_YIELD_MS = 250;
 export interface LocalCollectorHandlers extends CollectorHandlers {
   /** The loop let its table go (paused; see {@linkcode LocalCollector.releases}). */
   onRelease?(): void;
+  /**
+   * With it, batches carry their changes as (slot, kind) pairs instead of copies of the records
+   * (`changes`; `records` empty), and this hears of each table the loop fills, before its first
+   * dump: the receiver reads the records there, on this thread, when a batch comes (the table
+   * changes again once the batch handler returns).
+   */
+  onTable?(table: CtTable): void;
 }
 
 /** A collector running on this thread. */
@@ -95,6 +103,10 @@ export class LocalCollector {
           ? { yieldMs: ONCE_YIELD_MS }
           : { releaseWhilePaused: true, yieldMs: YIELD_MS, paused: true },
       );
+      if (handlers.onTable !== undefined) {
+        control.inPlace = true;
+        control.onTable = (t) => handlers.onTable!(t);
+      }
       // Made before the loop starts: the loop says "ready" (or "fatal") before its first await.
       const c = new LocalCollector(control, options);
       control.onRelease = () => {

@@ -19,5 +19,6 @@ export {
 } from "./messages.ts";
 export { netnsPath } from "./netns.ts";
 export { LocalCollector } from "./local.ts";
+export type { CtTable, SentWatcher } from "./table.ts";
 export { WorkerThread } from "./thread.ts";
 export { type ToCollector } from "./messages.ts";

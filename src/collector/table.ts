@@ -75,6 +75,28 @@ export interface Batch {
   changes?: Uint32Array;
 }
 
+/**
+ * Hears, between two batches, of every record about to differ from what the last batch sent
+ * (see {@linkcode CtTable.watchSent}): a server serves snapshots of the last batch from the
+ * table itself, and keeps what a change is about to overwrite.
+ */
+export interface SentWatcher {
+  /**
+   * The record in `slot`, live at the last batch, is about to change in a way a client would
+   * see: {@linkcode CtTable.sentRecord} still reads it as sent.
+   */
+  changing(slot: number): void;
+  /** A batch is about to be taken: the table moves on to it (records released, sent anew). */
+  batching(): void;
+  /**
+   * The batch being taken sends anew (or destroys) `slot`, live at the batch before: its
+   * record as that batch sent it ({@linkcode CtTable.sentRecord}) is read now for the last time.
+   */
+  sending(slot: number): void;
+  /** The batch being taken destroyed `slot`: its record, read now, is about to be zeroed. */
+  releasing(slot: number): void;
+}
+
 /** Counts of connections by protocol and family, and how many are offloaded. */
 export interface TableCounts {
   total: number;
@@ -110,6 +132,13 @@ export class CtTable {
   readonly #sdv = new DataView(this.#scratch.buffer);
   readonly #s32 = new Uint32Array(this.#scratch.buffer);
   readonly #decoder = new CtDecoder();
+  /**
+   * With {@linkcode keepSent}: by slot, the timeout, use count and sample time the last batch
+   * sent. Dumps and events rewrite those three fields in the record without sending it (a
+   * timeout merely ticking down is no change), so only these tell what a client holds.
+   */
+  #sent: { timeout: Uint32Array; use: Uint32Array; sampled: Float64Array } | undefined;
+  #watch: SentWatcher | undefined;
 
   constructor(initialCapacity = 4096) {
     this.#grow(Math.max(16, initialCapacity));
@@ -209,6 +238,7 @@ export class CtTable {
    * changed slots and their kinds only, for a reader of this table in place (the engine).
    */
   takeBatch(copy = true): Batch {
+    this.#watch?.batching();
     const emit = this.#emit;
     let n = 0;
     for (let s = 0; s < this.#hwm; s++) {
@@ -258,8 +288,14 @@ export class CtTable {
         const ex = this.#extras.get(s);
         if (ex !== undefined) extras.push([s, ex]);
       }
-      if (st & S_DEAD) this.#release(s);
-      else this.#state[s] = emit[s] === 2 ? S_RATED | S_RATE_NZ : 0;
+      if (this.#watch !== undefined && !(st & S_BORN)) this.#watch.sending(s);
+      if (st & S_DEAD) {
+        this.#watch?.releasing(s);
+        this.#release(s);
+      } else {
+        this.#state[s] = emit[s] === 2 ? S_RATED | S_RATE_NZ : 0;
+        if (this.#sent !== undefined) this.#keepSent(s);
+      }
     }
     this.#changedExtras.clear();
     return { chunks, count: i, extras, changes };
@@ -280,6 +316,79 @@ export class CtTable {
       if (this.#dv.getUint32(at + OFF.STATUS, true) & IPS_OFFLOAD) offloaded++;
     }
     return { total, byProto, ipv4, ipv6, offloaded };
+  }
+
+  /**
+   * Keeps, from now on, what each batch sent of the fields a dump or event rewrites unsent
+   * (16 bytes per slot), so that {@linkcode sentRecord} can give a record as the last batch sent
+   * it. Call before the first batch.
+   */
+  keepSent(): void {
+    if (this.#sent !== undefined) return;
+    this.#sent = {
+      timeout: new Uint32Array(this.#cap),
+      use: new Uint32Array(this.#cap),
+      sampled: new Float64Array(this.#cap),
+    };
+  }
+
+  /**
+   * Reports changes against the last batch to `watch` (undefined: stop). Needs
+   * {@linkcode keepSent}.
+   */
+  watchSent(watch: SentWatcher | undefined): void {
+    this.#watch = watch;
+  }
+
+  /**
+   * The slots the last batch left live, in slot order: live now and not born since. Between
+   * batches, a slot destroyed since is still live (its record is released at the next batch).
+   */
+  sentSlots(): Uint32Array {
+    let n = 0;
+    for (let s = 0; s < this.#hwm; s++) {
+      if (this.#rec[s * RECORD_SIZE] !== 0 && !(this.#state[s]! & S_BORN)) n++;
+    }
+    const out = new Uint32Array(n);
+    for (let s = 0, i = 0; s < this.#hwm; s++) {
+      if (this.#rec[s * RECORD_SIZE] !== 0 && !(this.#state[s]! & S_BORN)) out[i++] = s;
+    }
+    return out;
+  }
+
+  /**
+   * Writes slot `s`'s record as the last batch sent it into `out` at `at`, its KIND NEW: the
+   * record as it is, with the fields that were rewritten unsent as they were sent. Exact while
+   * the record has not changed since that batch (a {@linkcode SentWatcher} hears before it
+   * does). Needs {@linkcode keepSent}.
+   */
+  sentRecord(s: number, out: Uint8Array, at: number): void {
+    const sent = this.#sent!;
+    const from = s * RECORD_SIZE;
+    out.set(this.#rec.subarray(from, from + RECORD_SIZE), at);
+    out[at + OFF.KIND] = Kind.NEW;
+    const dv = new DataView(out.buffer, out.byteOffset + at, RECORD_SIZE);
+    dv.setUint32(OFF.TIMEOUT, sent.timeout[s]!, true);
+    dv.setUint32(OFF.USE, sent.use[s]!, true);
+    dv.setFloat64(OFF.SAMPLED_MS, sent.sampled[s]!, true);
+  }
+
+  #keepSent(s: number): void {
+    const sent = this.#sent!;
+    const at = s * RECORD_SIZE;
+    sent.timeout[s] = this.#dv.getUint32(at + OFF.TIMEOUT, true);
+    sent.use[s] = this.#dv.getUint32(at + OFF.USE, true);
+    sent.sampled[s] = this.#dv.getFloat64(at + OFF.SAMPLED_MS, true);
+  }
+
+  // Whether a dump's scratch record differs from slot `s`'s in the rates (the words compared in
+  // #mergeDump's `changed` are the rest, but for the three kept by keepSent).
+  #ratesDiffer(s: number): boolean {
+    const base = s * WORDS;
+    for (let k = W_RATES_FROM; k < W_RATES_FROM + 4; k++) {
+      if (this.#w32[base + k] !== this.#s32[k]) return true;
+    }
+    return false;
   }
 
   // Decodes into the scratch record; returns the kind, or 0 when not a conntrack message.
@@ -386,6 +495,9 @@ export class CtTable {
     const ratedBefore = this.#dv.getUint16(s * RECORD_SIZE + OFF.HAS, true) & Has.RATES;
     if ((this.#sdv.getUint16(OFF.HAS, true) & Has.RATES) !== ratedBefore) changed = true;
     if (!changed && this.#expiryMoved(s)) changed = true;
+    if (
+      this.#watch !== undefined && !(this.#state[s]! & S_BORN) && (changed || this.#ratesDiffer(s))
+    ) this.#watch.changing(s);
     for (let k = 0; k < WORDS; k++) w[base + k] = sw[k]!;
     const st = this.#state[s]! & ~S_RATE_NZ;
     this.#state[s] = st | (changed ? S_DIRTY : 0) | (this.#scratchRated() ? S_RATE_NZ : 0);
@@ -444,6 +556,7 @@ export class CtTable {
 
   // Events carry only part of a connection: merge what they have.
   #mergeEvent(s: number): void {
+    if (this.#watch !== undefined && !(this.#state[s]! & S_BORN)) this.#watch.changing(s);
     const at = s * RECORD_SIZE;
     const dv = this.#dv, sdv = this.#sdv;
     const has = sdv.getUint16(OFF.HAS, true);
@@ -480,11 +593,21 @@ export class CtTable {
         }
       }
     }
+    // A start time or a field's presence that the event brings is a change too: the record is
+    // sent, so a client holds what the table holds (only timeouts tick down unsent).
     if (has & Has.TIMESTAMP) {
-      dv.setFloat64(at + OFF.START_MS, sdv.getFloat64(OFF.START_MS, true), true);
+      const start = sdv.getFloat64(OFF.START_MS, true);
+      if (dv.getFloat64(at + OFF.START_MS, true) !== start) {
+        dv.setFloat64(at + OFF.START_MS, start, true);
+        changed = true;
+      }
     }
     const keep = Has.COUNTERS | Has.TIMESTAMP | Has.MARK | Has.EXTRA | Has.TIMEOUT | Has.STATUS;
-    dv.setUint16(at + OFF.HAS, dv.getUint16(at + OFF.HAS, true) | (has & keep), true);
+    const hadFields = dv.getUint16(at + OFF.HAS, true);
+    if ((hadFields | (has & keep)) !== hadFields) {
+      dv.setUint16(at + OFF.HAS, hadFields | (has & keep), true);
+      changed = true;
+    }
     if (changed) this.#state[s]! |= S_DIRTY;
   }
 
@@ -533,6 +656,17 @@ export class CtTable {
     const next = new Int32Array(cap);
     next.set(this.#next);
     this.#next = next;
+    if (this.#sent !== undefined) {
+      const { timeout, use, sampled } = this.#sent;
+      this.#sent = {
+        timeout: new Uint32Array(cap),
+        use: new Uint32Array(cap),
+        sampled: new Float64Array(cap),
+      };
+      this.#sent.timeout.set(timeout);
+      this.#sent.use.set(use);
+      this.#sent.sampled.set(sampled);
+    }
     // Buckets: a power of two at least the capacity, rebuilt from the live slots.
     let nb = 1024;
     while (nb < cap) nb *= 2;

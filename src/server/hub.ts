@@ -1,7 +1,9 @@
 /**
- * Collect once, serve many: the hub keeps the server's model of the table, turns each collector
- * batch into delta lines once and gives the same bytes to every client, and builds snapshots
- * from the model, once per refresh however many clients join at it.
+ * Collect once, serve many: the hub turns each collector batch into delta lines once and gives
+ * the same bytes to every client, and builds snapshots once per refresh however many clients
+ * join at it. With a collector on this thread ({@linkcode Hub.useTable}) both are read from the
+ * collector's own table as the last batch sent it (sent_table.ts): the server holds the table
+ * once. Otherwise the hub keeps a model of the table, applying each batch.
  *
  * It also decides when the collector runs: paused while no client is subscribed, resumed when
  * one is. A client that joins while collection was paused waits for the first refresh after
@@ -20,11 +22,13 @@ import type { Extra } from "../conntrack/mod.ts";
 import { RECORD_SIZE } from "../conntrack/mod.ts";
 import type { Owner } from "../core/mod.ts";
 import { ConnectionModel } from "../model/mod.ts";
-import { encodeBatch, planBatch } from "../protocol/mod.ts";
+import { encodeBatch, encodeBatchFrom, planBatch } from "../protocol/mod.ts";
+import type { CtTable } from "../collector/mod.ts";
 import { encodeMessage } from "../protocol/mod.ts";
 import type { WarningMessage } from "../protocol/mod.ts";
 import type { OutQueue, PushResult } from "./queue.ts";
 import { LazyLines } from "./lazy_lines.ts";
+import { type Epoch, SentTable } from "./sent_table.ts";
 
 /**
  * Snapshots of at most this many parts (8,192 records each) are encoded whole at once, as one
@@ -62,6 +66,8 @@ export interface CollectionControl {
 interface Snapshot {
   seq: number;
   lines: LazyLines | Uint8Array[];
+  /** Read from the collector's table: the batch's epoch, held while the lines are read. */
+  epoch?: Epoch;
 }
 
 interface State {
@@ -72,6 +78,10 @@ interface State {
 /** The hub. */
 export class Hub {
   #model = new ConnectionModel();
+  /** The collector's table, when it runs on this thread (then the model stays empty). */
+  #sent: SentTable | undefined;
+  /** Batches carry the table's changes, not records: {@linkcode useTable} was called. */
+  #inPlace = false;
   /** The model was let go: batches are ignored until one holds the whole table (`reset`). */
   #awaitingWhole = false;
   #subs = new Map<Subscriber, State>();
@@ -83,6 +93,8 @@ export class Hub {
   #snapshot: Snapshot | undefined;
   /** Snapshots some client is still reading: encoded whole before the model changes. */
   #reading = new Set<LazyLines>();
+  /** Snapshots read from the collector's table that some client is still reading. */
+  #holding = new Map<LazyLines, Epoch>();
   #onPause: ((paused: boolean) => void) | undefined;
   /** Batches the collector has delivered. */
   batches = 0;
@@ -111,6 +123,23 @@ export class Hub {
   /** The model (read-only use). */
   get model(): ConnectionModel {
     return this.#model;
+  }
+
+  /** The seq of the last batch taken (-1: none since the last release). */
+  get seq(): number {
+    return this.#sent?.seq ?? this.#model.seq;
+  }
+
+  /**
+   * Serves snapshots and deltas from `table`, the table of a collector on this thread whose
+   * batches carry changes, not records (CollectorControl.inPlace): call with each table it makes,
+   * before that table's first batch. The hub then keeps no model.
+   */
+  useTable(table: CtTable): void {
+    this.#sent?.close();
+    this.#inPlace = true;
+    this.#model = new ConnectionModel();
+    this.#sent = new SentTable(table);
   }
 
   /** Gives the hub the collector to pause and resume; pauses it at once when nobody is here. */
@@ -165,20 +194,25 @@ export class Hub {
       if (batch.reset !== true) return;
       this.#awaitingWhole = false;
     }
+    const sent = this.#sent;
+    if (this.#inPlace && sent === undefined) return; // its table was let go
     let delta: Uint8Array[] | undefined;
     for (const st of this.#subs.values()) {
       if (st.seq >= 0 && st.seq === batch.seq - 1) {
         // Read before the model may adopt the batch's buffers as its pages.
-        delta = encodeBatch(batch, "delta");
+        delta = sent === undefined ? encodeBatch(batch, "delta") : this.#encodeDelta(sent, batch);
         this.deltaEncodings++;
         break;
       }
     }
-    // Snapshots still being read are read from the model, which changes now: what their
-    // readers have not taken yet is encoded first.
-    for (const l of this.#reading) l.freeze();
-    this.#reading.clear();
-    this.#model.apply(batch);
+    if (sent !== undefined) sent.apply(batch);
+    else {
+      // Snapshots still being read are read from the model, which changes now: what their
+      // readers have not taken yet is encoded first. (From the collector's table, that was
+      // done when the table took the batch: SentTable's onBatching.)
+      this.#freezeReaders();
+      this.#model.apply(batch);
+    }
     this.#startedMs = batch.startedMs;
     if (this.#paused) return;
     this.#fresh = true;
@@ -202,10 +236,11 @@ export class Hub {
    * when the first client reaches it).
    */
   snapshot(): LazyLines | Uint8Array[] {
-    if (this.#snapshot?.seq !== this.#model.seq) {
+    if (this.#snapshot?.seq !== this.seq) {
       this.#snapshot = {
-        seq: this.#model.seq,
+        seq: this.seq,
         lines: this.#encodeSnapshot(),
+        epoch: this.#sent?.epoch,
       };
       this.snapshotEncodings++;
     }
@@ -219,6 +254,9 @@ export class Hub {
     this.#snapshot = undefined;
     if (this.#control.releasesWhilePaused === true) {
       this.#model = new ConnectionModel();
+      // The collector makes a new table at the resume (useTable): this one is let go.
+      this.#sent?.close();
+      this.#sent = undefined;
       this.#awaitingWhole = true;
       this.releases++;
     }
@@ -230,10 +268,19 @@ export class Hub {
     const st = this.#subs.get(sub);
     if (st === undefined || st.seq >= 0 || !this.#fresh || !sub.queue.idle) return;
     const lines = this.snapshot();
+    const epoch = this.#snapshot!.epoch;
     const r = sub.queue.push("snapshot", lines);
-    if (lines instanceof LazyLines && lines.readers > 0) this.#reading.add(lines);
-    sub.onQueued?.("snapshot", this.#model.seq, r);
-    if (r === "queued" && this.#result(sub, r)) st.seq = this.#model.seq;
+    if (lines instanceof LazyLines && lines.readers > 0) {
+      // From the model: encoded whole before the model changes. From the collector's table: its
+      // batch's records are kept as they change, for as long as the lines are read.
+      if (epoch === undefined) this.#reading.add(lines);
+      else if (!this.#holding.has(lines)) {
+        epoch.hold();
+        this.#holding.set(lines, epoch);
+      }
+    }
+    sub.onQueued?.("snapshot", this.seq, r);
+    if (r === "queued" && this.#result(sub, r)) st.seq = this.seq;
   }
 
   // Acts on a push's result; false when the client is gone.
@@ -251,19 +298,53 @@ export class Hub {
     return r !== "closed";
   }
 
-  // The whole table as the lines of one snapshot (the model marks live slots with Kind.NEW),
-  // planned now and encoded line by line as clients read it: each line's records go through
-  // one chunk-sized scratch buffer, so neither the table nor the whole snapshot is ever copied.
+  // Snapshots still being read from the model are read from records about to change: what their
+  // readers have not taken yet is encoded now.
+  #freezeReaders(): void {
+    for (const l of this.#reading) l.freeze();
+    this.#reading.clear();
+  }
+
+  // A batch of changes (slot, kind) as the delta lines a batch with copies of its records makes,
+  // the records read from the table (just after it took the batch) through one chunk-sized
+  // scratch buffer.
+  #encodeDelta(sent: SentTable, batch: BatchMessage): Uint8Array[] {
+    const changes = batch.changes;
+    if (changes === undefined) return encodeBatch(batch, "delta");
+    const count = changes.length / 2;
+    const chunkRecords: number[] = [];
+    for (let left = count; left > 0; left -= CHUNK_RECORDS) {
+      chunkRecords.push(Math.min(CHUNK_RECORDS, left));
+    }
+    const scratch = new Uint8Array(Math.min(count, CHUNK_RECORDS) * RECORD_SIZE);
+    const chunk = (i: number) => {
+      const n = chunkRecords[i]!;
+      for (let j = 0, k = i * CHUNK_RECORDS; j < n; j++, k++) {
+        sent.change(changes[2 * k]!, changes[2 * k + 1]!, scratch, j * RECORD_SIZE);
+      }
+      return scratch.subarray(0, n * RECORD_SIZE);
+    };
+    return encodeBatchFrom(batch, "delta", { chunkRecords, chunk });
+  }
+
+  // The whole table as the lines of one snapshot, planned now and encoded line by line as
+  // clients read it: each line's records go through one chunk-sized scratch buffer, so neither
+  // the table nor the whole snapshot is ever copied. From the collector's table, the records are
+  // as the last batch sent them (sent_table.ts); from the model, as applied (it marks live slots
+  // with Kind.NEW).
   #encodeSnapshot(): LazyLines | Uint8Array[] {
     const m = this.#model;
-    const slots = m.liveSlots();
+    const sent = this.#sent;
+    const epoch = sent?.epoch;
+    const slots = sent === undefined ? m.liveSlots() : sent.slots();
     const count = slots.length;
     const extras: [number, Extra][] = [];
     const owners: [number, Owner | null][] = [];
+    const from = sent ?? m;
     for (const s of slots) {
-      const e = m.extra(s);
+      const e = from.extra(s);
       if (e !== undefined) extras.push([s, e]);
-      const o = m.owner(s);
+      const o = from.owner(s);
       if (o !== undefined) owners.push([s, o]);
     }
     const chunkRecords: number[] = [];
@@ -275,33 +356,37 @@ export class Hub {
       const n = chunkRecords[i]!;
       for (let j = 0, k = i * CHUNK_RECORDS; j < n; j++, k++) {
         const s = slots[k]!;
-        const at = m.index(s) * RECORD_SIZE;
-        scratch.set(m.page(s).u8.subarray(at, at + RECORD_SIZE), j * RECORD_SIZE);
+        if (epoch !== undefined) epoch.record(s, scratch, j * RECORD_SIZE);
+        else {
+          const at = m.index(s) * RECORD_SIZE;
+          scratch.set(m.page(s).u8.subarray(at, at + RECORD_SIZE), j * RECORD_SIZE);
+        }
       }
       return scratch.subarray(0, n * RECORD_SIZE);
     };
     const batch: BatchMessage = {
       type: "batch",
-      seq: m.seq,
-      timeMs: m.timeMs,
+      seq: from.seq,
+      timeMs: from.timeMs,
       startedMs: this.#startedMs,
       records: [],
       count,
       extras,
       owners,
-      ...(m.local === undefined ? {} : { local: m.local }),
-      totals: m.totals!,
-      status: m.status!,
+      ...(from.local === undefined ? {} : { local: from.local }),
+      totals: from.totals!,
+      status: from.status!,
       reset: true,
     };
     const plan = planBatch(batch, "snapshot", { chunkRecords, chunk });
     if (plan.length <= EAGER_SNAPSHOT_PARTS) {
       return Array.from({ length: plan.length }, (_, i) => plan.line(i));
     }
-    return new LazyLines(
-      plan,
-      (l) => this.#reading.delete(l),
-    );
+    return new LazyLines(plan, (l) => {
+      this.#reading.delete(l);
+      this.#holding.get(l)?.release();
+      this.#holding.delete(l);
+    });
   }
 }
 

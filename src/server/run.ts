@@ -123,6 +123,8 @@ async function serve(opts: Options, so: ServerOptions, log: Logger): Promise<num
         finish(err.exitCode);
       },
       onRelease: () => log.debug("Table released until a client comes"),
+      // Snapshots and deltas are read from the collector's table: the server holds it once.
+      onTable: (t) => hub.useTable(t),
     });
     const ready = collector.ready;
     for (const w of ready.warnings) log.warning(w);

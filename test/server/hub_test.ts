@@ -6,6 +6,8 @@ import { BatchAssembler, parseServerMessage } from "../../src/protocol/mod.ts";
 import type { BatchMessage } from "../../src/collector/mod.ts";
 import { Kind, RECORD_SIZE } from "../../src/conntrack/mod.ts";
 import { ConnectionModel } from "../../src/model/mod.ts";
+import { CtTable } from "../../src/collector/table.ts";
+import { tcp4, type Tcp4Options } from "../_helpers/nlmsg.ts";
 
 /** A subscriber whose socket takes everything (or nothing, while `blocked`). */
 class Client implements Subscriber, QueueWriter {
@@ -287,4 +289,72 @@ Deno.test("Hub's snapshot a client is still reading when the next batch comes ho
   assertEquals(dump(slow.model), dump(hub.model));
   assertEquals(dump(quick.model), dump(hub.model));
   assertEquals(hub.snapshotEncodings, 1, "one snapshot for both clients");
+});
+
+Deno.test("Hub serving from the collector's table: a snapshot read batches later is its refresh's table, deltas equal copies", async () => {
+  // The collector's table (fed netlink messages as the kernel's dump gives them) and a
+  // following client that applied every batch: a client that reads its snapshot slowly, while
+  // the table moves on and its records change, must end with that client's bytes at its seq.
+  const t = new CtTable(16);
+  const hub = new Hub();
+  hub.useTable(t);
+  hub.attach(new Control());
+  const follower = new Client(hub);
+  hub.subscribe(follower);
+  const conns: Tcp4Options[] = Array.from({ length: 34_000 }, (_, i) => ({
+    id: i + 1,
+    src: `10.${i >> 16}.${(i >> 8) & 255}.${i & 255}`,
+    dst: "192.0.2.1",
+    sport: 1024 + (i % 60_000),
+    dport: 443,
+    timeout: 300,
+    counters: [1, 100, 1, 100] as [number, number, number, number],
+  }));
+  let seq = 0;
+  let now = 1_700_000_000_000;
+  const refresh = () => {
+    now += 1000;
+    t.beginDump();
+    for (const c of conns) t.applyDump(new DataView(tcp4("dump", c).buffer), 0, now);
+    t.endDump(true);
+    const b = t.takeBatch(false);
+    hub.onBatch({
+      ...batchOf([], { seq: seq++, timeMs: now }),
+      count: b.count,
+      extras: b.extras,
+      changes: b.changes,
+    });
+  };
+  // Two refreshes first: the second gives every connection its first rate (a whole-table delta).
+  refresh();
+  refresh();
+  await settle();
+  const slow = new Client(hub);
+  slow.blocked = true;
+  slow.keepFirst = true;
+  hub.subscribe(slow);
+  const snapSeq = hub.seq;
+  const atSnap = dump(follower.model);
+  assertEquals(follower.batches.at(-1)!.seq, snapSeq);
+  // Three refreshes while the slow client reads nothing: timeouts tick down everywhere (sent
+  // to nobody), a few connections move or end, new ones come.
+  for (let r = 0; r < 3; r++) {
+    for (let i = r; i < conns.length; i += 997) {
+      conns[i]!.timeout = 290 - r;
+      conns[i]!.counters = [2 + r, 200 + r, 1, 100];
+    }
+    for (const c of conns) c.timeout = Math.max(0, (c.timeout ?? 300) - 1);
+    conns.splice(20_000 + r * 7, 3); // in lines the slow client has not read
+    conns.push({ ...conns[0]!, id: 900_000 + r, sport: 61_000 + r });
+    refresh();
+    await settle();
+  }
+  slow.unblock();
+  await settle();
+  assertEquals(slow.batches[0]!.seq, snapSeq);
+  assertEquals(slow.first, atSnap, "the snapshot is the table of its seq");
+  assertEquals(dump(slow.model), dump(follower.model));
+  assertEquals(slow.batches.map((b) => b.seq), [snapSeq, snapSeq + 1, snapSeq + 2, snapSeq + 3]);
+  assertEquals(dump(follower.model).length, conns.length);
+  assertEquals(hub.model.size, 0, "the hub holds no model of its own");
 });
