@@ -82,6 +82,9 @@ const LIGHT_SURFACES: Record<string, string> = {
   // --once, --stream and --restore tell a lost terminal without loading the terminal code
   // (test/app/graph_test.ts).
   "src/term/hangup.ts": "app",
+  // conntopd runs the collector in its own thread; the monitor's UI thread, which loads the
+  // collector's surface, must not load the collection loop and its FFI with it.
+  "src/collector/local.ts": "server",
 };
 
 /** Programs: they may import any folder's surface. */

@@ -28,7 +28,7 @@ import { printable } from "../text/mod.ts";
 import { openSource, type SourceSink } from "./source.ts";
 import { colorDepth, Screen } from "./screen.ts";
 import { MonitorSettings } from "./settings_file.ts";
-import { MonitorRecording } from "./recording.ts";
+import type { MonitorRecording } from "./recording.ts";
 
 /** Runs the interactive monitor; resolves with the exit code. */
 export async function runMonitor(opts: Options): Promise<number> {
@@ -102,6 +102,8 @@ export async function runMonitor(opts: Options): Promise<number> {
   let recording: MonitorRecording | undefined;
   if (opts.record !== undefined) {
     try {
+      // Loaded only for --record: the recording writer stays out of the heap otherwise.
+      const { MonitorRecording } = await import("./recording.ts");
       recording = await MonitorRecording.create(opts.record);
     } catch (err) {
       enrichment.close();
