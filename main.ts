@@ -13,8 +13,6 @@ import { completionsCommand, parseOptions, USAGE, versionText } from "./src/cli/
 import { ConntopError, ExitCode, UsageError } from "./src/errors.ts";
 import { runMonitor, runOnce, runRestore, runStream } from "./src/app/mod.ts";
 import { writeAllSync, writeTextSync } from "./src/output/mod.ts";
-import { libraryLines, NFCT_PROBE } from "./src/libraries.ts";
-import { MAXMINDDB_PROBE } from "./src/enrich/mod.ts";
 import { printable } from "./src/text/mod.ts";
 
 const warn = (line: string) => console.error(`conntop: ${printable(line)}`);
@@ -31,9 +29,13 @@ export async function main(args: string[]): Promise<number> {
       case "help":
         writeTextSync(Deno.stdout, USAGE);
         return ExitCode.OK;
-      case "version":
+      case "version": {
+        // Loaded only here: the other modes do without the libraries' bindings on this thread.
+        const { libraryLines, NFCT_PROBE } = await import("./src/libraries.ts");
+        const { MAXMINDDB_PROBE } = await import("./src/enrich/geoip/library.ts");
         writeTextSync(Deno.stdout, versionText(libraryLines([NFCT_PROBE, MAXMINDDB_PROBE])));
         return ExitCode.OK;
+      }
       case "once":
         return await runOnce(opts, (b) => Promise.resolve(writeAllSync(Deno.stdout, b)), warn);
       case "stream":

@@ -85,6 +85,9 @@ const LIGHT_SURFACES: Record<string, string> = {
   // conntopd runs the collector in its own thread; the monitor's UI thread, which loads the
   // collector's surface, must not load the collection loop and its FFI with it.
   "src/collector/local.ts": "server",
+  // `--version` reports libmaxminddb; the enrichment's surface, which the UI thread loads, must
+  // not load its binding.
+  "src/enrich/geoip/library.ts": "entry",
 };
 
 /** Programs: they may import any folder's surface. */

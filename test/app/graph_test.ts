@@ -88,8 +88,8 @@ Deno.test("main.ts loads no UI, terminal or server code before it knows the mode
 Deno.test("The live monitor's UI thread loads no collection loop, client or recording code", async () => {
   // What the UI thread of a live monitor holds: main.ts and the monitor, without their
   // import()s (--connect's and --replay's sources, --record's writer, the other modes). The
-  // collection loop and its FFI run in the worker; the protocol, the client and the recording
-  // code only for --connect, --replay and --record.
+  // collection loop, its FFI and the GeoIP binding run in the worker; the protocol, the client
+  // and the recording code only for --connect, --replay and --record.
   const modules = new Map([
     ...await loaded("main.ts", false),
     ...await loaded("src/app/monitor.ts", false),
@@ -105,6 +105,8 @@ Deno.test("The live monitor's UI thread loads no collection loop, client or reco
       "src/app/once.ts",
       "src/app/remote.ts",
       "src/app/recording.ts",
+      "ffi/maxminddb.ts",
+      "ffi/conntrack.ts",
     ]),
     [],
   );
