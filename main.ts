@@ -12,7 +12,7 @@
 import { completionsCommand, parseOptions, USAGE, versionText } from "./src/cli/mod.ts";
 import { ConntopError, ExitCode, UsageError } from "./src/errors.ts";
 import { runMonitor, runOnce, runRestore, runStream } from "./src/app/mod.ts";
-import { writeAllSync, writeTextSync } from "./src/output/mod.ts";
+import { writeAllSync, writeTextSync } from "./src/output/write.ts";
 import { printable } from "./src/text/mod.ts";
 
 const warn = (line: string) => console.error(`conntop: ${printable(line)}`);

@@ -88,6 +88,9 @@ const LIGHT_SURFACES: Record<string, string> = {
   // `--version` reports libmaxminddb; the enrichment's surface, which the UI thread loads, must
   // not load its binding.
   "src/enrich/geoip/library.ts": "entry",
+  // The UI's human units and the programs' writers, without the --once formats and encoders.
+  "src/output/units.ts": "ui",
+  "src/output/write.ts": "entry",
 };
 
 /** Programs: they may import any folder's surface. */

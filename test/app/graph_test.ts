@@ -107,6 +107,8 @@ Deno.test("The live monitor's UI thread loads no collection loop, client or reco
       "src/app/recording.ts",
       "ffi/maxminddb.ts",
       "ffi/conntrack.ts",
+      "src/output/records.ts",
+      "src/output/encode.ts",
     ]),
     [],
   );
