@@ -28,10 +28,13 @@ import { printable } from "../text/mod.ts";
 import { openSource, type SourceSink } from "./source.ts";
 import { colorDepth, Screen } from "./screen.ts";
 import { MonitorSettings } from "./settings_file.ts";
+import { fixMallocThresholds } from "../malloc.ts";
 import type { MonitorRecording } from "./recording.ts";
 
 /** Runs the interactive monitor; resolves with the exit code. */
 export async function runMonitor(opts: Options): Promise<number> {
+  // Before the worker starts: large freed buffers go back to the kernel (src/malloc.ts).
+  fixMallocThresholds();
   if (!Deno.stdout.isTerminal() || !Deno.stdin.isTerminal()) {
     throw new EnvironmentError(
       "The interactive monitor needs a terminal; use --once or --stream for pipes and files",
