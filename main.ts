@@ -9,7 +9,7 @@
  * @module
  */
 
-import { completionsCommand, parseOptions, USAGE, versionText } from "./src/cli/mod.ts";
+import { parseOptions, USAGE, versionText } from "./src/cli/mod.ts";
 import { ConntopError, ExitCode, UsageError } from "./src/errors.ts";
 import { runMonitor, runOnce, runRestore, runStream } from "./src/app/mod.ts";
 import { writeAllSync, writeTextSync } from "./src/output/write.ts";
@@ -21,6 +21,7 @@ const warn = (line: string) => console.error(`conntop: ${printable(line)}`);
 export async function main(args: string[]): Promise<number> {
   try {
     if (args[0] === "completions") {
+      const { completionsCommand } = await import("./src/cli/completions.ts");
       writeTextSync(Deno.stdout, completionsCommand(args.slice(1), "conntop"));
       return ExitCode.OK;
     }

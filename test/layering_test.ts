@@ -91,6 +91,8 @@ const LIGHT_SURFACES: Record<string, string> = {
   // The UI's human units and the programs' writers, without the --once formats and encoders.
   "src/output/units.ts": "ui",
   "src/output/write.ts": "entry",
+  // The `completions` command's scripts, loaded by the programs only when it runs.
+  "src/cli/completions.ts": "entry",
 };
 
 /** Programs: they may import any folder's surface. */

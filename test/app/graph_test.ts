@@ -109,6 +109,7 @@ Deno.test("The live monitor's UI thread loads no collection loop, client or reco
       "ffi/conntrack.ts",
       "src/output/records.ts",
       "src/output/encode.ts",
+      "src/cli/completions.ts",
     ]),
     [],
   );
