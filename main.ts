@@ -9,12 +9,10 @@
  * @module
  */
 
-import { completionsCommand, parseOptions, USAGE, versionText } from "./src/cli/mod.ts";
+import { parseOptions, USAGE, versionText } from "./src/cli/mod.ts";
 import { ConntopError, ExitCode, UsageError } from "./src/errors.ts";
 import { runMonitor, runOnce, runRestore, runStream } from "./src/app/mod.ts";
-import { writeAllSync, writeTextSync } from "./src/output/mod.ts";
-import { libraryLines, NFCT_PROBE } from "./src/libraries.ts";
-import { MAXMINDDB_PROBE } from "./src/enrich/mod.ts";
+import { writeAllSync, writeTextSync } from "./src/output/write.ts";
 import { printable } from "./src/text/mod.ts";
 
 const warn = (line: string) => console.error(`conntop: ${printable(line)}`);
@@ -23,6 +21,7 @@ const warn = (line: string) => console.error(`conntop: ${printable(line)}`);
 export async function main(args: string[]): Promise<number> {
   try {
     if (args[0] === "completions") {
+      const { completionsCommand } = await import("./src/cli/completions.ts");
       writeTextSync(Deno.stdout, completionsCommand(args.slice(1), "conntop"));
       return ExitCode.OK;
     }
@@ -31,9 +30,13 @@ export async function main(args: string[]): Promise<number> {
       case "help":
         writeTextSync(Deno.stdout, USAGE);
         return ExitCode.OK;
-      case "version":
+      case "version": {
+        // Loaded only here: the other modes do without the libraries' bindings on this thread.
+        const { libraryLines, NFCT_PROBE } = await import("./src/libraries.ts");
+        const { MAXMINDDB_PROBE } = await import("./src/enrich/geoip/library.ts");
         writeTextSync(Deno.stdout, versionText(libraryLines([NFCT_PROBE, MAXMINDDB_PROBE])));
         return ExitCode.OK;
+      }
       case "once":
         return await runOnce(opts, (b) => Promise.resolve(writeAllSync(Deno.stdout, b)), warn);
       case "stream":

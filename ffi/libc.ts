@@ -101,6 +101,11 @@ export const SYMBOLS = {
     parameters: ["buffer", "buffer", "usize"],
     result: "isize",
   },
+  mallopt: {
+    // int mallopt(int param, int value)
+    parameters: ["i32", "i32"],
+    result: "i32",
+  },
   getifaddrs: {
     // int getifaddrs(struct ifaddrs **ifap)
     parameters: ["buffer"],
@@ -189,6 +194,9 @@ export const CLONE_NEWNET = ABI.CLONE_NEWNET;
 // Literal types (families are told apart by type); test/ffi/abi_test.ts checks them against ABI.
 export const AF_INET = 2;
 export const AF_INET6 = 10;
+/** mallopt parameters (glibc's malloc.h; the same on every architecture). */
+export const M_TRIM_THRESHOLD = -1;
+export const M_MMAP_THRESHOLD = -3;
 /** getnameinfo flags. */
 export const NI_NUMERICHOST = ABI.NI_NUMERICHOST;
 export const NI_NAMEREQD = ABI.NI_NAMEREQD;

@@ -33,7 +33,6 @@
  * @module
  */
 
-import { completionsCommand } from "./cli/mod.ts";
 import { parseOptions } from "./cli/mod.ts";
 import { ConntopError, ExitCode, UsageError } from "./errors.ts";
 import { runServer } from "./server/mod.ts";
@@ -55,6 +54,7 @@ export const CONNTOPD_PERMISSIONS: readonly string[] = [
 export async function conntopd(args: string[]): Promise<number> {
   try {
     if (args[0] === "completions") {
+      const { completionsCommand } = await import("./cli/completions.ts");
       write(completionsCommand(args.slice(1), "conntopd"));
       return ExitCode.OK;
     }

@@ -28,10 +28,13 @@ import { printable } from "../text/mod.ts";
 import { openSource, type SourceSink } from "./source.ts";
 import { colorDepth, Screen } from "./screen.ts";
 import { MonitorSettings } from "./settings_file.ts";
-import { MonitorRecording } from "./recording.ts";
+import { fixMallocThresholds } from "../malloc.ts";
+import type { MonitorRecording } from "./recording.ts";
 
 /** Runs the interactive monitor; resolves with the exit code. */
 export async function runMonitor(opts: Options): Promise<number> {
+  // Before the worker starts: large freed buffers go back to the kernel (src/malloc.ts).
+  fixMallocThresholds();
   if (!Deno.stdout.isTerminal() || !Deno.stdin.isTerminal()) {
     throw new EnvironmentError(
       "The interactive monitor needs a terminal; use --once or --stream for pipes and files",
@@ -102,6 +105,8 @@ export async function runMonitor(opts: Options): Promise<number> {
   let recording: MonitorRecording | undefined;
   if (opts.record !== undefined) {
     try {
+      // Loaded only for --record: the recording writer stays out of the heap otherwise.
+      const { MonitorRecording } = await import("./recording.ts");
       recording = await MonitorRecording.create(opts.record);
     } catch (err) {
       enrichment.close();

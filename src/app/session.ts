@@ -8,7 +8,8 @@
  */
 
 import type { BatchMessage } from "../core/mod.ts";
-import { Collector, LocalCollector, netnsPath, type ReadyMessage } from "../collector/mod.ts";
+import { Collector, netnsPath, type ReadyMessage } from "../collector/mod.ts";
+import type { LocalCollector } from "../collector/local.ts";
 import type { CollectorOptions } from "../collector/mod.ts";
 import { ConntopError, EnvironmentError } from "../errors.ts";
 import type { Options } from "../cli/mod.ts";
@@ -121,8 +122,14 @@ export async function runSession(
       },
     };
     const options = { ...collectorOptions(opts), ...more2 };
+    // The collection loop is loaded only for a command that runs it on this thread: the
+    // monitor's UI thread never holds it.
     collector = here
-      ? await LocalCollector.start(options, collectorHandlers, true)
+      ? await (await import("../collector/local.ts")).LocalCollector.start(
+        options,
+        collectorHandlers,
+        true,
+      )
       : await Collector.start(options, collectorHandlers);
     ready = collector.ready;
     for (const w of ready.warnings) handlers.onWarning?.(w);

@@ -9,16 +9,17 @@
  * it changed (the collector's sysctls and --track table) before its run settles. It never
  * touches the terminal, the screen or the settings: the monitor does (src/app/monitor.ts).
  *
+ * A recording's and a server's sources are loaded only when named (source_replay.ts,
+ * source_remote.ts): a live monitor holds no recording reader, protocol codec or client code.
+ *
  * @module
  */
 
 import type { Options } from "../cli/mod.ts";
-import type { BatchMessage, RemoteOptions } from "../core/mod.ts";
-import { type RecordingMeta, Replay } from "../record/mod.ts";
+import type { BatchMessage } from "../core/mod.ts";
+import type { RecordingMeta } from "../record/mod.ts";
 import type { RemoteControl, ReplayControl } from "../ui/mod.ts";
-import { onExitSignal } from "../signals.ts";
 import { emptyTableHint } from "./hints.ts";
-import { RemoteLink, runRemoteMonitor } from "./remote.ts";
 import { runSession } from "./session.ts";
 
 /** What a source tells the monitor as it runs. */
@@ -66,18 +67,20 @@ export interface Source {
  */
 export async function openSource(opts: Options): Promise<Source> {
   if (opts.replay !== undefined) {
-    const replay = await Replay.open(opts.replay);
-    replay.setSpeed(opts.speed);
-    return new ReplaySource(opts.replay, replay);
+    const { openReplaySource } = await import("./source_replay.ts");
+    return await openReplaySource(opts.replay, opts.speed);
   }
-  if (opts.remote !== undefined) return new RemoteSource(opts, opts.remote);
+  if (opts.remote !== undefined) {
+    const { RemoteSource } = await import("./source_remote.ts");
+    return new RemoteSource(opts, opts.remote);
+  }
   return new LiveSource(opts);
 }
 
 /** This host's table (or a namespace's), from the collector in the worker thread. */
 class LiveSource implements Source {
   readonly label: string;
-  readonly host = hostname();
+  readonly host = localHostname();
   readonly live = true;
   readonly emptyHint: string | undefined;
   readonly closingNotes: readonly string[] = [];
@@ -106,108 +109,8 @@ class LiveSource implements Source {
   }
 }
 
-/** A conntop server's table (--connect), reconnecting for as long as the monitor runs. */
-class RemoteSource implements Source {
-  readonly label = "remote";
-  readonly host = hostname();
-  readonly live = false;
-  readonly emptyHint: string | undefined;
-  readonly closingNotes: readonly string[] = [];
-  readonly remote: RemoteLink;
-  #opts: Options;
-
-  constructor(opts: Options, remote: RemoteOptions) {
-    this.#opts = opts;
-    // The header shows the server and the connection's state instead of the host and label.
-    this.remote = new RemoteLink(remote);
-    this.emptyHint = opts.track ? undefined : emptyTableHint(undefined, remote.display);
-  }
-
-  run(sink: SourceSink, signal: AbortSignal): Promise<number> {
-    return runRemoteMonitor(this.#opts, this.remote, {
-      signal,
-      onBatch: (b) => sink.batch(b),
-      onWarning: (m) => sink.warning(m),
-      clearWarning: (m) => sink.clearWarning(m),
-      notify: (text, error) => sink.notify(text, error),
-      repaint: () => sink.changed("remote"),
-      onReady: (meta) => sink.ready(meta),
-    });
-  }
-}
-
-/** A recording played back; once it is over, the last state stays until the user quits. */
-class ReplaySource implements Source {
-  readonly label: string;
-  readonly host: string;
-  readonly live = false;
-  readonly emptyHint = undefined;
-  readonly replay: ReplayControl;
-  #replay: Replay;
-  /** How playback ended, once it has. */
-  #end: { damaged?: string } = {};
-
-  constructor(path: string, replay: Replay) {
-    this.label = `replay ${path}`;
-    this.host = replay.header.host ?? hostname();
-    this.#replay = replay;
-    const end = this.#end;
-    this.replay = {
-      get speed() {
-        return replay.speed;
-      },
-      setSpeed: (s) => replay.setSpeed(s),
-      get paused() {
-        return replay.paused;
-      },
-      togglePause: () => replay.togglePause(),
-      get positionMs() {
-        return replay.positionMs;
-      },
-      get ended() {
-        return replay.ended;
-      },
-      get damaged() {
-        return end.damaged;
-      },
-    };
-  }
-
-  get closingNotes(): readonly string[] {
-    const damaged = this.#end.damaged;
-    return damaged === undefined ? [] : [damaged];
-  }
-
-  async run(sink: SourceSink, signal: AbortSignal): Promise<number> {
-    let exitCode = 0;
-    const stop = new AbortController();
-    const removeSignals = onExitSignal((code) => {
-      exitCode = code;
-      stop.abort();
-    });
-    const ended = AbortSignal.any([signal, stop.signal]);
-    try {
-      await this.#replay.run({
-        onBatch: (b) => sink.batch(b),
-        onWarning: (m) => sink.warning(m),
-        onEnd: (r) => {
-          this.#end.damaged = r.damaged;
-          sink.changed("end"); // (first: the end is the frame's cause)
-          if (r.damaged !== undefined) sink.warning(r.damaged);
-        },
-      }, ended);
-      // The recording is over: the last state stays on screen until the user quits.
-      if (!ended.aborted) {
-        await new Promise((resolve) => ended.addEventListener("abort", resolve));
-      }
-      return exitCode;
-    } finally {
-      removeSignals();
-    }
-  }
-}
-
-function hostname(): string {
+/** This host's name for the header ("localhost" when it cannot be read). */
+export function localHostname(): string {
   try {
     return Deno.hostname();
   } catch {

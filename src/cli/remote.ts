@@ -8,9 +8,9 @@
 
 import { UsageError } from "../errors.ts";
 import { parseInteger, parseSeconds } from "./number.ts";
-import { DEFAULT_PORT } from "../protocol/mod.ts";
 import { isPrintable } from "../text/mod.ts";
 import {
+  DEFAULT_PORT,
   type Endpoint,
   endpointText,
   isLoopback,

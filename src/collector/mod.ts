@@ -3,6 +3,10 @@
  * table, and the messages it sends. The worker itself (worker.ts) and everything it uses
  * (netlink, kernel, table) are internal: only the worker calls FFI.
  *
+ * The collector run in the caller's own thread (local.ts, for conntopd) is a second door, not
+ * exported here: it loads the whole collection loop and its FFI, which the monitor's UI thread
+ * must not hold.
+ *
  * @module
  */
 
@@ -18,7 +22,6 @@ export {
   type Totals,
 } from "./messages.ts";
 export { netnsPath } from "./netns.ts";
-export { LocalCollector } from "./local.ts";
 export type { CtTable, SentWatcher } from "./table.ts";
 export { WorkerThread } from "./thread.ts";
 export { type ToCollector } from "./messages.ts";

@@ -33,6 +33,7 @@ export {
 } from "./enrichment.ts";
 export { type Filter, isEmptyFilter, matches } from "./filter.ts";
 export {
+  DEFAULT_PORT,
   type Endpoint,
   endpointText,
   isLoopback,

@@ -6,6 +6,9 @@
  * @module
  */
 
+/** The default TCP port of client-server mode (the original C++ conntop's). */
+export const DEFAULT_PORT = 55555;
+
 /** Log levels, quietest first. */
 export const LOG_LEVELS = ["error", "warning", "info", "debug"] as const;
 /** One of {@linkcode LOG_LEVELS}. */

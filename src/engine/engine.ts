@@ -167,8 +167,10 @@ export class Engine {
   #nat = 0;
   #sumSteps = 0;
   /** Slots changed since the last sync, and their marks. */
-  #changed: number[] = [];
+  #changed = new SlotList();
   #mark = new Uint8Array(0);
+  /** A sync's slots to place, kept between syncs (see {@linkcode SlotList}). */
+  #fresh = new SlotList();
   #membersAll = true;
   /** The listed slots in order; valid when #ordered. */
   #order = new Uint32Array(0);
@@ -280,8 +282,7 @@ export class Engine {
       this.#tx = this.#rx = this.#nat = 0;
       this.#ordered = false;
       this.#sorter = null;
-      for (const s of this.#changed) this.#mark[s] = 0;
-      this.#changed = [];
+      this.#clearChanged();
     } else {
       for (const v of views) {
         for (let i = 0; i < v.count; i++) this.#touch(v.u32At(i, OFF.SLOT));
@@ -475,7 +476,8 @@ export class Engine {
     const m = this.#model;
     if (this.#listed.length < m.capacity) this.#growListing(m.capacity);
     const listed = this.#listed;
-    const fresh: number[] = []; // slots to place: listed now and not before, or changed
+    const fresh = this.#fresh; // slots to place: listed now and not before, or changed
+    fresh.length = 0;
     if (this.#membersAll) {
       // Every live slot is judged again; the dead ones among the changed go below.
       const live = m.liveSlots();
@@ -489,7 +491,8 @@ export class Engine {
       }
     }
     const changed = this.#changed;
-    for (const s of changed) {
+    for (let j = 0; j < changed.length; j++) {
+      const s = changed.slots[j]!;
       const live = m.live(s);
       if (live) this.#keys.update(s, m);
       const now = live && this.#matches(s) ? 1 : 0;
@@ -498,11 +501,17 @@ export class Engine {
     }
     if (this.#membersAll || ++this.#sumSteps > 1000) this.#resum();
     if (this.#ordered) this.#reorder(fresh);
-    for (const s of changed) this.#mark[s] = 0;
-    this.#changed = [];
+    this.#clearChanged();
+    fresh.length = 0;
     this.#membersAll = false;
     this.#sorter = null;
     this.#version++;
+  }
+
+  #clearChanged(): void {
+    const changed = this.#changed;
+    for (let j = 0; j < changed.length; j++) this.#mark[changed.slots[j]!] = 0;
+    changed.length = 0;
   }
 
   #setListed(s: number, now: number): void {
@@ -555,7 +564,7 @@ export class Engine {
   }
 
   // Takes the changed rows out of the order and merges them back in at their places.
-  #reorder(fresh: number[]): void {
+  #reorder(fresh: SlotList): void {
     const n = this.#count;
     if (fresh.length > Math.max(4096, n >>> 3)) {
       this.#ordered = false; // cheaper to select the window now and sort in one go later
@@ -569,7 +578,7 @@ export class Engine {
       if (mark[s] === 1 || listed[s] !== 1) continue;
       old[kept++] = s;
     }
-    const add = Uint32Array.from(fresh);
+    const add = fresh.slots.subarray(0, fresh.length);
     const cmp = this.#compare();
     sortRange(add, 0, add.length - 1, cmp);
     const out = new Uint32Array(Math.max(n, 16));
@@ -672,6 +681,26 @@ export class Engine {
     if (end - 1 > first) selectNth(all, first + 1, last, end - 1, cmp);
     sortRange(all, first + 1, end - 2, cmp);
     return all.subarray(first, end);
+  }
+}
+
+/**
+ * A list of slots in one typed array kept from one sync to the next. At 200,000 connections a
+ * refresh may change every row: JS arrays of that many numbers, regrown as they fill, would land
+ * in V8's large-object space and stay there, several megabytes a refresh, until a full
+ * collection; this array is allocated once per size the table reaches.
+ */
+class SlotList {
+  slots = new Uint32Array(1024);
+  length = 0;
+
+  push(s: number): void {
+    if (this.length === this.slots.length) {
+      const next = new Uint32Array(this.slots.length * 2);
+      next.set(this.slots);
+      this.slots = next;
+    }
+    this.slots[this.length++] = s;
   }
 }
 

@@ -42,8 +42,9 @@ export const PROTOCOL_VERSION = 1;
 /** Versions this conntop can speak, newest first. */
 export const SUPPORTED_VERSIONS: readonly number[] = [PROTOCOL_VERSION];
 
-/** The default TCP port (the original C++ conntop's). */
-export const DEFAULT_PORT = 55555;
+// The default TCP port lives with the shapes the command line shares (core/remote.ts), so that
+// parsing --connect loads no protocol code.
+export { DEFAULT_PORT } from "../core/mod.ts";
 
 /** Largest line the server sends, newline included: one chunk of records and its extras. */
 export const MAX_SERVER_MESSAGE_BYTES = 4 << 20;

@@ -9,7 +9,7 @@
 
 import type { Options } from "../cli/mod.ts";
 import { endpointText, type ServerOptions } from "../core/mod.ts";
-import { LocalCollector } from "../collector/mod.ts";
+import { LocalCollector } from "../collector/local.ts";
 import type { BatchMessage } from "../core/mod.ts";
 import type { CollectorOptions, ReadyMessage } from "../collector/mod.ts";
 import { netnsPath } from "../collector/mod.ts";

@@ -10,7 +10,7 @@ import { formatEndpoint } from "../conntrack/mod.ts";
 import type { Connection } from "../core/mod.ts";
 import { type ColumnId, SORT_KEYS, type SortKeyDef } from "../engine/mod.ts";
 import { ownerText } from "../core/mod.ts";
-import { humanBytes, humanDuration, humanRate } from "../output/mod.ts";
+import { humanBytes, humanDuration, humanRate } from "../output/units.ts";
 
 // The ids and sort keys live below the UI, in the engine; re-exported for the UI's modules.
 export {

@@ -9,7 +9,7 @@
 import type { CellBuffer } from "../term/mod.ts";
 import { formatEndpoint } from "../conntrack/mod.ts";
 import type { Connection } from "../core/mod.ts";
-import { humanBytes, humanDuration, humanRate } from "../output/mod.ts";
+import { humanBytes, humanDuration, humanRate } from "../output/units.ts";
 import { centered, drawBox, drawMoreMarks, wrap } from "./draw.ts";
 import { type HostEntry, ownerText } from "../core/mod.ts";
 import type { Rect } from "./layout.ts";

@@ -13,7 +13,7 @@
  */
 
 import type { CellBuffer } from "../term/mod.ts";
-import { humanRate } from "../output/mod.ts";
+import { humanRate } from "../output/units.ts";
 import { stringWidth } from "../term/mod.ts";
 import { cut, LineWriter } from "./draw.ts";
 import type { Rect } from "./layout.ts";

@@ -64,11 +64,58 @@ function offending(modules: Map<string, string>, forbidden: readonly string[]): 
 
 Deno.test("main.ts loads no UI, terminal or server code before it knows the mode", async () => {
   const modules = await loaded("main.ts", false);
-  assert(modules.has("src/app/once.ts"), "the static graph holds --once");
+  assert(modules.has("src/cli/options.ts"), "the static graph holds the option parser");
   assertEquals(offending(modules, [...NO_TERMINAL, "src/server/"]), []);
-  // The monitor and the server are still there, behind import().
+  // Every mode is loaded only when it runs (src/app/mod.ts).
+  assertEquals(offending(modules, ["src/app/once.ts", "src/app/stream.ts"]), []);
+  // The modes and the server are still there, behind import().
   const all = await loaded("main.ts", true);
-  for (const m of ["src/app/monitor.ts", "src/ui/app.ts", "src/term/tty.ts", "src/server/run.ts"]) {
+  for (
+    const m of [
+      "src/app/monitor.ts",
+      "src/app/once.ts",
+      "src/app/stream.ts",
+      "src/app/restore.ts",
+      "src/ui/app.ts",
+      "src/term/tty.ts",
+      "src/server/run.ts",
+    ]
+  ) {
+    assert(all.has(m), `${m} is reachable through import()`);
+  }
+});
+
+Deno.test("The live monitor's UI thread loads no collection loop, client or recording code", async () => {
+  // What the UI thread of a live monitor holds: main.ts and the monitor, without their
+  // import()s (--connect's and --replay's sources, --record's writer, the other modes). The
+  // collection loop, its FFI and the GeoIP binding run in the worker; the protocol, the client
+  // and the recording code only for --connect, --replay and --record.
+  const modules = new Map([
+    ...await loaded("main.ts", false),
+    ...await loaded("src/app/monitor.ts", false),
+  ]);
+  assert(modules.has("src/ui/app.ts"), "the monitor's static graph holds the UI");
+  assertEquals(
+    offending(modules, [
+      "src/collector/loop.ts",
+      "src/collector/local.ts",
+      "src/protocol/",
+      "src/client/",
+      "src/record/",
+      "src/app/once.ts",
+      "src/app/remote.ts",
+      "src/app/recording.ts",
+      "ffi/maxminddb.ts",
+      "ffi/conntrack.ts",
+      "src/output/records.ts",
+      "src/output/encode.ts",
+      "src/cli/completions.ts",
+    ]),
+    [],
+  );
+  // They are still reachable when asked for.
+  const all = await loaded("src/app/monitor.ts", true);
+  for (const m of ["src/client/connection.ts", "src/record/replay.ts", "src/record/recorder.ts"]) {
     assert(all.has(m), `${m} is reachable through import()`);
   }
 });

@@ -12,6 +12,7 @@
 import { type GeoInfo, NO_GEO } from "../../core/mod.ts";
 import type { GeoKind, RecordSchema } from "./discover.ts";
 import type { RangeTable } from "./ranges.ts";
+import { COUNTRY_NAMES } from "./_country_names.ts";
 import type { FieldPath, MmdbReader, Scalar, Selector } from "./reader.ts";
 
 /** Where the answers of one kind come from, as `--version` and the details dialog list them. */
@@ -68,19 +69,33 @@ function num(v: Scalar | null | undefined): number | null {
 
 let regionNames: Intl.DisplayNames | undefined;
 const countryNames = new Map<string, string | null>();
+/** ICU's names of the two-letter codes, from the table generated from it (read on first use). */
+let twoLetterNames: Map<string, string> | undefined;
 
 /**
- * The English name of an ISO 3166-1 code from the runtime's ICU data, for databases that
- * carry only the code (the embedded one): null when ICU does not know it.
+ * The English name of an ISO 3166-1 code as the runtime's ICU data gives it, for databases
+ * that carry only the code (the embedded one): null when ICU does not know it.
+ *
+ * Two-letter codes (every code a database carries) are read from a table generated from ICU
+ * (_country_names.ts): asking ICU itself maps about 5 MB of its code and data into the process.
+ * Anything else still goes to ICU.
  */
 export function countryNameOf(code: string): string | null {
   let name = countryNames.get(code);
   if (name === undefined) {
-    try {
-      regionNames ??= new Intl.DisplayNames(["en"], { type: "region", fallback: "none" });
-      name = regionNames.of(code.toUpperCase()) ?? null;
-    } catch {
-      name = null; // not a well-formed region code
+    const upper = code.toUpperCase();
+    if (/^[A-Z]{2}$/.test(upper)) {
+      twoLetterNames ??= new Map(
+        COUNTRY_NAMES.split("\n").filter((l) => l !== "").map((l) => [l.slice(0, 2), l.slice(3)]),
+      );
+      name = twoLetterNames.get(upper) ?? null;
+    } else {
+      try {
+        regionNames ??= new Intl.DisplayNames(["en"], { type: "region", fallback: "none" });
+        name = regionNames.of(upper) ?? null;
+      } catch {
+        name = null; // not a well-formed region code
+      }
     }
     countryNames.set(code, name);
   }
