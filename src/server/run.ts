@@ -10,6 +10,7 @@
 import type { Options } from "../cli/mod.ts";
 import { endpointText, type ServerOptions } from "../core/mod.ts";
 import { LocalCollector } from "../collector/local.ts";
+import { fixMallocThresholds } from "../malloc.ts";
 import type { BatchMessage } from "../core/mod.ts";
 import type { CollectorOptions, ReadyMessage } from "../collector/mod.ts";
 import { netnsPath } from "../collector/mod.ts";
@@ -47,6 +48,7 @@ const MAX_STALL_MS = 30_000;
 export async function runServer(opts: Options): Promise<number> {
   const so = opts.server;
   if (so === undefined) throw new ConntopError("runServer() needs server options");
+  fixMallocThresholds();
   const log = openLogger(so.logLevel, so.logFile);
   try {
     return await serve(opts, so, log);
