@@ -2,7 +2,15 @@ import { assert, assertAlmostEquals, assertEquals } from "../_helpers/assert.ts"
 import { CtTable } from "../../src/collector/table.ts";
 import { CHUNK_RECORDS } from "../../src/collector/messages.ts";
 import { Has, Kind, OFF, RECORD_SIZE, RecordView } from "../../src/conntrack/record.ts";
-import { type MsgKind, tcp4, type Tcp4Options } from "../_helpers/nlmsg.ts";
+import {
+  be16,
+  be32,
+  be8,
+  ctMessage,
+  type MsgKind,
+  tcp4,
+  type Tcp4Options,
+} from "../_helpers/nlmsg.ts";
 
 function joined(b: { chunks: Uint8Array[] }): Uint8Array {
   const out = new Uint8Array(b.chunks.reduce((n, c) => n + c.length, 0));
@@ -275,4 +283,30 @@ Deno.test("CtTable.takeBatch(false) lists the slots and kinds the copies would h
   }
   // The tables themselves stay alike: the records read in place are the ones copied.
   assertEquals(listed.records, copied.records);
+});
+
+Deno.test("CtTable.counts() counts live connections by protocol (first met first), family and offload", () => {
+  const t = new CtTable();
+  const v6 = (last: number) =>
+    new Uint8Array([0x20, 0x01, 0x0d, 0xb8, ...new Array(11).fill(0), last]);
+  const udp6 = (id: number) =>
+    ctMessage("dump", 10, [
+      [1, [[1, [[3, v6(1)], [4, v6(2)]]], [2, [[1, be8(17)], [2, be16(id)], [3, be16(53)]]]]],
+      [2, [[1, [[3, v6(2)], [4, v6(1)]]], [2, [[1, be8(17)], [2, be16(53)], [3, be16(id)]]]]],
+      [3, be32(0x8)],
+      [12, be32(id)],
+    ]);
+  t.beginDump();
+  t.applyDump(new DataView(udp6(100).buffer), 0, 1000);
+  feed(t, "dump", { ...BASE, id: 1, sport: 1 }, 1000);
+  feed(t, "dump", { ...BASE, id: 2, sport: 2, status: 0x8 | (1 << 14) }, 1000); // offloaded
+  t.applyDump(new DataView(udp6(101).buffer), 0, 1000);
+  feed(t, "dump", { ...BASE, id: 3, sport: 3 }, 1000);
+  t.endDump(true);
+  feed(t, "destroy", { ...BASE, id: 3, sport: 3 }, 1100); // destroyed: no longer counted
+  const c = t.counts((n) => ({ 6: "tcp", 17: "udp" } as Record<number, string>)[n] ?? "unknown");
+  assertEquals(c, { total: 4, byProto: { udp: 2, tcp: 2 }, ipv4: 2, ipv6: 2, offloaded: 1 });
+  assertEquals(Object.keys(c.byProto), ["udp", "tcp"]);
+  t.takeBatch();
+  assertEquals(t.counts(() => "any").byProto, { any: 4 }, "numbers of one name add up");
 });
