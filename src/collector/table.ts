@@ -305,7 +305,10 @@ export class CtTable {
 
   // Decodes into the scratch record; returns the kind, or 0 when not a conntrack message.
   #decode(src: DataView, off: number, sampledMs: number): number {
-    this.#scratch.fill(0);
+    // Zeroed word by word: for 168 bytes a loop the compiler inlines is cheaper than a call to
+    // fill() (at 200k connections a dump zeroes it 200k times).
+    const s32 = this.#s32;
+    for (let k = 0; k < WORDS; k++) s32[k] = 0;
     const kind = this.#decoder.decode(src, off, this.#sdv, 0);
     if (kind < 0) return 0;
     this.#sdv.setFloat64(OFF.SAMPLED_MS, sampledMs, true);
