@@ -531,8 +531,8 @@ export class CtTable {
 
   #saveExtra(s: number): void {
     const ex = this.#decoder.extra;
+    if (ex === undefined) return; // most connections: no map lookup
     const old = this.#extras.get(s);
-    if (ex === undefined) return;
     const merged = { ...old, ...ex };
     if (JSON.stringify(merged) !== JSON.stringify(old)) {
       this.#extras.set(s, merged);
