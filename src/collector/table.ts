@@ -29,6 +29,7 @@ const W_TIMEOUT = OFF.TIMEOUT / 4;
 const W_PORTS = OFF.ORIG_SPORT / 4;
 const W_ORIG_ADDRS_END = OFF.REPLY_SRC / 4; // exclusive
 const W_USE = OFF.USE / 4;
+const W_STATUS = OFF.STATUS / 4;
 const W_HAS = OFF.ZONE / 4; // ZONE (low half) and HAS (high half) share one word
 const W_RATES_FROM = OFF.TX_BPS / 4;
 const W_COUNTERS_FROM = OFF.ORIG_PACKETS / 4;
@@ -60,6 +61,10 @@ function bucket(id: number, mask: number): number {
 // The rate of the counter at `off`: scratch record (`sdv`) against the stored one (`dv` at `at`).
 function counterRate(sdv: DataView, dv: DataView, at: number, off: number, dt: number): number {
   return (sdv.getFloat64(off, true) - dv.getFloat64(at + off, true)) / dt;
+}
+
+function copyCounts(c: TableCounts): TableCounts {
+  return { ...c, byProto: { ...c.byProto } };
 }
 
 /** One refresh's worth of changes, ready to hand to the main thread. */
@@ -117,6 +122,12 @@ export class CtTable {
   readonly #decoder = new CtDecoder();
   /** {@linkcode counts}' tally by protocol number. */
   readonly #perL4 = new Uint32Array(256);
+  /**
+   * The last {@linkcode counts}, while still true: cleared by whatever could change them (a
+   * connection born, destroyed or released, an event, a status word that changed). A still
+   * table is not counted again at every refresh.
+   */
+  #counted: { counts: TableCounts; protoName: (n: number) => string } | undefined;
 
   constructor(initialCapacity = 4096) {
     this.#grow(Math.max(16, initialCapacity));
@@ -181,6 +192,7 @@ export class CtTable {
       const st = this.#state[s]!;
       if (st & S_DEAD || this.#rec[s * RECORD_SIZE] === 0) continue;
       this.#state[s] = st | S_DEAD | S_DEAD_BY_DUMP;
+      this.#counted = undefined;
     }
   }
 
@@ -188,6 +200,7 @@ export class CtTable {
   applyEvent(src: DataView, off: number, sampledMs: number): boolean {
     const kind = this.#decode(src, off, sampledMs);
     if (kind === 0) return false;
+    this.#counted = undefined; // whatever it brings (a birth, a death, a status)
     if (kind === Kind.DESTROY) {
       let slot = this.#find(false);
       if (slot < 0) slot = this.#find(true);
@@ -278,6 +291,8 @@ export class CtTable {
 
   /** Counts of live connections by protocol and family (for the header and totals). */
   counts(protoName: (n: number) => string): TableCounts {
+    const last = this.#counted;
+    if (last !== undefined && last.protoName === protoName) return copyCounts(last.counts);
     // Counted by protocol number, named at the end: a name and a property per connection cost
     // more than the rest of the scan. `order` keeps the numbers as first met, so that byProto's
     // keys come in the order a scan naming each connection would have made them.
@@ -300,7 +315,9 @@ export class CtTable {
       const name = protoName(l4);
       byProto[name] = (byProto[name] ?? 0) + perL4[l4]!;
     }
-    return { total, byProto, ipv4: total - ipv6, ipv6, offloaded };
+    const counts = { total, byProto, ipv4: total - ipv6, ipv6, offloaded };
+    this.#counted = { counts, protoName };
+    return copyCounts(counts);
   }
 
   // Decodes into the scratch record; returns the kind, or 0 when not a conntrack message.
@@ -355,6 +372,7 @@ export class CtTable {
   #insert(): number {
     if (this.#free.length === 0 && this.#hwm === this.#cap) this.#grow(Math.ceil(this.#cap * 1.5));
     const s = this.#free.pop() ?? this.#hwm++;
+    this.#counted = undefined;
     this.#rec.set(this.#scratch, s * RECORD_SIZE);
     this.#rec[s * RECORD_SIZE] = 1;
     this.#dv.setUint32(s * RECORD_SIZE + OFF.SLOT, s, true);
@@ -368,6 +386,7 @@ export class CtTable {
   }
 
   #release(s: number): void {
+    this.#counted = undefined;
     const id = this.#w32[s * WORDS + OFF.ID / 4]!;
     const b = bucket(id, this.#mask);
     let prev = -1;
@@ -396,6 +415,7 @@ export class CtTable {
       const a = w[base + k]!, b = sw[k]!;
       if (a === b) continue;
       if (k === W_TIMEOUT || k === W_USE) continue;
+      if (k === W_STATUS) this.#counted = undefined; // offloaded or not
       if (k === W_HAS && ((a ^ b) & ~RATES_IN_WORD) === 0) continue;
       if (k >= W_COUNTERS_FROM && k < W_COUNTERS_TO) countersChanged = true;
       changed = true;

@@ -309,4 +309,42 @@ Deno.test("CtTable.counts() counts live connections by protocol (first met first
   assertEquals(Object.keys(c.byProto), ["udp", "tcp"]);
   t.takeBatch();
   assertEquals(t.counts(() => "any").byProto, { any: 4 }, "numbers of one name add up");
+  const names = (n: number) => (n === 6 ? "tcp" : "udp");
+  const again = (conns: Tcp4Options[], ms: number) => {
+    t.beginDump();
+    t.applyDump(new DataView(udp6(100).buffer), 0, ms);
+    t.applyDump(new DataView(udp6(101).buffer), 0, ms);
+    for (const o of conns) feed(t, "dump", o, ms);
+    t.endDump(true);
+    t.takeBatch();
+    return t.counts(names);
+  };
+  const still = [{ ...BASE, id: 1, sport: 1 }, {
+    ...BASE,
+    id: 2,
+    sport: 2,
+    status: 0x8 | (1 << 14),
+  }];
+  const expected = { total: 4, byProto: { udp: 2, tcp: 2 }, ipv4: 2, ipv6: 2, offloaded: 1 };
+  assertEquals(again(still, 2000), expected);
+  assertEquals(again(still, 3000), expected, "a still table counts the same");
+  // Connection 1 offloaded now, by a dump: the status word changed.
+  const moved = [{ ...still[0]!, status: 0x8 | (1 << 14) }, still[1]!];
+  assertEquals(again(moved, 4000), { ...expected, offloaded: 2 });
+  // Connection 2 gone from the dump; a new one came by an event.
+  t.beginDump();
+  t.applyDump(new DataView(udp6(100).buffer), 0, 5000);
+  t.applyDump(new DataView(udp6(101).buffer), 0, 5000);
+  feed(t, "dump", moved[0]!, 5000);
+  t.endDump(true);
+  assertEquals(t.counts(names), { ...expected, total: 3, byProto: { udp: 2, tcp: 1 }, ipv4: 1 });
+  feed(t, "new", { ...BASE, id: 9, sport: 9 }, 5100);
+  assertEquals(t.counts(names), { ...expected, total: 4, offloaded: 1 });
+  t.takeBatch();
+  assertEquals(t.counts(names), { ...expected, total: 4, offloaded: 1 });
+  // An event destroys connection 9, and one offloads connection 1 no more.
+  feed(t, "destroy", { ...BASE, id: 9, sport: 9 }, 5200);
+  assertEquals(t.counts(names), { ...expected, total: 3, byProto: { udp: 2, tcp: 1 }, ipv4: 1 });
+  feed(t, "update", { ...BASE, id: 1, sport: 1, status: 0x8 }, 5300);
+  assertEquals(t.counts(names).offloaded, 0);
 });
