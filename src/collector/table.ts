@@ -116,10 +116,6 @@ export class CtTable {
   #lastFound = -1;
   #extras = new Map<number, Extra>();
   #changedExtras = new Set<number>();
-  readonly #scratch = new Uint8Array(RECORD_SIZE);
-  readonly #sdv = new DataView(this.#scratch.buffer);
-  readonly #s32 = new Uint32Array(this.#scratch.buffer);
-  readonly #decoder = new CtDecoder();
   /** {@linkcode counts}' tally by protocol number. */
   readonly #perL4 = new Uint32Array(256);
   /**
@@ -128,6 +124,10 @@ export class CtTable {
    * table is not counted again at every refresh.
    */
   #counted: { counts: TableCounts; protoName: (n: number) => string } | undefined;
+  readonly #scratch = new Uint8Array(RECORD_SIZE);
+  readonly #sdv = new DataView(this.#scratch.buffer);
+  readonly #s32 = new Uint32Array(this.#scratch.buffer);
+  readonly #decoder = new CtDecoder();
 
   constructor(initialCapacity = 4096) {
     this.#grow(Math.max(16, initialCapacity));
