@@ -96,10 +96,12 @@ export class CtDecoder {
       const dlen = alen - 4;
       switch (atype) {
         case CTA.TUPLE_ORIG:
-          has |= this.#tuple(src, d, d + dlen, out, recOff, true);
+          has |= (dlen === TUPLE4_LEN ? tuple4(src, d, out, recOff, true) : 0) ||
+            this.#tuple(src, d, d + dlen, out, recOff, true);
           break;
         case CTA.TUPLE_REPLY:
-          has |= this.#tuple(src, d, d + dlen, out, recOff, false);
+          has |= (dlen === TUPLE4_LEN ? tuple4(src, d, out, recOff, false) : 0) ||
+            this.#tuple(src, d, d + dlen, out, recOff, false);
           break;
         case CTA.STATUS:
           out.setUint32(recOff + OFF.STATUS, src.getUint32(d), true);
@@ -120,11 +122,15 @@ export class CtDecoder {
           has |= Has.MARK;
           break;
         case CTA.COUNTERS_ORIG:
-          this.#counters(src, d, d + dlen, out, recOff + OFF.ORIG_PACKETS);
+          if (dlen !== COUNTERS64_LEN || !counters64(src, d, out, recOff + OFF.ORIG_PACKETS)) {
+            this.#counters(src, d, d + dlen, out, recOff + OFF.ORIG_PACKETS);
+          }
           has |= Has.COUNTERS;
           break;
         case CTA.COUNTERS_REPLY:
-          this.#counters(src, d, d + dlen, out, recOff + OFF.REPLY_PACKETS);
+          if (dlen !== COUNTERS64_LEN || !counters64(src, d, out, recOff + OFF.REPLY_PACKETS)) {
+            this.#counters(src, d, d + dlen, out, recOff + OFF.REPLY_PACKETS);
+          }
           has |= Has.COUNTERS;
           break;
         case CTA.USE:
@@ -332,6 +338,51 @@ export class CtDecoder {
     }
     if (labels.length > 0) (this.extra ??= {}).labels = labels;
   }
+}
+
+// Fast paths for the shapes nearly every message has. Each one checks that the attributes are
+// exactly those the kernel writes for the common case, in its order and with its lengths (each
+// header as one 32-bit word: length, then type with its flags), and reads the values at their
+// fixed places; anything else (IPv6, ICMP, a zone in the tuple, 32-bit counters) returns
+// 0/false and takes the general walk, which would have read the same attributes the same way.
+
+/** An IPv4 tuple with ports: CTA_TUPLE_IP { V4_SRC, V4_DST }, CTA_TUPLE_PROTO { NUM, SRC, DST }. */
+const TUPLE4_LEN = 48;
+const H_TUPLE_IP4 = ((0x8000 | CTA_TUPLE.IP) << 16 | 20) >>> 0;
+const H_V4_SRC = (CTA_IP.V4_SRC << 16 | 8) >>> 0;
+const H_V4_DST = (CTA_IP.V4_DST << 16 | 8) >>> 0;
+const H_TUPLE_PROTO = ((0x8000 | CTA_TUPLE.PROTO) << 16 | 28) >>> 0;
+const H_PROTO_NUM = (CTA_PROTO.NUM << 16 | 5) >>> 0;
+const H_SRC_PORT = (CTA_PROTO.SRC_PORT << 16 | 6) >>> 0;
+const H_DST_PORT = (CTA_PROTO.DST_PORT << 16 | 6) >>> 0;
+
+/** Decodes the IPv4 tuple with ports at `d` (48 bytes); returns Has.PORTS, or 0 when not one. */
+function tuple4(src: DataView, d: number, out: DataView, rec: number, orig: boolean): number {
+  if (
+    src.getUint32(d, true) !== H_TUPLE_IP4 || src.getUint32(d + 4, true) !== H_V4_SRC ||
+    src.getUint32(d + 12, true) !== H_V4_DST || src.getUint32(d + 20, true) !== H_TUPLE_PROTO ||
+    src.getUint32(d + 24, true) !== H_PROTO_NUM || src.getUint32(d + 32, true) !== H_SRC_PORT ||
+    src.getUint32(d + 40, true) !== H_DST_PORT
+  ) return 0;
+  out.setUint32(rec + (orig ? OFF.ORIG_SRC : OFF.REPLY_SRC), src.getUint32(d + 8, true), true);
+  out.setUint32(rec + (orig ? OFF.ORIG_DST : OFF.REPLY_DST), src.getUint32(d + 16, true), true);
+  if (orig) out.setUint8(rec + OFF.L4, src.getUint8(d + 28));
+  out.setUint16(rec + (orig ? OFF.ORIG_SPORT : OFF.REPLY_SPORT), src.getUint16(d + 36), true);
+  out.setUint16(rec + (orig ? OFF.ORIG_DPORT : OFF.REPLY_DPORT), src.getUint16(d + 44), true);
+  return Has.PORTS;
+}
+
+/** 64-bit counters: CTA_COUNTERS_PACKETS then CTA_COUNTERS_BYTES, each a u64. */
+const COUNTERS64_LEN = 24;
+const H_PACKETS = (CTA_COUNTERS.PACKETS << 16 | 12) >>> 0;
+const H_BYTES = (CTA_COUNTERS.BYTES << 16 | 12) >>> 0;
+
+/** Decodes 64-bit counters at `d` (24 bytes) into `at`; false when they are not that shape. */
+function counters64(src: DataView, d: number, out: DataView, at: number): boolean {
+  if (src.getUint32(d, true) !== H_PACKETS || src.getUint32(d + 12, true) !== H_BYTES) return false;
+  out.setFloat64(at, src.getUint32(d + 4) * 4294967296 + src.getUint32(d + 8), true);
+  out.setFloat64(at + 8, src.getUint32(d + 16) * 4294967296 + src.getUint32(d + 20), true);
+  return true;
 }
 
 function nestedString(src: DataView, p: number, end: number, want: number): string | undefined {

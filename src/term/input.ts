@@ -185,7 +185,7 @@ export class InputDecoder {
   }
 
   /**
-   * Called by the reader after a short quiet time (~25-50 ms): a held lone ESC becomes an
+   * Called by the reader after a short quiet time (10 ms in Tty): a held lone ESC becomes an
    * "escape" key, a held ESC+char becomes alt+char; partial garbage is dropped.
    *
    * An unfinished bracketed paste is kept open: ending it early would let the rest of the

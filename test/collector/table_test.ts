@@ -2,7 +2,15 @@ import { assert, assertAlmostEquals, assertEquals } from "../_helpers/assert.ts"
 import { CtTable } from "../../src/collector/table.ts";
 import { CHUNK_RECORDS } from "../../src/collector/messages.ts";
 import { Has, Kind, OFF, RECORD_SIZE, RecordView } from "../../src/conntrack/record.ts";
-import { type MsgKind, tcp4, type Tcp4Options } from "../_helpers/nlmsg.ts";
+import {
+  be16,
+  be32,
+  be8,
+  ctMessage,
+  type MsgKind,
+  tcp4,
+  type Tcp4Options,
+} from "../_helpers/nlmsg.ts";
 
 function joined(b: { chunks: Uint8Array[] }): Uint8Array {
   const out = new Uint8Array(b.chunks.reduce((n, c) => n + c.length, 0));
@@ -275,4 +283,68 @@ Deno.test("CtTable.takeBatch(false) lists the slots and kinds the copies would h
   }
   // The tables themselves stay alike: the records read in place are the ones copied.
   assertEquals(listed.records, copied.records);
+});
+
+Deno.test("CtTable.counts() counts live connections by protocol (first met first), family and offload", () => {
+  const t = new CtTable();
+  const v6 = (last: number) =>
+    new Uint8Array([0x20, 0x01, 0x0d, 0xb8, ...new Array(11).fill(0), last]);
+  const udp6 = (id: number) =>
+    ctMessage("dump", 10, [
+      [1, [[1, [[3, v6(1)], [4, v6(2)]]], [2, [[1, be8(17)], [2, be16(id)], [3, be16(53)]]]]],
+      [2, [[1, [[3, v6(2)], [4, v6(1)]]], [2, [[1, be8(17)], [2, be16(53)], [3, be16(id)]]]]],
+      [3, be32(0x8)],
+      [12, be32(id)],
+    ]);
+  t.beginDump();
+  t.applyDump(new DataView(udp6(100).buffer), 0, 1000);
+  feed(t, "dump", { ...BASE, id: 1, sport: 1 }, 1000);
+  feed(t, "dump", { ...BASE, id: 2, sport: 2, status: 0x8 | (1 << 14) }, 1000); // offloaded
+  t.applyDump(new DataView(udp6(101).buffer), 0, 1000);
+  feed(t, "dump", { ...BASE, id: 3, sport: 3 }, 1000);
+  t.endDump(true);
+  feed(t, "destroy", { ...BASE, id: 3, sport: 3 }, 1100); // destroyed: no longer counted
+  const c = t.counts((n) => ({ 6: "tcp", 17: "udp" } as Record<number, string>)[n] ?? "unknown");
+  assertEquals(c, { total: 4, byProto: { udp: 2, tcp: 2 }, ipv4: 2, ipv6: 2, offloaded: 1 });
+  assertEquals(Object.keys(c.byProto), ["udp", "tcp"]);
+  t.takeBatch();
+  assertEquals(t.counts(() => "any").byProto, { any: 4 }, "numbers of one name add up");
+  const names = (n: number) => (n === 6 ? "tcp" : "udp");
+  const again = (conns: Tcp4Options[], ms: number) => {
+    t.beginDump();
+    t.applyDump(new DataView(udp6(100).buffer), 0, ms);
+    t.applyDump(new DataView(udp6(101).buffer), 0, ms);
+    for (const o of conns) feed(t, "dump", o, ms);
+    t.endDump(true);
+    t.takeBatch();
+    return t.counts(names);
+  };
+  const still = [{ ...BASE, id: 1, sport: 1 }, {
+    ...BASE,
+    id: 2,
+    sport: 2,
+    status: 0x8 | (1 << 14),
+  }];
+  const expected = { total: 4, byProto: { udp: 2, tcp: 2 }, ipv4: 2, ipv6: 2, offloaded: 1 };
+  assertEquals(again(still, 2000), expected);
+  assertEquals(again(still, 3000), expected, "a still table counts the same");
+  // Connection 1 offloaded now, by a dump: the status word changed.
+  const moved = [{ ...still[0]!, status: 0x8 | (1 << 14) }, still[1]!];
+  assertEquals(again(moved, 4000), { ...expected, offloaded: 2 });
+  // Connection 2 gone from the dump; a new one came by an event.
+  t.beginDump();
+  t.applyDump(new DataView(udp6(100).buffer), 0, 5000);
+  t.applyDump(new DataView(udp6(101).buffer), 0, 5000);
+  feed(t, "dump", moved[0]!, 5000);
+  t.endDump(true);
+  assertEquals(t.counts(names), { ...expected, total: 3, byProto: { udp: 2, tcp: 1 }, ipv4: 1 });
+  feed(t, "new", { ...BASE, id: 9, sport: 9 }, 5100);
+  assertEquals(t.counts(names), { ...expected, total: 4, offloaded: 1 });
+  t.takeBatch();
+  assertEquals(t.counts(names), { ...expected, total: 4, offloaded: 1 });
+  // An event destroys connection 9, and one offloads connection 1 no more.
+  feed(t, "destroy", { ...BASE, id: 9, sport: 9 }, 5200);
+  assertEquals(t.counts(names), { ...expected, total: 3, byProto: { udp: 2, tcp: 1 }, ipv4: 1 });
+  feed(t, "update", { ...BASE, id: 1, sport: 1, status: 0x8 }, 5300);
+  assertEquals(t.counts(names).offloaded, 0);
 });

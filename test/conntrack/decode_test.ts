@@ -10,7 +10,7 @@ import { Has, Kind, OFF, RECORD_SIZE, RecordView } from "../../src/conntrack/rec
 import { ATTR, nfctParser } from "../_helpers/nfct_parser.ts";
 import { loadConntrack, type Netns, ping } from "../../tools/netns.ts";
 import { decodeBase64 } from "../_helpers/base64.ts";
-import { tcp4 } from "../_helpers/nlmsg.ts";
+import { type Attr, be16, be32, be64, be8, ctMessage, ip4, tcp4 } from "../_helpers/nlmsg.ts";
 
 const ENTRIES = [
   "-I -t 500 -u SEEN_REPLY,ASSURED -s 10.0.0.1 -d 10.0.0.2 -p tcp --sport 1234 --dport 80 --state ESTABLISHED -m 7",
@@ -150,4 +150,46 @@ Deno.test("CtDecoder survives truncated and garbage attributes", () => {
   const junk = good.slice();
   junk.fill(0xff, 20);
   dec.decode(new DataView(junk.buffer), 0, out, 0);
+});
+
+Deno.test("CtDecoder reads the common IPv4 tuple and counters the same by either path", () => {
+  // The kernel's order (IP then PROTO; packets then bytes) takes the fast paths; the same
+  // attributes in another order (same lengths) take the general walk. Both must give the values
+  // the message holds.
+  const tuple = (src: string, dst: string, sp: number, dp: number, swap: boolean): Attr[] => {
+    const ip: Attr = [1, [[1, ip4(src)], [2, ip4(dst)]]];
+    const proto: Attr = [2, [[1, be8(17)], [2, be16(sp)], [3, be16(dp)]]];
+    return swap ? [proto, ip] : [ip, proto];
+  };
+  const counters = (p: bigint, b: bigint, swap: boolean): Attr[] =>
+    swap ? [[2, be64(b)], [1, be64(p)]] : [[1, be64(p)], [2, be64(b)]];
+  const message = (swap: boolean) =>
+    ctMessage("dump", 2, [
+      [1, tuple("10.1.2.3", "192.0.2.9", 40000, 53, swap)],
+      [2, tuple("192.0.2.9", "100.64.0.7", 53, 1024, swap)],
+      [3, be32(0x8)],
+      [9, counters(3n, 2n ** 40n + 5n, swap)],
+      [10, counters(2n ** 33n, 700n, swap)],
+      [12, be32(42)],
+    ]);
+  const decoded = (swap: boolean) => {
+    const out = new Uint8Array(RECORD_SIZE);
+    const m = message(swap);
+    assertEquals(
+      new CtDecoder().decode(new DataView(m.buffer), 0, new DataView(out.buffer), 0),
+      Kind.UPDATE,
+    );
+    return out;
+  };
+  const fast = decoded(false), walked = decoded(true);
+  assertEquals(fast, walked);
+  const v = new RecordView(fast.buffer);
+  assertEquals(v.u8At(0, OFF.L4), 17);
+  assertEquals([v.u16At(0, OFF.ORIG_SPORT), v.u16At(0, OFF.ORIG_DPORT)], [40000, 53]);
+  assertEquals([v.u16At(0, OFF.REPLY_SPORT), v.u16At(0, OFF.REPLY_DPORT)], [53, 1024]);
+  assertEquals([...fast.subarray(OFF.ORIG_SRC, OFF.ORIG_SRC + 4)], [10, 1, 2, 3]);
+  assertEquals([...fast.subarray(OFF.REPLY_DST, OFF.REPLY_DST + 4)], [100, 64, 0, 7]);
+  assertEquals([v.f64At(0, OFF.ORIG_PACKETS), v.f64At(0, OFF.ORIG_BYTES)], [3, 2 ** 40 + 5]);
+  assertEquals([v.f64At(0, OFF.REPLY_PACKETS), v.f64At(0, OFF.REPLY_BYTES)], [2 ** 33, 700]);
+  assert(v.has(0, Has.PORTS) && v.has(0, Has.COUNTERS));
 });

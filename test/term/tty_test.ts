@@ -338,7 +338,7 @@ Deno.test("Tty.onResize() calls back on SIGWINCH until unsubscribed", async () =
 
 Deno.test("Tty.readEvents() turns a lone ESC into an escape key after the timeout", async () => {
   // The escape arrives in a batch of its own, before the "q" read of 100 ms later completes:
-  // the 30 ms timer flushed it, not the next read.
+  // the Esc timer (ESC_TIMEOUT_MS) flushed it, not the next read.
   const { batches } = await collect(
     [{ delay: 0, data: "\x1b" }, { delay: 100, data: "q" }, "hang"],
     (b) => b.length === 2,
