@@ -1,6 +1,6 @@
 /**
- * How the C allocator gives memory back, for the long-running programs (the monitor; conntopd
- * may call it too). glibc raises its mmap threshold each time a large block is freed (up to
+ * How the C allocator gives memory back, for the long-running programs (the monitor and
+ * conntopd). glibc raises its mmap threshold each time a large block is freed (up to
  * 32 MB), after which blocks of that size come from the heap arenas instead of their own
  * mappings; a freed one then stays in the arena, counted in the RSS, until the arena's top is
  * free. Deno allocates the backing store of every ArrayBuffer with malloc, so at 200k
