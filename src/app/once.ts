@@ -277,6 +277,13 @@ function emptyEnriched(): Parameters<EnrichStore["fill"]>[0] {
 
 /** Longest wait for hostnames in --once, ms: lookups not answered by then stay null. */
 const ONCE_DNS_DEADLINE_MS = 5000;
+/**
+ * Longest wait for GeoIP answers in --once, ms. They come from local files, in well under a
+ * second here, but many seconds on a slow machine (emulated arm64 took over 5): waiting only as
+ * long as for hostnames left countries out without a word. The bound is for a service that
+ * stopped answering.
+ */
+const ONCE_GEO_DEADLINE_MS = 60_000;
 
 /**
  * Most distinct addresses whose hostnames one --once run looks up. About what the resolver
@@ -377,8 +384,9 @@ async function enrich(
     }
   }
   const distinct = known - start;
-  if (store.hostnamesAllowed && distinct <= ONCE_MAX_HOST_LOOKUPS) {
-    for (const a of first) store.wantHost(a);
+  const asked = store.hostnamesAllowed && distinct <= ONCE_MAX_HOST_LOOKUPS ? first : [];
+  if (asked.length > 0) {
+    for (const a of asked) store.wantHost(a);
   } else if (store.hostnamesAllowed) {
     const n = (x: number) => x.toLocaleString("en-US");
     const most = n(ONCE_MAX_HOST_LOOKUPS);
@@ -388,8 +396,29 @@ async function enrich(
     );
   }
   store.flush();
-  const deadline = Date.now() + ONCE_DNS_DEADLINE_MS;
-  while (store.pending > 0 && Date.now() < deadline) {
-    await new Promise((r) => setTimeout(r, 10));
+  const t0 = Date.now();
+  const waiting = () =>
+    (store.pendingGeo > 0 && Date.now() - t0 < ONCE_GEO_DEADLINE_MS) ||
+    (store.pendingHosts > 0 && Date.now() - t0 < ONCE_DNS_DEADLINE_MS);
+  while (waiting()) await new Promise((r) => setTimeout(r, 10));
+  // What is still missing is said, once each: a script must not take a missing answer for none.
+  const n = (x: number) => x.toLocaleString("en-US");
+  if (store.pendingGeo > 0) {
+    note(
+      `No GeoIP answer for ${n(store.pendingGeo)} addresses within ` +
+        `${ONCE_GEO_DEADLINE_MS / 1000} s: their country, AS and city are left empty`,
+    );
+  }
+  // A name, or the answer that there is none, is an answer; a lookup that failed or timed out
+  // (the resolver's own bound), or is still out at the deadline, is not.
+  const unanswered = asked.filter((a) => {
+    const st = a.host?.status;
+    return st === "pending" || st === "timeout" || st === "failed";
+  }).length;
+  if (unanswered > 0) {
+    note(
+      `No hostname for ${n(unanswered)} addresses: the resolver did not answer within ` +
+        `${ONCE_DNS_DEADLINE_MS / 1000} s`,
+    );
   }
 }

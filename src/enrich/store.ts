@@ -216,6 +216,16 @@ export class EnrichStore {
     return this.#pendingGeo + this.#pendingHosts.size;
   }
 
+  /** GeoIP questions asked and not answered yet. */
+  get pendingGeo(): number {
+    return this.#pendingGeo;
+  }
+
+  /** Hostname questions asked and not answered yet. */
+  get pendingHosts(): number {
+    return this.#pendingHosts.size;
+  }
+
   /** Addresses known. */
   get size(): number {
     return this.#map.size;

@@ -611,6 +611,10 @@ Deno.test("conntop --once finishes in bounded time when the DNS server never ans
   assert(silent.received() > 0, "conntop asked the server");
   assertEquals(run.snapshot.connections.length, pairs.length);
   for (const c of run.snapshot.connections) assertEquals([c.src_host, c.dst_host], [null, null]);
+  // The names left out are said, not passed off as addresses without one.
+  const warning = "No hostname for 80 addresses: the resolver did not answer within 5 s";
+  assertEquals(run.snapshot.warnings, [warning]);
+  assertEquals(run.stderr.trim().split("\n"), [`conntop: ${warning}`]);
 });
 
 // ---------------------------------------------------------------------------------------------
