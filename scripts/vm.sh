@@ -11,6 +11,11 @@
 #     each boot writes to a throw-away overlay, never to the cached image;
 #   - the project shared read-only at /mnt/conntop (9p), and Deno (npm's deno@2.9.6 for x86_64,
 #     @deno/linux-arm64-glibc@2.9.6 for aarch64, fetched on the host) read-only at /opt/deno;
+#   - a Deno cache (DENO_DIR) holding the npm packages deno.lock names (ajv, ajv-formats,
+#     mmdb-lib and their dependencies: plain JavaScript, the same on every architecture), filled
+#     on the host and shared read-only with the tag conntop-deno-dir, since the VM cannot reach
+#     npm; a test mounts it (images built before it was shared have no fstab line for it) and
+#     copies it to a writable DENO_DIR;
 #   - one network link, a tap device inside a network namespace this script creates
 #     (conntopvm-PID): the VM reaches that namespace and nothing else;
 #   - the serial console, which goes to a log file (its path is printed; a run shows its tail on
@@ -113,6 +118,32 @@ fetch_deno() {
   printf '%s\n' "$pkg@$DENO_VERSION" >"$dir/.version"
 }
 
+# deno_deps: fills $CACHE/deno-dir (a DENO_DIR) with the npm packages of deno.lock, with the
+# host's Deno; again only when deno.lock or the Deno version changed (the modules' emitted
+# JavaScript it also holds is looked up by their source, so an outdated one is only unused).
+deno_deps() {
+  local dir=$CACHE/deno-dir stamp deno
+  stamp="2 $DENO_VERSION $(sha256sum <"$REPO_DIR/deno.lock" | cut -d' ' -f1)"
+  [[ -f $dir/.stamp && $(<"$dir/.stamp") == "$stamp" ]] && return 0
+  deno=$(bash "$SCRIPT_DIR/setup.sh" --print-deno) || die "setup.sh failed (Deno for the host)"
+  log "filling $dir with deno.lock's npm packages"
+  rm -rf -- "$dir"
+  mkdir -p -- "$dir"
+  # `deno cache` of every module (not `deno install`, which takes the versions from deno.lock and
+  # skips the registry's package list that a dynamic import of a package still asks npm for).
+  # shellcheck disable=SC2046 # file names without blanks
+  (cd "$REPO_DIR" && DENO_DIR=$dir DENO_NO_UPDATE_CHECK=1 "$deno" cache --frozen --quiet main.ts \
+    $(find src test tools -name '*.ts' | sort)) >"$CACHE/deno-dir.log" 2>&1 ||
+    die "deno cache failed: see $CACHE/deno-dir.log"
+  # The JavaScript it emitted is filed under the host's paths: of no use in the VM.
+  rm -rf -- "$dir/gen"
+  # No package may need building for the host's architecture: the guest's may differ.
+  if find "$dir/npm" \( -name '*.node' -o -name binding.gyp \) -print -quit | grep -q .; then
+    die "An npm package in deno.lock has a native part: $dir cannot serve another architecture"
+  fi
+  printf '%s\n' "$stamp" >"$dir/.stamp"
+}
+
 # --- The image ---------------------------------------------------------------------------------
 
 # The agent in the VM: reads one base64 command a line from the control port, runs it with bash,
@@ -209,6 +240,7 @@ build() {
   need_root
   host_packages
   fetch_deno "$arch"
+  deno_deps
   image_ok "$arch" && return 0
   dir=$CACHE/$arch
   work=$dir/rootfs
@@ -353,6 +385,8 @@ run() {
     -device virtio-9p-pci,fsdev=conntop,mount_tag=conntop
     -fsdev "local,id=deno,path=$CACHE/deno-$ARCH,security_model=none,readonly=on"
     -device virtio-9p-pci,fsdev=deno,mount_tag=deno
+    -fsdev "local,id=denodir,path=$CACHE/deno-dir,security_model=none,readonly=on"
+    -device virtio-9p-pci,fsdev=denodir,mount_tag=conntop-deno-dir
     -device virtio-serial-pci
     -chardev "socket,id=ctl,path=$RUN_DIR/ctl.sock,server=on,wait=off"
     -device virtserialport,chardev=ctl,name=conntop.ctl

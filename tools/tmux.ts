@@ -45,6 +45,7 @@
  */
 
 import { runCommand } from "./run.ts";
+import { scaledMs } from "./time_scale.ts";
 
 /** Options of {@linkcode Tmux.start}. */
 export interface TmuxStartOptions {
@@ -287,7 +288,7 @@ export class Tmux implements AsyncDisposable {
     predicate: (screen: string) => boolean,
     options: WaitForOptions = {},
   ): Promise<string> {
-    const timeoutMs = options.timeoutMs ?? 10_000;
+    const timeoutMs = scaledMs(options.timeoutMs ?? 10_000);
     const deadline = Date.now() + timeoutMs;
     let screen = "";
     while (true) {
@@ -342,7 +343,7 @@ export class Tmux implements AsyncDisposable {
   async quit(keys: string[], timeoutMs = CLOSE_WAIT_MS): Promise<boolean> {
     const pid = await this.panePid();
     await this.sendKeys(...keys);
-    const deadline = Date.now() + timeoutMs;
+    const deadline = Date.now() + scaledMs(timeoutMs);
     while (alive(pid) && Date.now() < deadline) await sleep(POLL_MS);
     return !alive(pid);
   }

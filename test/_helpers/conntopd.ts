@@ -22,6 +22,7 @@ import { CONNTOPD_PERMISSIONS } from "../../src/conntopd.ts";
 import { type ExecResult, runCommand } from "../../tools/run.ts";
 import { loadConntrack, Netns } from "../../tools/netns.ts";
 import { freePort } from "../../tools/ports.ts";
+import { scaledMs } from "../../tools/time_scale.ts";
 // Transitional re-export for tests of other issue-14 branches; new code imports tools/ports.ts.
 export { freePort };
 
@@ -143,7 +144,7 @@ export class Conntopd implements AsyncDisposable {
 
   /** Waits until `pred` holds (checked at every output), or fails after `timeoutMs`. */
   async waitFor(pred: () => boolean, timeoutMs: number, what: string): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
+    const deadline = Date.now() + scaledMs(timeoutMs);
     while ((this.#readLogFile(), !pred())) {
       if (this.#exited && !pred()) {
         await this.#done;

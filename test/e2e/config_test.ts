@@ -9,6 +9,7 @@
 import { assertEquals } from "../_helpers/assert.ts";
 import { loadConntrack, Netns } from "../../tools/netns.ts";
 import { Tmux } from "../../tools/tmux.ts";
+import { scaledMs } from "../../tools/time_scale.ts";
 import { conntopCommand } from "./_conntop.ts";
 
 const WIDTH = 120;
@@ -31,7 +32,7 @@ async function waitForFile(
   what: string,
   predicate: (saved: Saved) => boolean,
 ): Promise<Saved> {
-  const deadline = Date.now() + 10_000;
+  const deadline = Date.now() + scaledMs(10_000);
   let saved: Saved = {};
   for (;;) {
     try {
