@@ -1,5 +1,6 @@
 /**
- * The column identifiers and the sort key of each column, read straight from the records: the
+ * The sort key of each column (the identifiers themselves live in src/core/columns.ts, so the
+ * option parser checks them without loading the engine), read straight from the records: the
  * engine orders a quarter-million rows with these without building an object per row. The UI's
  * column table (src/ui/columns.ts) adds titles, widths and cell text on top; `--once --sort`
  * uses the same keys, so every place that orders connections orders them alike.
