@@ -46,7 +46,7 @@ const ALLOWED: Record<string, readonly string[]> = {
     "text",
   ],
   term: ["root", "text"],
-  cli: ["conntrack", "core", "engine", "protocol", "root", "text"],
+  cli: ["conntrack", "core", "protocol", "root", "text"],
   ui: ["conntrack", "core", "engine", "enrich", "model", "output", "root", "term", "text"],
   app: [
     "cli",

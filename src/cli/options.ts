@@ -10,7 +10,7 @@ import { parseArgs } from "./parse_args.ts";
 import { ALL_STATE_NAMES, parsePrefix, parseProto } from "../conntrack/mod.ts";
 import { UsageError } from "../errors.ts";
 import type { Filter } from "../core/mod.ts";
-import { COLUMN_IDS, type ColumnId, isColumnId } from "../engine/mod.ts";
+import { COLUMN_IDS, type ColumnId, isColumnId } from "../core/mod.ts";
 import { parseDecimal, parseInteger, parseSeconds } from "./number.ts";
 import {
   parseRemoteOptions,

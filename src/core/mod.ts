@@ -14,6 +14,7 @@ export {
   type LocalAddressList,
   type Totals,
 } from "./batch.ts";
+export { COLUMN_IDS, type ColumnId, isColumnId } from "./columns.ts";
 export { addressClass, LocalAddresses, type LocalAddressesJson } from "./classes.ts";
 export {
   type Connection,

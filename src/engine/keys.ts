@@ -1,5 +1,6 @@
 /**
- * The column identifiers and the sort key of each column, read straight from the records: the
+ * The sort key of each column (the identifiers themselves live in src/core/columns.ts, so the
+ * option parser checks them without loading the engine), read straight from the records: the
  * engine orders a quarter-million rows with these without building an object per row. The UI's
  * column table (src/ui/columns.ts) adds titles, widths and cell text on top; `--once --sort`
  * uses the same keys, so every place that orders connections orders them alike.
@@ -26,51 +27,9 @@ import {
   NO_GEO,
   type Owner,
 } from "../core/mod.ts";
+import { COLUMN_IDS, type ColumnId, isColumnId } from "../core/mod.ts";
 
-/** The column identifiers (stable: they are stored in the config file). */
-export const COLUMN_IDS = [
-  "proto",
-  "state",
-  "src",
-  "sport",
-  "dst",
-  "dport",
-  "nat",
-  "tx_rate",
-  "rx_rate",
-  "rate",
-  "tx_bytes",
-  "rx_bytes",
-  "tx_packets",
-  "rx_packets",
-  "age",
-  "timeout",
-  "mark",
-  "zone",
-  "flags",
-  "id",
-  "process",
-  "src_host",
-  "dst_host",
-  "src_country",
-  "dst_country",
-  "src_asn",
-  "dst_asn",
-  "src_org",
-  "dst_org",
-  "src_city",
-  "dst_city",
-  "src_class",
-  "dst_class",
-] as const;
-
-/** One of {@linkcode COLUMN_IDS}. */
-export type ColumnId = typeof COLUMN_IDS[number];
-
-/** Whether `s` names a column. */
-export function isColumnId(s: unknown): s is ColumnId {
-  return typeof s === "string" && (COLUMN_IDS as readonly string[]).includes(s);
-}
+export { COLUMN_IDS, type ColumnId, isColumnId };
 
 /** A sort key: a column and a direction. */
 export interface SortKey {

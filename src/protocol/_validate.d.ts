@@ -6,7 +6,13 @@ export interface GeneratedValidator {
   errors?: { instancePath: string; message?: string }[] | null;
 }
 
-/** Validates a message a server sends (schema/protocol.schema.json#/$defs/serverMessage). */
+/**
+ * Validates a message a server sends (schema/protocol.schema.json#/$defs/serverMessage); its code is
+ * built at its first call.
+ */
 export const validateServerMessage: GeneratedValidator;
-/** Validates a message a client sends (schema/protocol.schema.json#/$defs/clientMessage). */
+/**
+ * Validates a message a client sends (schema/protocol.schema.json#/$defs/clientMessage); its code is
+ * built at its first call.
+ */
 export const validateClientMessage: GeneratedValidator;

@@ -61,6 +61,23 @@ for (const entry of ["src/conntopd.ts", "src/collector/worker.ts"]) {
   });
 }
 
+/**
+ * What conntopd alone must not load either: the engine (the monitor's view queries; the
+ * collector worker hosts it, conntopd serves batches), the --once outputs and the programs'
+ * modes. The option parser checks column names from src/core/columns.ts for this.
+ */
+const CONNTOPD_FORBIDDEN = ["src/engine/", "src/output/", "src/app/", "src/client/", "src/record/"];
+
+Deno.test("conntopd loads no engine, --once output, monitor mode, client or recording code", async () => {
+  const local = (await graph("src/conntopd.ts"))
+    .filter((m) => m.startsWith(ROOT.href))
+    .map((m) => m.slice(ROOT.href.length));
+  assert(local.includes("src/cli/options.ts"), "the option parser is in the graph");
+  for (const bad of CONNTOPD_FORBIDDEN) {
+    assertEquals(local.filter((m) => m.startsWith(bad)), [], `src/conntopd.ts imports ${bad}`);
+  }
+});
+
 Deno.test("conntopd's graph does hold the server, the protocol and the collector client", async () => {
   const local = (await graph("src/conntopd.ts")).map((m) => m.slice(ROOT.href.length));
   for (const m of ["src/server/run.ts", "src/protocol/validate.ts", "src/collector/client.ts"]) {

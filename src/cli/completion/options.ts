@@ -11,7 +11,7 @@
  */
 
 import { ALL_STATE_NAMES, PROTO_NAMES } from "../../conntrack/mod.ts";
-import { COLUMN_IDS } from "../../engine/mod.ts";
+import { COLUMN_IDS } from "../../core/mod.ts";
 
 /** The programs a completion script is made for. */
 export type Program = "conntop" | "conntopd";
