@@ -123,14 +123,17 @@ export interface EngineOptions {
   records?: RecordStore;
   /**
    * Tuning, for tests that must reach every path with small tables: a window ending above
-   * `heapRows` is picked with a heap (default 2048), and the stepped sort makes sorted runs of
-   * `sortRun` rows before merging them (default 8192), at most `mergeStep` rows a step (16384).
+   * `heapRows` is picked with a heap (default 2048), the stepped sort makes sorted runs of
+   * `sortRun` rows before merging them (default 8192), at most `mergeStep` rows a step (16384),
+   * and a batch's changed slots are listed up to `changedListed` (16384; past it, marked only).
    */
-  tuning?: { heapRows?: number; sortRun?: number; mergeStep?: number };
+  tuning?: { heapRows?: number; sortRun?: number; mergeStep?: number; changedListed?: number };
 }
 
 // Re-sort on new enrichment answers at most this often (they arrive in many small batches).
 const ENRICH_RESORT_MS = 1000;
+// Changed slots listed one by one up to this many; past it a sync reads the marks of every slot.
+const CHANGED_LISTED = 16384;
 // A window ending above this row is picked with a heap; deeper ones by quickselect.
 const HEAP_ROWS = 2048;
 
@@ -167,10 +170,10 @@ export class Engine {
   #nat = 0;
   #sumSteps = 0;
   /** Slots changed since the last sync, and their marks. */
-  #changed = new SlotList();
+  #changed: SlotList;
   #mark = new Uint8Array(0);
   /** A sync's slots to place, kept between syncs (see {@linkcode SlotList}). */
-  #fresh = new SlotList();
+  #fresh = new SlotList(0);
   #membersAll = true;
   /** The listed slots in order; valid when #ordered. */
   #order = new Uint32Array(0);
@@ -186,11 +189,14 @@ export class Engine {
   readonly #heapRows: number;
   readonly #sortRun: number | undefined;
   readonly #mergeStep: number | undefined;
+  readonly #changedListed: number;
 
   constructor(opts: EngineOptions = {}) {
     this.#heapRows = opts.tuning?.heapRows ?? HEAP_ROWS;
     this.#sortRun = opts.tuning?.sortRun;
     this.#mergeStep = opts.tuning?.mergeStep;
+    this.#changedListed = opts.tuning?.changedListed ?? CHANGED_LISTED;
+    this.#changed = new SlotList(this.#changedListed);
     this.#model = opts.records ?? new ConnectionModel();
     this.#enrich = opts.enrich;
     this.#now = opts.now ?? Date.now;
@@ -477,7 +483,7 @@ export class Engine {
     if (this.#listed.length < m.capacity) this.#growListing(m.capacity);
     const listed = this.#listed;
     const fresh = this.#fresh; // slots to place: listed now and not before, or changed
-    fresh.length = 0;
+    fresh.clear(Math.max(4096, m.size >>> 3) + 1); // beyond that, #reorder sorts anew
     if (this.#membersAll) {
       // Every live slot is judged again; the dead ones among the changed go below.
       const live = m.liveSlots();
@@ -491,18 +497,24 @@ export class Engine {
       }
     }
     const changed = this.#changed;
-    for (let j = 0; j < changed.length; j++) {
-      const s = changed.slots[j]!;
+    const place = (s: number) => {
       const live = m.live(s);
       if (live) this.#keys.update(s, m);
       const now = live && this.#matches(s) ? 1 : 0;
       this.#setListed(s, now);
       if (now) fresh.push(s);
+    };
+    if (changed.over) {
+      // Too many to list: the marks say which.
+      const mark = this.#mark;
+      for (let s = 0; s < mark.length; s++) if (mark[s] === 1) place(s);
+    } else {
+      for (let j = 0; j < changed.length; j++) place(changed.slots[j]!);
     }
-    if (this.#membersAll || ++this.#sumSteps > 1000) this.#resum();
+    if (this.#membersAll || changed.over || ++this.#sumSteps > 1000) this.#resum();
     if (this.#ordered) this.#reorder(fresh);
     this.#clearChanged();
-    fresh.length = 0;
+    fresh.clear(0);
     this.#membersAll = false;
     this.#sorter = null;
     this.#version++;
@@ -510,8 +522,9 @@ export class Engine {
 
   #clearChanged(): void {
     const changed = this.#changed;
-    for (let j = 0; j < changed.length; j++) this.#mark[changed.slots[j]!] = 0;
-    changed.length = 0;
+    if (changed.over) this.#mark.fill(0);
+    else for (let j = 0; j < changed.length; j++) this.#mark[changed.slots[j]!] = 0;
+    changed.clear(this.#changedListed);
   }
 
   #setListed(s: number, now: number): void {
@@ -566,7 +579,7 @@ export class Engine {
   // Takes the changed rows out of the order and merges them back in at their places.
   #reorder(fresh: SlotList): void {
     const n = this.#count;
-    if (fresh.length > Math.max(4096, n >>> 3)) {
+    if (fresh.over || fresh.length > Math.max(4096, n >>> 3)) {
       this.#ordered = false; // cheaper to select the window now and sort in one go later
       return;
     }
@@ -685,18 +698,36 @@ export class Engine {
 }
 
 /**
- * A list of slots in one typed array kept from one sync to the next. At 200,000 connections a
- * refresh may change every row: JS arrays of that many numbers, regrown as they fill, would land
- * in V8's large-object space and stay there, several megabytes a refresh, until a full
- * collection; this array is allocated once per size the table reaches.
+ * A list of slots in one typed array kept from one sync to the next, up to a limit: past it the
+ * list only notes that it is `over` (the caller then has another way: the marks of the changed
+ * slots, or sorting anew instead of placing each slot). At 200,000 connections a refresh may
+ * change every row; JS arrays of that many numbers would land in V8's large-object space, and
+ * even one typed array of every slot is a megabyte held for good after a single such refresh.
  */
 class SlotList {
   slots = new Uint32Array(1024);
   length = 0;
+  over = false;
+  #limit: number;
+
+  constructor(limit: number) {
+    this.#limit = limit;
+  }
+
+  /** Empties the list; it holds up to `limit` slots from now on. */
+  clear(limit: number): void {
+    this.length = 0;
+    this.over = false;
+    this.#limit = limit;
+  }
 
   push(s: number): void {
+    if (this.length >= this.#limit) {
+      this.over = true;
+      return;
+    }
     if (this.length === this.slots.length) {
-      const next = new Uint32Array(this.slots.length * 2);
+      const next = new Uint32Array(Math.min(this.slots.length * 2, this.#limit));
       next.set(this.slots);
       this.slots = next;
     }
