@@ -385,11 +385,13 @@ export class Engine {
   settle(budgetMs = Infinity): boolean {
     if (!this.unsettled) return false;
     const until = performance.now() + budgetMs;
+    // The old order is not read while a new one is made: its array serves as the sort's second.
     this.#sorter ??= new StepSort(
       this.#listedSlots(),
       this.#compare(),
       this.#sortRun,
       this.#mergeStep,
+      this.#order,
     );
     const sorter = this.#sorter;
     while (!sorter.done) {

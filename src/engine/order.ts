@@ -76,6 +76,11 @@ class ColumnKeys {
     return grew;
   }
 
+  /** Makes room for slots below `n` at once (regrowing by doubling would leave copies). */
+  reserve(n: number): void {
+    if (n > this.#cap) this.#grow(n);
+  }
+
   #grow(cap: number): void {
     for (const lv of this.levels) {
       if (lv.kind !== "number") continue;
@@ -118,6 +123,7 @@ export class KeyStore {
     }
     const ck = new ColumnKeys(column, this.#ctx);
     const size = rec.pageSize, pages = rec.pages();
+    ck.reserve(pages.length * size);
     for (let p = 0; p < pages.length; p++) {
       const v = pages[p];
       if (v === undefined) continue;
@@ -401,12 +407,23 @@ export class StepSort {
   #j = 0;
   #o = 0;
 
-  /** Sorts `a` (taken over) by `cmp`, in runs of `run` rows merged pairwise. */
-  constructor(a: Uint32Array<ArrayBuffer>, cmp: SlotCompare, run = RUN, step = MERGE_STEP) {
+  /**
+   * Sorts `a` (taken over) by `cmp`, in runs of `run` rows merged pairwise; `spare`, when long
+   * enough, is taken over as the second buffer (its contents do not matter).
+   */
+  constructor(
+    a: Uint32Array<ArrayBuffer>,
+    cmp: SlotCompare,
+    run = RUN,
+    step = MERGE_STEP,
+    spare?: Uint32Array<ArrayBuffer>,
+  ) {
     this.#run = Math.max(1, run);
     this.#step = Math.max(1, step);
     this.#a = a;
-    this.#b = new Uint32Array(a.length);
+    this.#b = spare !== undefined && spare.length >= a.length && spare.buffer !== a.buffer
+      ? spare.subarray(0, a.length)
+      : new Uint32Array(a.length);
     this.#n = a.length;
     this.#cmp = cmp;
   }
