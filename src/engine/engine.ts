@@ -31,7 +31,7 @@ import { ConnectionModel } from "../model/mod.ts";
 import type { AddressLookup, SortKey } from "./keys.ts";
 import {
   KeyStore,
-  mergeInto,
+  mergeInPlace,
   selectNth,
   type SlotCompare,
   smallest,
@@ -596,9 +596,14 @@ export class Engine {
     const add = fresh.slots.subarray(0, fresh.length);
     const cmp = this.#compare();
     sortRange(add, 0, add.length - 1, cmp);
-    const out = new Uint32Array(Math.max(n, 16));
-    mergeInto(old, kept, add, add.length, out, cmp);
-    this.#adoptOrder(out, n);
+    // Merged in place: a new array of every row each refresh would be a megabyte of garbage.
+    let into = old;
+    if (old.length < n) {
+      into = new Uint32Array(Math.max(n + (n >>> 4), 16)); // some room for the next ones
+      into.set(old.subarray(0, kept));
+    }
+    mergeInPlace(into, kept, add, add.length, cmp);
+    this.#adoptOrder(into, n);
   }
 
   #adoptOrder(order: Uint32Array<ArrayBuffer>, n = order.length): void {

@@ -318,29 +318,43 @@ export function lowerBound(
 }
 
 /**
- * Merges the sorted `add[0..k)` into the sorted `a[0..n)`, writing the result to `out` (length at
- * least n + k): block copies between the insertion points, no per-row shifting.
+ * Merges the sorted `add[0..k)` into the sorted `a[0..n)`, in place (`a` must hold n + k): from
+ * the end, each run of `a` above the next row to add moves up by one block copy, no per-row
+ * shifting and no second array of every row. No row of `add` may be in `a`.
  */
-export function mergeInto(
+export function mergeInPlace(
   a: Uint32Array,
   n: number,
   add: Uint32Array,
   k: number,
-  out: Uint32Array,
   cmp: SlotCompare,
 ): void {
-  let from = 0, o = 0;
-  for (let j = 0; j < k; j++) {
+  let to = n;
+  for (let j = k - 1; j >= 0; j--) {
     const s = add[j]!;
-    const at = lowerBound(a, n, s, from, cmp);
-    if (at > from) {
-      out.set(a.subarray(from, at), o);
-      o += at - from;
-    }
-    out[o++] = s;
-    from = at;
+    const at = lowerBoundBefore(a, to, s, cmp);
+    if (at < to) a.copyWithin(at + j + 1, at, to);
+    a[at + j] = s;
+    to = at;
   }
-  if (from < n) out.set(a.subarray(from, n), o);
+}
+
+// The first position in the sorted a[0..to) whose row sorts after `s` (to: none), galloping
+// down from `to`: the next insertion is often near the last.
+function lowerBoundBefore(a: Uint32Array, to: number, s: number, cmp: SlotCompare): number {
+  let hi = to, lo = to - 1, step = 1;
+  while (lo >= 0 && cmp(a[lo]!, s) > 0) {
+    hi = lo;
+    lo -= step;
+    step *= 2;
+  }
+  lo = Math.max(lo + 1, 0); // a[..lo) sorts before s, a[hi..to) after it
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (cmp(a[mid]!, s) < 0) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }
 
 /**
