@@ -161,14 +161,10 @@ export class Engine {
   /** 1 for each listed slot (live and matching both filters). */
   #listed = new Uint8Array(0);
   #count = 0;
-  /** Each listed slot's part of the sums, and the sums. */
-  #txs = new Float32Array(0);
-  #rxs = new Float32Array(0);
-  #nats = new Uint8Array(0);
+  /** The listed rows' sums, made again from their records at each sync ({@linkcode #resum}). */
   #tx = 0;
   #rx = 0;
   #nat = 0;
-  #sumSteps = 0;
   /** Slots changed since the last sync, and their marks. */
   #changed: SlotList;
   #mark = new Uint8Array(0);
@@ -513,7 +509,7 @@ export class Engine {
     } else {
       for (let j = 0; j < changed.length; j++) place(changed.slots[j]!);
     }
-    if (this.#membersAll || changed.over || ++this.#sumSteps > 1000) this.#resum();
+    this.#resum();
     if (this.#ordered) this.#reorder(fresh);
     this.#clearChanged();
     fresh.clear(0);
@@ -531,51 +527,34 @@ export class Engine {
 
   #setListed(s: number, now: number): void {
     const listed = this.#listed;
-    if (listed[s] === 1) {
-      this.#tx -= this.#txs[s]!;
-      this.#rx -= this.#rxs[s]!;
-      this.#nat -= this.#nats[s]!;
-      this.#count--;
-    }
+    this.#count += now - listed[s]!;
     listed[s] = now;
-    if (now === 1) {
-      const v = this.#model.page(s), i = this.#model.index(s);
-      const tx = v.f32At(i, OFF.TX_BPS), rx = v.f32At(i, OFF.RX_BPS);
-      const nat = v.u32At(i, OFF.STATUS) & (IPS_SRC_NAT | IPS_DST_NAT) ? 1 : 0;
-      this.#txs[s] = tx;
-      this.#rxs[s] = rx;
-      this.#nats[s] = nat;
-      this.#tx += tx;
-      this.#rx += rx;
-      this.#nat += nat;
-      this.#count++;
-    }
   }
 
-  // Sums again from each row's part, so that additions and subtractions leave no drift.
+  // Sums the listed rows' rates and NAT flags from their records, in slot order. One pass a
+  // refresh (under a millisecond at 200,000 rows) instead of keeping each row's part (9 bytes
+  // a slot) to take out when it changes; and no drift from additions and subtractions.
   #resum(): void {
     let tx = 0, rx = 0, nat = 0;
-    const listed = this.#listed;
-    for (let s = 0; s < listed.length; s++) {
-      if (listed[s] !== 1) continue;
-      tx += this.#txs[s]!;
-      rx += this.#rxs[s]!;
-      nat += this.#nats[s]!;
+    const listed = this.#listed, m = this.#model, size = m.pageSize, pages = m.pages();
+    for (let p = 0; p < pages.length; p++) {
+      const v = pages[p], base = p * size;
+      if (v === undefined) continue;
+      const end = Math.min(size, listed.length - base);
+      for (let i = 0; i < end; i++) {
+        if (listed[base + i] !== 1) continue;
+        tx += v.f32At(i, OFF.TX_BPS);
+        rx += v.f32At(i, OFF.RX_BPS);
+        if (v.u32At(i, OFF.STATUS) & (IPS_SRC_NAT | IPS_DST_NAT)) nat++;
+      }
     }
     this.#tx = tx;
     this.#rx = rx;
     this.#nat = nat;
-    this.#sumSteps = 0;
   }
 
   #growListing(cap: number): void {
     this.#listed = grown(this.#listed, cap - 1);
-    const n = this.#listed.length;
-    const txs = new Float32Array(n), rxs = new Float32Array(n), nats = new Uint8Array(n);
-    txs.set(this.#txs);
-    rxs.set(this.#rxs);
-    nats.set(this.#nats);
-    [this.#txs, this.#rxs, this.#nats] = [txs, rxs, nats];
   }
 
   // Takes the changed rows out of the order and merges them back in at their places.
