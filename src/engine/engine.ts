@@ -31,7 +31,7 @@ import { ConnectionModel } from "../model/mod.ts";
 import type { AddressLookup, SortKey } from "./keys.ts";
 import {
   KeyStore,
-  mergeInto,
+  mergeInPlace,
   selectNth,
   type SlotCompare,
   smallest,
@@ -123,14 +123,20 @@ export interface EngineOptions {
   records?: RecordStore;
   /**
    * Tuning, for tests that must reach every path with small tables: a window ending above
-   * `heapRows` is picked with a heap (default 2048), and the stepped sort makes sorted runs of
-   * `sortRun` rows before merging them (default 8192), at most `mergeStep` rows a step (16384).
+   * `heapRows` is picked with a heap (default 2048), the stepped sort makes sorted runs of
+   * `sortRun` rows before merging them (default 8192), at most `mergeStep` rows a step (16384),
+   * and a batch's changed slots are listed up to `changedListed` (16384; past it, marked only).
    */
-  tuning?: { heapRows?: number; sortRun?: number; mergeStep?: number };
+  tuning?: { heapRows?: number; sortRun?: number; mergeStep?: number; changedListed?: number };
 }
 
 // Re-sort on new enrichment answers at most this often (they arrive in many small batches).
 const ENRICH_RESORT_MS = 1000;
+// The parts of a listed row in the sums (see Engine.#parts).
+const PART_NAT = 1;
+const PART_RATES = 2;
+// Changed slots listed one by one up to this many; past it a sync reads the marks of every slot.
+const CHANGED_LISTED = 16384;
 // A window ending above this row is picked with a heap; deeper ones by quickselect.
 const HEAP_ROWS = 2048;
 
@@ -158,19 +164,20 @@ export class Engine {
   /** 1 for each listed slot (live and matching both filters). */
   #listed = new Uint8Array(0);
   #count = 0;
-  /** Each listed slot's part of the sums, and the sums. */
-  #txs = new Float32Array(0);
-  #rxs = new Float32Array(0);
-  #nats = new Uint8Array(0);
+  /**
+   * Per slot, as its record was when last listed: NAT (1), non-zero rates (2). The NAT count
+   * follows it; the rates are summed again at each sync from the records of the rows marked 2.
+   */
+  #parts = new Uint8Array(0);
+  /** The listed rows' sums. */
   #tx = 0;
   #rx = 0;
   #nat = 0;
-  #sumSteps = 0;
   /** Slots changed since the last sync, and their marks. */
-  #changed = new SlotList();
+  #changed: SlotList;
   #mark = new Uint8Array(0);
   /** A sync's slots to place, kept between syncs (see {@linkcode SlotList}). */
-  #fresh = new SlotList();
+  #fresh = new SlotList(0);
   #membersAll = true;
   /** The listed slots in order; valid when #ordered. */
   #order = new Uint32Array(0);
@@ -186,11 +193,14 @@ export class Engine {
   readonly #heapRows: number;
   readonly #sortRun: number | undefined;
   readonly #mergeStep: number | undefined;
+  readonly #changedListed: number;
 
   constructor(opts: EngineOptions = {}) {
     this.#heapRows = opts.tuning?.heapRows ?? HEAP_ROWS;
     this.#sortRun = opts.tuning?.sortRun;
     this.#mergeStep = opts.tuning?.mergeStep;
+    this.#changedListed = opts.tuning?.changedListed ?? CHANGED_LISTED;
+    this.#changed = new SlotList(this.#changedListed);
     this.#model = opts.records ?? new ConnectionModel();
     this.#enrich = opts.enrich;
     this.#now = opts.now ?? Date.now;
@@ -379,11 +389,13 @@ export class Engine {
   settle(budgetMs = Infinity): boolean {
     if (!this.unsettled) return false;
     const until = performance.now() + budgetMs;
+    // The old order is not read while a new one is made: its array serves as the sort's second.
     this.#sorter ??= new StepSort(
       this.#listedSlots(),
       this.#compare(),
       this.#sortRun,
       this.#mergeStep,
+      this.#order,
     );
     const sorter = this.#sorter;
     while (!sorter.done) {
@@ -477,7 +489,7 @@ export class Engine {
     if (this.#listed.length < m.capacity) this.#growListing(m.capacity);
     const listed = this.#listed;
     const fresh = this.#fresh; // slots to place: listed now and not before, or changed
-    fresh.length = 0;
+    fresh.clear(Math.max(4096, m.size >>> 3) + 1); // beyond that, #reorder sorts anew
     if (this.#membersAll) {
       // Every live slot is judged again; the dead ones among the changed go below.
       const live = m.liveSlots();
@@ -491,18 +503,24 @@ export class Engine {
       }
     }
     const changed = this.#changed;
-    for (let j = 0; j < changed.length; j++) {
-      const s = changed.slots[j]!;
+    const place = (s: number) => {
       const live = m.live(s);
       if (live) this.#keys.update(s, m);
       const now = live && this.#matches(s) ? 1 : 0;
       this.#setListed(s, now);
       if (now) fresh.push(s);
+    };
+    if (changed.over) {
+      // Too many to list: the marks say which.
+      const mark = this.#mark;
+      for (let s = 0; s < mark.length; s++) if (mark[s] === 1) place(s);
+    } else {
+      for (let j = 0; j < changed.length; j++) place(changed.slots[j]!);
     }
-    if (this.#membersAll || ++this.#sumSteps > 1000) this.#resum();
+    this.#resum();
     if (this.#ordered) this.#reorder(fresh);
     this.#clearChanged();
-    fresh.length = 0;
+    fresh.clear(0);
     this.#membersAll = false;
     this.#sorter = null;
     this.#version++;
@@ -510,63 +528,52 @@ export class Engine {
 
   #clearChanged(): void {
     const changed = this.#changed;
-    for (let j = 0; j < changed.length; j++) this.#mark[changed.slots[j]!] = 0;
-    changed.length = 0;
+    if (changed.over) this.#mark.fill(0);
+    else for (let j = 0; j < changed.length; j++) this.#mark[changed.slots[j]!] = 0;
+    changed.clear(this.#changedListed);
   }
 
   #setListed(s: number, now: number): void {
-    const listed = this.#listed;
-    if (listed[s] === 1) {
-      this.#tx -= this.#txs[s]!;
-      this.#rx -= this.#rxs[s]!;
-      this.#nat -= this.#nats[s]!;
-      this.#count--;
-    }
+    const listed = this.#listed, parts = this.#parts;
+    if (listed[s] === 1) this.#nat -= parts[s]! & PART_NAT;
+    this.#count += now - listed[s]!;
     listed[s] = now;
     if (now === 1) {
       const v = this.#model.page(s), i = this.#model.index(s);
-      const tx = v.f32At(i, OFF.TX_BPS), rx = v.f32At(i, OFF.RX_BPS);
-      const nat = v.u32At(i, OFF.STATUS) & (IPS_SRC_NAT | IPS_DST_NAT) ? 1 : 0;
-      this.#txs[s] = tx;
-      this.#rxs[s] = rx;
-      this.#nats[s] = nat;
-      this.#tx += tx;
-      this.#rx += rx;
+      const nat = v.u32At(i, OFF.STATUS) & (IPS_SRC_NAT | IPS_DST_NAT) ? PART_NAT : 0;
+      const moving = v.f32At(i, OFF.TX_BPS) !== 0 || v.f32At(i, OFF.RX_BPS) !== 0;
+      parts[s] = nat | (moving ? PART_RATES : 0);
       this.#nat += nat;
-      this.#count++;
     }
   }
 
-  // Sums again from each row's part, so that additions and subtractions leave no drift.
+  // Sums the rates of the listed rows that have any, from their records, in slot order (rows
+  // without add nothing). Keeping each row's rates instead, to take them out when it changes,
+  // cost 8 bytes a slot; reading every listed record again would cost a cache miss a row.
   #resum(): void {
-    let tx = 0, rx = 0, nat = 0;
-    const listed = this.#listed;
+    let tx = 0, rx = 0;
+    const listed = this.#listed, parts = this.#parts, m = this.#model;
     for (let s = 0; s < listed.length; s++) {
-      if (listed[s] !== 1) continue;
-      tx += this.#txs[s]!;
-      rx += this.#rxs[s]!;
-      nat += this.#nats[s]!;
+      if (listed[s] !== 1 || (parts[s]! & PART_RATES) === 0) continue;
+      const v = m.page(s), i = m.index(s);
+      tx += v.f32At(i, OFF.TX_BPS);
+      rx += v.f32At(i, OFF.RX_BPS);
     }
     this.#tx = tx;
     this.#rx = rx;
-    this.#nat = nat;
-    this.#sumSteps = 0;
   }
 
   #growListing(cap: number): void {
     this.#listed = grown(this.#listed, cap - 1);
-    const n = this.#listed.length;
-    const txs = new Float32Array(n), rxs = new Float32Array(n), nats = new Uint8Array(n);
-    txs.set(this.#txs);
-    rxs.set(this.#rxs);
-    nats.set(this.#nats);
-    [this.#txs, this.#rxs, this.#nats] = [txs, rxs, nats];
+    const parts = new Uint8Array(this.#listed.length);
+    parts.set(this.#parts);
+    this.#parts = parts;
   }
 
   // Takes the changed rows out of the order and merges them back in at their places.
   #reorder(fresh: SlotList): void {
     const n = this.#count;
-    if (fresh.length > Math.max(4096, n >>> 3)) {
+    if (fresh.over || fresh.length > Math.max(4096, n >>> 3)) {
       this.#ordered = false; // cheaper to select the window now and sort in one go later
       return;
     }
@@ -581,9 +588,14 @@ export class Engine {
     const add = fresh.slots.subarray(0, fresh.length);
     const cmp = this.#compare();
     sortRange(add, 0, add.length - 1, cmp);
-    const out = new Uint32Array(Math.max(n, 16));
-    mergeInto(old, kept, add, add.length, out, cmp);
-    this.#adoptOrder(out, n);
+    // Merged in place: a new array of every row each refresh would be a megabyte of garbage.
+    let into = old;
+    if (old.length < n) {
+      into = new Uint32Array(Math.max(n + (n >>> 4), 16)); // some room for the next ones
+      into.set(old.subarray(0, kept));
+    }
+    mergeInPlace(into, kept, add, add.length, cmp);
+    this.#adoptOrder(into, n);
   }
 
   #adoptOrder(order: Uint32Array<ArrayBuffer>, n = order.length): void {
@@ -685,18 +697,36 @@ export class Engine {
 }
 
 /**
- * A list of slots in one typed array kept from one sync to the next. At 200,000 connections a
- * refresh may change every row: JS arrays of that many numbers, regrown as they fill, would land
- * in V8's large-object space and stay there, several megabytes a refresh, until a full
- * collection; this array is allocated once per size the table reaches.
+ * A list of slots in one typed array kept from one sync to the next, up to a limit: past it the
+ * list only notes that it is `over` (the caller then has another way: the marks of the changed
+ * slots, or sorting anew instead of placing each slot). At 200,000 connections a refresh may
+ * change every row; JS arrays of that many numbers would land in V8's large-object space, and
+ * even one typed array of every slot is a megabyte held for good after a single such refresh.
  */
 class SlotList {
   slots = new Uint32Array(1024);
   length = 0;
+  over = false;
+  #limit: number;
+
+  constructor(limit: number) {
+    this.#limit = limit;
+  }
+
+  /** Empties the list; it holds up to `limit` slots from now on. */
+  clear(limit: number): void {
+    this.length = 0;
+    this.over = false;
+    this.#limit = limit;
+  }
 
   push(s: number): void {
+    if (this.length >= this.#limit) {
+      this.over = true;
+      return;
+    }
     if (this.length === this.slots.length) {
-      const next = new Uint32Array(this.slots.length * 2);
+      const next = new Uint32Array(Math.min(this.slots.length * 2, this.#limit));
       next.set(this.slots);
       this.slots = next;
     }

@@ -76,6 +76,11 @@ class ColumnKeys {
     return grew;
   }
 
+  /** Makes room for slots below `n` at once (regrowing by doubling would leave copies). */
+  reserve(n: number): void {
+    if (n > this.#cap) this.#grow(n);
+  }
+
   #grow(cap: number): void {
     for (const lv of this.levels) {
       if (lv.kind !== "number") continue;
@@ -118,6 +123,7 @@ export class KeyStore {
     }
     const ck = new ColumnKeys(column, this.#ctx);
     const size = rec.pageSize, pages = rec.pages();
+    ck.reserve(pages.length * size);
     for (let p = 0; p < pages.length; p++) {
       const v = pages[p];
       if (v === undefined) continue;
@@ -312,29 +318,43 @@ export function lowerBound(
 }
 
 /**
- * Merges the sorted `add[0..k)` into the sorted `a[0..n)`, writing the result to `out` (length at
- * least n + k): block copies between the insertion points, no per-row shifting.
+ * Merges the sorted `add[0..k)` into the sorted `a[0..n)`, in place (`a` must hold n + k): from
+ * the end, each run of `a` above the next row to add moves up by one block copy, no per-row
+ * shifting and no second array of every row. No row of `add` may be in `a`.
  */
-export function mergeInto(
+export function mergeInPlace(
   a: Uint32Array,
   n: number,
   add: Uint32Array,
   k: number,
-  out: Uint32Array,
   cmp: SlotCompare,
 ): void {
-  let from = 0, o = 0;
-  for (let j = 0; j < k; j++) {
+  let to = n;
+  for (let j = k - 1; j >= 0; j--) {
     const s = add[j]!;
-    const at = lowerBound(a, n, s, from, cmp);
-    if (at > from) {
-      out.set(a.subarray(from, at), o);
-      o += at - from;
-    }
-    out[o++] = s;
-    from = at;
+    const at = lowerBoundBefore(a, to, s, cmp);
+    if (at < to) a.copyWithin(at + j + 1, at, to);
+    a[at + j] = s;
+    to = at;
   }
-  if (from < n) out.set(a.subarray(from, n), o);
+}
+
+// The first position in the sorted a[0..to) whose row sorts after `s` (to: none), galloping
+// down from `to`: the next insertion is often near the last.
+function lowerBoundBefore(a: Uint32Array, to: number, s: number, cmp: SlotCompare): number {
+  let hi = to, lo = to - 1, step = 1;
+  while (lo >= 0 && cmp(a[lo]!, s) > 0) {
+    hi = lo;
+    lo -= step;
+    step *= 2;
+  }
+  lo = Math.max(lo + 1, 0); // a[..lo) sorts before s, a[hi..to) after it
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (cmp(a[mid]!, s) < 0) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }
 
 /**
@@ -401,12 +421,23 @@ export class StepSort {
   #j = 0;
   #o = 0;
 
-  /** Sorts `a` (taken over) by `cmp`, in runs of `run` rows merged pairwise. */
-  constructor(a: Uint32Array<ArrayBuffer>, cmp: SlotCompare, run = RUN, step = MERGE_STEP) {
+  /**
+   * Sorts `a` (taken over) by `cmp`, in runs of `run` rows merged pairwise; `spare`, when long
+   * enough, is taken over as the second buffer (its contents do not matter).
+   */
+  constructor(
+    a: Uint32Array<ArrayBuffer>,
+    cmp: SlotCompare,
+    run = RUN,
+    step = MERGE_STEP,
+    spare?: Uint32Array<ArrayBuffer>,
+  ) {
     this.#run = Math.max(1, run);
     this.#step = Math.max(1, step);
     this.#a = a;
-    this.#b = new Uint32Array(a.length);
+    this.#b = spare !== undefined && spare.length >= a.length && spare.buffer !== a.buffer
+      ? spare.subarray(0, a.length)
+      : new Uint32Array(a.length);
     this.#n = a.length;
     this.#cmp = cmp;
   }

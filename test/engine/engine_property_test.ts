@@ -567,11 +567,13 @@ function run(seed: number): void {
   const r = new Rand(seed);
   let clock = T0;
   const enrich = new FakeEnrichment();
-  // Small tuning values reach the quickselect and the merges of the stepped sort.
+  // Small tuning values reach the quickselect, the merges of the stepped sort, and a sync
+  // reading the marks of every slot when a batch changed more slots than it lists.
   const tuning = {
     heapRows: r.pick([0, 8, 2048]),
     sortRun: r.pick([1, 3, 16, 8192]),
     mergeStep: r.pick([1, 5, 16384]),
+    changedListed: r.pick([1, 4, 16384]),
   };
   // Half the runs read the records in place from a collector's table, as the worker does.
   const collector = r.chance(0.5) ? new FakeCollectorTable(700) : undefined;
