@@ -564,50 +564,45 @@ async function dump(
   let interrupted = false;
   const view = sock.view;
   let turn = t0;
-  let turns: TurnChannel | undefined;
-  try {
-    for (;;) {
-      const r = sock.recv(yieldMs === undefined);
-      if (r.bytes < 0) {
-        if (r.errno === 0) {
-          // Would block (only without waiting): wait off-thread for the kernel's next part.
-          await sock.readable(POLL_SLICE_MS);
-          continue;
-        }
-        if (r.errno === Errno.EINTR) continue;
-        throw new OsError("receive the conntrack dump", r.errno);
+  for (;;) {
+    const r = sock.recv(yieldMs === undefined);
+    if (r.bytes < 0) {
+      if (r.errno === 0) {
+        // Would block (only without waiting): wait off-thread for the kernel's next part.
+        await sock.readable(POLL_SLICE_MS);
+        continue;
       }
-      const sampled = now();
-      let off = 0;
-      let done = false;
-      while (off + 16 <= r.bytes) {
-        const len = view.getUint32(off, true);
-        if (len < 16 || off + len > r.bytes) break;
-        const type = view.getUint16(off + 4, true);
-        if (view.getUint16(off + 6, true) & NLM_F_DUMP_INTR) interrupted = true;
-        if (type === NLMSG_DONE) {
-          done = true;
-          break;
-        }
-        if (type === NLMSG_ERROR) {
-          const code = -view.getInt32(off + 16, true);
-          if (code !== 0) {
-            if (code === Errno.EPERM) throw privilegeError();
-            throw new OsError("dump the conntrack table", code);
-          }
-        } else {
-          table.applyDump(view, off, sampled);
-        }
-        off += (len + 3) & ~3;
-      }
-      if (done) break;
-      if (yieldMs !== undefined && sampled - turn >= yieldMs) {
-        await (turns ??= new TurnChannel()).next();
-        turn = now();
-      }
+      if (r.errno === Errno.EINTR) continue;
+      throw new OsError("receive the conntrack dump", r.errno);
     }
-  } finally {
-    turns?.close();
+    const sampled = now();
+    let off = 0;
+    let done = false;
+    while (off + 16 <= r.bytes) {
+      const len = view.getUint32(off, true);
+      if (len < 16 || off + len > r.bytes) break;
+      const type = view.getUint16(off + 4, true);
+      if (view.getUint16(off + 6, true) & NLM_F_DUMP_INTR) interrupted = true;
+      if (type === NLMSG_DONE) {
+        done = true;
+        break;
+      }
+      if (type === NLMSG_ERROR) {
+        const code = -view.getInt32(off + 16, true);
+        if (code !== 0) {
+          if (code === Errno.EPERM) throw privilegeError();
+          throw new OsError("dump the conntrack table", code);
+        }
+      } else {
+        table.applyDump(view, off, sampled);
+      }
+      off += (len + 3) & ~3;
+    }
+    if (done) break;
+    if (yieldMs !== undefined && sampled - turn >= yieldMs) {
+      await nextTask();
+      turn = now();
+    }
   }
   table.endDump(!interrupted);
   status.dumps++;
@@ -616,38 +611,20 @@ async function dump(
 }
 
 /**
- * Lets the event loop run what is queued (a screen's query, a client's message), then goes on:
- * {@linkcode TurnChannel.next}.
+ * Lets the event loop run what is queued (a screen's query, a client's message), then goes on.
+ * A message to a channel of its own, not `setTimeout(0)`: nested timers are clamped to 4 ms, so
+ * a dump yielding every few milliseconds would take up to twice as long.
  */
-class TurnChannel {
-  readonly #channel = new MessageChannel();
-  #wake: (() => void) | undefined;
-
-  constructor() {
-    this.#channel.port1.onmessage = () => {
-      const wake = this.#wake;
-      this.#wake = undefined;
-      wake?.();
+function nextTask(): Promise<void> {
+  return new Promise((resolve) => {
+    const { port1, port2 } = new MessageChannel();
+    port1.onmessage = () => {
+      port1.close();
+      port2.close();
+      resolve();
     };
-  }
-
-  /**
-   * A message to a channel of its own, not `setTimeout(0)`: nested timers are clamped to 4 ms,
-   * so a dump yielding every few milliseconds would take up to twice as long. One channel for a
-   * whole dump (closed at its end): a channel made and closed at each turn cost three times as
-   * much per turn.
-   */
-  next(): Promise<void> {
-    return new Promise((resolve) => {
-      this.#wake = resolve;
-      this.#channel.port2.postMessage(null);
-    });
-  }
-
-  close(): void {
-    this.#channel.port1.close();
-    this.#channel.port2.close();
-  }
+    port2.postMessage(null);
+  });
 }
 
 /** Reads every pending event; returns true when the socket overflowed and a resync is due. */
