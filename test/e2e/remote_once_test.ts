@@ -67,6 +67,9 @@ Deno.test("conntop --connect --once prints the server's table exactly, in every 
   await using pair = await trackedPair("ronce", 31);
   const { a } = pair;
   await ping(a, "10.31.0.2");
+  // The ping's entry would go after the kernel's 30 s for ICMP: on a slow machine (emulated
+  // arm64) before the last step reads it. Ten minutes outlive every step.
+  await a.conntrack(["-U", "-p", "icmp", "-d", "10.31.0.2", "-t", "600"]);
   await loadConntrack(a, ENTRIES);
   await using server = await Conntopd.start(["--netns", a.name, "--interval", "0.2"]);
   const connect = ["--connect", `127.0.0.1:${server.port}`, "-n"];
