@@ -300,20 +300,9 @@ const REVERSED: SortLevel = {
   desc: true,
 };
 
-/** The fields whose values come from the enrichment store (classes, GeoIP, names). */
-const STORE_FIELDS: ReadonlySet<string> = new Set([
-  "src_class",
-  "dst_class",
-  "src_host",
-  "dst_host",
-  "src_country",
-  "dst_country",
-  "src_asn",
-  "dst_asn",
-  "src_org",
-  "dst_org",
-  "src_city",
-  "dst_city",
+/** The fields whose values come from the enrichment store (classes, GeoIP, names, services). */
+const STORE_FIELDS: ReadonlySet<string> = new Set<string>([
+  ...ENRICHED_SORT,
   "sport_service",
   "dport_service",
 ]);
