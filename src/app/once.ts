@@ -373,8 +373,9 @@ async function enrich(
     }
   }
   const distinct = known - start;
-  const asked = store.hostnamesAllowed && distinct <= ONCE_MAX_HOST_LOOKUPS ? first : [];
-  if (asked.length > 0) {
+  const within = distinct <= ONCE_MAX_HOST_LOOKUPS;
+  const asked = store.hostnamesAllowed && within ? first : [];
+  if (within) {
     for (const a of asked) store.wantHost(a);
   } else if (store.hostnamesAllowed) {
     const n = (x: number) => x.toLocaleString("en-US");

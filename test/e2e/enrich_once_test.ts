@@ -700,3 +700,17 @@ Deno.test("conntop --once JSON with every enrichment field filled matches the JS
   assert(lines.length >= conns.length, `${lines.length} lines`);
   for (const line of lines) assert(connection(JSON.parse(line)), JSON.stringify(connection.errors));
 });
+
+Deno.test("conntop --once with an empty table says nothing of hostnames", async () => {
+  await using ns = await Netns.create("eempty");
+  await using geoPath = await tempDir("conntop-geo-empty-");
+  await quietTable(ns);
+  // No row, no address: 0 is within the lookup limit (it once said "0 ... more than 1,000").
+  const run = await once(["--netns", ns.name], {
+    env: { CONNTOP_GEOIP_PATH: geoPath.path },
+    prefix: ["ip", "netns", "exec", ns.name],
+  });
+  assertEquals(run.snapshot.connections, []);
+  assert(!run.snapshot.warnings.some((w) => /[Hh]ostname/.test(w)), run.stderr);
+  assert(!/[Hh]ostname/.test(run.stderr), run.stderr);
+});
