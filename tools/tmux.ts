@@ -96,6 +96,13 @@ export interface WaitForOptions extends CaptureOptions {
   timeoutMs?: number;
   /** What is awaited, for the error message. */
   what?: string;
+  /**
+   * Return only a screen that matched and stayed the same for this long, in ms (default 0: the
+   * first match). A program's frame reaches tmux in pieces, and a capture between two of them
+   * shows the new frame's top over the old one's bottom: a predicate met by the top alone
+   * would hand the test half a frame.
+   */
+  settleMs?: number;
 }
 
 const POLL_MS = 50;
@@ -290,15 +297,25 @@ export class Tmux implements AsyncDisposable {
   ): Promise<string> {
     const timeoutMs = scaledMs(options.timeoutMs ?? 10_000);
     const deadline = Date.now() + timeoutMs;
+    const settleMs = options.settleMs ?? 0;
     let screen = "";
+    // The matching screen being watched for change, and since when it has been the same.
+    let matched: string | undefined;
+    let since = 0;
     while (true) {
       screen = await this.capture(options);
-      if (predicate(screen)) return screen;
+      if (!predicate(screen)) matched = undefined;
+      else if (settleMs <= 0) return screen;
+      else if (screen !== matched) {
+        matched = screen;
+        since = Date.now();
+      } else if (Date.now() - since >= settleMs) return screen;
       if (Date.now() >= deadline) break;
-      await sleep(POLL_MS);
+      await sleep(matched === undefined ? POLL_MS : Math.min(POLL_MS, settleMs / 2));
     }
+    const state = matched === undefined ? "" : " (it matched, but kept changing)";
     throw new Error(
-      `Timed out after ${timeoutMs} ms waiting for ${options.what ?? "the screen"}; ` +
+      `Timed out after ${timeoutMs} ms waiting for ${options.what ?? "the screen"}${state}; ` +
         `the screen was:\n${screen}`,
     );
   }

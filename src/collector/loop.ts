@@ -72,6 +72,12 @@ export class CollectorControl {
   collectNow = false;
   /** Set by {@linkcode pause} (a server with no client): no dumps and no event socket. */
   paused = false;
+  /**
+   * A pause the loop has not gone through yet: it may have been resumed before the loop looked
+   * (a client left and another came within one poll slice), and a loop that lets its table go
+   * must still start a new one, since its receiver let its view of the table go at the pause.
+   */
+  #pauseUnseen = false;
   /** Drop the table while paused (its memory goes back) and refill it on resume. */
   readonly releaseWhilePaused: boolean;
   /**
@@ -108,6 +114,7 @@ export class CollectorControl {
   ) {
     this.#post = post;
     this.paused = options.paused ?? false;
+    this.#pauseUnseen = this.paused;
     this.releaseWhilePaused = options.releaseWhilePaused ?? false;
     this.yieldMs = options.yieldMs;
   }
@@ -132,6 +139,7 @@ export class CollectorControl {
   /** Stops collecting until {@linkcode resume}. */
   pause(): void {
     this.paused = true;
+    this.#pauseUnseen = true;
     this.#wake?.();
   }
 
@@ -139,6 +147,19 @@ export class CollectorControl {
   resume(): void {
     this.paused = false;
     this.#wake?.();
+  }
+
+  /**
+   * Whether the loop must go through its pause now: paused, or (a loop that lets its table go)
+   * paused and resumed since it last went through one.
+   */
+  get pausing(): boolean {
+    return this.paused || (this.releaseWhilePaused && this.#pauseUnseen);
+  }
+
+  /** The loop goes through the pause asked for. */
+  pauseSeen(): void {
+    this.#pauseUnseen = false;
   }
 
   /** Sleeps `ms`, or until any of the requests above. */
@@ -406,7 +427,8 @@ async function loop(
   // Set after the table was let go and made anew: the next batch is the whole table.
   let whole = false;
   while (!ctl.stopping) {
-    if (ctl.paused) {
+    if (ctl.pausing) {
+      ctl.pauseSeen();
       if (ctl.releaseWhilePaused) {
         // Nobody needs the table while paused: let it go (a server's memory goes back to
         // where it started) and fill a new one at the resume's first dump. The owners were
@@ -447,8 +469,8 @@ async function loop(
       if (evSock !== undefined) drainEvents(evSock, table, status);
       await dump(dumpSock, table, status, ctl.yieldMs);
       const gap = Math.min(opts.intervalMs, PRIME_GAP_MS);
-      while (!ctl.stopping && !ctl.paused && now() - t0 < gap) await ctl.sleep(gap - (now() - t0));
-      if (ctl.stopping || ctl.paused) continue;
+      while (!ctl.stopping && !ctl.pausing && now() - t0 < gap) await ctl.sleep(gap - (now() - t0));
+      if (ctl.stopping || ctl.pausing) continue;
     }
     const startedMs = now();
     if (evSock !== undefined) drainEvents(evSock, table, status);
@@ -503,7 +525,7 @@ async function loop(
     local = undefined;
     next += opts.intervalMs;
     if (next < now()) next = now() + opts.intervalMs;
-    while (!ctl.stopping && !ctl.collectNow && !ctl.paused) {
+    while (!ctl.stopping && !ctl.collectNow && !ctl.pausing) {
       const left = next - now();
       if (left <= 0) break;
       if (evSock === undefined) {

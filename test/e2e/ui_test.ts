@@ -175,6 +175,13 @@ interface UiOptions {
   prefix?: string[];
 }
 
+/**
+ * A screen is taken as a whole frame once it has not changed for this long, ms: conntop writes a
+ * frame in one go, but tmux may take it in pieces, and the help's title can be on screen while
+ * the rest of the frame is not yet (seen in CI: the help's top over the list's bottom).
+ */
+const FRAME_SETTLE_MS = 60;
+
 /** conntop running full-screen in a 120x30 terminal. */
 class Ui implements AsyncDisposable {
   readonly term: Tmux;
@@ -216,8 +223,9 @@ class Ui implements AsyncDisposable {
     return this.term.capture();
   }
 
+  /** Waits for a whole frame that meets `predicate` (see {@linkcode FRAME_SETTLE_MS}). */
   waitFor(what: string, predicate: (screen: string) => boolean, timeoutMs = 10_000) {
-    return this.term.waitFor(predicate, { what, timeoutMs });
+    return this.term.waitFor(predicate, { what, timeoutMs, settleMs: FRAME_SETTLE_MS });
   }
 
   /** Waits until the header counts `n` connections and the list shows them (a page at most). */
@@ -784,7 +792,8 @@ Deno.test("The UI shows hostnames from the system resolver, and addresses again 
     records: named.map((e, i) => ({ address: e.dst, name: `host${i}.conntop.test` })),
   });
   await using ui = await Ui.start(live(ns), { prefix: ["ip", "netns", "exec", ns.name] });
-  await ui.waitReady(entries.length);
+  // Not waitReady(): its rows are rows of addresses, and the names may come first.
+  await ui.waitFor("'Conns 12'", (s) => conns(s) === entries.length, 15_000);
   // DESTINATION is 16 cells wide by default: the names show as "host0.conntop.t…".
   const screen = await ui.waitFor(
     "both names",
