@@ -39,7 +39,8 @@ import {
   snapshotParts,
   TableLayout,
 } from "../output/mod.ts";
-import { type RowSelection, selectRows, type SortLevel } from "./once_rows.ts";
+import { keepTop, type RowSelection, selectRows, type SortLevel } from "./once_rows.ts";
+import { SORT_KEYS, type SortContext } from "../engine/mod.ts";
 import { ENRICHED_SORT, sortLevels } from "./once_sort.ts";
 import { runSession, type SessionHandlers } from "./session.ts";
 import { runRemoteSession } from "./remote.ts";
@@ -74,6 +75,12 @@ export async function runOnce(
     )
     : undefined;
   const wanted = opts.intervalGiven ? 2 : 1;
+  // `--top N` of one dump in an order the records alone decide: the collector's table keeps
+  // only those N as the kernel lists the table (once_rows.ts keepTop), so a quarter-million
+  // connections are never held for twenty. Without events: one dump is the whole choice, and
+  // an event would concern a connection it left out.
+  const bounded = opts.remote === undefined && opts.top !== undefined && wanted === 1 &&
+    opts.sort.every((id) => !ENRICHED_SORT.has(id) && SORT_KEYS[id].enriched !== true);
   let seen = 0;
   let flowtables = false;
   let netns = opts.netns ?? null;
@@ -88,7 +95,13 @@ export async function runOnce(
   // A server's first batch is its whole table: one is all it takes. The local collector hands
   // its table over with the last batch wanted (transferred, not copied: held once).
   const code = opts.remote === undefined
-    ? await runSession(opts, handlers, { handOver: wanted, here: true })
+    ? await runSession(bounded ? { ...opts, events: false } : opts, handlers, {
+      handOver: wanted,
+      here: true,
+      prepareTable: bounded
+        ? (t) => t.limit(keepTop(selection(opts, { owner: () => undefined })), opts.top!)
+        : undefined,
+    })
     : await runRemoteSession(
       opts,
       {
@@ -110,13 +123,7 @@ export async function runOnce(
   }
   const now = model.timeMs;
   const store = enrichment?.store;
-  const ctx = { enrich: store, owner: (slot: number) => model.owner(slot) };
-  const levels = opts.sort.length > 0
-    ? sortLevels(opts.sort, opts.reverse, ctx)
-    : opts.reverse
-    ? [REVERSED]
-    : [];
-  const sel: RowSelection = { filter: opts.filter, levels, top: opts.top };
+  const sel = selection(opts, { enrich: store, owner: (slot: number) => model.owner(slot) });
   let rows: Uint32Array;
   if (enrichment !== undefined && need.sort) {
     // The sort reads the answers: every row's addresses are asked for before it.
@@ -328,6 +335,16 @@ function needs(opts: Options, fields: readonly string[]): Needs {
     hostnames: opts.hostnames && used.some((f) => HOST_FIELDS.test(f)),
     sort: sorted.length > 0,
   };
+}
+
+/** The rows `opts` asks for: its filter, order and `--top`, the order's keys read through `ctx`. */
+function selection(opts: Options, ctx: SortContext): RowSelection {
+  const levels = opts.sort.length > 0
+    ? sortLevels(opts.sort, opts.reverse, ctx)
+    : opts.reverse
+    ? [REVERSED]
+    : [];
+  return { filter: opts.filter, levels, top: opts.top };
 }
 
 /** The slots matching `filter`, in slot order. */

@@ -14,7 +14,8 @@
 import { OFF, type RecordView } from "../conntrack/mod.ts";
 import type { Filter } from "../core/mod.ts";
 import type { ConnectionModel } from "../model/mod.ts";
-import { isEmptyFilter } from "../core/mod.ts";
+import type { TableLimit } from "../collector/mod.ts";
+import { isEmptyFilter, matches } from "../core/mod.ts";
 
 /** One level of the order: a number or a text read from a record, and its direction. */
 export interface SortLevel {
@@ -169,64 +170,133 @@ interface Entry {
   tie: number;
 }
 
-// The first `top` rows by a heap holding the worst of those kept at its root.
-function topRows(model: ConnectionModel, sel: RowSelection, empty: boolean): Uint32Array {
-  const top = sel.top!;
-  const levels = sel.levels;
-  const order = (a: Entry, b: Entry): number => {
+/**
+ * The first `top` rows of an order, kept in a heap holding the worst of them at its root: rows
+ * are offered one at a time and each costs a comparison with the root, a few more when kept.
+ */
+class Best {
+  readonly #levels: readonly SortLevel[];
+  readonly #top: number;
+  readonly #heap: Entry[] = [];
+  /** The row being offered: only a row that enters the heap keeps its entry. */
+  #e: Entry;
+
+  constructor(levels: readonly SortLevel[], top: number) {
+    this.#levels = levels;
+    this.#top = top;
+    this.#e = this.#fresh();
+  }
+
+  #fresh(): Entry {
+    return { slot: 0, keys: this.#levels.map(() => null), tie: 0 };
+  }
+
+  #order(a: Entry, b: Entry): number {
+    const levels = this.#levels;
     for (let j = 0; j < levels.length; j++) {
       const c = compareKey(a.keys[j]!, b.keys[j]!, levels[j]!.desc);
       if (c !== 0) return c;
     }
     return cmp(a.tie, b.tie);
-  };
-  const heap: Entry[] = [];
+  }
+
+  #read(e: Entry, v: RecordView, i: number): void {
+    const levels = this.#levels;
+    for (let j = 0; j < levels.length; j++) {
+      const l = levels[j]!;
+      e.keys[j] = l.text !== undefined ? l.text(v, i) : l.num!(v, i);
+    }
+    e.tie = defaultKey(v, i);
+  }
+
+  /**
+   * Offers the row in `v` at `i`: false when it is not among the first `top` so far; otherwise
+   * the slot of the row it replaces, or -1 when there was room. Then call {@linkcode place}.
+   */
+  offer(v: RecordView, i: number): number | false {
+    const heap = this.#heap;
+    if (this.#top <= 0) return false;
+    this.#read(this.#e, v, i);
+    if (heap.length < this.#top) return -1;
+    return this.#order(this.#e, heap[0]!) < 0 ? heap[0]!.slot : false;
+  }
+
+  /** The row just offered and kept is in `slot`. */
+  place(slot: number): void {
+    const heap = this.#heap, e = this.#e;
+    e.slot = slot;
+    if (heap.length < this.#top) {
+      heap.push(e);
+      this.#up(heap.length - 1);
+    } else {
+      heap[0] = e;
+      this.#down(0);
+    }
+    this.#e = this.#fresh();
+  }
+
+  /** The kept row in `slot` changed (now `v` at `i`): its place is found again. */
+  update(slot: number, v: RecordView, i: number): void {
+    const heap = this.#heap;
+    const at = heap.findIndex((x) => x.slot === slot);
+    if (at < 0) return;
+    this.#read(heap[at]!, v, i);
+    if (at > 0 && this.#order(heap[at]!, heap[(at - 1) >> 1]!) > 0) this.#up(at);
+    else this.#down(at);
+  }
+
+  /** The kept slots, in order. */
+  slots(): Uint32Array {
+    return Uint32Array.from(this.#heap.sort((a, b) => this.#order(a, b)), (e) => e.slot);
+  }
+
   // Parents are later in the order than their children: the root is the one to drop first.
-  const down = (at: number) => {
+  #down(at: number): void {
+    const heap = this.#heap;
     for (;;) {
       const l = 2 * at + 1, r = l + 1;
       let worst = at;
-      if (l < heap.length && order(heap[l]!, heap[worst]!) > 0) worst = l;
-      if (r < heap.length && order(heap[r]!, heap[worst]!) > 0) worst = r;
+      if (l < heap.length && this.#order(heap[l]!, heap[worst]!) > 0) worst = l;
+      if (r < heap.length && this.#order(heap[r]!, heap[worst]!) > 0) worst = r;
       if (worst === at) return;
       [heap[at], heap[worst]] = [heap[worst]!, heap[at]!];
       at = worst;
     }
-  };
-  const up = (at: number) => {
+  }
+
+  #up(at: number): void {
+    const heap = this.#heap;
     while (at > 0) {
       const p = (at - 1) >> 1;
-      if (order(heap[at]!, heap[p]!) <= 0) return;
+      if (this.#order(heap[at]!, heap[p]!) <= 0) return;
       [heap[at], heap[p]] = [heap[p]!, heap[at]!];
       at = p;
     }
-  };
-  if (top > 0) {
-    // Each row's keys are read into one reused entry; only a row that enters the heap gets an
-    // entry of its own (a quarter-million rows would otherwise make as many objects).
-    let e: Entry = { slot: 0, keys: levels.map(() => null), tie: 0 };
-    for (const s of model.slots()) {
-      if (!empty && !model.matches(sel.filter, s)) continue;
-      const v = model.page(s), i = model.index(s);
-      e.slot = s;
-      for (let j = 0; j < levels.length; j++) {
-        const l = levels[j]!;
-        e.keys[j] = l.text !== undefined ? l.text(v, i) : l.num!(v, i);
-      }
-      e.tie = defaultKey(v, i);
-      if (heap.length < top) {
-        heap.push(e);
-        up(heap.length - 1);
-      } else if (order(e, heap[0]!) < 0) {
-        const out = heap[0]!;
-        heap[0] = e;
-        down(0);
-        e = out;
-        continue;
-      } else continue;
-      e = { slot: 0, keys: levels.map(() => null), tie: 0 };
-    }
   }
-  heap.sort(order);
-  return Uint32Array.from(heap, (e) => e.slot);
+}
+
+// The first `top` rows by a heap holding the worst of those kept at its root.
+function topRows(model: ConnectionModel, sel: RowSelection, empty: boolean): Uint32Array {
+  const best = new Best(sel.levels, sel.top!);
+  for (const s of model.slots()) {
+    if (!empty && !model.matches(sel.filter, s)) continue;
+    if (best.offer(model.page(s), model.index(s)) !== false) best.place(s);
+  }
+  return best.slots();
+}
+
+/**
+ * `sel`'s rows (its filter, order and `top`) chosen as a table is dumped, for a table bounded
+ * by it (`CtTable.limit`): after one dump the table holds exactly the rows
+ * {@linkcode selectRows} would choose from the whole table, and nothing else. The levels must
+ * read the records alone (not enrichment answers, nor owners, which come after the dump).
+ */
+export function keepTop(sel: RowSelection): TableLimit {
+  const best = new Best(sel.levels, sel.top!);
+  const empty = isEmptyFilter(sel.filter);
+  return {
+    offer: (v, i) => (empty || matches(sel.filter, v, i) ? best.offer(v, i) : false),
+    placed: (_v, slot) => best.place(slot),
+    updated: (v, slot) => best.update(slot, v, slot),
+  };
 }

@@ -10,7 +10,7 @@
 import type { BatchMessage } from "../core/mod.ts";
 import { Collector, netnsPath, type ReadyMessage } from "../collector/mod.ts";
 import type { LocalCollector } from "../collector/local.ts";
-import type { CollectorOptions } from "../collector/mod.ts";
+import type { CollectorOptions, CtTable } from "../collector/mod.ts";
 import { ConntopError, EnvironmentError } from "../errors.ts";
 import type { Options } from "../cli/mod.ts";
 import { isHangUp } from "../term/hangup.ts";
@@ -51,6 +51,8 @@ export async function runSession(
   more: Pick<CollectorOptions, "handOver"> & {
     /** Collect on this thread (`--once`: it has nothing else to do meanwhile). */
     here?: boolean;
+    /** With `here`: hears of the collector's table before its first dump (to bound it). */
+    prepareTable?: (table: CtTable) => void;
   } = {},
 ): Promise<number> {
   if (opts.netns !== undefined) {
@@ -106,8 +108,9 @@ export async function runSession(
     }
   };
   try {
-    const { here, ...more2 } = more;
+    const { here, prepareTable, ...more2 } = more;
     const collectorHandlers = {
+      prepareTable,
       onBatch: (b: BatchMessage) => {
         if (ended) return;
         if (early !== undefined) early.push(b);

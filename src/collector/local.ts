@@ -43,6 +43,11 @@ export interface LocalCollectorHandlers extends CollectorHandlers {
    * changes again once the batch handler returns).
    */
   onTable?(table: CtTable): void;
+  /**
+   * Hears of each table the loop fills, before its first dump, without reading it in place
+   * (batches keep their records): e.g. to bound it ({@linkcode CtTable.limit}).
+   */
+  prepareTable?(table: CtTable): void;
 }
 
 /** A collector running on this thread. */
@@ -103,9 +108,12 @@ export class LocalCollector {
           ? { yieldMs: ONCE_YIELD_MS }
           : { releaseWhilePaused: true, yieldMs: YIELD_MS, paused: true },
       );
-      if (handlers.onTable !== undefined) {
-        control.inPlace = true;
-        control.onTable = (t) => handlers.onTable!(t);
+      if (handlers.onTable !== undefined) control.inPlace = true;
+      if (handlers.onTable !== undefined || handlers.prepareTable !== undefined) {
+        control.onTable = (t) => {
+          handlers.prepareTable?.(t);
+          handlers.onTable?.(t);
+        };
       }
       // Made before the loop starts: the loop says "ready" (or "fatal") before its first await.
       const c = new LocalCollector(control, options);

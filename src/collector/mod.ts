@@ -22,6 +22,6 @@ export {
   type Totals,
 } from "./messages.ts";
 export { netnsPath } from "./netns.ts";
-export type { CtTable, SentWatcher } from "./table.ts";
+export type { CtTable, SentWatcher, TableLimit } from "./table.ts";
 export { WorkerThread } from "./thread.ts";
 export { type ToCollector } from "./messages.ts";

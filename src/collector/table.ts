@@ -21,6 +21,7 @@ import {
   NO_STATE,
   OFF,
   RECORD_SIZE,
+  RecordView,
 } from "../conntrack/mod.ts";
 import { CHUNK_RECORDS } from "./messages.ts";
 
@@ -107,6 +108,33 @@ export interface SentWatcher {
   releasing(slot: number): void;
 }
 
+/**
+ * Which connections a bounded table keeps (see {@linkcode CtTable.limit}): `--once --top N`
+ * keeps the first N of its order as the dump goes, never the whole table.
+ */
+export interface TableLimit {
+  /**
+   * A connection the table does not hold, its record in `v` at `i`: false to leave it out;
+   * otherwise the slot of a kept connection it replaces, or -1 when there is room for it.
+   */
+  offer(v: RecordView, i: number): number | false;
+  /** The connection just offered and kept is now in `slot` (its record: `v` at `slot`). */
+  placed(v: RecordView, slot: number): void;
+  /** The kept connection in `slot` was seen again and rewritten (`v` at `slot`). */
+  updated(v: RecordView, slot: number): void;
+}
+
+// What a bounded table left out of the last dump, for the counts.
+interface LeftOut {
+  perL4: Uint32Array;
+  total: number;
+  ipv6: number;
+  offloaded: number;
+  /** Protocol numbers in the order the dumps first showed them (kept or not). */
+  met: number[];
+  metSeen: Uint8Array;
+}
+
 /** Counts of connections by protocol and family, and how many are offloaded. */
 export interface TableCounts {
   total: number;
@@ -157,9 +185,41 @@ export class CtTable {
    */
   #sent: { timeout: Uint32Array; use: Uint32Array; sampled: Float64Array } | undefined;
   #watch: SentWatcher | undefined;
+  /** With {@linkcode limit}: what decides, and what was left out. */
+  #limit: { keep: TableLimit; left: LeftOut; scratch: RecordView } | undefined;
 
   constructor(initialCapacity = 4096) {
     this.#grow(Math.max(16, initialCapacity));
+  }
+
+  /**
+   * Bounds the table: from now on it holds only the connections `keep` keeps (at most `n`),
+   * as a dump goes, and counts the others in {@linkcode counts} without holding them. For a
+   * table that takes one dump and is handed over (`--once --top N`): events and rates of a
+   * second sample would concern connections it no longer has. Call before the first dump; the
+   * table is made anew with room for `n`.
+   */
+  limit(keep: TableLimit, n: number): void {
+    if (this.#hwm !== 0) throw new Error("CtTable.limit() must come before the first dump");
+    this.#cap = 0;
+    this.#rec = new Uint8Array(0);
+    this.#state = new Uint8Array(0);
+    this.#seen = new Uint8Array(0);
+    this.#next = new Int32Array(0);
+    this.#mask = 0;
+    this.#grow(Math.max(16, n + 1));
+    this.#limit = {
+      keep,
+      left: {
+        perL4: new Uint32Array(256),
+        total: 0,
+        ipv6: 0,
+        offloaded: 0,
+        met: [],
+        metSeen: new Uint8Array(256),
+      },
+      scratch: new RecordView(this.#scratch.buffer),
+    };
   }
 
   /** Makes room for `n` connections at once (a known table size spares regrowing). */
@@ -188,6 +248,13 @@ export class CtTable {
   /** Starts a dump: connections the dump does not show will count as destroyed. */
   beginDump(): void {
     this.#gen = (this.#gen + 1) & 0xff || 1; // a byte per slot: only "this dump or not" matters
+    if (this.#limit !== undefined) {
+      // A new dump offers again whatever the last one left out.
+      const left = this.#limit.left;
+      left.perL4.fill(0);
+      left.total = left.ipv6 = left.offloaded = 0;
+      this.#counted = undefined;
+    }
   }
 
   /**
@@ -198,15 +265,51 @@ export class CtTable {
     if (!this.#decode(src, off, sampledMs)) return false;
     let slot = this.#find(false);
     if (slot < 0) {
+      if (this.#limit !== undefined && !this.#admit()) return true;
       this.#bornRates();
       slot = this.#insert();
       this.#state[slot] = S_BORN | S_DIRTY | S_FROM_DUMP | (this.#scratchRated() ? S_RATE_NZ : 0);
+      this.#limit?.keep.placed(new RecordView(this.#rec.buffer), slot);
     } else {
       this.#mergeDump(slot);
+      this.#limit?.keep.updated(new RecordView(this.#rec.buffer), slot);
     }
     this.#seen[slot] = this.#gen;
     this.#saveExtra(slot);
     return true;
+  }
+
+  // A bounded table: whether the scratch record is kept, making room for it if need be.
+  // What is not kept (it, or the connection it replaces) is counted as left out.
+  #admit(): boolean {
+    const limit = this.#limit!;
+    const left = limit.left;
+    const l4 = this.#scratch[OFF.L4]!;
+    if (left.metSeen[l4] === 0) {
+      left.metSeen[l4] = 1;
+      left.met.push(l4);
+    }
+    const r = limit.keep.offer(limit.scratch, 0);
+    if (r === false) {
+      this.#leaveOut(this.#scratch, 0);
+      return false;
+    }
+    if (r >= 0) {
+      this.#leaveOut(this.#rec, r * RECORD_SIZE);
+      this.#changedExtras.delete(r);
+      this.#release(r);
+    }
+    return true;
+  }
+
+  #leaveOut(rec: Uint8Array, at: number): void {
+    const left = this.#limit!.left;
+    left.total++;
+    left.perL4[rec[at + OFF.L4]!]!++;
+    if (rec[at + OFF.FAMILY] === 10) left.ipv6++;
+    const status = new DataView(rec.buffer, rec.byteOffset).getUint32(at + OFF.STATUS, true);
+    if (status & IPS_OFFLOAD) left.offloaded++;
+    this.#counted = undefined;
   }
 
   /** Ends a dump; a complete dump's absentees are destroyed (an interrupted one proves nothing). */
@@ -229,6 +332,8 @@ export class CtTable {
   applyEvent(src: DataView, off: number, sampledMs: number): boolean {
     const kind = this.#decode(src, off, sampledMs);
     if (kind === 0) return false;
+    // A bounded table is one dump's choice (see limit): an event would add what it left out.
+    if (this.#limit !== undefined) return true;
     this.#counted = undefined; // whatever it brings (a birth, a death, a status)
     if (kind === Kind.DESTROY) {
       let slot = this.#find(false);
@@ -336,18 +441,29 @@ export class CtTable {
     const order: number[] = [];
     const rec = this.#rec, state = this.#state, dv = this.#dv;
     let ipv6 = 0, offloaded = 0, total = 0;
+    const left = this.#limit?.left;
+    if (left !== undefined) {
+      // A bounded table counts what it left out too, its protocols in the order the dump
+      // showed them (as a whole table's slot order would have them).
+      perL4.set(left.perL4);
+      order.push(...left.met);
+      total = left.total;
+      ipv6 = left.ipv6;
+      offloaded = left.offloaded;
+    }
     for (let s = 0; s < this.#hwm; s++) {
       const at = s * RECORD_SIZE;
       if (rec[at] === 0 || state[s]! & S_DEAD) continue;
       total++;
       const l4 = rec[at + OFF.L4]!;
-      if (perL4[l4] === 0) order.push(l4);
+      if (perL4[l4] === 0 && left === undefined) order.push(l4);
       perL4[l4]!++;
       if (rec[at + OFF.FAMILY] === 10) ipv6++;
       if (dv.getUint32(at + OFF.STATUS, true) & IPS_OFFLOAD) offloaded++;
     }
     const byProto: Record<string, number> = {};
     for (const l4 of order) {
+      if (perL4[l4] === 0) continue; // a bounded table's protocol met before, gone since
       const name = protoName(l4);
       byProto[name] = (byProto[name] ?? 0) + perL4[l4]!;
     }
