@@ -649,7 +649,7 @@ export class CtTable {
     // rated as new: from zero at its start time. One a dump saw already has a sample: a second
     // dump before the batch (a server's start samples twice) rates it between the two.
     if ((this.#state[s]! & (S_BORN | S_FROM_DUMP)) === S_BORN) this.#bornRates();
-    else this.#dumpRates(s, countersChanged && this.#countersWentBack(s));
+    else this.#dumpRates(s, countersChanged && this.#countersWentBack(s), countersChanged);
     // Having a rate or not is a change, even when the rate is 0: an idle connection's first
     // rate (0) must reach the model, or it keeps showing none ("-") for as long as it idles.
     const ratedBefore = this.#dv.getUint16(s * RECORD_SIZE + OFF.HAS, true) & Has.RATES;
@@ -666,7 +666,7 @@ export class CtTable {
   // Rates of a connection seen again by a dump: counter deltas over the time between the two
   // samples, written into the scratch record before it replaces the stored one. Computing them
   // here, from the record about to be overwritten, spares keeping a second copy of counters.
-  #dumpRates(s: number, reset: boolean): void {
+  #dumpRates(s: number, reset: boolean, moved: boolean): void {
     const at = s * RECORD_SIZE;
     const dv = this.#dv, sdv = this.#sdv;
     const has = sdv.getUint16(OFF.HAS, true);
@@ -683,6 +683,12 @@ export class CtTable {
     }
     const ok = !reset && (has & Has.COUNTERS) !== 0 &&
       (dv.getUint16(at + OFF.HAS, true) & Has.COUNTERS) !== 0;
+    if (ok && !moved) {
+      // Counters that stood still: every rate is 0, as the scratch record has them already
+      // (most connections of a large table, at every dump).
+      sdv.setUint16(OFF.HAS, has | Has.RATES, true);
+      return;
+    }
     // No closure for the four rates: this runs for every connection of every dump.
     sdv.setFloat32(OFF.TX_BPS, ok ? counterRate(sdv, dv, at, OFF.ORIG_BYTES, dt) : 0, true);
     sdv.setFloat32(OFF.RX_BPS, ok ? counterRate(sdv, dv, at, OFF.REPLY_BYTES, dt) : 0, true);

@@ -35,8 +35,12 @@ Deno.test("conntop --once reports every field as conntrack -L does, for every pr
   await ping(a, "10.7.0.2");
   await loadConntrack(a, ENTRIES);
 
+  const t0 = Date.now();
   const ours = await runConntop(["--once", "-o", "json", "--netns", a.name]);
   const xml = await a.conntrack(["-L", "-o", "xml"]);
+  // Timeouts count down between the two reads: by at most the seconds both took (about one
+  // here, ten under emulation), give or take a second of rounding.
+  const elapsed = Math.ceil((Date.now() - t0) / 1000);
   const ext = await a.conntrack(["-L", "-o", "extended,id"]);
   assertEquals(ours.code, 0, ours.stderr);
   const snap = JSON.parse(ours.stdout) as { connections: Connection[]; accounting: boolean };
@@ -77,7 +81,11 @@ Deno.test("conntop --once reports every field as conntrack -L does, for every pr
     if (c.gre_src_key !== null) {
       assertEquals([c.gre_src_key, c.gre_dst_key], [r.orig.srckey, r.orig.dstkey], where);
     }
-    assert(Math.abs(c.timeout! - r.timeout) <= 1, `${where}: timeout ${c.timeout} vs ${r.timeout}`);
+    const ticked = c.timeout! - r.timeout;
+    assert(
+      ticked >= -1 && ticked <= elapsed + 1,
+      `${where}: timeout ${c.timeout} vs ${r.timeout}, ${elapsed} s apart at most`,
+    );
     assertEquals(c.mark, r.mark ?? 0, where);
     assertEquals(c.zone ?? 0, r.zone ?? 0, where);
     assertEquals(c.use, r.use ?? null, where);
