@@ -438,6 +438,9 @@ async function loop(
         ctl.onRelease?.();
       }
       await pause(opts, events, status, ctl);
+      // Pauses asked for while it was paused (a server's hub pauses at start, when the loop
+      // already is) are gone through: only one that comes later must be.
+      ctl.pauseSeen();
       if (ctl.stopping) break;
       if (ctl.releaseWhilePaused) {
         // The next batch holds the whole table: it says so, so that a receiver can tell it

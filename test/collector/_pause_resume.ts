@@ -6,8 +6,9 @@
  *
  * For each gap in the second argument (ms, comma-separated) it waits until the loop is between
  * refreshes, pauses, waits the gap, resumes, and waits up to 5 s for a `reset` batch. Prints
- * `{ "first": number | null, "rounds": { gap, reset: number | null }[] }` as JSON on stdout:
- * `reset` is the record count of that batch, null when none came in time.
+ * `{ "first": number | null, "firstTables": number, "rounds": { gap, reset: number | null }[] }`
+ * as JSON on stdout: `reset` is the record count of that batch, null when none came in time;
+ * `firstTables` the tables the loop made from the first resume to its first batch.
  *
  * Usage: deno run -A test/collector/_pause_resume.ts NS 0,10,30
  *
@@ -25,6 +26,8 @@ if (netns === undefined || gapsArg === undefined) {
 const gaps = gapsArg.split(",").map(Number);
 
 let waiter: ((b: BatchMessage) => void) | undefined;
+/** Tables the loop made (each new table is 34 MB at 200k connections). */
+let tables = 0;
 const collector = await LocalCollector.start({
   intervalMs: 200,
   netns,
@@ -34,8 +37,10 @@ const collector = await LocalCollector.start({
   events: true,
 }, {
   onBatch: (b) => waiter?.(b),
-  onTable: () => {},
+  onTable: () => tables++,
 });
+// As a server's hub does when it attaches: a pause, the loop being paused already.
+collector.pause();
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -56,8 +61,10 @@ function nextReset(): Promise<number | null> {
 }
 
 const got = nextReset();
+const before = tables;
 collector.resume();
 const first = await got;
+const firstTables = tables - before;
 const rounds: { gap: number; reset: number | null }[] = [];
 for (const gap of gaps) {
   // The loop is now between refreshes (a refresh every 200 ms, each a few ms long).
@@ -69,4 +76,4 @@ for (const gap of gaps) {
   rounds.push({ gap, reset: await next });
 }
 await collector.stop();
-console.log(JSON.stringify({ first, rounds }));
+console.log(JSON.stringify({ first, firstTables, rounds }));

@@ -20,7 +20,14 @@ Deno.test("A server's collector sends the whole table after every pause, however
     60_000,
   );
   assertEquals(r.code, 0, r.stderr);
-  const out = JSON.parse(r.stdout) as { first: number | null; rounds: unknown[] };
+  const out = JSON.parse(r.stdout) as {
+    first: number | null;
+    firstTables: number;
+    rounds: unknown[];
+  };
   assertEquals(out.first, 30, "the first batch after the first resume");
+  // The pause the server makes at start, while the loop is paused already, is no pause to go
+  // through after the resume: one table is filled, not a second beside the first.
+  assertEquals(out.firstTables, 1, "tables made for the first batch");
   assertEquals(out.rounds, [0, 0, 5, 20, 80, 400].map((gap) => ({ gap, reset: 30 })));
 });
