@@ -49,8 +49,10 @@ async function checkFailingRecording(record: string, prefix: string[] = []): Pro
       height: 24,
       env: { NO_COLOR: "1", XDG_CONFIG_HOME: dir },
     });
-    const screen = await term.waitFor((s) => s.includes("REC failed"), {
-      what: "the header to show the failed recording",
+    // The failure can reach the header a frame before the first refresh's counts do (the
+    // recording fails on that refresh's batch): wait for both.
+    const screen = await term.waitFor((s) => s.includes("REC failed") && /Conns \d/.test(s), {
+      what: "the header to show the failed recording and the table",
       timeoutMs: 10_000,
     });
     assertMatch(screen, /REC failed: No space left on device/);
