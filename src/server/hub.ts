@@ -312,10 +312,7 @@ export class Hub {
     const changes = batch.changes;
     if (changes === undefined) return encodeBatch(batch, "delta");
     const count = changes.length / 2;
-    const chunkRecords: number[] = [];
-    for (let left = count; left > 0; left -= CHUNK_RECORDS) {
-      chunkRecords.push(Math.min(CHUNK_RECORDS, left));
-    }
+    const chunkRecords = chunkSizes(count);
     const scratch = new Uint8Array(Math.min(count, CHUNK_RECORDS) * RECORD_SIZE);
     const chunk = (i: number) => {
       const n = chunkRecords[i]!;
@@ -347,10 +344,7 @@ export class Hub {
       const o = from.owner(s);
       if (o !== undefined) owners.push([s, o]);
     }
-    const chunkRecords: number[] = [];
-    for (let left = count; left > 0; left -= CHUNK_RECORDS) {
-      chunkRecords.push(Math.min(CHUNK_RECORDS, left));
-    }
+    const chunkRecords = chunkSizes(count);
     const scratch = new Uint8Array(Math.min(count, CHUNK_RECORDS) * RECORD_SIZE);
     const chunk = (i: number) => {
       const n = chunkRecords[i]!;
@@ -388,6 +382,13 @@ export class Hub {
       this.#holding.delete(l);
     });
   }
+}
+
+/** The record counts of the chunks `count` records make ({@linkcode CHUNK_RECORDS} each, the last fewer). */
+function chunkSizes(count: number): number[] {
+  const sizes: number[] = [];
+  for (let left = count; left > 0; left -= CHUNK_RECORDS) sizes.push(Math.min(CHUNK_RECORDS, left));
+  return sizes;
 }
 
 /**

@@ -34,19 +34,7 @@ import {
   type HostEntry,
   type Owner,
 } from "../../src/core/enrichment.ts";
-
-// --- a seeded generator ---
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { prng as mulberry32 } from "../../tools/prng.ts";
 
 class Rand {
   next: () => number;

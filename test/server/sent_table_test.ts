@@ -12,18 +12,7 @@ import type { BatchMessage } from "../../src/core/mod.ts";
 import { RECORD_SIZE } from "../../src/conntrack/mod.ts";
 import { ConnectionModel } from "../../src/model/mod.ts";
 import { type Epoch, SentTable } from "../../src/server/sent_table.ts";
-
-/** A small deterministic generator (mulberry32), so a failure can be replayed. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { prng as rng } from "../../tools/prng.ts";
 
 interface Conn extends Tcp4Options {
   counters: [number, number, number, number];
