@@ -80,7 +80,7 @@ export async function runOnce(
   // connections are never held for twenty. Without events: one dump is the whole choice, and
   // an event would concern a connection it left out.
   const bounded = opts.remote === undefined && opts.top !== undefined && wanted === 1 &&
-    opts.sort.every((id) => !ENRICHED_SORT.has(id) && SORT_KEYS[id].enriched !== true);
+    opts.sort.every((id) => SORT_KEYS[id].enriched !== true);
   let seen = 0;
   let flowtables = false;
   let netns = opts.netns ?? null;
