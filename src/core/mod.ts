@@ -33,6 +33,7 @@ export {
   ownerText,
 } from "./enrichment.ts";
 export { type Filter, isEmptyFilter, matches } from "./filter.ts";
+export { SlotAttributes } from "./slot_attributes.ts";
 export {
   DEFAULT_PORT,
   type Endpoint,

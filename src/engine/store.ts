@@ -7,10 +7,16 @@
  * @module
  */
 
-import { Kind, OFF, RECORD_SIZE, RecordView } from "../conntrack/mod.ts";
+import { OFF, RECORD_SIZE, RecordView } from "../conntrack/mod.ts";
 import type { Extra } from "../conntrack/mod.ts";
 import type { BatchMessage, CollectorStatus, LocalAddressList, Totals } from "../core/mod.ts";
-import { type Connection, type Filter, matches, toConnection } from "../core/mod.ts";
+import {
+  type Connection,
+  type Filter,
+  matches,
+  SlotAttributes,
+  toConnection,
+} from "../core/mod.ts";
 import type { Owner } from "../core/mod.ts";
 import type { PagedRecords } from "./order.ts";
 
@@ -58,8 +64,7 @@ export class TableRecords implements RecordStore {
   #src: TableSource | undefined;
   #view = new RecordView(new ArrayBuffer(0));
   #viewOf: Uint8Array | undefined;
-  #extras = new Map<number, Extra>();
-  #owners = new Map<number, Owner>();
+  #attrs = new SlotAttributes();
   /** The host's addresses, as the last batch that had them said. */
   local: LocalAddressList | undefined;
   totals: Totals | undefined;
@@ -98,28 +103,7 @@ export class TableRecords implements RecordStore {
 
   apply(batch: BatchMessage): RecordView[] {
     const views = batch.records.map((b) => new RecordView(b));
-    if (batch.reset === true) {
-      this.#extras.clear();
-      this.#owners.clear();
-    }
-    for (const [slot, extra] of batch.extras) this.#extras.set(slot, extra);
-    for (const [slot, owner] of batch.owners ?? []) {
-      if (owner === null) this.#owners.delete(slot);
-      else this.#owners.set(slot, owner);
-    }
-    const gone = (slot: number) => {
-      this.#extras.delete(slot);
-      this.#owners.delete(slot);
-    };
-    for (const v of views) {
-      for (let i = 0; i < v.count; i++) {
-        if (v.u8At(i, OFF.KIND) === Kind.DESTROY) gone(v.u32At(i, OFF.SLOT));
-      }
-    }
-    const changes = batch.changes;
-    for (let j = 0; changes !== undefined && j < changes.length; j += 2) {
-      if (changes[j + 1] === Kind.DESTROY) gone(changes[j]!);
-    }
+    this.#attrs.apply(batch, views);
     if (batch.local !== undefined) this.local = batch.local;
     this.totals = batch.totals;
     this.status = batch.status;
@@ -141,18 +125,18 @@ export class TableRecords implements RecordStore {
   }
 
   owner(s: number): Owner | undefined {
-    return this.#owners.get(s);
+    return this.#attrs.owner(s);
   }
 
   extra(s: number): Extra | undefined {
-    return this.#extras.get(s);
+    return this.#attrs.extra(s);
   }
 
   /** Whether the records change in place between batches (a screen's pause must copy them). */
   readonly inPlace = true;
 
   connection(s: number, nowMs: number): Connection {
-    return toConnection(this.#v(), s, this.#extras.get(s), nowMs, this.#owners.get(s));
+    return toConnection(this.#v(), s, this.#attrs.extra(s), nowMs, this.#attrs.owner(s));
   }
 
   liveSlots(): Uint32Array {

@@ -13,7 +13,7 @@
 
 import type { Extra } from "../conntrack/mod.ts";
 import { Kind, OFF, RECORD_SIZE, RecordView } from "../conntrack/mod.ts";
-import { CHUNK_RECORDS } from "../core/mod.ts";
+import { CHUNK_RECORDS, SlotAttributes } from "../core/mod.ts";
 import type { BatchMessage, CollectorStatus, LocalAddressList, Totals } from "../core/mod.ts";
 import type { Owner } from "../core/mod.ts";
 import { type Connection, toConnection } from "../core/mod.ts";
@@ -25,8 +25,7 @@ const PAGE_BYTES = PAGE * RECORD_SIZE;
 /** The model. */
 export class ConnectionModel {
   #pages: RecordView[] = [];
-  #extras = new Map<number, Extra>();
-  #owners = new Map<number, Owner>();
+  #attrs = new SlotAttributes();
   /** The monitored host's interface addresses, as the collector last reported them. */
   local: LocalAddressList | undefined;
   #size = 0;
@@ -51,21 +50,9 @@ export class ConnectionModel {
   apply(batch: BatchMessage): RecordView[] {
     if (batch.reset === true) this.clear();
     const views = batch.records.map((b) => new RecordView(b));
-    for (const [slot, extra] of batch.extras) this.#extras.set(slot, extra);
-    for (const [slot, owner] of batch.owners ?? []) {
-      if (owner === null) this.#owners.delete(slot);
-      else this.#owners.set(slot, owner);
-    }
+    // A table handed over holds records, not changes: its destroyed slots are in `changes`.
+    this.#attrs.apply(batch, batch.handedOver === true ? [] : views);
     if (batch.local !== undefined) this.local = batch.local;
-    // Changes without records (a run that takes the table at its end): the destroyed slots'
-    // extras and owners go; the records themselves come with the table.
-    const changes = batch.changes;
-    for (let j = 0; changes !== undefined && j < changes.length; j += 2) {
-      if (changes[j + 1] === Kind.DESTROY) {
-        this.#extras.delete(changes[j]!);
-        this.#owners.delete(changes[j]!);
-      }
-    }
     if (batch.handedOver === true) this.#adoptTable(batch.records[0]!);
     else {
       for (const bv of views) this.#applyRecords(bv);
@@ -91,8 +78,6 @@ export class ConnectionModel {
           page.u8.fill(0, at, at + RECORD_SIZE);
           this.#size--;
         }
-        this.#extras.delete(slot);
-        this.#owners.delete(slot);
         continue;
       }
       page.u8.set(bv.u8.subarray(i * RECORD_SIZE, (i + 1) * RECORD_SIZE), at);
@@ -123,8 +108,7 @@ export class ConnectionModel {
   /** Forgets every connection (the totals and status stay until the next batch). */
   clear(): void {
     this.#pages = [];
-    this.#extras.clear();
-    this.#owners.clear();
+    this.#attrs.clear();
     this.#size = 0;
   }
 
@@ -199,17 +183,17 @@ export class ConnectionModel {
 
   /** Extra string attributes of slot `s`. */
   extra(s: number): Extra | undefined {
-    return this.#extras.get(s);
+    return this.#attrs.extra(s);
   }
 
   /** The process owning the local socket of slot `s`, when the collector found one. */
   owner(s: number): Owner | undefined {
-    return this.#owners.get(s);
+    return this.#attrs.owner(s);
   }
 
   /** The connection in slot `s` as an object, with timeout and age as of `nowMs`. */
   connection(s: number, nowMs: number = Date.now()): Connection {
-    return toConnection(this.#page(s), s % PAGE, this.#extras.get(s), nowMs, this.#owners.get(s));
+    return toConnection(this.#page(s), s % PAGE, this.#attrs.extra(s), nowMs, this.#attrs.owner(s));
   }
 
   // Takes a whole chunk of new connections, in slot order from a page boundary, as a page.

@@ -21,8 +21,9 @@
 
 import type { BatchMessage, CtTable, SentWatcher } from "../collector/mod.ts";
 import type { Extra } from "../conntrack/mod.ts";
-import { Kind, RECORD_SIZE } from "../conntrack/mod.ts";
+import { RECORD_SIZE } from "../conntrack/mod.ts";
 import type { CollectorStatus, LocalAddressList, Owner, Totals } from "../core/mod.ts";
+import { SlotAttributes } from "../core/mod.ts";
 
 /** Records in a pool of kept records no larger than this are kept for the next batch's use. */
 const KEEP_POOL_RECORDS = 4096;
@@ -125,8 +126,7 @@ export class SentTable implements SentWatcher {
   local: LocalAddressList | undefined;
   totals: Totals | undefined;
   status: CollectorStatus | undefined;
-  #extras = new Map<number, Extra>();
-  #owners = new Map<number, Owner>();
+  #attrs = new SlotAttributes();
   /** The last batch's epoch. */
   #current: Epoch;
   /** Older epochs whose snapshots are still being read. */
@@ -212,22 +212,7 @@ export class SentTable implements SentWatcher {
    * `inPlace`): the extras and owners it changed and its totals. The records are the table's.
    */
   apply(batch: BatchMessage): void {
-    if (batch.reset === true) {
-      this.#extras.clear();
-      this.#owners.clear();
-    }
-    for (const [slot, extra] of batch.extras) this.#extras.set(slot, extra);
-    for (const [slot, owner] of batch.owners ?? []) {
-      if (owner === null) this.#owners.delete(slot);
-      else this.#owners.set(slot, owner);
-    }
-    const changes = batch.changes;
-    for (let j = 0; changes !== undefined && j < changes.length; j += 2) {
-      if (changes[j + 1] === Kind.DESTROY) {
-        this.#extras.delete(changes[j]!);
-        this.#owners.delete(changes[j]!);
-      }
-    }
+    this.#attrs.apply(batch);
     if (batch.local !== undefined) this.local = batch.local;
     this.totals = batch.totals;
     this.status = batch.status;
@@ -240,12 +225,12 @@ export class SentTable implements SentWatcher {
 
   /** Extra string attributes of a slot live at the last batch. */
   extra(slot: number): Extra | undefined {
-    return this.#extras.get(slot);
+    return this.#attrs.extra(slot);
   }
 
   /** The owner of a slot live at the last batch. */
   owner(slot: number): Owner | undefined {
-    return this.#owners.get(slot);
+    return this.#attrs.owner(slot);
   }
 
   /** The slots live at the last batch, in slot order. */
